@@ -1,0 +1,32 @@
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(VENV)/.full: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[full]'
+	touch $@
+
+$(VENV)/.test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[full,test]'
+	touch $@
+
+## make run: install and run the main job (train the default network on the bundled digits)
+run: $(VENV)/.full
+	$(BIN)/nnlab train
+
+## make test: install with test extras and run the whole suite
+test: $(VENV)/.test
+	$(BIN)/python -m pytest -q -n 2
+
+## make bench: nnlab against PyTorch on the same workloads, medians and ratios
+bench: $(VENV)/.test
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache
