@@ -1,0 +1,126 @@
+"""Reverse-mode differentiation: topological order, gradient accumulation, graph freeing, no_grad."""
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import numpy as np
+
+_state = threading.local()
+
+
+def grad_enabled() -> bool:
+    return getattr(_state, "enabled", True)
+
+
+@contextlib.contextmanager
+def _set_grad(enabled: bool):
+    prev = grad_enabled()
+    _state.enabled = enabled
+    try:
+        yield
+    finally:
+        _state.enabled = prev
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager (and decorator) under which ops record no graph: inference and updates."""
+
+    def __enter__(self):
+        self._prev = grad_enabled()
+        _state.enabled = False
+
+    def __exit__(self, *exc):
+        _state.enabled = self._prev
+        return False
+
+
+class enable_grad(contextlib.ContextDecorator):
+    """Switch recording back on inside a ``no_grad`` block."""
+
+    def __enter__(self):
+        self._prev = grad_enabled()
+        _state.enabled = True
+
+    def __exit__(self, *exc):
+        _state.enabled = self._prev
+        return False
+
+
+def _topological_order(root):
+    """Nodes (tensors made by ops) reachable from ``root``, each after everything it feeds.
+
+    Iterative depth-first search, so deep graphs hit no recursion limit.
+    """
+    order, seen = [], set()
+    stack = [(root, False)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        ctx = t._ctx
+        if ctx is not None:
+            for p in ctx.inputs:
+                if p is not None and p._ctx is not None and id(p) not in seen:
+                    stack.append((p, False))
+    return order  # inputs before outputs
+
+
+def backward(root, grad=None, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into every leaf's ``.grad`` that requires a gradient."""
+    if not root.requires_grad:
+        raise RuntimeError("backward: this tensor does not require grad and has no graph "
+                           "(was it made under no_grad, or from inputs with requires_grad=False?)")
+    if grad is None:
+        if root.data.size != 1:
+            raise ValueError(f"backward: grad can be implied only for a scalar output; this output "
+                             f"has shape {root.shape}. Pass grad= of that shape (e.g. y.backward(ones)).")
+        grad = np.ones_like(root.data)
+    else:
+        grad = np.asarray(grad.data if hasattr(grad, "_ctx") else grad, dtype=root.data.dtype)
+        if grad.shape != root.shape:
+            raise ValueError(f"backward: grad has shape {grad.shape}, expected the output's shape {root.shape}")
+
+    if root._ctx is None:  # a leaf: d(root)/d(root) = grad
+        _accumulate_leaf(root, grad)
+        return
+
+    grads = {id(root): grad}
+    for t in reversed(_topological_order(root)):
+        g = grads.pop(id(t), None)
+        ctx = t._ctx
+        if g is None or ctx is None:
+            continue
+        if t._retain_grad:
+            _accumulate_leaf(t, g)
+        in_grads = ctx.backward(g)
+        if not isinstance(in_grads, tuple):
+            in_grads = (in_grads,)
+        for p, pg, need in zip(ctx.inputs, in_grads, ctx.needs_input_grad):
+            if not need or pg is None:
+                continue
+            if p._ctx is None:
+                _accumulate_leaf(p, pg)
+            else:
+                prev = grads.get(id(p))
+                # Fan-out: a value used twice receives the sum of both paths' gradients.
+                grads[id(p)] = pg if prev is None else prev + pg
+        if not retain_graph:
+            t._ctx = None  # frees the cached arrays; memory stays flat across iterations
+
+
+def _accumulate_leaf(t, g) -> None:
+    if g.shape != t.data.shape:
+        raise RuntimeError(f"internal: gradient of shape {g.shape} for a tensor of shape {t.data.shape}")
+    if g.dtype != t.data.dtype:
+        g = g.astype(t.data.dtype)
+    if t.grad is None:
+        # Own the buffer: a gradient array may alias a cached array of some gate.
+        t.grad = np.array(g, copy=True)
+    else:
+        t.grad += g

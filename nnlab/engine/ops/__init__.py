@@ -1,0 +1,18 @@
+"""Every differentiable op (gate) of the engine, as functions on Tensors."""
+from nnlab.engine.ops.elementwise import (
+    add, sub, mul, div, neg, pow, exp, log, sqrt, abs, maximum, minimum, where, clip, cast,
+    sigmoid, tanh, relu, leaky_relu,
+)
+from nnlab.engine.ops.reduce import sum, mean, max, min, logsumexp, softmax, log_softmax
+from nnlab.engine.ops.shape import (
+    reshape, flatten, transpose, getitem, concatenate, stack, pad,
+)
+from nnlab.engine.ops.linalg import matmul, linear
+
+__all__ = [
+    "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "maximum", "minimum",
+    "where", "clip", "cast", "sigmoid", "tanh", "relu", "leaky_relu",
+    "sum", "mean", "max", "min", "logsumexp", "softmax", "log_softmax",
+    "reshape", "flatten", "transpose", "getitem", "concatenate", "stack", "pad",
+    "matmul", "linear",
+]

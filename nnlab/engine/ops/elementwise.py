@@ -1,0 +1,390 @@
+"""Elementwise gates: the add, multiply and max gates of the notes, and the activations.
+
+Each backward is the local gradient times the upstream gradient (chain rule), un-broadcast to the
+input's shape.
+"""
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from nnlab.engine.broadcast import broadcast_shapes, unbroadcast
+from nnlab.engine.function import Function
+from nnlab.engine.tensor import Tensor
+
+
+def lift(x, like: Tensor | None = None) -> Tensor:
+    """Wrap a Python number or array as a constant Tensor, in the dtype of ``like`` when it is a
+    float tensor (so that ``x * 0.5`` stays float32)."""
+    if isinstance(x, Tensor):
+        return x
+    if like is not None and like.data.dtype.kind == "f" and np.ndim(x) == 0:
+        return Tensor(np.asarray(x, dtype=like.data.dtype))
+    return Tensor(x)
+
+
+def _pair(a, b):
+    if not isinstance(a, Tensor):
+        a = lift(a, b)
+    if not isinstance(b, Tensor):
+        b = lift(b, a)
+    return a, b
+
+
+def _check_float(op: str, *arrays) -> None:
+    for a in arrays:
+        if a.dtype.kind not in "fiub":
+            raise TypeError(f"{op}: expected a numeric tensor, got dtype {a.dtype}")
+
+
+class Add(Function):
+    """z = x + y; the add gate passes the upstream gradient to both inputs unchanged."""
+
+    def forward(self, x, y):
+        self.shapes = (x.shape, y.shape)
+        if x.shape != y.shape:
+            broadcast_shapes("add", x.shape, y.shape)
+        return x + y
+
+    def backward(self, g):
+        sx, sy = self.shapes
+        return (unbroadcast(g, sx) if self.needs_input_grad[0] else None,
+                unbroadcast(g, sy) if self.needs_input_grad[1] else None)
+
+
+class Sub(Function):
+    """z = x - y; dz/dx = 1, dz/dy = -1."""
+
+    def forward(self, x, y):
+        self.shapes = (x.shape, y.shape)
+        if x.shape != y.shape:
+            broadcast_shapes("sub", x.shape, y.shape)
+        return x - y
+
+    def backward(self, g):
+        sx, sy = self.shapes
+        return (unbroadcast(g, sx) if self.needs_input_grad[0] else None,
+                unbroadcast(-g, sy) if self.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """z = x * y; the multiply gate swaps its inputs: dz/dx = y, dz/dy = x."""
+
+    def forward(self, x, y):
+        if x.shape != y.shape:
+            broadcast_shapes("mul", x.shape, y.shape)
+        self.x, self.y = x, y
+        return x * y
+
+    def backward(self, g):
+        x, y = self.x, self.y
+        return (unbroadcast(g * y, x.shape) if self.needs_input_grad[0] else None,
+                unbroadcast(g * x, y.shape) if self.needs_input_grad[1] else None)
+
+
+class Div(Function):
+    """z = x / y; dz/dx = 1/y, dz/dy = -x/y^2."""
+
+    def forward(self, x, y):
+        if x.shape != y.shape:
+            broadcast_shapes("div", x.shape, y.shape)
+        self.x, self.y = x, y
+        return x / y
+
+    def backward(self, g):
+        x, y = self.x, self.y
+        gx = g / y
+        return (unbroadcast(gx, x.shape) if self.needs_input_grad[0] else None,
+                unbroadcast(-gx * x / y, y.shape) if self.needs_input_grad[1] else None)
+
+
+class Neg(Function):
+    """z = -x."""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, g):
+        return (-g,)
+
+
+class Pow(Function):
+    """z = x^p; dz/dx = p x^(p-1), dz/dp = x^p ln x (for x > 0)."""
+
+    def forward(self, x, p):
+        if x.shape != p.shape:
+            broadcast_shapes("pow", x.shape, p.shape)
+        self.x, self.p = x, p
+        self.out = np.power(x, p)
+        return self.out
+
+    def backward(self, g):
+        x, p = self.x, self.p
+        gx = gp = None
+        if self.needs_input_grad[0]:
+            gx = unbroadcast(g * p * np.power(x, p - 1), x.shape)
+        if self.needs_input_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lnx = np.where(x > 0, np.log(np.where(x > 0, x, 1)), 0)
+            gp = unbroadcast(g * self.out * lnx, p.shape)
+        return gx, gp
+
+
+class Exp(Function):
+    """z = e^x; dz/dx = e^x (the forward's output, cached)."""
+
+    def forward(self, x):
+        self.out = np.exp(x)
+        return self.out
+
+    def backward(self, g):
+        return (g * self.out,)
+
+
+class Log(Function):
+    """z = ln x; dz/dx = 1/x."""
+
+    def forward(self, x):
+        self.x = x
+        return np.log(x)
+
+    def backward(self, g):
+        return (g / self.x,)
+
+
+class Sqrt(Function):
+    """z = sqrt(x); dz/dx = 1 / (2 sqrt(x))."""
+
+    def forward(self, x):
+        self.out = np.sqrt(x)
+        return self.out
+
+    def backward(self, g):
+        return (g / (2 * self.out),)
+
+
+class Abs(Function):
+    """z = |x|; dz/dx = sign(x) (0 at the kink)."""
+
+    def forward(self, x):
+        self.x = x
+        return np.abs(x)
+
+    def backward(self, g):
+        return (g * np.sign(self.x),)
+
+
+class Maximum(Function):
+    """z = max(x, y); the max gate routes the gradient to the winner (x on ties)."""
+
+    def forward(self, x, y):
+        if x.shape != y.shape:
+            broadcast_shapes("maximum", x.shape, y.shape)
+        self.sx, self.sy = x.shape, y.shape
+        self.x_wins = x >= y
+        return np.maximum(x, y)
+
+    def backward(self, g):
+        w = self.x_wins
+        return (unbroadcast(np.where(w, g, 0), self.sx) if self.needs_input_grad[0] else None,
+                unbroadcast(np.where(w, 0, g), self.sy) if self.needs_input_grad[1] else None)
+
+
+class Minimum(Function):
+    """z = min(x, y); the gradient goes to the smaller input (x on ties)."""
+
+    def forward(self, x, y):
+        if x.shape != y.shape:
+            broadcast_shapes("minimum", x.shape, y.shape)
+        self.sx, self.sy = x.shape, y.shape
+        self.x_wins = x <= y
+        return np.minimum(x, y)
+
+    def backward(self, g):
+        w = self.x_wins
+        return (unbroadcast(np.where(w, g, 0), self.sx) if self.needs_input_grad[0] else None,
+                unbroadcast(np.where(w, 0, g), self.sy) if self.needs_input_grad[1] else None)
+
+
+class Where(Function):
+    """z = cond ? x : y; the gradient goes to whichever input was chosen."""
+
+    def forward(self, x, y, cond):
+        self.sx, self.sy, self.cond = x.shape, y.shape, cond
+        return np.where(cond, x, y)
+
+    def backward(self, g):
+        c = self.cond
+        return (unbroadcast(np.where(c, g, 0), self.sx) if self.needs_input_grad[0] else None,
+                unbroadcast(np.where(c, 0, g), self.sy) if self.needs_input_grad[1] else None)
+
+
+class Clip(Function):
+    """z = clip(x, low, high); gradient 1 inside the range, 0 where clipped."""
+
+    def forward(self, x, low=None, high=None):
+        self.inside = np.ones(x.shape, dtype=bool)
+        if low is not None:
+            self.inside &= x >= low
+        if high is not None:
+            self.inside &= x <= high
+        return np.clip(x, low, high)
+
+    def backward(self, g):
+        return (g * self.inside,)
+
+
+class Cast(Function):
+    """Change dtype; the gradient is cast back."""
+
+    def forward(self, x, dtype):
+        self.src = x.dtype
+        return x.astype(dtype, copy=False)
+
+    def backward(self, g):
+        return (g.astype(self.src, copy=False),)
+
+
+class Sigmoid(Function):
+    """s = 1 / (1 + e^-x); ds/dx = (1 - s) s, the notes' sigmoid gate."""
+
+    def forward(self, x):
+        # Stable for large |x|: exp of a non-positive number only.
+        e = np.exp(-np.abs(x))
+        self.out = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        return self.out
+
+    def backward(self, g):
+        s = self.out
+        return (g * (1 - s) * s,)
+
+
+class Tanh(Function):
+    """t = tanh(x); dt/dx = 1 - t^2."""
+
+    def forward(self, x):
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, g):
+        t = self.out
+        return (g * (1 - t * t),)
+
+
+class ReLU(Function):
+    """max(0, x); the gradient passes where x > 0 (0 at the kink, as in PyTorch)."""
+
+    def forward(self, x):
+        out = np.maximum(x, 0)
+        self.out = out
+        return out
+
+    def backward(self, g):
+        return (g * (self.out > 0),)
+
+
+class LeakyReLU(Function):
+    """x if x > 0 else a x; gradient 1 or a."""
+
+    def forward(self, x, negative_slope=0.01):
+        self.pos = x > 0
+        self.a = negative_slope
+        return np.where(self.pos, x, x * negative_slope).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        return (np.where(self.pos, g, g * self.a).astype(g.dtype, copy=False),)
+
+
+# ---- functional entry points ----------------------------------------------------------
+def add(x, y):
+    x, y = _pair(x, y)
+    return Add.apply(x, y)
+
+
+def sub(x, y):
+    x, y = _pair(x, y)
+    return Sub.apply(x, y)
+
+
+def mul(x, y):
+    x, y = _pair(x, y)
+    return Mul.apply(x, y)
+
+
+def div(x, y):
+    x, y = _pair(x, y)
+    return Div.apply(x, y)
+
+
+def neg(x):
+    return Neg.apply(lift(x))
+
+
+def pow(x, p):
+    x, p = _pair(x, p)
+    return Pow.apply(x, p)
+
+
+def exp(x):
+    return Exp.apply(lift(x))
+
+
+def log(x):
+    return Log.apply(lift(x))
+
+
+def sqrt(x):
+    return Sqrt.apply(lift(x))
+
+
+def abs(x):
+    return Abs.apply(lift(x))
+
+
+def maximum(x, y):
+    x, y = _pair(x, y)
+    return Maximum.apply(x, y)
+
+
+def minimum(x, y):
+    x, y = _pair(x, y)
+    return Minimum.apply(x, y)
+
+
+def where(cond, x, y):
+    """Elementwise choice; ``cond`` is a boolean array or Tensor (not differentiated)."""
+    x, y = _pair(x, y)
+    c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+    if c.dtype != bool:
+        raise TypeError(f"where: cond must be boolean, got dtype {c.dtype}")
+    return Where.apply(x, y, cond=c)
+
+
+def clip(x, low=None, high=None):
+    if low is None and high is None:
+        raise ValueError("clip: give low, high or both")
+    return Clip.apply(lift(x), low=low, high=high)
+
+
+def cast(x, dtype):
+    return Cast.apply(lift(x), dtype=np.dtype(dtype))
+
+
+def sigmoid(x):
+    return Sigmoid.apply(lift(x))
+
+
+def tanh(x):
+    return Tanh.apply(lift(x))
+
+
+def relu(x):
+    return ReLU.apply(lift(x))
+
+
+def leaky_relu(x, negative_slope: float = 0.01):
+    return LeakyReLU.apply(lift(x), negative_slope=negative_slope)
+
+
+_ = builtins  # keep the builtins module name reachable; this module shadows abs/pow

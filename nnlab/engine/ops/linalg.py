@@ -1,0 +1,88 @@
+"""Matrix multiply and the fused linear layer."""
+from __future__ import annotations
+
+import numpy as np
+
+from nnlab.engine.function import Function
+from nnlab.engine.broadcast import unbroadcast
+from nnlab.engine.ops.elementwise import lift
+
+
+class MatMul(Function):
+    """Z = X W; dX = dZ W^T, dW = X^T dZ (the notes' "dimension analysis" rule)."""
+
+    def forward(self, x, w):
+        if x.ndim == 0 or w.ndim == 0:
+            raise ValueError("matmul: both operands need at least one dimension")
+        kx = x.shape[-1]
+        kw = w.shape[0] if w.ndim == 1 else w.shape[-2]
+        if kx != kw:
+            raise ValueError(f"matmul: inner dimensions differ: {x.shape} @ {w.shape} "
+                             f"({kx} != {kw})")
+        self.x, self.w = x, w
+        return x @ w
+
+    def backward(self, g):
+        x, w = self.x, self.w
+        gx = gw = None
+        x2 = x[None, :] if x.ndim == 1 else x
+        w2 = w[:, None] if w.ndim == 1 else w
+        g2 = g
+        if x.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if w.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        if self.needs_input_grad[0]:
+            gx = g2 @ np.swapaxes(w2, -1, -2)
+            gx = gx.reshape(x.shape) if x.ndim == 1 else unbroadcast(gx, x.shape)
+        if self.needs_input_grad[1]:
+            gw = np.swapaxes(x2, -1, -2) @ g2
+            gw = gw.reshape(w.shape) if w.ndim == 1 else unbroadcast(gw, w.shape)
+        return gx, gw
+
+
+class Linear(Function):
+    """y = x W^T + b for x of shape (N, in), W (out, in), b (out,), fused into one gate.
+
+    dx = dy W, dW = dy^T x, db = sum of dy over the batch.
+    """
+
+    def forward(self, x, w, b=None):
+        if x.ndim != 2:
+            lead = x.shape[:-1]
+            x = x.reshape(-1, x.shape[-1])
+            self.lead = lead
+        else:
+            self.lead = None
+        self.x, self.w = x, w
+        out = x @ w.T
+        if b is not None:
+            out += b
+        return out if self.lead is None else out.reshape(self.lead + (w.shape[0],))
+
+    def backward(self, g):
+        if self.lead is not None:
+            g = g.reshape(-1, g.shape[-1])
+        nx, nw, nb = self.needs_input_grad
+        gx = g @ self.w if nx else None
+        if gx is not None and self.lead is not None:
+            gx = gx.reshape(self.lead + (self.w.shape[1],))
+        gw = g.T @ self.x if nw else None
+        gb = g.sum(axis=0) if nb else None
+        return gx, gw, gb
+
+
+def matmul(x, w):
+    return MatMul.apply(lift(x), lift(w))
+
+
+def linear(x, weight, bias=None, *, name: str = "linear"):
+    """x W^T + b, with a shape check that names the layer."""
+    x = lift(x)
+    if x.ndim < 1 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"{name}: expected input with {weight.shape[1]} features in the last "
+                         f"dimension, got shape {x.shape}")
+    if x.data.dtype != weight.data.dtype and x.data.dtype.kind == "f":
+        raise TypeError(f"{name}: input dtype {x.data.dtype} differs from the weights' "
+                        f"{weight.data.dtype}; convert one of them (model.double() or x.float())")
+    return Linear.apply(x, weight, bias)

@@ -1,0 +1,155 @@
+"""Reductions and the softmax family.
+
+sum/mean spread the upstream gradient back over the reduced axes; max/min route it to the winners
+(the max gate's "switch"), split evenly between ties so that the gradient stays a true subgradient.
+Softmax and log-softmax subtract the row maximum first (the notes' numerically stable form).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nnlab.engine.function import Function
+from nnlab.engine.ops.elementwise import lift
+
+
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, int):
+        axis = (axis,)
+    out = []
+    for a in axis:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+        out.append(a % ndim)
+    return tuple(out)
+
+
+def _expand(g, shape, axes, keepdims):
+    """Reshape a reduced gradient so that it broadcasts against the input."""
+    if not keepdims:
+        g = np.expand_dims(g, axes)
+    return g
+
+
+class Sum(Function):
+    """z = sum(x over axes); dz/dx = 1 everywhere."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim), keepdims
+        return np.sum(x, axis=self.axes, keepdims=keepdims)
+
+    def backward(self, g):
+        g = _expand(g, self.shape, self.axes, self.keepdims)
+        return (np.broadcast_to(g, self.shape).copy(),)
+
+
+class Mean(Function):
+    """z = mean(x over axes); dz/dx = 1/n."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim), keepdims
+        self.n = int(np.prod([x.shape[a] for a in self.axes])) if self.axes else 1
+        return np.mean(x, axis=self.axes, keepdims=keepdims)
+
+    def backward(self, g):
+        g = _expand(g, self.shape, self.axes, self.keepdims)
+        return (np.broadcast_to(g / self.n, self.shape).astype(g.dtype, copy=True),)
+
+
+class Max(Function):
+    """z = max(x over axes); the gradient flows to the arg-max entries (shared among ties)."""
+
+    sign = 1
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim), keepdims
+        out = np.max(x, axis=self.axes, keepdims=True) if self.sign > 0 else np.min(x, axis=self.axes, keepdims=True)
+        mask = x == out
+        self.mask = mask / mask.sum(axis=self.axes, keepdims=True).astype(x.dtype)
+        return out if keepdims else np.squeeze(out, axis=self.axes)
+
+    def backward(self, g):
+        g = _expand(g, self.shape, self.axes, self.keepdims)
+        return ((g * self.mask).astype(g.dtype, copy=False),)
+
+
+class Min(Max):
+    """z = min(x over axes); the gradient flows to the arg-min entries."""
+
+    sign = -1
+
+
+class LogSumExp(Function):
+    """z = log sum exp(x) along an axis, computed as m + log sum exp(x - m); dz/dx = softmax(x)."""
+
+    def forward(self, x, axis=-1, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+        m = np.max(x, axis=axis, keepdims=True)
+        e = np.exp(x - m)
+        s = e.sum(axis=axis, keepdims=True)
+        self.p = e / s
+        out = m + np.log(s)
+        return out if keepdims else np.squeeze(out, axis=axis)
+
+    def backward(self, g):
+        if not self.keepdims:
+            g = np.expand_dims(g, self.axis)
+        return (g * self.p,)
+
+
+class Softmax(Function):
+    """p = e^(x - max) / sum e^(x - max); the VJP is p * (g - sum(g * p))."""
+
+    def forward(self, x, axis=-1):
+        self.axis = axis
+        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+        self.p = e / e.sum(axis=axis, keepdims=True)
+        return self.p
+
+    def backward(self, g):
+        p = self.p
+        return (p * (g - (g * p).sum(axis=self.axis, keepdims=True)),)
+
+
+class LogSoftmax(Function):
+    """l = x - logsumexp(x); the VJP is g - softmax(x) * sum(g)."""
+
+    def forward(self, x, axis=-1):
+        self.axis = axis
+        shifted = x - np.max(x, axis=axis, keepdims=True)
+        e = np.exp(shifted)
+        s = e.sum(axis=axis, keepdims=True)
+        self.p = e / s
+        return shifted - np.log(s)
+
+    def backward(self, g):
+        return (g - self.p * g.sum(axis=self.axis, keepdims=True),)
+
+
+def sum(x, axis=None, keepdims=False):
+    return Sum.apply(lift(x), axis=axis, keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    return Mean.apply(lift(x), axis=axis, keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims=False):
+    return Max.apply(lift(x), axis=axis, keepdims=keepdims)
+
+
+def min(x, axis=None, keepdims=False):
+    return Min.apply(lift(x), axis=axis, keepdims=keepdims)
+
+
+def logsumexp(x, axis=-1, keepdims=False):
+    return LogSumExp.apply(lift(x), axis=axis, keepdims=keepdims)
+
+
+def softmax(x, axis=-1):
+    return Softmax.apply(lift(x), axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    return LogSoftmax.apply(lift(x), axis=axis)

@@ -1,0 +1,238 @@
+"""Module: the container of parameters, buffers and sub-modules, registered by attribute assignment."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Iterator
+
+import numpy as np
+
+from nnlab.engine.tensor import Tensor
+from nnlab.nn.parameter import Parameter
+
+
+class Module:
+    """Base class of every layer and model.
+
+    Assigning a ``Parameter`` or a ``Module`` to an attribute registers it; ``register_buffer`` keeps
+    non-learnable state (e.g. batch-norm running statistics) that still goes into ``state_dict``.
+    Subclasses implement ``forward``; calling the module runs it.
+    """
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ---- registration ---------------------------------------------------------------
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        params, buffers, modules = self._parameters, self._buffers, self._modules
+        if isinstance(value, Parameter):
+            buffers.pop(name, None), modules.pop(name, None)
+            self.__dict__.pop(name, None)
+            params[name] = value
+        elif isinstance(value, Module):
+            params.pop(name, None), buffers.pop(name, None)
+            self.__dict__.pop(name, None)
+            modules[name] = value
+        elif name in buffers:
+            buffers[name] = None if value is None else np.asarray(value)
+        elif name in params or name in modules:
+            if value is not None:
+                kind = "Parameter" if name in params else "Module"
+                raise TypeError(f"{type(self).__name__}.{name} holds a {kind}; cannot assign a "
+                                f"{type(value).__name__} (wrap arrays in nn.Parameter)")
+            (params if name in params else modules)[name] = None
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        for key in ("_parameters", "_buffers", "_modules"):
+            store = d.get(key)
+            if store is not None and name in store:
+                return store[name]
+        raise AttributeError(f"'{type(self).__name__}' has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for key in ("_parameters", "_buffers", "_modules"):
+            if name in self.__dict__[key]:
+                del self.__dict__[key][name]
+                return
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name: str, value) -> None:
+        """Keep an array that is state but not learned (saved, loaded, moved with the module)."""
+        self._buffers[name] = None if value is None else np.asarray(value)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        if param is None:
+            self._parameters[name] = None
+        else:
+            setattr(self, name, param)
+
+    def add_module(self, name: str, module: "Module") -> None:
+        setattr(self, name, module)
+
+    # ---- traversal -------------------------------------------------------------------
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self) -> Iterator["Module"]:
+        for _, m in self.named_modules():
+            yield m
+
+    def children(self) -> Iterator["Module"]:
+        return iter(m for m in self._modules.values() if m is not None)
+
+    def named_children(self):
+        return iter((n, m) for n, m in self._modules.items() if m is not None)
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) pairs, each parameter once even when shared."""
+        seen = set()
+        for mname, m in self.named_modules(prefix):
+            for pname, p in m._parameters.items():
+                if p is None or id(p) in seen:
+                    continue
+                seen.add(id(p))
+                yield (f"{mname}.{pname}" if mname else pname), p
+
+    def parameters(self) -> Iterator[Parameter]:
+        for _, p in self.named_parameters():
+            yield p
+
+    def named_buffers(self, prefix: str = ""):
+        for mname, m in self.named_modules(prefix):
+            for bname, b in m._buffers.items():
+                if b is not None:
+                    yield (f"{mname}.{bname}" if mname else bname), b
+
+    def buffers(self):
+        for _, b in self.named_buffers():
+            yield b
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        """Count of learnable numbers (weights and biases), as the notes count them."""
+        return int(sum(p.data.size for p in self.parameters() if p.requires_grad or not trainable_only))
+
+    # ---- modes -------------------------------------------------------------------------
+    def train(self, mode: bool = True) -> "Module":
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self) -> "Module":
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = None
+
+    def requires_grad_(self, flag: bool = True) -> "Module":
+        """Freeze (False) or unfreeze (True) every parameter: frozen ones get no gradient."""
+        for p in self.parameters():
+            p.requires_grad = flag
+        return self
+
+    def freeze(self) -> "Module":
+        return self.requires_grad_(False)
+
+    def unfreeze(self) -> "Module":
+        return self.requires_grad_(True)
+
+    def to_dtype(self, dtype) -> "Module":
+        """Cast every parameter and floating buffer (e.g. float64 for gradient checks)."""
+        dtype = np.dtype(dtype)
+        for m in self.modules():
+            for p in m._parameters.values():
+                if p is not None:
+                    p.data = p.data.astype(dtype)
+                    p.grad = None
+            for k, b in m._buffers.items():
+                if b is not None and b.dtype.kind == "f":
+                    m._buffers[k] = b.astype(dtype)
+        return self
+
+    def double(self) -> "Module":
+        return self.to_dtype(np.float64)
+
+    def float(self) -> "Module":
+        return self.to_dtype(np.float32)
+
+    def apply(self, fn) -> "Module":
+        for m in self.modules():
+            fn(m)
+        return self
+
+    # ---- state ---------------------------------------------------------------------------
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Copies of every parameter and buffer, by dotted name."""
+        out = OrderedDict()
+        for mname, m in self.named_modules():
+            pre = f"{mname}." if mname else ""
+            for k, p in m._parameters.items():
+                if p is not None:
+                    out[pre + k] = p.data.copy()
+            for k, b in m._buffers.items():
+                if b is not None:
+                    out[pre + k] = np.array(b, copy=True)
+        return out
+
+    def load_state_dict(self, state: dict, strict: bool = True) -> None:
+        """Copy arrays into the parameters and buffers; shapes must match, names too when strict."""
+        own = {}
+        for mname, m in self.named_modules():
+            pre = f"{mname}." if mname else ""
+            for k in m._parameters:
+                if m._parameters[k] is not None:
+                    own[pre + k] = (m, k, "p")
+            for k in m._buffers:
+                if m._buffers[k] is not None:
+                    own[pre + k] = (m, k, "b")
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        if strict and (missing or unexpected):
+            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+        for key, (m, k, kind) in own.items():
+            if key not in state:
+                continue
+            value = np.asarray(state[key])
+            cur = m._parameters[k].data if kind == "p" else m._buffers[k]
+            if value.shape != cur.shape:
+                raise ValueError(f"load_state_dict: '{key}' has shape {value.shape} in the state, "
+                                 f"{cur.shape} in the model")
+            if kind == "p":
+                m._parameters[k].data = value.astype(cur.dtype, copy=True)
+            else:
+                m._buffers[k] = value.astype(cur.dtype, copy=True)
+
+    # ---- calling and printing ------------------------------------------------------------
+    def forward(self, *args, **kwargs):  # pragma: no cover - interface
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = []
+        for name, m in self._modules.items():
+            sub = repr(m).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {sub}")
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n" + "\n".join(lines) + "\n)"
+
+    def summary(self, input_shape, **kwargs):
+        """Per-layer output shapes, activations and parameters (see ``nnlab.summary``)."""
+        from nnlab.nn.summary import summary
+        return summary(self, input_shape, **kwargs)
