@@ -1,6 +1,8 @@
 """Module: the container of parameters, buffers and sub-modules, registered by attribute assignment."""
 from __future__ import annotations
 
+import functools
+import importlib
 from collections import OrderedDict
 from typing import Iterator
 
@@ -17,6 +19,22 @@ class Module:
     non-learnable state (e.g. batch-norm running statistics) that still goes into ``state_dict``.
     Subclasses implement ``forward``; calling the module runs it.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        """Wrap each subclass's ``__init__`` so that the outermost call records its arguments:
+        ``get_config`` can then describe the architecture and ``module_from_config`` rebuild it."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def recording_init(self, *args, **kw):
+            if "_init_args" not in self.__dict__:
+                object.__setattr__(self, "_init_args", (args, kw))
+            init(self, *args, **kw)
+
+        cls.__init__ = recording_init
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -212,6 +230,21 @@ class Module:
             else:
                 m._buffers[k] = value.astype(cur.dtype, copy=True)
 
+    # ---- architecture as data ---------------------------------------------------------
+    def get_config(self) -> dict:
+        """The class and constructor arguments, as JSON-compatible data (sub-modules nested).
+
+        Enough to rebuild the architecture without the script that made it; weights come from
+        ``state_dict``. Arguments must be numbers, strings, None, lists/tuples/dicts of those, or
+        Modules.
+        """
+        args, kw = self.__dict__.get("_init_args", ((), {}))
+        cls = type(self)
+        where = f"{cls.__name__}(...)"
+        return {"class": f"{cls.__module__}:{cls.__qualname__}",
+                "args": [_encode(a, where) for a in args],
+                "kwargs": {k: _encode(v, where) for k, v in kw.items()}}
+
     # ---- calling and printing ------------------------------------------------------------
     def forward(self, *args, **kwargs):  # pragma: no cover - interface
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
@@ -236,3 +269,54 @@ class Module:
         """Per-layer output shapes, activations and parameters (see ``nnlab.summary``)."""
         from nnlab.nn.summary import summary
         return summary(self, input_shape, **kwargs)
+
+
+def _encode(value, where: str):
+    if isinstance(value, Module):
+        return {"__module__": value.get_config()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, where) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v, where) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"__dict__": {k: _encode(v, where) for k, v in value.items()}}
+    raise TypeError(f"get_config: {where} was built with an argument of type {type(value).__name__} "
+                    f"({value!r:.60}), which cannot be stored as data; override get_config() for it")
+
+
+def _decode(value):
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict):
+        if "__module__" in value:
+            return module_from_config(value["__module__"])
+        if "__tuple__" in value:
+            return tuple(_decode(v) for v in value["__tuple__"])
+        if "__dict__" in value:
+            return {k: _decode(v) for k, v in value["__dict__"].items()}
+    return value
+
+
+def module_from_config(config: dict) -> Module:
+    """Rebuild a module from ``get_config()`` output (fresh weights: load a state_dict after).
+
+    Only ``Module`` subclasses are constructed, so a config cannot run arbitrary callables.
+    """
+    try:
+        modname, qualname = config["class"].split(":")
+    except (KeyError, ValueError, AttributeError):
+        raise ValueError(f"module_from_config: expected {{'class': 'pkg.mod:Class', ...}}, got {config!r:.80}") from None
+    try:
+        obj = importlib.import_module(modname)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError):
+        raise ValueError(f"module_from_config: cannot find class {config['class']}: is the module that "
+                         f"defines it importable?") from None
+    if not (isinstance(obj, type) and issubclass(obj, Module)):
+        raise ValueError(f"module_from_config: {config['class']} is not an nnlab Module")
+    return obj(*_decode(config.get("args", [])), **{k: _decode(v) for k, v in config.get("kwargs", {}).items()})
