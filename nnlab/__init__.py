@@ -1,6 +1,7 @@
 """nnlab: deep learning from first principles on NumPy."""
 from nnlab.engine import Tensor, tensor, no_grad, enable_grad, Function
 from nnlab.engine.random import manual_seed
+from nnlab.diagnostics.gradcheck import gradcheck
 
 __version__ = "0.1.0"
-__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "Function", "manual_seed"]
+__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "Function", "manual_seed", "gradcheck"]
