@@ -270,12 +270,15 @@ def make_moons(n_samples: int = 500, noise: float = 0.1, seed: int = 0):
 
 
 def make_xor(n_samples: int = 500, noise: float = 0.1, seed: int = 0):
-    """Points uniform in [-1, 1]^2, class 1 where the two coordinates have different signs."""
+    """Points uniform in [-1, 1]^2, class 1 where the two coordinates have different signs
+    (classes balanced: each point's quadrant is drawn to match its class)."""
     n = _check_count("n_samples", n_samples, 2)
     noise = _check_noise(noise)
     rng = np.random.default_rng(seed)
-    X = rng.uniform(-1.0, 1.0, (n, 2))
-    y = (X[:, 0] * X[:, 1] < 0).astype(np.int64)
+    y = np.arange(n) % 2
+    mag = rng.uniform(0.0, 1.0, (n, 2))
+    sx = rng.choice([-1.0, 1.0], size=n)
+    X = np.stack([sx * mag[:, 0], np.where(y == 1, -sx, sx) * mag[:, 1]], axis=1)
     return _finish(X + noise * rng.standard_normal((n, 2)), y)
 
 
@@ -378,7 +381,10 @@ def kfold(X, y=None, k: int = 5, stratify: bool = True, seed: int = 0) -> Iterat
     full = X if isinstance(X, ArrayDataset) else ArrayDataset(X, y)
     if k > len(full):
         raise DataError(f"kfold: k={k} folds need at least {k} samples, the data has {len(full)}")
-    order = _interleaved_order(full.y, stratify, seed)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(full))
+    if stratify:  # group by class (random within): dealing positions round-robin balances each class
+        order = order[np.argsort(full.y[order], kind="stable")]
     fold = np.empty(len(full), dtype=np.int64)
     fold[order] = np.arange(len(full)) % k
     for i in range(k):
