@@ -1,0 +1,183 @@
+"""User data (.npz, .csv, image folders) and the one-line errors for bad input."""
+import numpy as np
+import pytest
+
+import nnlab.data as nd
+
+PIL = pytest.importorskip("PIL", reason="image folders need Pillow")
+from PIL import Image  # noqa: E402
+
+
+def _one_line(excinfo):
+    msg = str(excinfo.value)
+    assert "\n" not in msg and len(msg) > 20
+    return msg
+
+
+# ---------------------------------------------------------------- names and paths
+def test_unknown_name_lists_known_ones():
+    with pytest.raises(nd.DataError) as e:
+        nd.load_dataset("mnist-full")
+    msg = _one_line(e)
+    for name in ("mnist5k", "digits8x8", "spiral", "moons"):
+        assert name in msg
+
+
+def test_missing_file_is_file_not_found_and_data_error(tmp_path):
+    for target in (tmp_path / "nope.npz", tmp_path / "nope.csv", tmp_path / "no_folder" / "x"):
+        with pytest.raises(FileNotFoundError) as e:
+            nd.load_dataset(target)
+        assert isinstance(e.value, nd.DataError)
+        assert "no such file" in _one_line(e)
+
+
+def test_unsupported_suffix(tmp_path):
+    f = tmp_path / "data.txt"
+    f.write_text("1,2,3\n")
+    with pytest.raises(nd.DataError, match="unsupported file type"):
+        nd.load_dataset(f)
+
+
+# ---------------------------------------------------------------- npz
+def test_npz_images_get_a_channel_axis_and_string_labels_are_mapped(tmp_path):
+    X = np.random.default_rng(0).integers(0, 2, (60, 5, 5)).astype(np.float64)
+    y = np.array(["cat", "dog", "emu"] * 20)
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    s = nd.load_dataset(tmp_path / "d.npz", splits=(40, 10, 10))
+    assert s.input_shape == (1, 5, 5) and s.num_classes == 3 and s.class_names == ["cat", "dog", "emu"]
+    assert s.name == "d" and s.sizes() == (40, 10, 10)
+    assert sum(len(p) for p in s) == 60
+
+
+def test_npz_missing_keys_and_garbage(tmp_path):
+    np.savez(tmp_path / "a.npz", data=np.zeros((3, 2)), labels=np.zeros(3))
+    with pytest.raises(nd.DataError) as e:
+        nd.load_dataset(tmp_path / "a.npz")
+    assert "'X' and 'y'" in _one_line(e) and "data" in str(e.value)
+    (tmp_path / "b.npz").write_bytes(b"garbage")
+    with pytest.raises(nd.DataError, match="cannot read"):
+        nd.load_dataset(tmp_path / "b.npz")
+    np.savez(tmp_path / "c.npz", X=np.zeros((3, 2)), y=np.zeros(4))
+    with pytest.raises(nd.DataError, match="shape"):
+        nd.load_dataset(tmp_path / "c.npz")
+    np.savez(tmp_path / "d.npz", X=np.zeros((3, 2)), y=np.array([0.5, 1, 2]))
+    with pytest.raises(nd.DataError, match="non-integer"):
+        nd.load_dataset(tmp_path / "d.npz")
+
+
+# ---------------------------------------------------------------- csv
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_csv_with_header_and_named_label(tmp_path):
+    rows = "\n".join(f"{i},{i * 0.5},{'ab'[i % 2]},{i % 3}" for i in range(30))
+    f = _write(tmp_path / "t.csv", "a,b,kind,extra\n" + rows + "\n")
+    s = nd.load_dataset(f, label_column="kind", splits=(20, 5, 5))
+    assert s.input_shape == (3,) and s.class_names == ["a", "b"]
+    # the label column is removed from the features, the others stay in order
+    X = np.concatenate([p.X for p in s])
+    assert np.allclose(np.sort(X[:, 1]), np.arange(30) * 0.5)
+
+
+def test_csv_default_last_column_without_header(tmp_path):
+    f = _write(tmp_path / "t.csv", "".join(f"{i},{-i},{i % 2}\n" for i in range(20)))
+    d = nd.load_csv(f)
+    assert d.input_shape == (2,) and d.num_classes == 2
+    assert np.array_equal(d.y, np.arange(20) % 2)
+    d = nd.load_csv(f, label_column=0)
+    assert d.num_classes == 20
+
+
+def test_csv_non_numeric_cell_names_row_and_column(tmp_path):
+    f = _write(tmp_path / "t.csv", "x,y,label\n1,2,0\n3,oops,1\n")
+    with pytest.raises(nd.DataError) as e:
+        nd.load_csv(f)
+    msg = _one_line(e)
+    assert "row 3" in msg and "column 2" in msg and "'y'" in msg and "oops" in msg
+    g = _write(tmp_path / "u.csv", "1,2,0\n3,4,1\n5,,1\n")
+    with pytest.raises(nd.DataError, match="row 3, column 2"):
+        nd.load_csv(g)
+
+
+def test_csv_missing_label_column(tmp_path):
+    f = _write(tmp_path / "t.csv", "x,y,label\n1,2,0\n3,4,1\n")
+    with pytest.raises(nd.DataError) as e:
+        nd.load_csv(f, label_column="target")
+    assert "'target' not found" in _one_line(e) and "label" in str(e.value)
+    with pytest.raises(nd.DataError, match="out of range"):
+        nd.load_csv(f, label_column=7)
+    g = _write(tmp_path / "u.csv", "1,2,0\n3,4,1\n")
+    with pytest.raises(nd.DataError, match="no header"):
+        nd.load_csv(g, label_column="label")
+
+
+def test_csv_ragged_empty_and_single_column(tmp_path):
+    with pytest.raises(nd.DataError, match="row 2 has 2 cells, expected 3"):
+        nd.load_csv(_write(tmp_path / "r.csv", "1,2,0\n3,1\n"))
+    with pytest.raises(nd.DataError, match="empty"):
+        nd.load_csv(_write(tmp_path / "e.csv", ""))
+    with pytest.raises(nd.DataError, match="feature column"):
+        nd.load_csv(_write(tmp_path / "s.csv", "1\n2\n"))
+
+
+# ---------------------------------------------------------------- image folders
+def _img(path, size=(6, 4), mode="L", value=128):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    color = value if mode == "L" else (value, 0, 255 - value)
+    Image.new(mode, size, color).save(path)
+
+
+def test_image_folder_grayscale(tmp_path):
+    for k, cls in enumerate(["cat", "dog"]):
+        for i in range(5):
+            _img(tmp_path / cls / f"{i}.png", value=50 * k + i)
+    d = nd.load_image_folder(tmp_path)
+    assert d.X.shape == (10, 1, 4, 6) and d.class_names == ["cat", "dog"]  # size is (W, H) in Pillow
+    assert np.allclose(d.X[d.y == 1].mean(axis=(1, 2, 3)), (50 + np.arange(5)) / 255)
+    s = nd.load_dataset(tmp_path, splits=(6, 2, 2))
+    assert s.num_classes == 2 and s.input_shape == (1, 4, 6)
+
+
+def test_image_folder_rgb_jpeg_and_resize(tmp_path):
+    _img(tmp_path / "a" / "0.jpg", size=(10, 10), mode="RGB", value=200)
+    _img(tmp_path / "b" / "0.png", size=(7, 5), mode="L")
+    d = nd.load_image_folder(tmp_path, image_size=8)
+    assert d.X.shape == (2, 3, 8, 8)  # one colour image makes the set RGB
+    assert abs(d.X[0, 0].mean() - 200 / 255) < 0.05 and abs(d.X[0, 2].mean() - 55 / 255) < 0.05
+    g = nd.load_image_folder(tmp_path, image_size=(4, 3), color="grayscale")
+    assert g.X.shape == (2, 1, 4, 3)
+
+
+def test_image_folder_without_classes(tmp_path):
+    _img(tmp_path / "loose.png")
+    with pytest.raises(nd.DataError) as e:
+        nd.load_dataset(tmp_path)
+    assert "no class sub-folders" in _one_line(e)
+
+
+def test_image_folder_empty_class(tmp_path):
+    _img(tmp_path / "a" / "0.png")
+    (tmp_path / "b").mkdir()
+    with pytest.raises(nd.DataError, match="no PNG/JPEG"):
+        nd.load_image_folder(tmp_path)
+
+
+def test_image_folder_mixed_sizes_need_image_size(tmp_path):
+    _img(tmp_path / "a" / "0.png", size=(6, 4))
+    _img(tmp_path / "b" / "1.png", size=(8, 8))
+    with pytest.raises(nd.DataError) as e:
+        nd.load_image_folder(tmp_path)
+    msg = _one_line(e)
+    assert "image_size" in msg and "6x4" in msg and "8x8" in msg
+    assert nd.load_image_folder(tmp_path, image_size=(5, 5)).X.shape == (2, 1, 5, 5)
+
+
+def test_image_folder_unreadable_image(tmp_path):
+    _img(tmp_path / "a" / "0.png")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "broken.png").write_bytes(b"\x89PNG not really")
+    with pytest.raises(nd.DataError) as e:
+        nd.load_image_folder(tmp_path)
+    assert "broken.png" in _one_line(e) and "cannot read" in str(e.value)
