@@ -595,6 +595,8 @@ _FILE_SPLITS = (0.8, 0.1, 0.1)
 def _looks_like_path(s) -> bool:
     if isinstance(s, os.PathLike):
         return True
+    if s.strip().lower() in KNOWN_DATASETS:  # a bundled name wins over a same-named folder
+        return False
     return (os.sep in s or "/" in s or s.startswith(".") or Path(s).suffix.lower() in (".npz", ".csv")
             or Path(s).exists())
 
