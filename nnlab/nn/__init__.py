@@ -2,3 +2,11 @@
 from nnlab.nn.module import Module
 from nnlab.nn.parameter import Parameter
 # Each part adds its exports below, one import line per file.
+from nnlab.nn.linear import Linear, Maxout, Identity
+from nnlab.nn.activation import ReLU, Sigmoid, Tanh, LeakyReLU, Softmax, LogSoftmax
+from nnlab.nn.dropout import Dropout
+from nnlab.nn.normalization import BatchNorm1d, BatchNorm2d
+from nnlab.nn.container import Sequential, ModuleList, Flatten
+from nnlab.nn.loss import (CrossEntropyLoss, MultiClassSVMLoss, MSELoss, L1Loss, L2Loss, BCEWithLogitsLoss, BinaryHingeLoss, HierarchicalSoftmaxLoss)
+from nnlab.nn.regularization import Regularizer, MaxNorm
+from nnlab.nn import functional, init

@@ -16,3 +16,13 @@ __all__ = [
     "reshape", "flatten", "transpose", "getitem", "concatenate", "stack", "pad",
     "matmul", "linear",
 ]
+from nnlab.engine.ops.loss import (  # noqa: E402
+    softmax_cross_entropy, multiclass_svm, binary_hinge, binary_cross_entropy_with_logits,
+    mse, l1, l2, hierarchical_softmax, LabelTree,
+)
+from nnlab.engine.ops.norm import batch_norm, dropout  # noqa: E402
+
+__all__ += [
+    "softmax_cross_entropy", "multiclass_svm", "binary_hinge", "binary_cross_entropy_with_logits",
+    "mse", "l1", "l2", "hierarchical_softmax", "LabelTree", "batch_norm", "dropout",
+]

@@ -1,0 +1,152 @@
+"""Batch normalization and (inverted) dropout as fused gates."""
+from __future__ import annotations
+
+import numpy as np
+
+from nnlab.engine import random as nrandom
+from nnlab.engine.function import Function
+from nnlab.engine.ops.elementwise import lift
+from nnlab.engine.tensor import Tensor
+
+
+def _channel_view(a: np.ndarray, ndim: int) -> np.ndarray:
+    """Reshape a per-channel (C,) array to broadcast against (N, C, ...) inputs."""
+    return a.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+class BatchNorm(Function):
+    """Per-channel normalization y = gamma * (x - mu) / sqrt(var + eps) + beta.
+
+    Channels are axis 1; statistics run over every other axis (N for (N, C), N*H*W for NCHW).
+    Training uses the batch's mean and (biased) variance; evaluation uses fixed running
+    statistics, so the op is then affine in x.
+
+    Backward in training, with xhat = (x - mu) / sigma and m values per channel (the closed form
+    that folds the paths through mu and var into one line):
+        dx = gamma / (m sigma) * (m dy - sum(dy) - xhat * sum(dy * xhat))
+        dgamma = sum(dy * xhat),  dbeta = sum(dy)
+    In evaluation: dx = gamma / sigma * dy.
+    """
+
+    def forward(self, x, gamma=None, beta=None, *, mean, var, eps=1e-5, training=True):
+        nd = x.ndim
+        axes = (0,) + tuple(range(2, nd))
+        self.axes, self.training = axes, training
+        if training:
+            mu = x.mean(axis=axes, keepdims=True)
+            xc = x - mu
+            v = (xc * xc).mean(axis=axes, keepdims=True)
+        else:
+            mu = _channel_view(mean, nd).astype(x.dtype, copy=False)
+            v = _channel_view(var, nd).astype(x.dtype, copy=False)
+            xc = x - mu
+        inv_std = (1.0 / np.sqrt(v + x.dtype.type(eps))).astype(x.dtype, copy=False)
+        xhat = xc * inv_std
+        self.xhat, self.inv_std = xhat, inv_std
+        self.gamma = None if gamma is None else _channel_view(gamma, nd)
+        self.m = x.size // x.shape[1]
+        if training:
+            self.batch_mean = mu.reshape(-1)
+            self.batch_var = v.reshape(-1)
+        out = xhat if gamma is None else xhat * self.gamma
+        if beta is not None:
+            out = out + _channel_view(beta, nd)
+        return out
+
+    def backward(self, g):
+        axes, xhat = self.axes, self.xhat
+        need_x, need_g, need_b = self.needs_input_grad
+        gx = gg = gb = None
+        scale = self.inv_std if self.gamma is None else self.gamma * self.inv_std
+        if need_g or (need_x and self.training):
+            sum_gxhat = (g * xhat).sum(axis=axes, keepdims=True)
+        if need_b or (need_x and self.training):
+            sum_g = g.sum(axis=axes, keepdims=True)
+        if need_x:
+            if self.training:
+                gx = (scale / self.m) * (self.m * g - sum_g - xhat * sum_gxhat)
+            else:
+                gx = g * scale
+            gx = gx.astype(g.dtype, copy=False)
+        if need_g:
+            gg = sum_gxhat.reshape(-1)
+        if need_b:
+            gb = sum_g.reshape(-1)
+        return gx, gg, gb
+
+
+def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5, *, name="batch_norm"):
+    """Batch normalization over channel axis 1 (PyTorch's argument order).
+
+    In training the batch statistics normalize and the running buffers (NumPy arrays, updated in
+    place) follow an exponentially weighted average:
+    running = (1 - momentum) * running + momentum * batch_stat, with the unbiased batch variance.
+    In evaluation the running statistics normalize.
+    """
+    x = lift(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a floating-point input, got dtype {x.dtype}")
+    if x.ndim < 2:
+        raise ValueError(f"{name}: expected input of shape (N, C) or (N, C, ...), got {x.shape}")
+    c = x.shape[1]
+    for what, a in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if a is not None and tuple(np.shape(a.data if isinstance(a, Tensor) else a)) != (c,):
+            shape = np.shape(a.data if isinstance(a, Tensor) else a)
+            raise ValueError(f"{name}: expected {what} of shape ({c},) for an input with {c} "
+                             f"channels (input shape {x.shape}), got {shape}")
+    m = x.size // c
+    if training:
+        if m < 2:
+            raise ValueError(f"{name}: training needs more than one value per channel to compute "
+                             f"batch statistics, got input shape {x.shape}")
+    elif running_mean is None or running_var is None:
+        raise ValueError(f"{name}: evaluation mode needs running_mean and running_var")
+    out = BatchNorm.apply(x, weight, bias, mean=running_mean, var=running_var, eps=eps,
+                          training=training)
+    if training:
+        fn = out._ctx
+        if fn is not None:
+            bm, bv = fn.batch_mean, fn.batch_var
+        else:  # untracked: recompute the statistics (cheap relative to the forward)
+            axes = (0,) + tuple(range(2, x.ndim))
+            bm, bv = x.data.mean(axis=axes), x.data.var(axis=axes)
+        if running_mean is not None:
+            running_mean *= (1 - momentum)
+            running_mean += momentum * bm.astype(running_mean.dtype, copy=False)
+        if running_var is not None:
+            running_var *= (1 - momentum)
+            running_var += momentum * (bv * (m / (m - 1))).astype(running_var.dtype, copy=False)
+    return out
+
+
+class Dropout(Function):
+    """Inverted dropout: y = x * mask / keep with mask ~ Bernoulli(keep), keep = 1 - p.
+
+    Scaling at train time keeps E[y] = x, so evaluation is the identity. dy/dx = mask / keep.
+    """
+
+    def forward(self, x, *, p, rng):
+        keep = 1.0 - p
+        if keep <= 0:
+            self.mask = np.zeros_like(x)
+        else:
+            self.mask = ((rng.random(x.shape, dtype=np.float32) >= p) / x.dtype.type(keep)).astype(x.dtype, copy=False)
+        return x * self.mask
+
+    def backward(self, g):
+        return (g * self.mask,)
+
+
+def dropout(x, p=0.5, training=True, rng=None, *, name="dropout"):
+    """Zero each entry with probability ``p`` and scale the survivors by 1/(1 - p) (training);
+    return x unchanged otherwise. Uses nnlab's seeded generator unless ``rng`` is given."""
+    x = lift(x)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name}: drop probability p must lie in [0, 1], got {p}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a floating-point input, got dtype {x.dtype}")
+    if not training or p == 0.0:
+        return x
+    return Dropout.apply(x, p=float(p), rng=rng if rng is not None else nrandom.get_rng())

@@ -1,0 +1,79 @@
+"""Activation layers: elementwise non-linearities with no parameters."""
+from __future__ import annotations
+
+from nnlab.nn import functional as F
+from nnlab.nn.module import Module
+
+
+class ReLU(Module):
+    """max(0, x). Cheap and non-saturating for x > 0; units can die if pushed to x < 0 for good.
+
+    Shape: any; output has the input's shape.
+    """
+
+    def forward(self, x):
+        return F.relu(x)
+
+
+class Sigmoid(Module):
+    """1 / (1 + e^-x). Saturates (gradient s(1-s) <= 1/4, ~0 at the tails) and is not zero-centered.
+
+    Shape: any; output has the input's shape.
+    """
+
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    """tanh x = 2 s(2x) - 1: zero-centered, still saturating.
+
+    Shape: any; output has the input's shape.
+    """
+
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class LeakyReLU(Module):
+    """x for x > 0, negative_slope * x otherwise: a small slope keeps units from dying.
+
+    Shape: any; output has the input's shape.
+    """
+
+    def __init__(self, negative_slope: float = 0.01):
+        super().__init__()
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Softmax(Module):
+    """Normalized exponentials along ``dim`` (stable with the max shift).
+
+    Shape: any; output has the input's shape.
+    """
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.softmax(x, axis=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """x - logsumexp(x) along ``dim``.
+
+    Shape: any; output has the input's shape.
+    """
+
+    def forward(self, x):
+        return F.log_softmax(x, axis=self.dim)

@@ -1,0 +1,29 @@
+"""Dropout layer (inverted dropout)."""
+from __future__ import annotations
+
+from nnlab.nn import functional as F
+from nnlab.nn.module import Module
+
+
+class Dropout(Module):
+    """Inverted dropout. ``p`` is the drop probability, as in PyTorch; the notes' keep probability
+    is 1 - p (their p = 0.5 default is the same either way).
+
+    In training each entry is zeroed with probability p and the survivors are scaled by 1/(1 - p),
+    so the expected activation is unchanged and evaluation is the plain identity (no rescaling at
+    test time). Masks come from nnlab's seeded generator.
+
+    Shape: any; output has the input's shape.
+    """
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p (drop probability) must lie in [0, 1], got {p}")
+        self.p = float(p)
+
+    def forward(self, x):
+        return F.dropout(x, self.p, training=self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

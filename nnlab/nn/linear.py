@@ -1,0 +1,105 @@
+"""Fully connected layers: Linear, Maxout, Identity."""
+from __future__ import annotations
+
+import numpy as np
+
+from nnlab.nn import functional as F
+from nnlab.nn import init as _init
+from nnlab.nn.module import Module
+from nnlab.nn.parameter import Parameter
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder, e.g. for a removed classifier head)."""
+
+    def forward(self, x):
+        return x
+
+
+class Linear(Module):
+    """y = x W^T + b, a layer of ``out_features`` neurons each seeing all ``in_features`` inputs.
+
+    Weight (out_features, in_features), bias (out_features,): in*out + out learnable numbers.
+    Default init: He, N(0, 1) * sqrt(2 / in_features), since ReLU follows most Linear layers
+    (the notes' recommendation); pass ``init="xavier"`` (alias "lecun", 1/sqrt(in)) for
+    sigmoid/tanh nets, "small" (0.01 N(0, 1)), "sparse" (10 random inputs per unit),
+    "xavier_uniform"/"xavier_normal" (Glorot) or a callable. Biases start at zero.
+
+    Shape:
+        input (N, in_features) or (..., in_features); output (..., out_features).
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, init="he",
+                 dtype=np.float32):
+        super().__init__()
+        if int(in_features) < 1 or int(out_features) < 1:
+            raise ValueError(f"Linear: in_features and out_features must be positive, got "
+                             f"{in_features} and {out_features}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.init = init
+        self.weight = Parameter(np.zeros((self.out_features, self.in_features), dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.zeros(self.out_features, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _init.init_weight_(self.weight, self.init)
+        if self.bias is not None:
+            _init.zeros_(self.bias)
+
+    @property
+    def label(self) -> str:
+        return f"Linear({self.in_features}->{self.out_features})"
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias, name=self.label)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Maxout(Module):
+    """Maxout units: y_j = max_k (x W_jk^T + b_jk) over ``pieces`` linear pieces.
+
+    Generalizes ReLU (max(0, w x + b) is a 2-piece maxout with one piece fixed at 0) without dead
+    units, at ``pieces`` times the parameters: (in + 1) * out * pieces.
+    Weight (out_features * pieces, in_features), rows grouped per unit (unit j uses rows
+    j*pieces ... j*pieces + pieces - 1). Default init: "xavier" (1/sqrt(in)), since the max of
+    several pieces already shifts the output up; biases zero.
+
+    Shape:
+        input (N, in_features); output (N, out_features).
+    """
+
+    def __init__(self, in_features: int, out_features: int, pieces: int = 2, bias: bool = True,
+                 init="xavier", dtype=np.float32):
+        super().__init__()
+        if pieces < 1:
+            raise ValueError(f"Maxout: pieces must be >= 1, got {pieces}")
+        self.in_features, self.out_features, self.pieces = int(in_features), int(out_features), int(pieces)
+        self.init = init
+        self.weight = Parameter(np.zeros((self.out_features * self.pieces, self.in_features), dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.zeros(self.out_features * self.pieces, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _init.init_weight_(self.weight, self.init)
+        if self.bias is not None:
+            _init.zeros_(self.bias)
+
+    @property
+    def label(self) -> str:
+        return f"Maxout({self.in_features}->{self.out_features}, pieces={self.pieces})"
+
+    def forward(self, x):
+        z = F.linear(x, self.weight, self.bias, name=self.label)
+        return F.maxout(z, self.pieces, name=self.label)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"pieces={self.pieces}, bias={self.bias is not None}")

@@ -1,0 +1,125 @@
+"""Loss modules: thin wrappers over the fused loss gates in nnlab.nn.functional.
+
+Each returns the batch-averaged data loss (a scalar Tensor) by default; ``reduction`` can be
+"mean", "sum" or "none" (per-example, or per-element for the elementwise losses, which also
+accept "batchmean": per-example sums averaged over the batch).
+"""
+from __future__ import annotations
+
+from nnlab.nn import functional as F
+from nnlab.nn.module import Module
+
+
+class _Loss(Module):
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        self.reduction = reduction
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class CrossEntropyLoss(_Loss):
+    """Softmax cross-entropy on logits: L_i = -log softmax(f_i)[y_i]; labels are indices (N,) or
+    one-hot/probability targets (N, C).
+
+    Shape: logits (N, C), labels (N,) or (N, C); output scalar.
+    """
+
+    def forward(self, logits, labels):
+        return F.cross_entropy(logits, labels, reduction=self.reduction)
+
+
+class MultiClassSVMLoss(_Loss):
+    """Multiclass SVM (hinge) loss: L_i = sum_{j != y_i} max(0, f_j - f_{y_i} + delta), or the
+    squared hinge with ``squared=True``.
+
+    Shape: scores (N, C), labels (N,); output scalar.
+    """
+
+    def __init__(self, delta: float = 1.0, squared: bool = False, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.delta, self.squared = float(delta), bool(squared)
+
+    def forward(self, scores, labels):
+        return F.multiclass_svm(scores, labels, delta=self.delta, squared=self.squared,
+                                reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"delta={self.delta}, squared={self.squared}, reduction={self.reduction!r}"
+
+
+class MSELoss(_Loss):
+    """Mean squared error over all elements (PyTorch's convention).
+
+    Shape: prediction and target of the same shape; output scalar.
+    """
+
+    def forward(self, pred, target):
+        return F.mse_loss(pred, target, reduction=self.reduction)
+
+
+class L2Loss(_Loss):
+    """The notes' L2 regression loss ||f_i - y_i||^2, summed per example, averaged over the batch.
+
+    Shape: prediction and target (N, D); output scalar.
+    """
+
+    def __init__(self):
+        super().__init__("batchmean")
+
+    def forward(self, pred, target):
+        return F.l2_loss(pred, target)
+
+
+class L1Loss(_Loss):
+    """Mean absolute error over all elements (PyTorch's convention); "batchmean" gives the notes'
+    ||f_i - y_i||_1 averaged over the batch.
+
+    Shape: prediction and target of the same shape; output scalar.
+    """
+
+    def forward(self, pred, target):
+        return F.l1_loss(pred, target, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Independent logistic (sigmoid cross-entropy) loss per attribute on logits, labels 0/1.
+
+    Shape: logits and labels (N, K); output scalar.
+    """
+
+    def forward(self, logits, labels):
+        return F.binary_cross_entropy_with_logits(logits, labels, reduction=self.reduction)
+
+
+class BinaryHingeLoss(_Loss):
+    """Independent binary hinge per attribute, labels +1/-1: L_i = sum_j max(0, 1 - y_ij f_ij),
+    averaged over the batch.
+
+    Shape: scores and labels (N, K); output scalar.
+    """
+
+    def __init__(self, reduction: str = "batchmean"):
+        super().__init__(reduction)
+
+    def forward(self, scores, labels):
+        return F.binary_hinge(scores, labels, reduction=self.reduction)
+
+
+class HierarchicalSoftmaxLoss(_Loss):
+    """Hierarchical softmax over a label tree given by parent pointers (see F.LabelTree):
+    -log P(leaf) with P(leaf) the product of sibling softmaxes along its path.
+
+    Shape: scores (N, num_nodes), labels (N,) in [0, num_leaves); output scalar.
+    """
+
+    def __init__(self, parents, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.tree = parents if isinstance(parents, F.LabelTree) else F.LabelTree(parents)
+
+    def forward(self, scores, labels):
+        return F.hierarchical_softmax_loss(scores, labels, self.tree, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"nodes={self.tree.num_nodes}, classes={self.tree.num_classes}, reduction={self.reduction!r}"
