@@ -1,0 +1,90 @@
+"""Adam: momentum on the gradient plus RMSprop's scaling, both bias-corrected."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nnlab.optim.optimizer import Optimizer, _num, _with_weight_decay
+
+
+def adam_update(w, dw, m, v, t: int, lr: float, beta1: float, beta2: float, eps: float, tmp) -> None:
+    """In place, at step ``t`` (1-based)::
+
+        m = beta1 * m + (1 - beta1) * dx
+        v = beta2 * v + (1 - beta2) * dx**2
+        mt = m / (1 - beta1**t)
+        vt = v / (1 - beta2**t)
+        x += -lr * mt / (sqrt(vt) + eps)
+
+    ``m`` and ``v`` start at 0, so early averages are too small; dividing by ``1 - beta**t`` (the
+    total weight the average has so far) removes that bias and matters only for small ``t``.
+    """
+    m *= beta1
+    np.multiply(dw, 1.0 - beta1, out=tmp)
+    m += tmp
+    v *= beta2
+    np.multiply(dw, dw, out=tmp)
+    tmp *= 1.0 - beta2
+    v += tmp
+    np.sqrt(v, out=tmp)                        # sqrt(vt) = sqrt(v) / sqrt(1 - beta2**t)
+    tmp *= 1.0 / math.sqrt(1.0 - beta2 ** t)
+    tmp += eps
+    np.divide(m, tmp, out=tmp)
+    tmp *= lr / (1.0 - beta1 ** t)             # mt = m / (1 - beta1**t)
+    w -= tmp
+
+
+class Adam(Optimizer):
+    """Adam (bias-corrected; defaults beta1=0.9, beta2=0.999, eps=1e-8)::
+
+        m = beta1 * m + (1 - beta1) * dx            # momentum: average of gradients
+        v = beta2 * v + (1 - beta2) * dx**2         # RMSprop: average of squared gradients
+        mt = m / (1 - beta1**t);  vt = v / (1 - beta2**t)
+        x += -lr * mt / (sqrt(vt) + eps)
+
+    ``t`` counts this parameter's updates from 1. The correction is ``1 - beta**t`` (the notes' text
+    prints ``(1 - beta)**t``, a typo: that would blow the average up as t grows), and eps is outside
+    the square root as in ``torch.optim.Adam``. ``betas`` is the PyTorch-style pair; a momentum
+    schedule writes its first entry.
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0):
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group):
+        super()._check_group(group)
+        betas = group["betas"]
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}")
+        group["betas"] = (betas[0], betas[1])
+        _num("Adam", "beta1", betas[0], 0.0, 1.0)
+        _num("Adam", "beta2", betas[1], 0.0, 1.0)
+        _num("Adam", "eps", group["eps"], 0.0)
+
+    def step(self, closure=None):
+        """One Adam update of every parameter with a gradient."""
+        loss = self._eval_closure(closure)
+        state = self.state
+        work = self._work
+        for group, idx in zip(self.param_groups, self._group_index):
+            lr = float(group["lr"])
+            b1, b2 = group["betas"]
+            b1, b2 = float(b1), float(b2)
+            eps = float(group["eps"])
+            wd = float(group["weight_decay"])
+            for p, i in zip(group["params"], idx):
+                dw = p.grad
+                if dw is None or not p.requires_grad:
+                    continue
+                w = p.data
+                if wd:
+                    dw = _with_weight_decay(w, dw, wd, self._decay_buffer(i, w))
+                st = state.get(i)
+                if st is None:
+                    st = state[i] = {"step": 0, "exp_avg": np.zeros_like(w), "exp_avg_sq": np.zeros_like(w)}
+                t = st["step"] = st["step"] + 1
+                adam_update(w, dw, st["exp_avg"], st["exp_avg_sq"], t, lr, b1, b2, eps, work(i, w))
+        return loss

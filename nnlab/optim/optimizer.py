@@ -1,0 +1,211 @@
+"""Optimizer: parameter groups, per-parameter state, zero_grad/step, and a portable state_dict."""
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+
+from nnlab.engine.autograd import enable_grad
+from nnlab.engine.tensor import Tensor
+
+
+class _Required:
+    """Marks a hyperparameter that has no default (e.g. SGD's lr)."""
+
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+required = _Required()
+
+
+class Optimizer:
+    """Base of every optimizer: owns the parameters and the per-parameter state.
+
+    ``params`` is an iterable of parameters, or of dicts (parameter groups) such as
+    ``[{"params": body.parameters()}, {"params": head.parameters(), "lr": 1e-3}]``; keys missing from a
+    group take ``defaults``. ``param_groups[i]["lr"]`` (and any other hyperparameter) may be changed
+    between steps, which is how schedules and ReduceLROnPlateau act.
+
+    ``state`` is keyed by a parameter's position in the flattened list of all groups' parameters (not
+    by object identity), so ``state_dict()`` loads into a fresh optimizer built over a fresh model of
+    the same architecture. Parameters whose ``grad`` is None or whose ``requires_grad`` is False are
+    skipped by ``step`` (frozen layers stay untouched and get no state).
+    """
+
+    def __init__(self, params, defaults: dict):
+        self.defaults = dict(defaults)
+        self.param_groups: list[dict] = []
+        self.state: dict[int, dict] = {}
+        self._params: list[Tensor] = []          # flat list, position = state key
+        self._group_index: list[list[int]] = []  # per group, the flat positions of its params
+        self._scratch: list[np.ndarray | None] = []  # per param, a shared work array of its shape
+        self._scratch_pool: dict = {}
+        name = type(self).__name__
+        if isinstance(params, (Tensor, np.ndarray)):
+            raise TypeError(f"{name}: params must be an iterable of Parameters or of dicts, "
+                            f"got a single {type(params).__name__}")
+        if isinstance(params, dict):
+            params = [params]
+        params = list(params)
+        if not params:
+            raise ValueError(f"{name}: got an empty parameter list")
+        if not isinstance(params[0], dict):
+            params = [{"params": params}]
+        for group in params:
+            self.add_param_group(group)
+
+    # ---- groups ------------------------------------------------------------------------
+    def add_param_group(self, param_group: dict) -> None:
+        """Append a group; its missing hyperparameters take the optimizer's defaults."""
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(f"{name}.add_param_group: expected a dict with a 'params' key, "
+                            f"got {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError(f"{name}.add_param_group: the group has no 'params' key")
+        group = dict(param_group)
+        ps = group["params"]
+        ps = [ps] if isinstance(ps, Tensor) else list(ps)
+        seen = {id(p) for p in self._params}
+        for p in ps:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: can only optimize Tensors/Parameters, got {type(p).__name__}")
+            if p.data.dtype.kind != "f":
+                raise TypeError(f"{name}: parameters must be floating point, got dtype {p.data.dtype}")
+            if id(p) in seen:
+                raise ValueError(f"{name}: a parameter appears twice (in one group or in two groups)")
+            seen.add(id(p))
+        group["params"] = ps
+        for key, default in self.defaults.items():
+            if default is required and key not in group:
+                raise TypeError(f"{name}: parameter group is missing the required hyperparameter '{key}'")
+            group.setdefault(key, default)
+        self._check_group(group)
+        start = len(self._params)
+        self._params.extend(ps)
+        self._scratch.extend([None] * len(ps))
+        self._group_index.append(list(range(start, start + len(ps))))
+        self.param_groups.append(group)
+
+    def _check_group(self, group: dict) -> None:
+        """Validate a group's hyperparameters (subclasses name what is wrong)."""
+        name = type(self).__name__
+        lr = group.get("lr")
+        if lr is not None and not (isinstance(lr, (int, float, np.floating)) and lr >= 0 and math.isfinite(lr)):
+            raise ValueError(f"{name}: lr must be a finite number >= 0, got {lr!r}")
+        wd = group.get("weight_decay", 0.0)
+        if not (isinstance(wd, (int, float, np.floating)) and wd >= 0):
+            raise ValueError(f"{name}: weight_decay must be >= 0, got {wd!r}")
+
+    def _work(self, i: int, w: np.ndarray) -> np.ndarray:
+        """A scratch array shaped like ``w`` (shared by same-shape parameters; never state)."""
+        buf = self._scratch[i]
+        if buf is None or buf.shape != w.shape or buf.dtype != w.dtype:
+            key = (w.shape, w.dtype.str)
+            buf = self._scratch_pool.get(key)
+            if buf is None:
+                buf = self._scratch_pool[key] = np.empty_like(w)
+            self._scratch[i] = buf
+        return buf
+
+    def _decay_buffer(self, i: int, w: np.ndarray) -> np.ndarray:
+        """A second scratch array for ``dx + weight_decay * x`` (the first holds update temporaries)."""
+        key = ("wd", w.shape, w.dtype.str)
+        buf = self._scratch_pool.get(key)
+        if buf is None:
+            buf = self._scratch_pool[key] = np.empty_like(w)
+        return buf
+
+    # ---- the training-loop API ---------------------------------------------------------
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients: None (the default, so the next backward writes fresh arrays) or zeros."""
+        for p in self._params:
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.fill(0)
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns closure()'s loss if given."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _eval_closure(closure):
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
+    # ---- checkpoints ------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """{"state": {flat index: {name: array or number}}, "param_groups": [hyperparameters + indices]}.
+
+        Arrays are deep copies: training on after saving does not change the saved dict.
+        """
+        groups = []
+        for group, idx in zip(self.param_groups, self._group_index):
+            g = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
+            g["params"] = list(idx)
+            groups.append(g)
+        return {"state": copy.deepcopy(self.state), "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore hyperparameters and state saved by ``state_dict`` (deep-copied in)."""
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
+            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups'")
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"{name}.load_state_dict: the saved state has {len(saved_groups)} parameter "
+                             f"groups, this optimizer has {len(self.param_groups)}")
+        for gi, (sg, idx) in enumerate(zip(saved_groups, self._group_index)):
+            if len(sg["params"]) != len(idx):
+                raise ValueError(f"{name}.load_state_dict: group {gi} has {len(sg['params'])} parameters "
+                                 f"in the saved state, {len(idx)} here")
+        state = {int(k): copy.deepcopy(v) for k, v in state_dict["state"].items()}
+        n = len(self._params)
+        for k, st in state.items():
+            if not 0 <= k < n:
+                # Optimizers with global state (LBFGS) keep it under key 0; any other key must be a parameter.
+                raise ValueError(f"{name}.load_state_dict: state for parameter {k}, but there are {n}")
+            self._check_state_shapes(k, st)
+        for group, sg in zip(self.param_groups, saved_groups):
+            for key, value in sg.items():
+                if key != "params":
+                    group[key] = copy.deepcopy(value)
+        self.state = state
+
+    def _check_state_shapes(self, k: int, st: dict) -> None:
+        shape = self._params[k].data.shape
+        for key, v in st.items():
+            if isinstance(v, np.ndarray) and v.shape != shape:
+                raise ValueError(f"{type(self).__name__}.load_state_dict: state '{key}' of parameter {k} "
+                                 f"has shape {v.shape}, the parameter has shape {shape}")
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, g in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for k in sorted(k for k in g if k != "params"):
+                lines.append(f"    {k}: {g[k]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _num(name: str, key: str, value, lo: float, hi: float | None = None, hi_open: bool = True) -> None:
+    """Range check for a hyperparameter with a message naming it."""
+    ok = isinstance(value, (int, float, np.floating)) and math.isfinite(value) and value >= lo
+    if ok and hi is not None:
+        ok = value < hi if hi_open else value <= hi
+    if not ok:
+        rng = f"[{lo}, {hi})" if hi is not None and hi_open else (f"[{lo}, {hi}]" if hi is not None else f">= {lo}")
+        raise ValueError(f"{name}: {key} must be a number in {rng}, got {value!r}")
+
+
+def _with_weight_decay(w, dw, wd: float, out):
+    """dx + wd * x (the gradient of an added 1/2 wd |x|^2), written into ``out``."""
+    np.multiply(w, wd, out=out)
+    out += dw
+    return out

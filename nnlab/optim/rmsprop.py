@@ -1,0 +1,72 @@
+"""RMSprop: Adagrad with a leaky (exponentially weighted) average of squared gradients."""
+from __future__ import annotations
+
+import numpy as np
+
+from nnlab.optim.optimizer import Optimizer, _num, _with_weight_decay
+
+
+def rmsprop_update(w, dw, cache, lr: float, decay_rate: float, eps: float, tmp) -> None:
+    """In place: ``cache = decay_rate * cache + (1 - decay_rate) * dx**2;
+    x += -lr * dx / (sqrt(cache) + eps)``.
+
+    Unlike Adagrad's sum, the average forgets, so the step size does not shrink monotonically.
+    """
+    cache *= decay_rate
+    np.multiply(dw, dw, out=tmp)
+    tmp *= 1.0 - decay_rate
+    cache += tmp
+    np.sqrt(cache, out=tmp)
+    tmp += eps
+    np.divide(dw, tmp, out=tmp)
+    tmp *= lr
+    w -= tmp
+
+
+class RMSprop(Optimizer):
+    """RMSprop::
+
+        cache = decay_rate * cache + (1 - decay_rate) * dx**2
+        x += -lr * dx / (sqrt(cache) + eps)
+
+    ``decay_rate`` is typically 0.9, 0.99 or 0.999 (PyTorch calls it ``alpha``; both names are
+    accepted). ``cache`` starts at 0. eps is outside the square root, as in the cs231n notes and
+    ``torch.optim.RMSprop``; the other notes' ``dW / sqrt(S + eps)`` differs only for tiny caches.
+    """
+
+    def __init__(self, params, lr: float = 1e-2, decay_rate: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, *, alpha: float | None = None):
+        if alpha is not None:
+            decay_rate = alpha
+        defaults = dict(lr=lr, decay_rate=decay_rate, eps=eps, weight_decay=weight_decay)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group):
+        if "alpha" in group:
+            group["decay_rate"] = group.pop("alpha")
+        super()._check_group(group)
+        _num("RMSprop", "decay_rate", group["decay_rate"], 0.0, 1.0)
+        _num("RMSprop", "eps", group["eps"], 0.0)
+
+    def step(self, closure=None):
+        """One RMSprop update of every parameter with a gradient."""
+        loss = self._eval_closure(closure)
+        state = self.state
+        work = self._work
+        for group, idx in zip(self.param_groups, self._group_index):
+            lr = float(group["lr"])
+            rho = float(group["decay_rate"])
+            eps = float(group["eps"])
+            wd = float(group["weight_decay"])
+            for p, i in zip(group["params"], idx):
+                dw = p.grad
+                if dw is None or not p.requires_grad:
+                    continue
+                w = p.data
+                if wd:
+                    dw = _with_weight_decay(w, dw, wd, self._decay_buffer(i, w))
+                st = state.get(i)
+                if st is None:
+                    st = state[i] = {"square_avg": np.zeros_like(w)}
+                rmsprop_update(w, dw, st["square_avg"], lr, rho, eps, work(i, w))
+        return loss

@@ -1,0 +1,374 @@
+"""Learning-rate (and momentum) schedules: pure value(t) functions plus a wrapper that writes them
+into an optimizer's parameter groups.
+
+Every schedule is an object with ``__call__(t) -> value`` (t = step or epoch, from 0) and
+``value(t, base)``. Built with a number first (``StepLR(0.1, step_size=5)``) it is a pure function of
+t. Built with an optimizer first (``StepLR(opt, step_size=5)``, as in PyTorch) it is bound: each
+group's own initial lr is the base, and ``step()`` advances t and writes the new values. The same
+binding is available explicitly as ``Scheduler(optimizer, schedule, key="lr" | "momentum")``.
+
+The notes' annealing forms: step decay (halve every few epochs), exponential ``a0 e^(-kt)``, 1/t
+``a0 / (1 + kt)`` (the same formula as ``a0 / (1 + decay_rate * epoch)``), ``r^epoch a0``,
+``k / sqrt(epoch) a0``, reduce-on-plateau, and a momentum schedule rising from 0.5 to 0.99.
+"""
+from __future__ import annotations
+
+import math
+
+from nnlab.optim.optimizer import Optimizer
+
+__all__ = ["Schedule", "Scheduler", "Constant", "StepLR", "StepDecay", "MultiStepLR", "ExponentialLR",
+           "ExponentialDecay", "InverseTimeDecay", "InverseSqrtDecay", "LambdaLR", "CosineAnnealingLR",
+           "LinearWarmup", "MomentumSchedule", "ReduceLROnPlateau"]
+
+
+class Schedule:
+    """Base: ``value(t, base)`` is the schedule; ``__call__(t)`` uses the base given at construction."""
+
+    def __init__(self, base=None):
+        self._bound = None
+        if isinstance(base, Optimizer):
+            self.base = None
+            self._bound = Scheduler(base, self)
+        else:
+            if base is not None and not (isinstance(base, (int, float)) and math.isfinite(base)):
+                raise TypeError(f"{type(self).__name__}: first argument must be a number (the initial "
+                                f"value) or an Optimizer, got {type(base).__name__}")
+            self.base = None if base is None else float(base)
+
+    def value(self, t: float, base: float) -> float:
+        raise NotImplementedError
+
+    def __call__(self, t: float) -> float:
+        if self.base is None:
+            raise ValueError(f"{type(self).__name__}: no initial value; build it with a number first "
+                             f"or use it through an optimizer")
+        return self.value(t, self.base)
+
+    # ---- PyTorch-style use when bound to an optimizer ----------------------------------
+    def _scheduler(self) -> "Scheduler":
+        if self._bound is None:
+            raise TypeError(f"{type(self).__name__}: step() needs the schedule to be built with an "
+                            f"optimizer (or wrapped in Scheduler(optimizer, schedule))")
+        return self._bound
+
+    def step(self) -> None:
+        self._scheduler().step()
+
+    def get_last_lr(self) -> list[float]:
+        return self._scheduler().get_last()
+
+    @property
+    def last_epoch(self) -> int:
+        return self._scheduler().t
+
+    def state_dict(self) -> dict:
+        return self._scheduler().state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self._scheduler().load_state_dict(state)
+
+
+def _check(name, key, value, lo=0.0, lo_open=False, hi=None):
+    ok = isinstance(value, (int, float)) and math.isfinite(value) and (value > lo if lo_open else value >= lo)
+    if ok and hi is not None:
+        ok = value <= hi
+    if not ok:
+        bound = (">" if lo_open else ">=") + f" {lo}" + (f" and <= {hi}" if hi is not None else "")
+        raise ValueError(f"{name}: {key} must be a number {bound}, got {value!r}")
+
+
+class Constant(Schedule):
+    """a(t) = a0."""
+
+    def value(self, t, base):
+        return base
+
+
+class StepLR(Schedule):
+    """Step decay: a(t) = a0 * gamma^floor(t / step_size) (halve every 5 epochs: gamma=0.5, step_size=5)."""
+
+    def __init__(self, base=None, step_size: int = 1, gamma: float = 0.1):
+        if not (isinstance(step_size, int) and step_size >= 1):
+            raise ValueError(f"StepLR: step_size must be an integer >= 1, got {step_size!r}")
+        _check("StepLR", "gamma", gamma, 0.0, lo_open=True)
+        self.step_size, self.gamma = step_size, float(gamma)
+        super().__init__(base)
+
+    def value(self, t, base):
+        return base * self.gamma ** (int(t) // self.step_size)
+
+
+StepDecay = StepLR
+
+
+class MultiStepLR(Schedule):
+    """a(t) = a0 * gamma^(number of milestones <= t)."""
+
+    def __init__(self, base=None, milestones=(), gamma: float = 0.1):
+        self.milestones = sorted(int(m) for m in milestones)
+        _check("MultiStepLR", "gamma", gamma, 0.0, lo_open=True)
+        self.gamma = float(gamma)
+        super().__init__(base)
+
+    def value(self, t, base):
+        return base * self.gamma ** sum(1 for m in self.milestones if m <= t)
+
+
+class ExponentialLR(Schedule):
+    """a(t) = gamma^t * a0 (the notes' ``r^epoch * a0``, 0 < r <= 1)."""
+
+    def __init__(self, base=None, gamma: float = 0.95):
+        _check("ExponentialLR", "gamma", gamma, 0.0, lo_open=True)
+        self.gamma = float(gamma)
+        super().__init__(base)
+
+    def value(self, t, base):
+        return base * self.gamma ** t
+
+
+class ExponentialDecay(Schedule):
+    """a(t) = a0 * e^(-k t): fast at first, then slow."""
+
+    def __init__(self, base=None, k: float = 0.1):
+        _check("ExponentialDecay", "k", k)
+        self.k = float(k)
+        super().__init__(base)
+
+    def value(self, t, base):
+        return base * math.exp(-self.k * t)
+
+
+class InverseTimeDecay(Schedule):
+    """1/t decay: a(t) = a0 / (1 + k t); with t = epoch and k = decay_rate it is
+    a = a0 / (1 + decay_rate * epoch_num). ``decay_rate`` is accepted as another name for k."""
+
+    def __init__(self, base=None, k: float | None = None, *, decay_rate: float | None = None):
+        if (k is None) == (decay_rate is None):
+            raise ValueError("InverseTimeDecay: give exactly one of k and decay_rate")
+        k = k if k is not None else decay_rate
+        _check("InverseTimeDecay", "k", k)
+        self.k = float(k)
+        super().__init__(base)
+
+    def value(self, t, base):
+        return base / (1.0 + self.k * t)
+
+
+class InverseSqrtDecay(Schedule):
+    """a(epoch) = k / sqrt(epoch) * a0 for epoch >= 1; epoch 0 is treated as 1 (value k * a0)."""
+
+    def __init__(self, base=None, k: float = 1.0):
+        _check("InverseSqrtDecay", "k", k, 0.0, lo_open=True)
+        self.k = float(k)
+        super().__init__(base)
+
+    def value(self, t, base):
+        return base * self.k / math.sqrt(max(t, 1))
+
+
+class LambdaLR(Schedule):
+    """a(t) = a0 * fn(t) for a user function fn."""
+
+    def __init__(self, base=None, lr_lambda=None):
+        if not callable(lr_lambda):
+            raise TypeError(f"LambdaLR: lr_lambda must be callable, got {type(lr_lambda).__name__}")
+        self.lr_lambda = lr_lambda
+        super().__init__(base)
+
+    def value(self, t, base):
+        return base * float(self.lr_lambda(t))
+
+
+class CosineAnnealingLR(Schedule):
+    """a(t) = eta_min + (a0 - eta_min) (1 + cos(pi t / T_max)) / 2 (half a cosine over T_max steps;
+    past T_max it rises again, as PyTorch's closed form does)."""
+
+    def __init__(self, base=None, T_max: int = 1, eta_min: float = 0.0):
+        _check("CosineAnnealingLR", "T_max", T_max, 0.0, lo_open=True)
+        _check("CosineAnnealingLR", "eta_min", eta_min)
+        self.T_max, self.eta_min = T_max, float(eta_min)
+        super().__init__(base)
+
+    def value(self, t, base):
+        return self.eta_min + (base - self.eta_min) * 0.5 * (1.0 + math.cos(math.pi * t / self.T_max))
+
+
+class LinearWarmup(Schedule):
+    """Linear warm-up then another schedule: for t < warmup_steps,
+    a(t) = a0 * (start_factor + (1 - start_factor) t / warmup_steps); afterwards ``after(t - warmup_steps)``
+    (constant a0 when ``after`` is None). Large early steps on a fresh network can diverge; warm-up avoids it."""
+
+    def __init__(self, base=None, warmup_steps: int = 1, start_factor: float = 0.0, after: Schedule | None = None):
+        if not (isinstance(warmup_steps, int) and warmup_steps >= 1):
+            raise ValueError(f"LinearWarmup: warmup_steps must be an integer >= 1, got {warmup_steps!r}")
+        _check("LinearWarmup", "start_factor", start_factor, 0.0, hi=1.0)
+        if after is not None and not isinstance(after, Schedule):
+            raise TypeError(f"LinearWarmup: after must be a Schedule, got {type(after).__name__}")
+        self.warmup_steps, self.start_factor, self.after = warmup_steps, float(start_factor), after
+        super().__init__(base)
+
+    def value(self, t, base):
+        if t < self.warmup_steps:
+            return base * (self.start_factor + (1.0 - self.start_factor) * t / self.warmup_steps)
+        return base if self.after is None else self.after.value(t - self.warmup_steps, base)
+
+
+class MomentumSchedule(Schedule):
+    """Momentum rising linearly from ``start`` to ``end`` over ``epochs``, then constant
+    (typical: 0.5 rising to 0.99). Absolute values: the optimizer's own momentum is not a base.
+    Use with ``Scheduler(opt, MomentumSchedule(...), key="momentum")``."""
+
+    def __init__(self, base=None, start: float = 0.5, end: float = 0.99, epochs: int = 10):
+        _check("MomentumSchedule", "start", start, 0.0, hi=1.0)
+        _check("MomentumSchedule", "end", end, 0.0, hi=1.0)
+        if not (isinstance(epochs, int) and epochs >= 1):
+            raise ValueError(f"MomentumSchedule: epochs must be an integer >= 1, got {epochs!r}")
+        if isinstance(base, Optimizer):
+            raise TypeError("MomentumSchedule: bind it with Scheduler(optimizer, schedule, key='momentum')")
+        self.start, self.end, self.epochs = float(start), float(end), epochs
+        super().__init__(base)
+
+    def value(self, t, base=None):
+        frac = min(max(t, 0) / self.epochs, 1.0)
+        return self.start + (self.end - self.start) * frac
+
+    def __call__(self, t):
+        return self.value(t)
+
+
+class Scheduler:
+    """Writes ``schedule`` into every parameter group's ``key`` ("lr" or "momentum").
+
+    The base of group i is the schedule's own base if it has one, else the group's value when the
+    Scheduler is built. Construction writes the value at t=0; each ``step()`` advances t by one (call
+    it once per epoch or per batch, as the schedule's unit requires). For ``key="momentum"`` on an
+    optimizer with ``betas`` (Adam) the first beta is written.
+    """
+
+    def __init__(self, optimizer: Optimizer, schedule: Schedule, key: str = "lr"):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"Scheduler: optimizer must be an nnlab Optimizer, got {type(optimizer).__name__}")
+        if not callable(getattr(schedule, "value", None)):
+            raise TypeError(f"Scheduler: schedule must be a Schedule, got {type(schedule).__name__}")
+        if key not in ("lr", "momentum"):
+            raise ValueError(f"Scheduler: key must be 'lr' or 'momentum', got {key!r}")
+        self.optimizer, self.schedule, self.key = optimizer, schedule, key
+        for group in optimizer.param_groups:
+            if key not in group and not (key == "momentum" and "betas" in group):
+                raise ValueError(f"Scheduler: {type(optimizer).__name__}'s parameter groups have no '{key}'")
+        self.base_values = [self._read(g) for g in optimizer.param_groups]
+        self.t = 0
+        self._write()
+
+    def _read(self, group):
+        if self.key == "momentum" and "momentum" not in group:
+            return float(group["betas"][0])
+        return float(group[self.key])
+
+    def _write(self) -> None:
+        own = getattr(self.schedule, "base", None)
+        for group, base in zip(self.optimizer.param_groups, self.base_values):
+            v = float(self.schedule.value(self.t, own if own is not None else base))
+            if self.key == "momentum" and "momentum" not in group:
+                group["betas"] = (v, group["betas"][1])
+            else:
+                group[self.key] = v
+
+    def step(self) -> None:
+        self.t += 1
+        self._write()
+
+    def get_last(self) -> list[float]:
+        return [self._read(g) for g in self.optimizer.param_groups]
+
+    get_last_lr = get_last
+
+    def state_dict(self) -> dict:
+        return {"t": self.t, "base_values": list(self.base_values), "key": self.key}
+
+    def load_state_dict(self, state: dict) -> None:
+        if len(state["base_values"]) != len(self.optimizer.param_groups):
+            raise ValueError(f"Scheduler.load_state_dict: {len(state['base_values'])} saved groups, "
+                             f"{len(self.optimizer.param_groups)} here")
+        self.t, self.base_values = int(state["t"]), [float(b) for b in state["base_values"]]
+        self._write()
+
+
+class ReduceLROnPlateau:
+    """Multiply every group's lr by ``factor`` when a monitored metric stops improving.
+
+    ``step(metric)`` once per epoch. An improvement is ``metric < best * (1 - threshold)`` (mode "min",
+    threshold_mode "rel"; "abs" uses ``best - threshold``; mode "max" mirrors it). After more than
+    ``patience`` epochs without improvement the lr becomes ``max(lr * factor, min_lr)``, then
+    ``cooldown`` epochs pass before bad epochs are counted again. This is the notes' practice of
+    watching validation accuracy and cutting the rate (e.g. by 0.5) when it stalls.
+    """
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr=0.0,
+                 eps: float = 1e-8):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"ReduceLROnPlateau: optimizer must be an nnlab Optimizer, "
+                            f"got {type(optimizer).__name__}")
+        if mode not in ("min", "max"):
+            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        if not (isinstance(factor, (int, float)) and 0.0 < factor < 1.0):
+            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor!r}")
+        if not (isinstance(patience, int) and patience >= 0):
+            raise ValueError(f"ReduceLROnPlateau: patience must be an integer >= 0, got {patience!r}")
+        if not (isinstance(cooldown, int) and cooldown >= 0):
+            raise ValueError(f"ReduceLROnPlateau: cooldown must be an integer >= 0, got {cooldown!r}")
+        n = len(optimizer.param_groups)
+        min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * n
+        if len(min_lrs) != n:
+            raise ValueError(f"ReduceLROnPlateau: {len(min_lrs)} min_lr values for {n} parameter groups")
+        self.optimizer = optimizer
+        self.mode, self.factor, self.patience = mode, float(factor), patience
+        self.threshold, self.threshold_mode, self.cooldown = float(threshold), threshold_mode, cooldown
+        self.min_lrs, self.eps = [float(m) for m in min_lrs], float(eps)
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self.last_epoch = 0
+
+    def is_better(self, a: float, best: float) -> bool:
+        if self.mode == "min":
+            return a < (best * (1.0 - self.threshold) if self.threshold_mode == "rel" else best - self.threshold)
+        return a > (best * (1.0 + self.threshold) if self.threshold_mode == "rel" else best + self.threshold)
+
+    def step(self, metric) -> None:
+        current = float(metric.item() if hasattr(metric, "item") else metric)
+        if not math.isfinite(current):
+            raise ValueError(f"ReduceLROnPlateau.step: the metric must be finite, got {current}")
+        self.last_epoch += 1
+        if self.is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            self._reduce()
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+
+    def _reduce(self) -> None:
+        for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+            old = float(group["lr"])
+            new = max(old * self.factor, min_lr)
+            if old - new > self.eps:
+                group["lr"] = new
+
+    def get_last_lr(self) -> list[float]:
+        return [float(g["lr"]) for g in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.__dict__.update({k: v for k, v in state.items() if k != "optimizer"})
