@@ -26,3 +26,8 @@ __all__ += [
     "softmax_cross_entropy", "multiclass_svm", "binary_hinge", "binary_cross_entropy_with_logits",
     "mse", "l1", "l2", "hierarchical_softmax", "LabelTree", "batch_norm", "dropout",
 ]
+from nnlab.engine.ops.conv import conv2d, locally_connected2d
+from nnlab.engine.ops.pool import max_pool2d, avg_pool2d, lp_pool2d, global_avg_pool2d
+from nnlab.engine.ops.lrn import local_response_norm
+__all__ += ["conv2d", "locally_connected2d", "max_pool2d", "avg_pool2d", "lp_pool2d",
+            "global_avg_pool2d", "local_response_norm"]

@@ -1,0 +1,319 @@
+"""Convolution gates: conv2d (im2col + one GEMM per group) and the unshared-weight locally
+connected layer, plus the geometry check shared with pooling.
+
+Memory layout of the columns. The im2col matrix is built as (C*KH*KW, N*OH*OW): rows ordered
+(channel, kernel row, kernel column), columns ordered (image, output row, output column). Copying the
+strided window view into that order walks the input along output columns, so the innermost copy loop
+runs over OW neighbouring pixels; the transposed order (N*OH*OW, C*KH*KW) has KW (often 3) elements in
+its innermost loop and measured 5x slower to copy (benchmarks/micro_conv.py, ``--orders``).
+The GEMM W (O, C*KH*KW) @ cols then yields (O, N*OH*OW), i.e. the output in channel-major "CNHW"
+memory; it is returned as a transposed (N, O, OH, OW) view instead of paying for another copy.
+Every op downstream works on any strides, and the next convolution's window view reads a CNHW input
+even more cheaply.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from nnlab.engine.function import Function
+from nnlab.engine.ops.elementwise import lift
+
+
+# ---- geometry ---------------------------------------------------------------------------------
+def pair(value, arg: str, name: str, *, minimum: int = 0) -> tuple[int, int]:
+    """An int or a pair of ints -> (h, w); ``minimum`` is the smallest allowed entry."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        out = (int(value), int(value))
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
+        out = (int(value[0]), int(value[1]))
+    else:
+        raise TypeError(f"{name}: {arg} must be an int or a pair of ints, got {value!r}")
+    if min(out) < minimum:
+        raise ValueError(f"{name}: {arg} must be >= {minimum}, got {value!r}")
+    return out
+
+
+def _fits(size, k_eff, s, p):
+    span = size - k_eff + 2 * p
+    return span >= 0 and span % s == 0
+
+
+def _suggestions(size, k_eff, s, p):
+    """The nearest paddings (same stride) and strides (same padding) for which the formula is whole."""
+    pads = sorted((q for q in range(0, max(k_eff, p + 1) + 1) if _fits(size, k_eff, s, q)),
+                  key=lambda q: (abs(q - p), q))[:2]
+    span = size - k_eff + 2 * p
+    strides = sorted((t for t in range(1, max(span, 0) + 1) if span % t == 0),
+                     key=lambda t: (abs(t - s), t))[:2] if span > 0 else ([1] if span == 0 else [])
+    parts = []
+    if not pads:
+        parts.append(f"no padding fits with stride {s}")
+    else:
+        parts.append("paddings that fit with stride %d: %s" % (s, ", ".join(
+            f"{q} (-> {(size - k_eff + 2 * q) // s + 1})" for q in sorted(pads))))
+    if strides:
+        parts.append("strides that fit with padding %d: %s" % (p, ", ".join(
+            f"{t} (-> {span // t + 1})" for t in sorted(strides))))
+    return "; ".join(parts) if parts else "no padding/stride fits: the kernel is larger than the input"
+
+
+def out_size(size: int, k: int, s: int, p: int, d: int, *, name: str, axis: str,
+             rounding: str = "exact") -> int:
+    """(W - F + 2P)/S + 1 with effective F = D(F-1)+1; a ValueError unless it is a whole positive
+    number (``rounding="floor"`` drops the last rows/columns a window cannot reach, as PyTorch does)."""
+    k_eff = d * (k - 1) + 1
+    span = size - k_eff + 2 * p
+    if span < 0:
+        raise ValueError(
+            f"{name}: the {'dilated ' if d > 1 else ''}kernel ({k_eff}) is larger than the padded "
+            f"input {axis} ({size} + 2*{p} = {size + 2 * p}): (W - F + 2P)/S + 1 = "
+            f"({size} - {k_eff} + 2*{p})/{s} + 1 = {span / s + 1:g}; {_suggestions(size, k_eff, s, p)}")
+    if span % s == 0 or rounding == "floor":
+        return span // s + 1
+    if rounding != "exact":
+        raise ValueError(f"{name}: rounding must be 'exact' or 'floor', got {rounding!r}")
+    dil = f" (dilated: F = {d}*({k}-1)+1 = {k_eff})" if d > 1 else ""
+    raise ValueError(
+        f"{name}: input {axis} {size} does not fit{dil}: (W - F + 2P)/S + 1 = "
+        f"({size} - {k_eff} + 2*{p})/{s} + 1 = {span / s + 1:g} is not a whole number; "
+        f"{_suggestions(size, k_eff, s, p)} (or pass rounding='floor' to drop the remainder)")
+
+
+def check_input(x, channels: int | None, name: str):
+    if x.ndim != 4:
+        raise ValueError(f"{name}: expected a 4-D input (N, C, H, W), got shape {tuple(x.shape)}")
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(f"{name}: expected {channels} input channels, got {x.shape[1]} "
+                         f"(input shape {tuple(x.shape)})")
+
+
+# ---- im2col / col2im --------------------------------------------------------------------------
+def _pad_cnhw(x, ph, pw, fill=0.0):
+    """x (N, C, H, W) -> (C, N, H+2ph, W+2pw) padded copy in channel-major memory (a free
+    transposed view when there is no padding)."""
+    xt = x.transpose(1, 0, 2, 3)
+    if ph == 0 and pw == 0:
+        return xt
+    C, N, H, W = xt.shape
+    xp = np.full((C, N, H + 2 * ph, W + 2 * pw), fill, dtype=x.dtype)
+    xp[:, :, ph:ph + H, pw:pw + W] = xt
+    return xp
+
+
+def window_view(xc, kh, kw, oh, ow, stride, dilation):
+    """Strided view (C, KH, KW, N, OH, OW) of every kernel position over a (C, N, Hp, Wp) array."""
+    sc, sn, sh, sw = xc.strides
+    C, N = xc.shape[:2]
+    return as_strided(xc, (C, kh, kw, N, oh, ow),
+                      (sc, sh * dilation[0], sw * dilation[1], sn, sh * stride[0], sw * stride[1]),
+                      writeable=False)
+
+
+def im2col(x, kh, kw, oh, ow, stride, padding, dilation):
+    """(N, C, H, W) -> columns (C*KH*KW, N*OH*OW): one copy out of a strided window view."""
+    xc = _pad_cnhw(x, *padding)
+    C, N = xc.shape[:2]
+    return window_view(xc, kh, kw, oh, ow, stride, dilation).reshape(C * kh * kw, N * oh * ow)
+
+
+def col2im(dcols, x_shape, kh, kw, oh, ow, stride, padding, dilation):
+    """Adjoint of im2col: add each kernel offset's (C, N, OH, OW) slab into the strided positions it
+    was read from. The loop is over the KH*KW kernel offsets; each step is one vectorized add."""
+    N, C, H, W = x_shape
+    ph, pw = padding
+    sh, sw = stride
+    dh, dw = dilation
+    d = dcols.reshape(C, kh, kw, N, oh, ow)
+    dxp = np.zeros((C, N, H + 2 * ph, W + 2 * pw), dtype=dcols.dtype)
+    for i in range(kh):
+        r = i * dh
+        for j in range(kw):
+            c = j * dw
+            dxp[:, :, r:r + sh * (oh - 1) + 1:sh, c:c + sw * (ow - 1) + 1:sw] += d[:, i, j]
+    return dxp[:, :, ph:ph + H, pw:pw + W].transpose(1, 0, 2, 3)
+
+
+# ---- conv2d -----------------------------------------------------------------------------------
+class Conv2d(Function):
+    """y[n, o] = b[o] + sum_{c, i, j} W[o, c, i, j] x_pad[n, g(o)*Cg + c, S*h + D*i, S*w + D*j].
+
+    As matrices (one per group): Y = W_mat X_col + b, so dW_mat = dY X_col^T, db = sum of dY over
+    images and pixels, dX_col = W_mat^T dY and dX = col2im(dX_col) (the notes' "convolution with
+    flipped filters": col2im adds each filter tap's contribution back where it was read).
+    """
+
+    def forward(self, x, w, b=None, *, stride, padding, dilation, groups, out_hw):
+        N, C, H, W = x.shape
+        O, Cg, KH, KW = w.shape
+        OH, OW = out_hw
+        G = groups
+        self.geom = (x.shape, KH, KW, OH, OW, stride, padding, dilation)
+        self.groups = G
+        need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
+        self.w = w if need_x else None
+
+        pointwise = KH == KW == 1 and padding == (0, 0)
+        if pointwise and stride == (1, 1) and G == 1 and x.flags.c_contiguous:
+            # 1x1 fast path, NCHW input: each image's (C, H*W) block already is its column matrix,
+            # so a reshape (no copy at all) and one batched GEMM W @ x_n give NCHW output directly.
+            self.per_image = True
+            xr = x.reshape(N, C, H * W)
+            self.cols = xr if need_w else None
+            out = np.matmul(w.reshape(O, C), xr)
+            if b is not None:
+                out += b[:, None]
+            return out.reshape(N, O, H, W)
+        self.per_image = False
+        if pointwise:
+            # 1x1 on channel-major input (or strided): the columns are the (subsampled) input itself.
+            xs = x[:, :, ::stride[0], ::stride[1]] if stride != (1, 1) else x
+            cols = xs.transpose(1, 0, 2, 3).reshape(C, N * OH * OW)
+        else:
+            cols = im2col(x, KH, KW, OH, OW, stride, padding, dilation)
+        self.cols = cols if need_w else None
+        if G == 1:
+            out = w.reshape(O, -1) @ cols
+        else:
+            out = np.matmul(w.reshape(G, O // G, -1), cols.reshape(G, -1, cols.shape[1])).reshape(O, -1)
+        if b is not None:
+            out += b[:, None]
+        return out.reshape(O, N, OH, OW).transpose(1, 0, 2, 3)
+
+    def backward(self, g):
+        need_x, need_w, need_b = self.needs_input_grad
+        x_shape, KH, KW, OH, OW, stride, padding, dilation = self.geom
+        N, C, H, W = x_shape
+        G = self.groups
+        O = g.shape[1]
+        gx = gw = gb = None
+        if self.per_image:
+            gr = g.reshape(N, O, H * W)
+            if need_b:
+                gb = gr.sum(axis=(0, 2))
+            if need_w:
+                gw = np.matmul(gr, self.cols.transpose(0, 2, 1)).sum(axis=0).reshape(O, C, 1, 1)
+            if need_x:
+                gx = np.matmul(self.w.reshape(O, C).T, gr).reshape(x_shape)
+            return gx, gw, gb
+        gm = g.transpose(1, 0, 2, 3).reshape(O, N * OH * OW)  # free when g is channel-major
+        if need_b:
+            gb = gm.sum(axis=1)
+        if need_w:
+            cols = self.cols
+            if G == 1:
+                gw = (gm @ cols.T).reshape(O, C // G, KH, KW)
+            else:
+                gw = np.matmul(gm.reshape(G, O // G, -1),
+                               cols.reshape(G, -1, cols.shape[1]).transpose(0, 2, 1))
+                gw = gw.reshape(O, C // G, KH, KW)
+            self.cols = None
+        if need_x:
+            w = self.w
+            if G == 1:
+                dcols = w.reshape(O, -1).T @ gm
+            else:
+                dcols = np.matmul(w.reshape(G, O // G, -1).transpose(0, 2, 1),
+                                  gm.reshape(G, O // G, -1)).reshape(C * KH * KW, -1)
+            if KH == KW == 1 and padding == (0, 0):
+                d = dcols.reshape(C, N, OH, OW).transpose(1, 0, 2, 3)
+                if stride == (1, 1):
+                    gx = d
+                else:
+                    gx = np.zeros(x_shape, dtype=g.dtype)
+                    gx[:, :, ::stride[0], ::stride[1]] = d
+            else:
+                gx = col2im(dcols, x_shape, KH, KW, OH, OW, stride, padding, dilation)
+        return gx, gw, gb
+
+
+def conv_geometry(x_shape, w_shape, stride, padding, dilation, groups, name, rounding="exact"):
+    """Validate and return ((sh, sw), (ph, pw), (dh, dw), (OH, OW)) for a conv of w over x."""
+    stride = pair(stride, "stride", name, minimum=1)
+    padding = pair(padding, "padding", name, minimum=0)
+    dilation = pair(dilation, "dilation", name, minimum=1)
+    N, C, H, W = x_shape
+    O, Cg, KH, KW = w_shape
+    if not isinstance(groups, (int, np.integer)) or groups < 1 or C % groups or O % groups:
+        raise ValueError(f"{name}: groups={groups!r} must be a positive int dividing both the input "
+                         f"channels ({C}) and the output channels ({O})")
+    if Cg * groups != C:
+        raise ValueError(f"{name}: expected {Cg * groups} input channels ({groups} groups of {Cg}), "
+                         f"got {C} (input shape {tuple(x_shape)})")
+    OH = out_size(H, KH, stride[0], padding[0], dilation[0], name=name, axis="height", rounding=rounding)
+    OW = out_size(W, KW, stride[1], padding[1], dilation[1], name=name, axis="width", rounding=rounding)
+    return stride, padding, dilation, (OH, OW)
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+           name: str = "conv2d", rounding: str = "exact"):
+    """2-D cross-correlation (PyTorch's conv2d) on NCHW input; weight (O, C/groups, KH, KW)."""
+    x, weight = lift(x), lift(weight)
+    check_input(x, None, name)
+    if weight.ndim != 4:
+        raise ValueError(f"{name}: weight must be 4-D (out, in/groups, kh, kw), got {weight.shape}")
+    if x.data.dtype != weight.data.dtype:
+        raise TypeError(f"{name}: input dtype {x.data.dtype} differs from the weights' "
+                        f"{weight.data.dtype}; convert one of them (model.double() or x.float())")
+    if bias is not None:
+        bias = lift(bias)
+        if bias.shape != (weight.shape[0],):
+            raise ValueError(f"{name}: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+    stride, padding, dilation, out_hw = conv_geometry(x.shape, weight.shape, stride, padding,
+                                                      dilation, groups, name, rounding)
+    return Conv2d.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation,
+                        groups=int(groups), out_hw=out_hw)
+
+
+# ---- locally connected ------------------------------------------------------------------------
+class LocallyConnected2d(Function):
+    """Like conv2d but every output position p has its own filter: y[n, o, p] = b[o, p] +
+    sum_k W[p, o, k] X_col[k, n, p]. Hence dW[p] = dY[:, :, p]^T X_col[:, :, p],
+    dX_col[k, n, p] = sum_o W[p, o, k] dY[n, o, p], then col2im."""
+
+    def forward(self, x, w, b=None, *, stride, padding, out_hw):
+        N, C, H, W = x.shape
+        OH, OW = out_hw
+        O, KH, KW = w.shape[2], w.shape[4], w.shape[5]
+        cols = im2col(x, KH, KW, OH, OW, stride, padding, (1, 1)).reshape(-1, N, OH * OW)
+        wk = w.reshape(OH * OW, O, -1)
+        self.saved = (cols, wk, x.shape, w.shape, KH, KW, OH, OW, stride, padding)
+        out = np.einsum("pok,knp->nop", wk, cols, optimize=True).reshape(N, O, OH, OW)
+        if b is not None:
+            out += b
+        return out
+
+    def backward(self, g):
+        cols, wk, x_shape, w_shape, KH, KW, OH, OW, stride, padding = self.saved
+        N, O = g.shape[:2]
+        gr = g.reshape(N, O, OH * OW)
+        gx = gw = gb = None
+        if self.needs_input_grad[2]:
+            gb = g.sum(axis=0)
+        if self.needs_input_grad[1]:
+            gw = np.einsum("nop,knp->pok", gr, cols, optimize=True).reshape(w_shape)
+        if self.needs_input_grad[0]:
+            dcols = np.einsum("pok,nop->knp", wk, gr, optimize=True)
+            gx = col2im(dcols.reshape(-1, N * OH * OW), x_shape, KH, KW, OH, OW, stride, padding, (1, 1))
+        return gx, gw, gb
+
+
+def locally_connected2d(x, weight, bias=None, stride=1, padding=0, *,
+                        name: str = "locally_connected2d", rounding: str = "exact"):
+    """Unshared-weight convolution; weight (OH, OW, O, C, KH, KW), bias (O, OH, OW)."""
+    x, weight = lift(x), lift(weight)
+    if weight.ndim != 6:
+        raise ValueError(f"{name}: weight must be 6-D (OH, OW, out, in, kh, kw), got {weight.shape}")
+    OHw, OWw, O, C, KH, KW = weight.shape
+    check_input(x, C, name)
+    stride = pair(stride, "stride", name, minimum=1)
+    padding = pair(padding, "padding", name, minimum=0)
+    OH = out_size(x.shape[2], KH, stride[0], padding[0], 1, name=name, axis="height", rounding=rounding)
+    OW = out_size(x.shape[3], KW, stride[1], padding[1], 1, name=name, axis="width", rounding=rounding)
+    if (OH, OW) != (OHw, OWw):
+        raise ValueError(f"{name}: the weights hold filters for a {OHw}x{OWw} output, but input "
+                         f"{tuple(x.shape)} gives {OH}x{OW} (the layer is built for one input size)")
+    if bias is not None:
+        bias = lift(bias)
+    return LocallyConnected2d.apply(x, weight, bias, stride=stride, padding=padding, out_hw=(OH, OW))
