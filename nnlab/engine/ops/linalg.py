@@ -23,21 +23,18 @@ class MatMul(Function):
         return x @ w
 
     def backward(self, g):
+        # A 1-D operand is a row (x) or column (w) vector whose extra axis NumPy drops from the
+        # output; restore it, take the 2-D rule per batch entry, sum over broadcast batch axes.
         x, w = self.x, self.w
-        gx = gw = None
         x2 = x[None, :] if x.ndim == 1 else x
         w2 = w[:, None] if w.ndim == 1 else w
-        g2 = g
-        if x.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
-        if w.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
+        out2 = np.broadcast_shapes(x2.shape[:-2], w2.shape[:-2]) + (x2.shape[-2], w2.shape[-1])
+        g2 = g.reshape(out2)
+        gx = gw = None
         if self.needs_input_grad[0]:
-            gx = g2 @ np.swapaxes(w2, -1, -2)
-            gx = gx.reshape(x.shape) if x.ndim == 1 else unbroadcast(gx, x.shape)
+            gx = unbroadcast(g2 @ np.swapaxes(w2, -1, -2), x2.shape).reshape(x.shape)
         if self.needs_input_grad[1]:
-            gw = np.swapaxes(x2, -1, -2) @ g2
-            gw = gw.reshape(w.shape) if w.ndim == 1 else unbroadcast(gw, w.shape)
+            gw = unbroadcast(np.swapaxes(x2, -1, -2) @ g2, w2.shape).reshape(w.shape)
         return gx, gw
 
 
