@@ -1,0 +1,484 @@
+"""One table describing every engine op for the generic op tests (tests/engine/test_ops.py).
+
+Each ``OpSpec`` says how to call the op on Tensors, how to make float64 sample inputs (including
+broadcasting cases), what NumPy computes for the forward, and optionally what PyTorch calls the
+same thing. ``test_ops.py`` turns every entry into: a forward check against NumPy, a float64
+gradient check against centered differences, a forward/gradient comparison with PyTorch when it is
+installed, and a float32-in/float32-out check.
+
+To cover a new op, append ``OpSpec(...)`` entries to ``SPECS`` (several per op are welcome: one per
+shape/option case). ``test_every_op_has_a_spec`` fails when ``nnlab.engine.ops.__all__`` names an
+op that no entry covers, unless the name is listed in ``PENDING`` with the reason.
+
+Input makers (``N``, ``P``, ``A``, ``D``, ``I``, ``B``) each return ``rng -> ndarray``; an entry's
+``inputs`` is a tuple of makers, or one callable ``rng -> list of arrays`` when inputs must be made
+together (e.g. ``maximum`` keeps its two inputs apart so that no tie sits within eps of a kink).
+Integer and boolean inputs (labels, masks) are passed to ``fn`` as Tensors and never differentiated.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from nnlab.engine import ops
+
+# Ops in nnlab.engine.ops.__all__ that may lack an entry for now, each with the reason. Keep empty
+# whenever possible: an op without a spec is an op without a gradient test.
+PENDING: dict[str, str] = {}
+
+
+@dataclass
+class OpSpec:
+    """One test case of one op.
+
+    Attributes:
+        name: unique case id (``op`` or ``op/case``), used as the pytest id.
+        op: the name in ``nnlab.engine.ops.__all__`` this case covers.
+        fn: Tensors -> Tensor, calling the op.
+        inputs: tuple of makers ``rng -> ndarray`` (float64 for differentiable inputs), or one
+            callable ``rng -> list[ndarray]``.
+        ref: NumPy forward on the raw arrays.
+        torch_fn: ``(torch, *torch_tensors) -> torch.Tensor``, the PyTorch equivalent (None: none).
+        kink: where the op is not differentiable and how the inputs avoid it (None: smooth).
+        positive: inputs are drawn positive (domain of log, sqrt, fractional powers).
+        rtol: relative-error bound of the float64 gradient check (the notes' 1e-7 for smooth ops).
+        eps: the centered-difference step.
+        keeps_dtype: float32 in gives float32 out (False only for dtype-changing ops like cast).
+        differentiable: False for ops with no gradient to check.
+        constants: positions of float inputs that are data, not differentiated (e.g. targets).
+    """
+
+    name: str
+    op: str
+    fn: Callable
+    inputs: object
+    ref: Callable
+    torch_fn: Callable | None = None
+    kink: str | None = None
+    positive: bool = False
+    rtol: float = 1e-7
+    eps: float = 1e-5
+    keeps_dtype: bool = True
+    differentiable: bool = True
+    constants: tuple = ()
+    tags: tuple = field(default_factory=tuple)
+
+    def differentiated(self, arrays) -> list:
+        """Positions of the inputs whose gradients are checked."""
+        return [i for i, a in enumerate(arrays) if a.dtype.kind == "f" and i not in self.constants]
+
+    def make_inputs(self, seed: int = 0) -> list:
+        rng = np.random.default_rng(seed)
+        if callable(self.inputs):
+            return [np.asarray(a) for a in self.inputs(rng)]
+        return [np.asarray(make(rng)) for make in self.inputs]
+
+    def __repr__(self) -> str:
+        return f"OpSpec({self.name})"
+
+
+# ---- input makers --------------------------------------------------------------------------
+def N(*shape):
+    """Standard normal float64."""
+    return lambda rng: rng.standard_normal(shape)
+
+
+def P(*shape, low=0.5, high=2.0):
+    """Positive float64 in [low, high)."""
+    return lambda rng: rng.uniform(low, high, shape)
+
+
+def A(*shape, gap=0.1):
+    """Normal-ish float64 kept at least ``gap`` away from 0 (the kink of relu/abs/leaky_relu)."""
+    def make(rng):
+        x = rng.standard_normal(shape)
+        return np.sign(x + (x == 0)) * (np.abs(x) + gap)
+    return make
+
+
+def D(*shape, step=0.1):
+    """Distinct float64 values, pairwise at least ``step`` apart (no ties for max/min)."""
+    def make(rng):
+        n = int(np.prod(shape)) if shape else 1
+        v = (rng.permutation(n) - n / 2) * step + rng.uniform(0, step / 10, n)
+        return v.reshape(shape)
+    return make
+
+
+def I(*shape, high=3):
+    """int64 in [0, high)."""
+    return lambda rng: rng.integers(0, high, shape)
+
+
+def B(*shape):
+    """Random booleans."""
+    return lambda rng: rng.random(shape) < 0.5
+
+
+def apart(shape_x, shape_y, step=0.1):
+    """Two float64 arrays whose values are all distinct and at least ``step`` apart, so no
+    broadcast pair (x, y) is within eps of a tie."""
+    def make(rng):
+        nx, ny = int(np.prod(shape_x)), int(np.prod(shape_y))
+        v = D(nx + ny, step=step)(rng)
+        return [v[:nx].reshape(shape_x), v[nx:].reshape(shape_y)]
+    return make
+
+
+# ---- helpers for references ------------------------------------------------------------------
+def _softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _logsumexp(x, axis=-1, keepdims=False):
+    m = x.max(axis=axis, keepdims=True)
+    out = m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _torch_pad(torch, t, pw, value=0.0):
+    flat = [v for pair in reversed(pw) for v in pair]
+    return torch.nn.functional.pad(t, flat, value=value)
+
+
+# ---- the table -------------------------------------------------------------------------------
+SPECS: list[OpSpec] = []
+
+
+def spec(*args, **kwargs) -> OpSpec:
+    s = OpSpec(*args, **kwargs)
+    SPECS.append(s)
+    return s
+
+
+# Binary arithmetic, including broadcasting in both directions.
+_BINARY_SHAPES = [
+    ("same", (3, 4), (3, 4)),
+    ("row", (3, 4), (4,)),
+    ("col", (3, 1), (1, 4)),
+    ("scalar", (2, 3), ()),
+    ("lead", (5,), (2, 3, 5)),
+]
+for case, sx, sy in _BINARY_SHAPES:
+    spec(f"add/{case}", "add", lambda x, y: ops.add(x, y), (N(*sx), N(*sy)), np.add,
+         lambda torch, x, y: torch.add(x, y))
+    spec(f"sub/{case}", "sub", lambda x, y: ops.sub(x, y), (N(*sx), N(*sy)), np.subtract,
+         lambda torch, x, y: torch.sub(x, y))
+    spec(f"mul/{case}", "mul", lambda x, y: ops.mul(x, y), (N(*sx), N(*sy)), np.multiply,
+         lambda torch, x, y: torch.mul(x, y))
+    spec(f"div/{case}", "div", lambda x, y: ops.div(x, y), (N(*sx), A(*sy, gap=0.5)), np.divide,
+         lambda torch, x, y: torch.div(x, y), kink="pole at y = 0: |y| >= 0.5")
+    spec(f"maximum/{case}", "maximum", lambda x, y: ops.maximum(x, y), apart(sx, sy), np.maximum,
+         lambda torch, x, y: torch.maximum(x, y), kink="ties x == y: inputs kept 0.1 apart")
+    spec(f"minimum/{case}", "minimum", lambda x, y: ops.minimum(x, y), apart(sx, sy), np.minimum,
+         lambda torch, x, y: torch.minimum(x, y), kink="ties x == y: inputs kept 0.1 apart")
+
+spec("add/operator-number", "add", lambda x: x + 2.5, (N(3, 4),), lambda x: x + 2.5,
+     lambda torch, x: x + 2.5)
+spec("sub/operator-rsub", "sub", lambda x: 1.5 - x, (N(3, 4),), lambda x: 1.5 - x,
+     lambda torch, x: 1.5 - x)
+spec("mul/operator-rmul", "mul", lambda x: 3.0 * x, (N(3, 4),), lambda x: 3.0 * x,
+     lambda torch, x: 3.0 * x)
+spec("div/operator-rdiv", "div", lambda x: 2.0 / x, (A(3, 4, gap=0.5),), lambda x: 2.0 / x,
+     lambda torch, x: 2.0 / x, kink="pole at 0: |x| >= 0.5")
+spec("neg", "neg", lambda x: ops.neg(x), (N(3, 4),), np.negative, lambda torch, x: -x)
+spec("neg/operator", "neg", lambda x: -x, (N(2, 3, 2),), np.negative, lambda torch, x: -x)
+
+# Powers: integer, fractional (positive base), tensor exponent, scalar base.
+spec("pow/square", "pow", lambda x: ops.pow(x, 2.0), (N(3, 4),), lambda x: x ** 2.0,
+     lambda torch, x: x ** 2.0)
+spec("pow/cube-operator", "pow", lambda x: x ** 3, (N(3, 4),), lambda x: x ** 3,
+     lambda torch, x: x ** 3)
+spec("pow/fractional", "pow", lambda x: ops.pow(x, 0.5), (P(3, 4),), lambda x: x ** 0.5,
+     lambda torch, x: x ** 0.5, positive=True)
+spec("pow/negative", "pow", lambda x: x ** -1.5, (P(3, 4),), lambda x: x ** -1.5,
+     lambda torch, x: x ** -1.5, positive=True)
+spec("pow/tensor-exponent", "pow", lambda x, p: ops.pow(x, p), (P(3, 4), N(3, 4)), np.power,
+     lambda torch, x, p: torch.pow(x, p), positive=True)
+spec("pow/tensor-exponent-broadcast", "pow", lambda x, p: ops.pow(x, p), (P(3, 4), N(4)), np.power,
+     lambda torch, x, p: torch.pow(x, p), positive=True)
+spec("pow/scalar-base", "pow", lambda p: 2.0 ** p, (N(3, 4),), lambda p: 2.0 ** p,
+     lambda torch, p: 2.0 ** p)
+
+# Unary elementwise.
+spec("exp", "exp", lambda x: ops.exp(x), (N(3, 4),), np.exp, lambda torch, x: torch.exp(x))
+spec("log", "log", lambda x: ops.log(x), (P(3, 4),), np.log, lambda torch, x: torch.log(x),
+     positive=True)
+spec("sqrt", "sqrt", lambda x: ops.sqrt(x), (P(3, 4),), np.sqrt, lambda torch, x: torch.sqrt(x),
+     positive=True)
+spec("abs", "abs", lambda x: ops.abs(x), (A(3, 4),), np.abs, lambda torch, x: torch.abs(x),
+     kink="x = 0: |x| >= 0.1")
+spec("sigmoid", "sigmoid", lambda x: ops.sigmoid(x), (N(3, 4),), _sigmoid,
+     lambda torch, x: torch.sigmoid(x))
+spec("sigmoid/large", "sigmoid", lambda x: ops.sigmoid(x * 10.0), (N(4, 5),),
+     lambda x: _sigmoid(x * 10.0), lambda torch, x: torch.sigmoid(x * 10.0))
+spec("tanh", "tanh", lambda x: ops.tanh(x), (N(3, 4),), np.tanh, lambda torch, x: torch.tanh(x))
+spec("relu", "relu", lambda x: ops.relu(x), (A(3, 4),), lambda x: np.maximum(x, 0),
+     lambda torch, x: torch.relu(x), kink="x = 0: |x| >= 0.1")
+spec("leaky_relu", "leaky_relu", lambda x: ops.leaky_relu(x), (A(3, 4),),
+     lambda x: np.where(x > 0, x, 0.01 * x),
+     lambda torch, x: torch.nn.functional.leaky_relu(x, 0.01), kink="x = 0: |x| >= 0.1")
+spec("leaky_relu/slope", "leaky_relu", lambda x: ops.leaky_relu(x, negative_slope=0.2), (A(2, 5),),
+     lambda x: np.where(x > 0, x, 0.2 * x),
+     lambda torch, x: torch.nn.functional.leaky_relu(x, 0.2), kink="x = 0: |x| >= 0.1")
+spec("clip", "clip", lambda x: ops.clip(x, -0.5, 0.7), (D(4, 5, step=0.13),),
+     lambda x: np.clip(x, -0.5, 0.7), lambda torch, x: torch.clamp(x, -0.5, 0.7),
+     kink="x at the bounds: values are a grid offset from -0.5 and 0.7")
+spec("clip/low-only", "clip", lambda x: ops.clip(x, low=0.05), (D(3, 4, step=0.13),),
+     lambda x: np.clip(x, 0.05, None), lambda torch, x: torch.clamp(x, min=0.05),
+     kink="x at the bound")
+spec("where", "where", lambda x, y, c: ops.where(c, x, y), (N(3, 4), N(3, 4), B(3, 4)),
+     lambda x, y, c: np.where(c, x, y),
+     lambda torch, x, y, c: torch.where(c, x, y))
+spec("where/broadcast", "where", lambda x, y, c: ops.where(c, x, y), (N(3, 4), N(4), B(3, 4)),
+     lambda x, y, c: np.where(c, x, y),
+     lambda torch, x, y, c: torch.where(c, x, y))
+spec("cast/float64", "cast", lambda x: ops.cast(x, np.float64), (N(3, 4),),
+     lambda x: x.astype(np.float64), lambda torch, x: x.to(torch.float64), keeps_dtype=False)
+
+# Reductions.
+for op_name, np_fn, torch_name in [("sum", np.sum, "sum"), ("mean", np.mean, "mean")]:
+    for case, shape, axis, keep in [("all", (3, 4), None, False), ("axis0", (3, 4), 0, False),
+                                    ("axis-1-keepdims", (3, 4), -1, True),
+                                    ("axes-tuple", (2, 3, 4), (0, 2), False),
+                                    ("axes-tuple-keepdims", (2, 3, 4), (1, 2), True)]:
+        spec(f"{op_name}/{case}", op_name,
+             (lambda f, a, k: lambda x: getattr(ops, f)(x, axis=a, keepdims=k))(op_name, axis, keep),
+             (N(*shape),),
+             (lambda f, a, k: lambda x: f(x, axis=a, keepdims=k))(np_fn, axis, keep),
+             (lambda n, a, k: lambda torch, x: (getattr(torch, n)(x) if a is None else
+                                                getattr(torch, n)(x, dim=a, keepdim=k)))(torch_name, axis, keep))
+spec("sum/method", "sum", lambda x: x.sum(axis=1), (N(3, 4),), lambda x: x.sum(axis=1),
+     lambda torch, x: x.sum(dim=1))
+
+for op_name, np_fn, torch_name in [("max", np.max, "amax"), ("min", np.min, "amin")]:
+    for case, shape, axis, keep in [("all", (3, 4), None, False), ("axis0", (3, 4), 0, False),
+                                    ("axis1-keepdims", (3, 4), 1, True),
+                                    ("axes-tuple", (2, 3, 4), (0, 2), False)]:
+        spec(f"{op_name}/{case}", op_name,
+             (lambda f, a, k: lambda x: getattr(ops, f)(x, axis=a, keepdims=k))(op_name, axis, keep),
+             (D(*shape),),
+             (lambda f, a, k: lambda x: f(x, axis=a, keepdims=k))(np_fn, axis, keep),
+             (lambda n, a, k: lambda torch, x: (getattr(torch, n)(x) if a is None else
+                                                getattr(torch, n)(x, dim=a, keepdim=k)))(torch_name, axis, keep),
+             kink="ties: values are distinct, 0.1 apart")
+
+spec("logsumexp", "logsumexp", lambda x: ops.logsumexp(x), (N(3, 5),), _logsumexp,
+     lambda torch, x: torch.logsumexp(x, dim=-1))
+spec("logsumexp/axis0-keepdims", "logsumexp", lambda x: ops.logsumexp(x, axis=0, keepdims=True),
+     (N(3, 5),), lambda x: _logsumexp(x, axis=0, keepdims=True),
+     lambda torch, x: torch.logsumexp(x, dim=0, keepdim=True))
+spec("logsumexp/large", "logsumexp", lambda x: ops.logsumexp(x * 300.0), (N(2, 4),),
+     lambda x: _logsumexp(x * 300.0), lambda torch, x: torch.logsumexp(x * 300.0, dim=-1))
+spec("softmax", "softmax", lambda x: ops.softmax(x), (N(3, 5),), _softmax,
+     lambda torch, x: torch.softmax(x, dim=-1))
+spec("softmax/axis0", "softmax", lambda x: ops.softmax(x, axis=0), (N(4, 3),),
+     lambda x: _softmax(x, axis=0), lambda torch, x: torch.softmax(x, dim=0))
+spec("softmax/3d", "softmax", lambda x: ops.softmax(x, axis=1), (N(2, 4, 3),),
+     lambda x: _softmax(x, axis=1), lambda torch, x: torch.softmax(x, dim=1))
+spec("log_softmax", "log_softmax", lambda x: ops.log_softmax(x), (N(3, 5),),
+     lambda x: np.log(_softmax(x)), lambda torch, x: torch.log_softmax(x, dim=-1))
+spec("log_softmax/axis0", "log_softmax", lambda x: ops.log_softmax(x, axis=0), (N(4, 3),),
+     lambda x: np.log(_softmax(x, axis=0)), lambda torch, x: torch.log_softmax(x, dim=0))
+
+# Shape ops.
+spec("reshape", "reshape", lambda x: ops.reshape(x, (4, 3)), (N(3, 4),),
+     lambda x: x.reshape(4, 3), lambda torch, x: x.reshape(4, 3))
+spec("reshape/infer", "reshape", lambda x: x.reshape(2, -1), (N(2, 3, 2),),
+     lambda x: x.reshape(2, -1), lambda torch, x: x.reshape(2, -1))
+spec("flatten", "flatten", lambda x: ops.flatten(x), (N(2, 3, 4),), lambda x: x.reshape(-1),
+     lambda torch, x: torch.flatten(x))
+spec("flatten/start1", "flatten", lambda x: ops.flatten(x, 1), (N(2, 3, 4),),
+     lambda x: x.reshape(2, -1), lambda torch, x: torch.flatten(x, 1))
+spec("transpose", "transpose", lambda x: ops.transpose(x), (N(3, 4),), np.transpose,
+     lambda torch, x: x.T)
+spec("transpose/axes", "transpose", lambda x: ops.transpose(x, (1, 2, 0)), (N(2, 3, 4),),
+     lambda x: np.transpose(x, (1, 2, 0)), lambda torch, x: x.permute(1, 2, 0))
+spec("transpose/T", "transpose", lambda x: x.T, (N(2, 5),), lambda x: x.T, lambda torch, x: x.T)
+
+_FANCY = np.array([2, 0, 2, 1, 2])
+_ROWS, _COLS = np.array([0, 2, 2]), np.array([1, 3, 1])
+_MASK = np.array([True, False, True, True])
+for case, index in [("int", 1), ("slice", slice(1, 3)), ("step", (slice(None), slice(None, None, 2))),
+                    ("negative-step", slice(None, None, -1)), ("ellipsis-newaxis", (Ellipsis, None, 1)),
+                    ("mixed", (1, slice(0, 3))),
+                    ("fancy-repeats", _FANCY), ("fancy-pairs-repeats", (_ROWS, _COLS)),
+                    ("fancy-and-slice", (slice(0, 2), _FANCY[:3])), ("bool-mask", (slice(None), _MASK))]:
+    spec(f"getitem/{case}", "getitem", (lambda i: lambda x: x[i])(index), (N(3, 4),),
+         (lambda i: lambda x: x[i])(index),
+         (lambda i: lambda torch, x: x[tuple(torch.as_tensor(v) if isinstance(v, np.ndarray) else v
+                                             for v in (i if isinstance(i, tuple) else (i,)))])(index))
+# PyTorch has no negative-step slices; flip is the same selection.
+next(s for s in SPECS if s.name == "getitem/negative-step").torch_fn = \
+    lambda torch, x: torch.flip(x, [0])
+spec("getitem/function", "getitem", lambda x: ops.getitem(x, (slice(None), 2)), (N(3, 4),),
+     lambda x: x[:, 2], lambda torch, x: x[:, 2])
+
+spec("concatenate", "concatenate", lambda a, b, c: ops.concatenate([a, b, c]),
+     (N(2, 3), N(1, 3), N(4, 3)), lambda a, b, c: np.concatenate([a, b, c]),
+     lambda torch, a, b, c: torch.cat([a, b, c]))
+spec("concatenate/axis1", "concatenate", lambda a, b: ops.concatenate([a, b], axis=1),
+     (N(2, 3), N(2, 2)), lambda a, b: np.concatenate([a, b], axis=1),
+     lambda torch, a, b: torch.cat([a, b], dim=1))
+spec("concatenate/axis-1", "concatenate", lambda a, b: ops.concatenate([a, b], axis=-1),
+     (N(2, 2, 3), N(2, 2, 1)), lambda a, b: np.concatenate([a, b], axis=-1),
+     lambda torch, a, b: torch.cat([a, b], dim=-1))
+spec("stack", "stack", lambda a, b, c: ops.stack([a, b, c]), (N(2, 3), N(2, 3), N(2, 3)),
+     lambda a, b, c: np.stack([a, b, c]), lambda torch, a, b, c: torch.stack([a, b, c]))
+spec("stack/axis1", "stack", lambda a, b: ops.stack([a, b], axis=1), (N(2, 3), N(2, 3)),
+     lambda a, b: np.stack([a, b], axis=1), lambda torch, a, b: torch.stack([a, b], dim=1))
+spec("stack/axis-1", "stack", lambda a, b: ops.stack([a, b], axis=-1), (N(2, 3), N(2, 3)),
+     lambda a, b: np.stack([a, b], axis=-1), lambda torch, a, b: torch.stack([a, b], dim=-1))
+spec("pad", "pad", lambda x: ops.pad(x, [(1, 2), (0, 1)]), (N(3, 4),),
+     lambda x: np.pad(x, [(1, 2), (0, 1)]), lambda torch, x: _torch_pad(torch, x, [(1, 2), (0, 1)]))
+spec("pad/nchw-value", "pad", lambda x: ops.pad(x, [(0, 0), (0, 0), (1, 1), (2, 0)], value=-1.0),
+     (N(2, 1, 3, 3),), lambda x: np.pad(x, [(0, 0), (0, 0), (1, 1), (2, 0)], constant_values=-1.0),
+     lambda torch, x: _torch_pad(torch, x, [(0, 0), (0, 0), (1, 1), (2, 0)], -1.0))
+
+# Linear algebra.
+for case, sx, sw in [("vec-vec", (4,), (4,)), ("vec-mat", (4,), (4, 3)), ("mat-vec", (3, 4), (4,)),
+                     ("mat-mat", (3, 4), (4, 5)), ("batched", (2, 3, 4), (2, 4, 5)),
+                     ("batched-broadcast", (2, 1, 3, 4), (5, 4, 2)), ("batch-mat", (2, 3, 4), (4, 5)),
+                     ("batch-vec", (2, 3, 4), (4,)), ("vec-batch", (4,), (2, 4, 3))]:
+    spec(f"matmul/{case}", "matmul", lambda x, w: ops.matmul(x, w), (N(*sx), N(*sw)), np.matmul,
+         lambda torch, x, w: torch.matmul(x, w))
+spec("matmul/operator", "matmul", lambda x, w: x @ w, (N(3, 4), N(4, 2)), np.matmul,
+     lambda torch, x, w: x @ w)
+spec("linear", "linear", lambda x, w, b: ops.linear(x, w, b), (N(5, 4), N(3, 4), N(3)),
+     lambda x, w, b: x @ w.T + b, lambda torch, x, w, b: torch.nn.functional.linear(x, w, b))
+spec("linear/no-bias", "linear", lambda x, w: ops.linear(x, w), (N(5, 4), N(3, 4)),
+     lambda x, w: x @ w.T, lambda torch, x, w: torch.nn.functional.linear(x, w))
+spec("linear/3d", "linear", lambda x, w, b: ops.linear(x, w, b), (N(2, 5, 4), N(3, 4), N(3)),
+     lambda x, w, b: x @ w.T + b, lambda torch, x, w, b: torch.nn.functional.linear(x, w, b))
+
+
+# Losses (nnlab/engine/ops/loss.py). Hinge-type losses keep every margin 0.1+ away from its kink.
+def _labels_and_scores(n, c, delta=1.0):
+    """Scores whose SVM margins s_j - s_y + delta stay >= 0.1 away from 0, and their labels."""
+    def make(rng):
+        y = rng.integers(0, c, n)
+        s = D(n, c, step=0.23)(rng)
+        for _ in range(100):
+            m = s - s[np.arange(n), y][:, None] + delta
+            m[np.arange(n), y] = 1.0
+            if np.abs(m).min() >= 0.1:
+                break
+            s = D(n, c, step=0.23)(rng)
+        return [s, y]
+    return make
+
+
+def _svm_ref(s, y, delta=1.0, squared=False):
+    n = s.shape[0]
+    m = np.maximum(0, s - s[np.arange(n), y][:, None] + delta)
+    m[np.arange(n), y] = 0
+    return ((m ** 2) if squared else m).sum() / n
+
+
+def _torch_svm(torch, s, y, delta=1.0, squared=False):
+    n = s.shape[0]
+    correct = s.gather(1, y[:, None])
+    m = torch.clamp(s - correct + delta, min=0)
+    m = m * (1 - torch.nn.functional.one_hot(y, s.shape[1]).to(s.dtype))
+    return ((m ** 2) if squared else m).sum() / n
+
+
+def _ce_ref(x, y):
+    lp = np.log(_softmax(x))
+    return -lp[np.arange(len(y)), y].mean()
+
+
+def _hsm_ref(s, y, parents=(-1, 0, 0, 1, 1, 1, 2, 2)):
+    parents = np.asarray(parents)
+    children = {v: np.flatnonzero(parents == v) for v in range(len(parents))}
+    leaves = [v for v in range(len(parents)) if len(children[v]) == 0]
+    total = 0.0
+    for i, k in enumerate(y):
+        v = leaves[k]
+        while parents[v] != -1:
+            sib = children[parents[v]]
+            total -= s[i, v] - np.log(np.exp(s[i, sib]).sum())
+            v = parents[v]
+    return total / len(y)
+
+
+def _pm1(*shape):
+    return lambda rng: np.where(rng.random(shape) < 0.5, -1, 1)
+
+
+def _hinge_inputs(n, d):
+    def make(rng):
+        y = _pm1(n, d)(rng)
+        f = A(n, d, gap=0.1)(rng) * 0.5 + 0  # margins 1 - y f kept away from 0 below
+        f = np.where(np.abs(1 - y * f) < 0.1, f + 0.3 * y, f)
+        return [f, y]
+    return make
+
+
+spec("softmax_cross_entropy", "softmax_cross_entropy",
+     lambda x, y: ops.softmax_cross_entropy(x, y), (N(5, 4), I(5, high=4)), _ce_ref,
+     lambda torch, x, y: torch.nn.functional.cross_entropy(x, y))
+spec("softmax_cross_entropy/probabilities", "softmax_cross_entropy",
+     lambda x, t: ops.softmax_cross_entropy(x, t), (N(4, 3), lambda rng: _softmax(rng.standard_normal((4, 3)))),
+     lambda x, t: -(t * np.log(_softmax(x))).sum(axis=1).mean(),
+     lambda torch, x, t: torch.nn.functional.cross_entropy(x, t), constants=(1,))
+spec("multiclass_svm", "multiclass_svm", lambda s, y: ops.multiclass_svm(s, y),
+     _labels_and_scores(6, 4), _svm_ref, _torch_svm, kink="margins kept 0.1 from 0")
+spec("multiclass_svm/squared-delta", "multiclass_svm",
+     lambda s, y: ops.multiclass_svm(s, y, delta=0.5, squared=True),
+     _labels_and_scores(6, 4, delta=0.5), lambda s, y: _svm_ref(s, y, 0.5, True),
+     lambda torch, s, y: _torch_svm(torch, s, y, 0.5, True), kink="margins kept 0.1 from 0")
+spec("binary_hinge", "binary_hinge", lambda f, y: ops.binary_hinge(f, y), _hinge_inputs(5, 3),
+     lambda f, y: np.maximum(0, 1 - y * f).sum() / f.shape[0],
+     lambda torch, f, y: torch.clamp(1 - y * f, min=0).sum() / f.shape[0],
+     kink="margins 1 - y f kept 0.1 from 0")
+spec("binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits",
+     lambda f, y: ops.binary_cross_entropy_with_logits(f, y), (N(5, 3), I(5, 3, high=2)),
+     lambda f, y: (np.maximum(f, 0) - f * y + np.log1p(np.exp(-np.abs(f)))).mean(),
+     lambda torch, f, y: torch.nn.functional.binary_cross_entropy_with_logits(f, y.to(f.dtype)))
+spec("mse", "mse", lambda f, t: ops.mse(f, t), (N(5, 3), N(5, 3)), lambda f, t: ((f - t) ** 2).mean(),
+     lambda torch, f, t: torch.nn.functional.mse_loss(f, t))
+spec("l2", "l2", lambda f, t: ops.l2(f, t), (N(5, 3), N(5, 3)),
+     lambda f, t: ((f - t) ** 2).sum() / f.shape[0],
+     lambda torch, f, t: ((f - t) ** 2).sum() / f.shape[0])
+spec("l1", "l1", lambda f, t: ops.l1(f, t), apart((5, 3), (5, 3)), lambda f, t: np.abs(f - t).mean(),
+     lambda torch, f, t: torch.nn.functional.l1_loss(f, t), kink="f == t: values kept 0.1 apart")
+spec("hierarchical_softmax", "hierarchical_softmax",
+     lambda s, y: ops.hierarchical_softmax(s, y, [-1, 0, 0, 1, 1, 1, 2, 2]),
+     (N(6, 8), I(6, high=5)), _hsm_ref)
+
+# Normalization and dropout (nnlab/engine/ops/norm.py).
+spec("batch_norm/train", "batch_norm",
+     lambda x, w, b: ops.batch_norm(x, weight=w, bias=b, training=True), (N(6, 3), P(3), N(3)),
+     lambda x, w, b: (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5) * w + b,
+     lambda torch, x, w, b: torch.nn.functional.batch_norm(x, None, None, w, b, training=True))
+spec("batch_norm/train-nchw", "batch_norm",
+     lambda x, w, b: ops.batch_norm(x, weight=w, bias=b, training=True), (N(3, 2, 2, 3), P(2), N(2)),
+     lambda x, w, b: ((x - x.mean((0, 2, 3), keepdims=True)) / np.sqrt(x.var((0, 2, 3), keepdims=True) + 1e-5)
+                      * w[:, None, None] + b[:, None, None]),
+     lambda torch, x, w, b: torch.nn.functional.batch_norm(x, None, None, w, b, training=True))
+_RM, _RV = np.array([0.1, -0.2, 0.3]), np.array([0.5, 1.5, 2.0])
+spec("batch_norm/eval", "batch_norm",
+     lambda x, w, b: ops.batch_norm(x, _RM.astype(x.dtype), _RV.astype(x.dtype), w, b, training=False),
+     (N(4, 3), P(3), N(3)), lambda x, w, b: (x - _RM) / np.sqrt(_RV + 1e-5) * w + b,
+     lambda torch, x, w, b: torch.nn.functional.batch_norm(
+         x, torch.from_numpy(_RM), torch.from_numpy(_RV), w, b, training=False))
+spec("dropout", "dropout", lambda x: ops.dropout(x, p=0.3, rng=np.random.default_rng(7)), (N(4, 5),),
+     lambda x: x * (np.random.default_rng(7).random(x.shape, dtype=np.float32) >= 0.3) / 0.7)
+spec("dropout/eval", "dropout", lambda x: ops.dropout(x, p=0.3, training=False) * 1.0, (N(4, 5),),
+     lambda x: x)
+
+
+def by_name() -> dict:
+    return {s.name: s for s in SPECS}
+
+
+def covered_ops() -> set:
+    return {s.op for s in SPECS}
