@@ -476,6 +476,113 @@ spec("dropout/eval", "dropout", lambda x: ops.dropout(x, p=0.3, training=False) 
      lambda x: x)
 
 
+# Convolution, pooling, LRN (nnlab/engine/ops/conv.py, pool.py, lrn.py). References loop over
+# output positions: slow but obviously right on these tiny shapes.
+def _conv_ref(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    s, p, d = stride, padding, dilation
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    oh = (h + 2 * p - d * (kh - 1) - 1) // s + 1
+    ow = (wd + 2 * p - d * (kw - 1) - 1) // s + 1
+    out = np.zeros((n, o, oh, ow))
+    per_group = o // groups
+    for oc in range(o):
+        g = oc // per_group
+        for i in range(oh):
+            for j in range(ow):
+                patch = xp[:, g * cg:(g + 1) * cg, i * s:i * s + d * (kh - 1) + 1:d, j * s:j * s + d * (kw - 1) + 1:d]
+                out[:, oc, i, j] = (patch * w[oc]).sum(axis=(1, 2, 3))
+    return out if b is None else out + b[None, :, None, None]
+
+
+def _local_ref(x, w, b=None, stride=1, padding=0):
+    oh, ow, o, c, kh, kw = w.shape
+    s, p = stride, padding
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    out = np.zeros((x.shape[0], o, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            patch = xp[:, :, i * s:i * s + kh, j * s:j * s + kw]
+            out[:, :, i, j] = np.einsum("nckl,ockl->no", patch, w[i, j])
+    return out if b is None else out + b[None]
+
+
+def _pool_ref(x, k, s, p=0, kind="max", norm=2.0):
+    fill = -np.inf if kind == "max" else 0.0
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=fill)
+    oh = (x.shape[2] + 2 * p - k) // s + 1
+    ow = (x.shape[3] + 2 * p - k) // s + 1
+    out = np.zeros(x.shape[:2] + (oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            win = xp[:, :, i * s:i * s + k, j * s:j * s + k]
+            if kind == "max":
+                out[:, :, i, j] = win.max(axis=(2, 3))
+            elif kind == "avg":
+                out[:, :, i, j] = win.mean(axis=(2, 3))
+            else:
+                out[:, :, i, j] = (win ** norm).sum(axis=(2, 3)) ** (1 / norm)
+    return out
+
+
+def _lrn_ref(x, size, alpha=1e-4, beta=0.75, k=1.0):
+    c = x.shape[1]
+    sq = x ** 2
+    d = np.zeros_like(x)
+    for ch in range(c):
+        lo, hi = max(0, ch - size // 2), min(c, ch + (size - 1) // 2 + 1)
+        d[:, ch] = sq[:, lo:hi].sum(axis=1)
+    return x / (k + alpha / size * d) ** beta
+
+
+spec("conv2d", "conv2d", lambda x, w, b: ops.conv2d(x, w, b), (N(2, 3, 5, 5), N(4, 3, 3, 3), N(4)),
+     _conv_ref, lambda torch, x, w, b: torch.nn.functional.conv2d(x, w, b))
+spec("conv2d/stride-pad", "conv2d", lambda x, w: ops.conv2d(x, w, stride=2, padding=1),
+     (N(2, 2, 5, 5), N(3, 2, 3, 3)), lambda x, w: _conv_ref(x, w, stride=2, padding=1),
+     lambda torch, x, w: torch.nn.functional.conv2d(x, w, stride=2, padding=1))
+spec("conv2d/dilation-groups", "conv2d",
+     lambda x, w, b: ops.conv2d(x, w, b, padding=2, dilation=2, groups=2),
+     (N(1, 4, 6, 6), N(4, 2, 3, 3), N(4)),
+     lambda x, w, b: _conv_ref(x, w, b, padding=2, dilation=2, groups=2),
+     lambda torch, x, w, b: torch.nn.functional.conv2d(x, w, b, padding=2, dilation=2, groups=2))
+spec("conv2d/1x1", "conv2d", lambda x, w: ops.conv2d(x, w), (N(2, 3, 4, 4), N(5, 3, 1, 1)),
+     _conv_ref, lambda torch, x, w: torch.nn.functional.conv2d(x, w))
+spec("locally_connected2d", "locally_connected2d",
+     lambda x, w, b: ops.locally_connected2d(x, w, b, stride=1, padding=1),
+     (N(2, 2, 4, 4), N(4, 4, 3, 2, 3, 3), N(3, 4, 4)),
+     lambda x, w, b: _local_ref(x, w, b, stride=1, padding=1))
+spec("max_pool2d", "max_pool2d", lambda x: ops.max_pool2d(x, 2), (D(2, 3, 4, 4, step=0.05),),
+     lambda x: _pool_ref(x, 2, 2), lambda torch, x: torch.nn.functional.max_pool2d(x, 2),
+     kink="ties in a window: values distinct")
+spec("max_pool2d/overlap-pad", "max_pool2d", lambda x: ops.max_pool2d(x, 3, stride=2, padding=1),
+     (D(2, 2, 5, 5, step=0.05),), lambda x: _pool_ref(x, 3, 2, 1),
+     lambda torch, x: torch.nn.functional.max_pool2d(x, 3, stride=2, padding=1),
+     kink="ties in a window: values distinct")
+spec("avg_pool2d", "avg_pool2d", lambda x: ops.avg_pool2d(x, 2), (N(2, 3, 4, 4),),
+     lambda x: _pool_ref(x, 2, 2, kind="avg"), lambda torch, x: torch.nn.functional.avg_pool2d(x, 2))
+spec("avg_pool2d/overlap-pad", "avg_pool2d", lambda x: ops.avg_pool2d(x, 3, stride=2, padding=1),
+     (N(2, 2, 5, 5),), lambda x: _pool_ref(x, 3, 2, 1, kind="avg"),
+     lambda torch, x: torch.nn.functional.avg_pool2d(x, 3, stride=2, padding=1))
+spec("lp_pool2d", "lp_pool2d", lambda x: ops.lp_pool2d(x, 2, 2), (P(2, 2, 4, 4),),
+     lambda x: _pool_ref(x, 2, 2, kind="lp", norm=2.0),
+     lambda torch, x: torch.nn.functional.lp_pool2d(x, 2, 2), positive=True)
+spec("lp_pool2d/p3-stride1", "lp_pool2d", lambda x: ops.lp_pool2d(x, 3, 2, stride=1), (P(1, 2, 4, 4),),
+     lambda x: _pool_ref(x, 2, 1, kind="lp", norm=3.0),
+     lambda torch, x: torch.nn.functional.lp_pool2d(x, 3, 2, stride=1), positive=True)
+spec("global_avg_pool2d", "global_avg_pool2d", lambda x: ops.global_avg_pool2d(x), (N(2, 3, 4, 5),),
+     lambda x: x.mean(axis=(2, 3), keepdims=True),
+     lambda torch, x: torch.nn.functional.adaptive_avg_pool2d(x, 1))
+spec("local_response_norm", "local_response_norm",
+     lambda x: ops.local_response_norm(x, 3, alpha=0.5, beta=0.75, k=2.0), (N(2, 5, 3, 3),),
+     lambda x: _lrn_ref(x, 3, 0.5, 0.75, 2.0),
+     lambda torch, x: torch.nn.functional.local_response_norm(x, 3, alpha=0.5, beta=0.75, k=2.0))
+spec("local_response_norm/even-size", "local_response_norm",
+     lambda x: ops.local_response_norm(x, 4, alpha=0.3), (N(2, 6, 2, 2),),
+     lambda x: _lrn_ref(x, 4, 0.3),
+     lambda torch, x: torch.nn.functional.local_response_norm(x, 4, alpha=0.3))
+
+
 def by_name() -> dict:
     return {s.name: s for s in SPECS}
 
