@@ -10,3 +10,6 @@ from nnlab.nn.container import Sequential, ModuleList, Flatten
 from nnlab.nn.loss import (CrossEntropyLoss, MultiClassSVMLoss, MSELoss, L1Loss, L2Loss, BCEWithLogitsLoss, BinaryHingeLoss, HierarchicalSoftmaxLoss)
 from nnlab.nn.regularization import Regularizer, MaxNorm
 from nnlab.nn import functional, init
+from nnlab.nn.conv import Conv2d, LocallyConnected2d
+from nnlab.nn.pooling import MaxPool2d, AvgPool2d, LPPool2d, GlobalAvgPool2d, AdaptiveAvgPool2d
+from nnlab.nn.lrn import LocalResponseNorm

@@ -162,3 +162,17 @@ def hierarchical_softmax_loss(scores, labels, tree, reduction: str = "mean"):
 # Convolution and pooling functions (conv2d, max_pool2d, avg_pool2d, lp_pool2d, ...)
 # are appended below this line by the CNN part.
 # ======================================================================================
+from nnlab.engine.ops.conv import conv2d, locally_connected2d  # noqa: E402
+from nnlab.engine.ops.pool import max_pool2d, avg_pool2d, lp_pool2d, global_avg_pool2d  # noqa: E402
+from nnlab.engine.ops.lrn import local_response_norm  # noqa: E402
+
+
+def adaptive_avg_pool2d(x, output_size=1):
+    """Only output size (1, 1) (global average pooling) is supported."""
+    if output_size not in (1, (1, 1), [1, 1]):
+        raise ValueError(f"adaptive_avg_pool2d: only output_size 1 / (1, 1) is supported, got {output_size!r}")
+    return global_avg_pool2d(x, name="adaptive_avg_pool2d")
+
+
+__all__ += ["conv2d", "locally_connected2d", "max_pool2d", "avg_pool2d", "lp_pool2d",
+            "global_avg_pool2d", "adaptive_avg_pool2d", "local_response_norm"]

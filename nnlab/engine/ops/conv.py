@@ -235,11 +235,12 @@ def conv_geometry(x_shape, w_shape, stride, padding, dilation, groups, name, rou
     dilation = pair(dilation, "dilation", name, minimum=1)
     N, C, H, W = x_shape
     O, Cg, KH, KW = w_shape
-    if not isinstance(groups, (int, np.integer)) or groups < 1 or C % groups or O % groups:
-        raise ValueError(f"{name}: groups={groups!r} must be a positive int dividing both the input "
-                         f"channels ({C}) and the output channels ({O})")
+    if not isinstance(groups, (int, np.integer)) or groups < 1 or O % groups:
+        raise ValueError(f"{name}: groups={groups!r} must be a positive int dividing the output "
+                         f"channels ({O})")
     if Cg * groups != C:
-        raise ValueError(f"{name}: expected {Cg * groups} input channels ({groups} groups of {Cg}), "
+        split = f" ({groups} groups of {Cg})" if groups > 1 else ""
+        raise ValueError(f"{name}: expected {Cg * groups} input channels{split}, "
                          f"got {C} (input shape {tuple(x_shape)})")
     OH = out_size(H, KH, stride[0], padding[0], dilation[0], name=name, axis="height", rounding=rounding)
     OW = out_size(W, KW, stride[1], padding[1], dilation[1], name=name, axis="width", rounding=rounding)
