@@ -362,23 +362,29 @@ def train_dev_test_split(X, y=None, sizes=(0.8, 0.1, 0.1), stratify: bool = True
     if isinstance(X, ArrayDataset):
         class_names = class_names if class_names is not None else X.class_names
         X, y = X.X, X.y
-    full = ArrayDataset(X, y, class_names=class_names)
+    full = _named(ArrayDataset(X, y, class_names=class_names))
     n_train, n_dev, n_test = _resolve_sizes(tuple(sizes), len(full))
     order = _interleaved_order(full.y, stratify, seed)
     a, b = n_train, n_train + n_dev
     parts = [full.subset(order[:a], "train"), full.subset(order[a:b], "dev"),
              full.subset(order[b:b + n_test], "test")]
-    k = full.num_classes
-    for part in parts:
-        part.class_names = full.class_names
-    return DatasetSplits(*parts, num_classes=k, input_shape=full.input_shape, name=name,
-                         class_names=full.class_names or [str(i) for i in range(k)])
+    return DatasetSplits(*parts, num_classes=full.num_classes, input_shape=full.input_shape, name=name,
+                         class_names=full.class_names)
+
+
+def _named(data: ArrayDataset) -> ArrayDataset:
+    """Give unnamed classes the names "0".."K-1" so every split keeps K classes, even a split
+    that happens to miss the last one."""
+    if data.class_names is None:
+        data.class_names = [str(i) for i in range(data.num_classes)]
+    return data
 
 
 def kfold(X, y=None, k: int = 5, stratify: bool = True, seed: int = 0) -> Iterator[tuple[ArrayDataset, ArrayDataset]]:
     """Yield k (train, dev) pairs; every sample is in exactly one dev fold (stratified by default)."""
     k = _check_count("k", k, 2)
-    full = X if isinstance(X, ArrayDataset) else ArrayDataset(X, y)
+    full = _named(ArrayDataset(X.X, X.y, class_names=X.class_names) if isinstance(X, ArrayDataset)
+                  else ArrayDataset(X, y))
     if k > len(full):
         raise DataError(f"kfold: k={k} folds need at least {k} samples, the data has {len(full)}")
     rng = np.random.default_rng(seed)

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = ["Transform", "Compose", "RandomHorizontalFlip", "RandomVerticalFlip", "RandomCrop",
-           "RandomTranslate", "RandomRotation", "ColorJitter", "Grayscale", "RandomGrayscale"]
+           "RandomTranslate", "RandomRotation", "ColorJitter", "Grayscale", "RandomGrayscale", "rotate"]
 
 _LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601 luma weights for RGB -> gray
 

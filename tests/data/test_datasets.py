@@ -139,6 +139,14 @@ def test_split_deterministic_by_seed():
     assert not np.array_equal(a.dev.X, c.dev.X)
 
 
+def test_every_split_knows_all_classes():
+    X = np.zeros((12, 2))
+    y = np.array([0] * 11 + [1])  # class 1 lands in one split only
+    s = nd.train_dev_test_split(X, y, sizes=(10, 1, 1))
+    assert [p.num_classes for p in s] == [2, 2, 2] and s.class_names == ["0", "1"]
+    assert sum(int((p.y == 1).sum()) for p in s) == 1
+
+
 def test_split_unstratified_and_counts_below_n():
     X, y = nd.make_xor(n_samples=100)
     s = nd.train_dev_test_split(X, y, sizes=(50, 10, 10), stratify=False)
