@@ -47,6 +47,24 @@ class enable_grad(contextlib.ContextDecorator):
         return False
 
 
+class _FreedGraph:
+    """Stands in for the gate of a tensor whose graph an earlier backward freed, so that a second
+    backward fails loudly instead of treating the tensor as a leaf (and silently reaching nothing)."""
+
+    __slots__ = ()
+    inputs = ()
+    needs_input_grad = ()
+    name = "FreedGraph"
+
+    def __repr__(self):
+        return "<freed graph>"
+
+
+FREED = _FreedGraph()
+_FREED_MSG = ("backward: the graph behind this tensor was already freed by an earlier backward; "
+              "pass retain_graph=True to the first backward to run backward through it twice")
+
+
 def _topological_order(root):
     """Nodes (tensors made by ops) reachable from ``root``, each after everything it feeds.
 
@@ -86,6 +104,8 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         if grad.shape != root.shape:
             raise ValueError(f"backward: grad has shape {grad.shape}, expected the output's shape {root.shape}")
 
+    if root._ctx is FREED:
+        raise RuntimeError(_FREED_MSG)
     if root._ctx is None:  # a leaf: d(root)/d(root) = grad
         _accumulate_leaf(root, grad)
         return
@@ -96,6 +116,8 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         ctx = t._ctx
         if g is None or ctx is None:
             continue
+        if ctx is FREED:
+            raise RuntimeError(_FREED_MSG)
         if t._retain_grad:
             _accumulate_leaf(t, g)
         in_grads = ctx.backward(g)
@@ -111,7 +133,7 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                 # Fan-out: a value used twice receives the sum of both paths' gradients.
                 grads[id(p)] = pg if prev is None else prev + pg
         if not retain_graph:
-            t._ctx = None  # frees the cached arrays; memory stays flat across iterations
+            t._ctx = FREED  # frees the cached arrays; memory stays flat across iterations
 
 
 def _accumulate_leaf(t, g) -> None:
