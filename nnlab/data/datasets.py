@@ -20,7 +20,7 @@ __all__ = [
     "DataError", "DataFileNotFoundError", "ArrayDataset", "DatasetSplits",
     "load_mnist5k", "load_digits8x8", "make_spiral", "make_circles", "make_moons", "make_xor",
     "make_blobs", "train_dev_test_split", "kfold", "load_dataset", "load_npz", "load_csv",
-    "load_image_folder", "cache_dir", "KNOWN_DATASETS", "ROLES",
+    "load_image_folder", "load_images", "cache_dir", "KNOWN_DATASETS", "ROLES",
 ]
 
 ROLES = ("train", "dev", "test", None)
@@ -533,7 +533,7 @@ def load_image_folder(path, image_size: int | tuple[int, int] | None = None,
     every image is grayscale). Without ``image_size`` every image must have the same size.
     """
     try:
-        from PIL import Image
+        import PIL  # noqa: F401
     except ModuleNotFoundError:
         raise DataError("image folders need Pillow: pip install pillow") from None
     path = Path(path)
@@ -542,15 +542,11 @@ def load_image_folder(path, image_size: int | tuple[int, int] | None = None,
         raise DataError(f"{path}: not a folder, .npz or .csv; give a folder with one sub-folder per class")
     if color not in ("auto", "grayscale", "rgb"):
         raise ValueError(f"color must be 'auto', 'grayscale' or 'rgb', got {color!r}")
-    if image_size is not None:
-        h, w = (image_size, image_size) if isinstance(image_size, (int, np.integer)) else tuple(image_size)
-        if h < 1 or w < 1:
-            raise ValueError(f"image_size must be positive, got {image_size!r}")
-        image_size = (int(h), int(w))
+    image_size = _image_size(image_size)
     classes = sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
         raise DataError(f"{path}: no class sub-folders; put each class's images in its own "
-                        "sub-folder (e.g. {path}/cat/1.png, {path}/dog/2.png)".replace("{path}", str(path)))
+                        f"sub-folder (e.g. {path / 'cat' / '1.png'}, {path / 'dog' / '2.png'})")
     files, labels = [], []
     for k, name in enumerate(classes):
         found = sorted(p for p in (path / name).iterdir()
@@ -559,8 +555,29 @@ def load_image_folder(path, image_size: int | tuple[int, int] | None = None,
             raise DataError(f"{path / name}: class folder has no PNG/JPEG images; add images or remove it")
         files += found
         labels += [k] * len(found)
+    X = _read_images(files, image_size, color, where=str(path))
+    return ArrayDataset(X, np.array(labels, dtype=np.int64), class_names=classes)
+
+
+def _image_size(image_size) -> tuple[int, int] | None:
+    if image_size is None:
+        return None
+    h, w = (image_size, image_size) if isinstance(image_size, (int, np.integer)) else tuple(image_size)
+    if int(h) < 1 or int(w) < 1:
+        raise ValueError(f"image_size must be positive (H, W), got {image_size!r}")
+    return int(h), int(w)
+
+
+def _read_images(files: Sequence[Path], image_size, color: str, where: str) -> np.ndarray:
+    """Decode image files into one float32 NCHW array in [0, 1] (see load_image_folder)."""
+    from PIL import Image
+    if color not in ("auto", "grayscale", "rgb"):
+        raise ValueError(f"color must be 'auto', 'grayscale' or 'rgb', got {color!r}")
+    image_size = _image_size(image_size)
     images, grayscale = [], True
     for f in files:
+        if not Path(f).exists():
+            raise DataFileNotFoundError(f"{f}: no such image file; check the path")
         try:
             with Image.open(f) as im:
                 im.load()
@@ -572,21 +589,47 @@ def load_image_folder(path, image_size: int | tuple[int, int] | None = None,
         images.append(im)
     mode = {"grayscale": "L", "rgb": "RGB"}.get(color) or ("L" if grayscale else "RGB")
     arrays = []
-    for f, im in zip(files, images):
+    for im in images:
         im = im.convert(mode)
         if image_size is not None and im.size != (image_size[1], image_size[0]):
             im = im.resize((image_size[1], image_size[0]), Image.BILINEAR)
         arrays.append(np.asarray(im, dtype=np.uint8))
-    shapes = {a.shape for a in arrays}
-    if len(shapes) > 1:
-        first = arrays[0].shape
-        j = next(i for i, a in enumerate(arrays) if a.shape != first)
-        raise DataError(f"{path}: images differ in size ({files[0].name} is {first[1]}x{first[0]}, "
-                        f"{files[j].name} is {arrays[j].shape[1]}x{arrays[j].shape[0]}); "
+    first = arrays[0].shape
+    j = next((i for i, a in enumerate(arrays) if a.shape != first), None)
+    if j is not None:
+        raise DataError(f"{where}: images differ in size ({Path(files[0]).name} is {first[1]}x{first[0]}, "
+                        f"{Path(files[j]).name} is {arrays[j].shape[1]}x{arrays[j].shape[0]}); "
                         "pass image_size=(H, W) to resize them")
     X = np.stack(arrays).astype(np.float32) / np.float32(255.0)
-    X = X[:, None] if X.ndim == 3 else X.transpose(0, 3, 1, 2)
-    return ArrayDataset(X, np.array(labels, dtype=np.int64), class_names=classes)
+    return X[:, None] if X.ndim == 3 else X.transpose(0, 3, 1, 2)
+
+
+def load_images(paths: Sequence[str | os.PathLike], image_size=None, color: str = "grayscale",
+                invert: bool | str = False) -> np.ndarray:
+    """Image files (e.g. for prediction) as one float32 (N, C, H, W) batch in [0, 1].
+
+    ``invert``: True turns dark-on-light images into light-on-dark (the digits' convention);
+    "auto" inverts each image whose border is brighter than its centre.
+    """
+    try:
+        import PIL  # noqa: F401
+    except ModuleNotFoundError:
+        raise DataError("reading images needs Pillow: pip install pillow") from None
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise DataError("no image files given; pass one or more PNG/JPEG paths")
+    X = _read_images(paths, image_size, color, where=", ".join(map(str, paths[:3])))
+    if invert == "auto":
+        border = np.concatenate([X[:, :, 0], X[:, :, -1], X[:, :, :, 0], X[:, :, :, -1]], axis=2).mean(axis=(1, 2))
+        h, w = X.shape[2:]
+        centre = X[:, :, h // 4:h - h // 4, w // 4:w - w // 4].mean(axis=(1, 2, 3))
+        flip = (border > centre)[:, None, None, None]
+        X = np.where(flip, 1.0 - X, X).astype(np.float32)
+    elif invert is True:
+        X = 1.0 - X
+    elif invert is not False:
+        raise ValueError(f"invert must be True, False or 'auto', got {invert!r}")
+    return X
 
 
 # --------------------------------------------------------------------------------------------

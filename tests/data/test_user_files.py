@@ -181,3 +181,22 @@ def test_image_folder_unreadable_image(tmp_path):
     with pytest.raises(nd.DataError) as e:
         nd.load_image_folder(tmp_path)
     assert "broken.png" in _one_line(e) and "cannot read" in str(e.value)
+
+
+def test_load_images_for_prediction(tmp_path):
+    _img(tmp_path / "a.png", size=(28, 28), value=0)
+    dark_on_light = Image.new("L", (28, 28), 255)
+    dark_on_light.paste(0, (10, 10, 18, 18))
+    dark_on_light.save(tmp_path / "b.png")
+    X = nd.load_images([tmp_path / "a.png", tmp_path / "b.png"])
+    assert X.shape == (2, 1, 28, 28) and X.dtype == np.float32
+    auto = nd.load_images([tmp_path / "a.png", tmp_path / "b.png"], invert="auto")
+    assert np.array_equal(auto[0], X[0])  # already light-on-dark: untouched
+    assert np.allclose(auto[1], 1 - X[1]) and auto[1, 0, 0, 0] == 0 and auto[1, 0, 14, 14] == 1
+    assert nd.load_images([tmp_path / "a.png"], image_size=8).shape == (1, 1, 8, 8)
+    with pytest.raises(FileNotFoundError) as e:
+        nd.load_images([tmp_path / "missing.png"])
+    assert isinstance(e.value, nd.DataError) and "missing.png" in _one_line(e)
+    _img(tmp_path / "small.png", size=(8, 8))
+    with pytest.raises(nd.DataError, match="image_size"):
+        nd.load_images([tmp_path / "a.png", tmp_path / "small.png"])
