@@ -1,0 +1,378 @@
+"""Model summaries in the style of the notes' VGGNet table, memory estimates, receptive fields.
+
+``summary`` runs one forward pass of a single image under ``no_grad`` (in eval mode, so dropout
+and batch norm behave deterministically) and records, for every leaf layer in call order, its
+output shape, its activation count and memory, and its parameter count.
+
+How activations are counted, and the notes' VGG-16 discrepancy
+---------------------------------------------------------------
+The notes' table counts one activation volume per CONV/POOL/FC layer plus the input image: the
+ReLU after a convolution is not a separate volume (it can be applied in place). ``summary`` does
+the same by default: elementwise layers (ReLU and friends, Dropout) and views (Flatten,
+Identity) are *folded* into the layer before them and shown with "-" in the activation column
+(``fold_elementwise=False`` counts every layer's output). With that rule VGG-16 at 3x224x224 gives
+exactly the notes' per-layer column:
+
+    150,528 (input) + 2 x 3,211,264 + 802,816 + 2 x 1,605,632 + 401,408 + 3 x 802,816 + 200,704
+    + 3 x 401,408 + 100,352 + 3 x 100,352 + 25,088 + 4,096 + 4,096 + 1,000 = 15,237,608 values,
+
+i.e. 60.95 MB (58.1 MiB) per image in float32 for the forward pass, about twice that with the
+gradients of backward. The notes' "TOTAL memory: 24M * 4 bytes ~= 93MB / image" does not follow
+from their own column (whose entries sum to 15.2M); the summary prints the exact count. Ops that
+are not modules (the addition of a residual block, the concatenation of an Inception module) make
+volumes that are not counted, so for branching networks the total is a lower bound.
+
+Units: MB = 10**6 bytes and MiB = 2**20 bytes; the notes convert by dividing by 1024 (MiB/GiB).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nnlab.engine.autograd import no_grad
+from nnlab.engine.tensor import Tensor
+
+__all__ = ["summary", "SummaryTable", "LayerRow", "memory_estimate", "MemoryEstimate",
+           "receptive_field", "ReceptiveField", "OPTIMIZER_CACHES"]
+
+# Layers that produce no new activation volume in the notes' accounting (applied in place or views).
+FOLDED_TYPES = ("ReLU", "LeakyReLU", "Sigmoid", "Tanh", "ELU", "GELU", "Dropout", "Dropout2d",
+                "Flatten", "Identity")
+
+# Per-parameter optimizer caches (arrays the size of the parameters), besides the gradient.
+OPTIMIZER_CACHES = {"sgd": 0, "momentum": 1, "nesterov": 1, "adagrad": 1, "rmsprop": 1, "adam": 2}
+
+MB, MIB = 10 ** 6, 2 ** 20
+
+
+@dataclass
+class LayerRow:
+    """One line of the table: a leaf layer as called during the forward pass."""
+    name: str
+    type: str
+    output_shape: tuple
+    activations: int          # values per batch counted for this layer (0 when folded)
+    params: int
+    folded: bool = False
+    trainable: int = 0
+    biases: int = 0           # of ``params``, how many are biases (the notes' table lists weights only)
+
+    @property
+    def weights(self) -> int:
+        return self.params - self.biases
+
+
+def _fmt_int(n: int) -> str:
+    return f"{n:,}"
+
+
+def _fmt_bytes(nbytes: float) -> str:
+    for unit, size in (("GB", 10 ** 9), ("MB", MB), ("KB", 10 ** 3)):
+        if nbytes >= size:
+            return f"{nbytes / size:.2f} {unit}"
+    return f"{int(nbytes)} B"
+
+
+@dataclass
+class SummaryTable:
+    """Result of ``summary``: rows plus totals. ``str(table)`` renders it.
+
+    ``total_activations`` is for ``batch_size`` images (per image when batch_size=1, the notes'
+    figure); ``activation_bytes`` is the forward-pass memory of those values in ``dtype``;
+    ``activation_bytes_with_backward`` doubles it (each activation has a gradient of its size).
+    """
+    model_name: str
+    input_shape: tuple
+    batch_size: int
+    dtype: np.dtype
+    rows: list = field(default_factory=list)
+    total_params: int = 0
+    trainable_params: int = 0
+
+    @property
+    def total_activations(self) -> int:
+        return int(sum(r.activations for r in self.rows))
+
+    @property
+    def activation_bytes(self) -> int:
+        return self.total_activations * self.dtype.itemsize
+
+    @property
+    def activation_bytes_with_backward(self) -> int:
+        return 2 * self.activation_bytes
+
+    @property
+    def param_bytes(self) -> int:
+        return self.total_params * self.dtype.itemsize
+
+    def row(self, name: str) -> LayerRow:
+        for r in self.rows:
+            if r.name == name:
+                return r
+        raise KeyError(f"SummaryTable: no layer named {name!r}; layers: {[r.name for r in self.rows]}")
+
+    def __str__(self) -> str:
+        item = self.dtype.itemsize
+        head = ("layer", "type", "output shape", "activations", "memory", "weights + biases")
+        body = []
+        for r in self.rows:
+            shape = "x".join(str(d) for d in r.output_shape[1:]) or "-"
+            acts = "-" if r.folded else _fmt_int(r.activations)
+            mem = "-" if r.folded else _fmt_bytes(r.activations * item)
+            par = _fmt_int(r.weights) + (f" + {_fmt_int(r.biases)}" if r.biases else "") if r.params else "0"
+            body.append((r.name, r.type, shape, acts, mem, par))
+        widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(head)]
+
+        def line(cells):
+            return "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+        rule = "-" * len(line(head))
+        per = "per image" if self.batch_size == 1 else f"batch of {self.batch_size}"
+        nbytes = self.activation_bytes
+        out = [f"{self.model_name} on input {'x'.join(map(str, self.input_shape))} ({per}, {self.dtype})",
+               rule, line(head), rule, *map(line, body), rule,
+               f"TOTAL activations: {_fmt_int(self.total_activations)} values = {nbytes / MB:.2f} MB "
+               f"({nbytes / MIB:.2f} MiB) forward, ~{2 * nbytes / MB:.2f} MB with backward",
+               f"TOTAL params: {_fmt_int(self.total_params)} ({_fmt_int(self.trainable_params)} trainable) "
+               f"= {self.param_bytes / MB:.2f} MB"]
+        return "\n".join(out)
+
+    __repr__ = __str__
+
+
+def _leaf_modules(model):
+    return [(name, m) for name, m in model.named_modules() if not any(True for _ in m.children())]
+
+
+def _check_shape(input_shape, where: str) -> tuple:
+    if isinstance(input_shape, int):
+        input_shape = (input_shape,)
+    try:
+        shape = tuple(int(d) for d in input_shape)
+    except TypeError:
+        raise TypeError(f"{where}: input_shape must be a tuple of ints such as (3, 224, 224) "
+                        f"(one image, no batch axis), got {input_shape!r}") from None
+    if not shape or min(shape) < 1:
+        raise ValueError(f"{where}: input_shape must be positive sizes such as (3, 224, 224), got {input_shape!r}")
+    return shape
+
+
+def _param_dtype(model):
+    for p in model.parameters():
+        return p.data.dtype
+    return np.dtype(np.float32)
+
+
+def trace_leaves(model, x: np.ndarray):
+    """Run ``model`` on ``x`` under no_grad in eval mode; return (output, calls) where calls is a
+    list of (name, module, output_array) for every leaf-module call, in call order."""
+    calls = []
+    leaves = _leaf_modules(model)
+    patched = []
+    for name, m in leaves:
+        orig = m.forward
+
+        def wrapped(*args, __orig=orig, __name=name, __m=m, **kw):
+            out = __orig(*args, **kw)
+            calls.append((__name, __m, out))
+            return out
+
+        object.__setattr__(m, "forward", wrapped)
+        patched.append(m)
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        with no_grad():
+            out = model(Tensor(x))
+    finally:
+        for m in patched:
+            m.__dict__.pop("forward", None)
+        for m, mode in modes:
+            object.__setattr__(m, "training", mode)
+    return out, calls
+
+
+def summary(model, input_shape, batch_size: int = 1, dtype=np.float32, fold_elementwise: bool = True,
+            print_fn=print) -> SummaryTable:
+    """Per-layer output shape, activations (count and memory) and parameters, with totals.
+
+    Args:
+        model: an ``nnlab.nn.Module``.
+        input_shape: one example's shape without the batch axis, e.g. (3, 224, 224).
+        batch_size: activations are reported for this many examples (the pass itself runs one).
+        dtype: the element type used for the memory columns (float32: 4 bytes a value).
+        fold_elementwise: count ReLU/Dropout/Flatten outputs as part of the layer before them
+            (the notes' convention; see the module docstring).
+        print_fn: called with the rendered table; None to stay silent.
+
+    Returns:
+        A ``SummaryTable`` with ``.rows``, ``.total_params`` and ``.total_activations``.
+    """
+    shape = _check_shape(input_shape, "summary")
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"summary: batch_size must be a positive int, got {batch_size!r}")
+    dtype = np.dtype(dtype)
+    x = np.zeros((1, *shape), dtype=_param_dtype(model))
+    _, calls = trace_leaves(model, x)
+    table = SummaryTable(type(model).__name__, shape, int(batch_size), dtype,
+                         total_params=model.num_parameters(),
+                         trainable_params=model.num_parameters(trainable_only=True))
+    table.rows.append(LayerRow("input", "Input", (1, *shape), int(np.prod(shape)) * batch_size, 0))
+    seen_params = set()
+    for name, m, out in calls:
+        arr = out.data if isinstance(out, Tensor) else np.asarray(out)
+        own = [(k, p) for k, p in m._parameters.items() if p is not None and id(p) not in seen_params]
+        seen_params.update(id(p) for _, p in own)
+        folded = fold_elementwise and type(m).__name__ in FOLDED_TYPES
+        per_image = int(arr.size // arr.shape[0]) if arr.ndim else int(arr.size)
+        table.rows.append(LayerRow(
+            name, type(m).__name__, tuple(arr.shape), 0 if folded else per_image * batch_size,
+            int(sum(p.data.size for _, p in own)), folded,
+            int(sum(p.data.size for _, p in own if p.requires_grad)),
+            int(sum(p.data.size for k, p in own if k == "bias"))))
+    if print_fn is not None:
+        print_fn(str(table))
+    return table
+
+
+# ---------------------------------------------------------------------------------------------
+# Memory estimate
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class MemoryEstimate:
+    """Training memory, in bytes, split as the notes' "computational considerations" section does.
+
+    activations: every activation value and its gradient (2x the forward volumes) for the batch;
+    parameters: the weights, their gradients and the optimizer's caches
+    ((1 + 1 + caches) x params: 3x for momentum, 4x for Adam).
+    """
+    batch_size: int
+    optimizer: str
+    activation_values: int
+    param_values: int
+    itemsize: int
+
+    @property
+    def activation_bytes(self) -> int:
+        return 2 * self.activation_values * self.itemsize
+
+    @property
+    def param_bytes(self) -> int:
+        return (2 + OPTIMIZER_CACHES[self.optimizer]) * self.param_values * self.itemsize
+
+    @property
+    def total_bytes(self) -> int:
+        return self.activation_bytes + self.param_bytes
+
+    @property
+    def mb(self) -> float:
+        return self.total_bytes / MB
+
+    @property
+    def gb(self) -> float:
+        return self.total_bytes / 10 ** 9
+
+    @property
+    def mib(self) -> float:
+        return self.total_bytes / MIB
+
+    @property
+    def gib(self) -> float:
+        return self.total_bytes / 2 ** 30
+
+    def __str__(self) -> str:
+        k = 2 + OPTIMIZER_CACHES[self.optimizer]
+        return (f"activations + gradients: 2 x {self.activation_values:,} values = "
+                f"{self.activation_bytes / MIB:,.1f} MiB\n"
+                f"parameters x {k} (weights, gradients, {k - 2} {self.optimizer} cache(s)): "
+                f"{k} x {self.param_values:,} = {self.param_bytes / MIB:,.1f} MiB\n"
+                f"total ({self.optimizer}, batch {self.batch_size}): {self.mib:,.1f} MiB = {self.gib:.3f} GiB "
+                f"({self.mb:,.1f} MB)")
+
+    __repr__ = __str__
+
+
+def memory_estimate(model, input_shape, batch_size: int = 1, optimizer: str = "sgd",
+                    dtype=np.float32) -> MemoryEstimate:
+    """Training-time memory: activations and their gradients for the batch, plus the parameters
+    times (1 + gradients + optimizer caches). Miscellaneous buffers (the data pipeline, im2col
+    scratch) are not included; at test time only the live layer's activations are needed."""
+    if optimizer not in OPTIMIZER_CACHES:
+        raise ValueError(f"memory_estimate: optimizer must be one of {sorted(OPTIMIZER_CACHES)}, got {optimizer!r}")
+    table = summary(model, input_shape, batch_size=batch_size, dtype=dtype, print_fn=None)
+    return MemoryEstimate(int(batch_size), optimizer, table.total_activations, table.total_params,
+                          np.dtype(dtype).itemsize)
+
+
+# ---------------------------------------------------------------------------------------------
+# Receptive field
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class ReceptiveField:
+    """Receptive field of the last layer of a chain on the input, with the per-layer trace.
+
+    ``size``: input pixels (per side) one output unit sees; ``stride``: input pixels between
+    neighbouring output units (the product of the strides); ``params``: learnable numbers in the
+    chain; ``trace``: (layer, kernel, stride, dilation, size after it, stride after it).
+    """
+    size: int
+    stride: int
+    params: int
+    trace: list
+
+    def __str__(self) -> str:
+        lines = [f"{'layer':<24}{'kernel':>7}{'stride':>7}{'dil':>5}{'field':>7}{'jump':>6}"]
+        for name, k, s, d, r, j in self.trace:
+            lines.append(f"{name:<24}{k:>7}{s:>7}{d:>5}{r:>7}{j:>6}")
+        lines.append(f"receptive field {self.size}x{self.size}, total stride {self.stride}, "
+                     f"{self.params:,} parameters")
+        return "\n".join(lines)
+
+
+def _first(v):
+    if isinstance(v, (tuple, list)):
+        if len(set(v)) != 1:
+            raise ValueError(f"receptive_field: only square windows are supported, got {v!r}")
+        return int(v[0])
+    return int(v)
+
+
+def receptive_field(layers) -> ReceptiveField:
+    """Receptive field of a chain of layers: r_l = r_{l-1} + (F_eff - 1) * j_{l-1}, j_l = j_{l-1} * S.
+
+    ``layers`` is a Module (its leaf layers in order, treated as a chain: for branching models the
+    result is that of the chain of registered layers), a list of Modules, or a list of
+    (kernel, stride[, dilation]) tuples. Three stacked 3x3 stride-1 convolutions see 7x7, as one
+    7x7 convolution does, with 27C^2 weights instead of 49C^2 (C channels in and out, no bias).
+    """
+    from nnlab.nn.module import Module
+    if isinstance(layers, Module):
+        items = [(n, m) for n, m in _leaf_modules(layers)]
+    else:
+        try:
+            items = [(f"{i}", l) for i, l in enumerate(layers)]
+        except TypeError:
+            raise TypeError(f"receptive_field: expected a Module, a list of Modules or of (kernel, stride) "
+                            f"tuples, got {type(layers).__name__}") from None
+    r, j, params, trace = 1, 1, 0, []
+    for name, layer in items:
+        if isinstance(layer, Module):
+            params += sum(p.data.size for p in layer._parameters.values() if p is not None)
+            if not hasattr(layer, "kernel_size"):
+                continue
+            k = _first(layer.kernel_size)
+            s = _first(getattr(layer, "stride", None) or k)
+            d = _first(getattr(layer, "dilation", 1) or 1)
+            name = f"{name} {type(layer).__name__}"
+        elif isinstance(layer, (tuple, list)) and 2 <= len(layer) <= 3:
+            k, s, d = (int(v) for v in (*layer, 1)[:3])
+        else:
+            raise TypeError(f"receptive_field: item {name} must be a Module or a (kernel, stride[, dilation]) "
+                            f"tuple, got {layer!r}")
+        if k < 1 or s < 1 or d < 1:
+            raise ValueError(f"receptive_field: item {name} needs kernel, stride, dilation >= 1, got {k}, {s}, {d}")
+        r += d * (k - 1) * j
+        j *= s
+        trace.append((name, k, s, d, r, j))
+    return ReceptiveField(int(r), int(j), int(params), trace)
