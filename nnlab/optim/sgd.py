@@ -57,7 +57,8 @@ class SGD(Optimizer):
     the learning rate). With a constant lr the two are the same trajectory, since ``v = -lr * b`` at
     every step (and Nesterov likewise: ``p -= lr * (dx + mu * b)``). They differ only when lr changes
     mid-training: here the velocity keeps the old lr's scale and the new lr affects only new gradients;
-    in PyTorch the new lr rescales the whole accumulated buffer at once.
+    in PyTorch the new lr rescales the whole accumulated buffer at once. With dampening > 0 the first
+    step also differs: PyTorch starts its buffer at the undampened first gradient, here v starts at 0.
     """
 
     def __init__(self, params, lr=required, momentum: float = 0.0, dampening: float = 0.0,
