@@ -13,3 +13,6 @@ from nnlab.nn import functional, init
 from nnlab.nn.conv import Conv2d, LocallyConnected2d
 from nnlab.nn.pooling import MaxPool2d, AvgPool2d, LPPool2d, GlobalAvgPool2d, AdaptiveAvgPool2d
 from nnlab.nn.lrn import LocalResponseNorm
+from nnlab.nn.summary import summary, memory_estimate, receptive_field
+from nnlab.nn.convert import to_fully_convolutional
+from nnlab.nn import transfer
