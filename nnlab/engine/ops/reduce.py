@@ -12,17 +12,25 @@ from nnlab.engine.function import Function
 from nnlab.engine.ops.elementwise import lift
 
 
-def _axes(axis, ndim):
+def _axes(axis, ndim, op="reduction"):
+    """Normalized, validated reduction axes; errors name the op."""
     if axis is None:
         return tuple(range(ndim))
-    if isinstance(axis, int):
+    if isinstance(axis, (int, np.integer)):
         axis = (axis,)
     out = []
     for a in axis:
         if not -ndim <= a < ndim:
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
-        out.append(a % ndim)
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
+        out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {tuple(axis)}")
     return tuple(out)
+
+
+def _axis(axis, ndim, op):
+    """One validated axis (softmax family)."""
+    return _axes(axis, ndim, op)[0] if ndim else axis
 
 
 def _expand(g, shape, axes, keepdims):
@@ -36,7 +44,7 @@ class Sum(Function):
     """z = sum(x over axes); dz/dx = 1 everywhere."""
 
     def forward(self, x, axis=None, keepdims=False):
-        self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim), keepdims
+        self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim, "sum"), keepdims
         return np.sum(x, axis=self.axes, keepdims=keepdims)
 
     def backward(self, g):
@@ -48,7 +56,7 @@ class Mean(Function):
     """z = mean(x over axes); dz/dx = 1/n."""
 
     def forward(self, x, axis=None, keepdims=False):
-        self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim), keepdims
+        self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim, "mean"), keepdims
         self.n = int(np.prod([x.shape[a] for a in self.axes])) if self.axes else 1
         return np.mean(x, axis=self.axes, keepdims=keepdims)
 
@@ -58,15 +66,23 @@ class Mean(Function):
 
 
 class Max(Function):
-    """z = max(x over axes); the gradient flows to the arg-max entries (shared among ties)."""
+    """z = max(x over axes); the gradient flows to the arg-max entries (shared among ties).
+
+    A NaN wins (NumPy's max propagates it), so its gradient goes to the NaN entries.
+    """
 
     sign = 1
 
     def forward(self, x, axis=None, keepdims=False):
-        self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim), keepdims
+        op = "max" if self.sign > 0 else "min"
+        self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim, op), keepdims
         out = np.max(x, axis=self.axes, keepdims=True) if self.sign > 0 else np.min(x, axis=self.axes, keepdims=True)
         mask = x == out
-        self.mask = mask / mask.sum(axis=self.axes, keepdims=True).astype(x.dtype)
+        count = mask.sum(axis=self.axes, keepdims=True)
+        if not count.all():  # only where the winner is NaN (NaN != NaN)
+            mask |= np.isnan(x) & np.isnan(out)
+            count = mask.sum(axis=self.axes, keepdims=True)
+        self.mask = mask / count.astype(x.dtype)
         return out if keepdims else np.squeeze(out, axis=self.axes)
 
     def backward(self, g):
@@ -144,12 +160,15 @@ def min(x, axis=None, keepdims=False):
 
 
 def logsumexp(x, axis=-1, keepdims=False):
-    return LogSumExp.apply(lift(x), axis=axis, keepdims=keepdims)
+    x = lift(x)
+    return LogSumExp.apply(x, axis=_axis(axis, x.ndim, "logsumexp"), keepdims=keepdims)
 
 
 def softmax(x, axis=-1):
-    return Softmax.apply(lift(x), axis=axis)
+    x = lift(x)
+    return Softmax.apply(x, axis=_axis(axis, x.ndim, "softmax"))
 
 
 def log_softmax(x, axis=-1):
-    return LogSoftmax.apply(lift(x), axis=axis)
+    x = lift(x)
+    return LogSoftmax.apply(x, axis=_axis(axis, x.ndim, "log_softmax"))
