@@ -108,11 +108,20 @@ def reshape(x, shape):
 def flatten(x, start_dim: int = 0):
     """Merge every axis from ``start_dim`` on (``start_dim=1`` keeps the batch axis)."""
     x = lift(x)
-    return reshape(x, x.shape[:start_dim] + (-1,))
+    nd = max(x.ndim, 1)
+    if not -nd <= start_dim < nd:
+        raise ValueError(f"flatten: start_dim {start_dim} is out of range for a tensor of shape {x.shape}")
+    return reshape(x, x.shape[:start_dim % nd] + (-1,))
 
 
 def transpose(x, axes=None):
-    return Transpose.apply(lift(x), axes=None if axes is None else tuple(axes))
+    x = lift(x)
+    if axes is not None:
+        axes = tuple(int(a) for a in axes)
+        if sorted(a % x.ndim if -x.ndim <= a < x.ndim else -1 for a in axes) != list(range(x.ndim)):
+            raise ValueError(f"transpose: axes must be a permutation of 0..{x.ndim - 1} for a tensor of "
+                             f"shape {x.shape}, got {axes}")
+    return Transpose.apply(x, axes=axes)
 
 
 def getitem(x, index):
@@ -127,6 +136,14 @@ def concatenate(tensors, axis: int = 0):
     tensors = [lift(t) for t in tensors]
     if not tensors:
         raise ValueError("concatenate: need at least one tensor")
+    shapes = [t.shape for t in tensors]
+    nd = tensors[0].ndim
+    if nd == 0 or any(len(s) != nd for s in shapes) or not -nd <= axis < nd:
+        raise ValueError(f"concatenate: expected tensors with the same number of dimensions and "
+                         f"axis within it, got shapes {shapes} and axis {axis}")
+    axis %= nd
+    if any(s[:axis] + s[axis + 1:] != shapes[0][:axis] + shapes[0][axis + 1:] for s in shapes):
+        raise ValueError(f"concatenate: shapes must match except along axis {axis}, got {shapes}")
     return Concatenate.apply(*tensors, axis=axis)
 
 
@@ -134,7 +151,11 @@ def stack(tensors, axis: int = 0):
     tensors = [lift(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: need at least one tensor")
-    return Stack.apply(*tensors, axis=axis)
+    nd = tensors[0].ndim + 1
+    if not -nd <= axis < nd:
+        raise ValueError(f"stack: axis {axis} is out of range for stacking tensors of shape "
+                         f"{tensors[0].shape} (the result has {nd} dimensions)")
+    return Stack.apply(*tensors, axis=axis % nd)
 
 
 def pad(x, pad_width, value: float = 0.0):
