@@ -358,13 +358,23 @@ def where(cond, x, y):
     c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
     if c.dtype != bool:
         raise TypeError(f"where: cond must be boolean, got dtype {c.dtype}")
+    try:
+        np.broadcast_shapes(c.shape, x.shape, y.shape)
+    except ValueError:
+        raise ValueError(f"where: cond {c.shape}, x {x.shape} and y {y.shape} cannot be broadcast "
+                         f"together") from None
     return Where.apply(x, y, cond=c)
 
 
 def clip(x, low=None, high=None):
     if low is None and high is None:
         raise ValueError("clip: give low, high or both")
-    return Clip.apply(lift(x), low=low, high=high)
+    x = lift(x)
+    for bound in (low, high):
+        if bound is not None and np.ndim(bound) and broadcast_shapes("clip", x.shape, np.shape(bound)) != x.shape:
+            raise ValueError(f"clip: bounds of shape {np.shape(bound)} would broadcast the input of "
+                             f"shape {x.shape} to a bigger shape")
+    return Clip.apply(x, low=low, high=high)
 
 
 def cast(x, dtype):
