@@ -76,6 +76,11 @@ def matmul(x, w):
 def linear(x, weight, bias=None, *, name: str = "linear"):
     """x W^T + b, with a shape check that names the layer."""
     x = lift(x)
+    if weight.ndim != 2:
+        raise ValueError(f"{name}: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"{name}: expected bias of shape ({weight.shape[0]},) for weight of shape "
+                         f"{weight.shape}, got {bias.shape}")
     if x.ndim < 1 or x.shape[-1] != weight.shape[1]:
         raise ValueError(f"{name}: expected input with {weight.shape[1]} features in the last "
                          f"dimension, got shape {x.shape}")
