@@ -10,14 +10,16 @@ _FLOAT_KINDS = "f"
 
 
 def _as_array(data, dtype=None) -> np.ndarray:
-    """NumPy arrays keep their dtype; Python numbers and lists of floats become float32 (as in
-    PyTorch); integers and booleans keep theirs (labels, indices, masks)."""
+    """NumPy arrays and NumPy scalars keep their dtype; Python numbers and lists of floats become
+    float32 (as in PyTorch); integers and booleans keep theirs (labels, indices, masks)."""
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
         return np.asarray(data, dtype=dtype)
     if isinstance(data, np.ndarray):
         return data
+    if isinstance(data, np.generic):
+        return np.asarray(data)
     arr = np.asarray(data)
     if arr.dtype == np.float64:
         arr = arr.astype(DEFAULT_DTYPE)
