@@ -88,6 +88,17 @@ class Preprocessor:
     def __call__(self, X) -> np.ndarray:
         return self.transform(X)
 
+    def apply(self, data):
+        """Transform an ArrayDataset (keeping its role and class names), every split of a
+        DatasetSplits (input_shape updated), or a plain array. Fit first, on the training split."""
+        if isinstance(data, DatasetSplits):
+            parts = [self.apply(d) for d in data]
+            return DatasetSplits(*parts, num_classes=data.num_classes, input_shape=parts[0].input_shape,
+                                 name=data.name, class_names=data.class_names)
+        if isinstance(data, ArrayDataset):
+            return ArrayDataset(self.transform(data.X), data.y, role=data.role, class_names=data.class_names)
+        return self.transform(data)
+
     # subclasses -------------------------------------------------------------------------
     def _fit(self, X: np.ndarray) -> None:
         raise NotImplementedError
@@ -158,7 +169,11 @@ class MeanSubtract(Preprocessor):
 
 
 class Standardize(MeanSubtract):
-    """(x - mean) / sqrt(var + eps): zero mean, unit variance per feature (or channel/globally)."""
+    """(x - mean) / sqrt(var + eps): zero mean, unit variance per feature (or channel/globally).
+
+    A feature that is constant on the training data (an always-blank border pixel) is only
+    centred (scale 1): dividing by sqrt(eps) would turn one stray dev/test value into thousands.
+    """
 
     _params = ("eps", "per")
     _stats = ("mean", "std")
@@ -172,13 +187,11 @@ class Standardize(MeanSubtract):
 
     def _fit(self, X):
         super()._fit(X)
-        axes = _reduce_axes(X.shape[1:], self.per)
-        self.std = np.sqrt(X.var(axis=axes, keepdims=True)[0] + self.eps)
+        var = X.var(axis=_reduce_axes(X.shape[1:], self.per), keepdims=True)[0]
+        self.std = np.where(var > 0, np.sqrt(var + self.eps), 1.0)
 
     def _transform(self, X):
-        # A constant feature (std 0 with eps 0) maps to 0 rather than to nan.
-        std = np.where(self.std > 0, self.std, 1.0)
-        return (X - self.mean) / std
+        return (X - self.mean) / self.std
 
     def inverse_transform(self, Z):
         return np.asarray(Z) * self.std + self.mean

@@ -142,3 +142,19 @@ def test_bad_arguments():
         Standardize(per="pixel")
     with pytest.raises(ValueError, match="unknown type"):
         preprocessor_from_state({"type": "Magic"})
+
+
+def test_standardize_constant_training_feature_is_only_centred():
+    train = np.column_stack([np.zeros(50), np.random.default_rng(0).standard_normal(50)])
+    p = Standardize().fit(train)
+    out = p.transform(np.array([[0.7, 0.0]]))
+    assert np.isclose(out[0, 0], 0.7) and np.all(np.isfinite(out))
+
+
+def test_apply_keeps_roles_and_updates_shapes(splits):
+    p = PCA(2).fit(splits.train)
+    out = p.apply(splits)
+    assert out.input_shape == (2,) and [d.role for d in out] == ["train", "dev", "test"]
+    assert np.array_equal(out.dev.y, splits.dev.y)
+    assert np.allclose(out.test.X, p.transform(splits.test.X))
+    assert p.apply(splits.dev).role == "dev"
