@@ -130,13 +130,19 @@ class Dropout(Function):
     def forward(self, x, *, p, rng):
         keep = 1.0 - p
         if keep <= 0:
-            self.mask = np.zeros_like(x)
+            self.mask, self.scale = np.zeros(x.shape, dtype=bool), x.dtype.type(0)
         else:
-            self.mask = ((rng.random(x.shape, dtype=np.float32) >= p) / x.dtype.type(keep)).astype(x.dtype, copy=False)
-        return x * self.mask
+            # Keep only a boolean mask (1 byte per entry) and one scale for backward.
+            self.mask = rng.random(x.shape, dtype=np.float32) >= np.float32(p)
+            self.scale = x.dtype.type(1.0 / keep)
+        out = x * self.mask
+        out *= self.scale
+        return out
 
     def backward(self, g):
-        return (g * self.mask,)
+        gx = g * self.mask
+        gx *= self.scale
+        return (gx,)
 
 
 def dropout(x, p=0.5, training=True, rng=None, *, name="dropout"):
