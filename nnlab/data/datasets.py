@@ -402,20 +402,23 @@ def kfold(X, y=None, k: int = 5, stratify: bool = True, seed: int = 0) -> Iterat
 # --------------------------------------------------------------------------------------------
 def _encode_labels(raw: np.ndarray, where: str) -> tuple[np.ndarray, list[str]]:
     """Map labels to 0..K-1. Non-negative integer labels keep their values (names "0".."max");
-    anything else (strings, gaps are fine) is mapped in sorted order, names kept."""
+    other labels (negative integers such as -1/+1, strings) are numbered in sorted order and
+    keep their original text as class names."""
     raw = np.asarray(raw)
     if raw.ndim != 1:
         raise DataError(f"{where}: labels must be 1-D, got shape {raw.shape}; store one class per sample")
-    if raw.dtype.kind in "iu" or (raw.dtype.kind == "f" and raw.size and np.all(np.mod(raw, 1) == 0)):
+    if raw.dtype.kind in "iufb":
+        if raw.dtype.kind == "f" and not np.all(np.mod(raw, 1) == 0):
+            bad = raw[np.mod(raw, 1) != 0][0].item()
+            raise DataError(f"{where}: labels must be class indices or names, found non-integer values "
+                            f"such as {bad!r}; use integer class labels")
         ints = raw.astype(np.int64)
         if ints.size == 0 or ints.min() >= 0:
-            k = int(ints.max()) + 1 if ints.size else 0
-            return ints, [str(i) for i in range(k)]
-    if raw.dtype.kind == "f":
-        raise DataError(f"{where}: labels must be class indices or names, found non-integer values "
-                        f"such as {raw[np.mod(raw, 1) != 0][0]!r}")
+            return ints, [str(i) for i in range(int(ints.max()) + 1 if ints.size else 0)]
+        values, y = np.unique(ints, return_inverse=True)
+        return y.astype(np.int64), [str(v) for v in values]
     names, y = np.unique(raw.astype(str), return_inverse=True)
-    return y.astype(np.int64), [str(s) for s in names]
+    return y.astype(np.int64), [str(v) for v in names]
 
 
 def _as_images(X: np.ndarray) -> np.ndarray:

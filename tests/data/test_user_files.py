@@ -200,3 +200,12 @@ def test_load_images_for_prediction(tmp_path):
     _img(tmp_path / "small.png", size=(8, 8))
     with pytest.raises(nd.DataError, match="image_size"):
         nd.load_images([tmp_path / "a.png", tmp_path / "small.png"])
+
+
+def test_csv_negative_and_float_labels(tmp_path):
+    d = nd.load_csv(_write(tmp_path / "pm.csv", "1,2,-1\n3,4,1\n5,6,-1\n"))
+    assert d.class_names == ["-1", "1"] and list(d.y) == [0, 1, 0]
+    d = nd.load_csv(_write(tmp_path / "f.csv", "1,2,2.0\n3,4,0.0\n"))
+    assert list(d.y) == [2, 0] and d.num_classes == 3
+    with pytest.raises(nd.DataError, match="non-integer values such as 0.5"):
+        nd.load_csv(_write(tmp_path / "g.csv", "1,2,0.5\n3,4,1\n"))
