@@ -16,3 +16,4 @@ from nnlab.nn.lrn import LocalResponseNorm
 from nnlab.nn.summary import summary, memory_estimate, receptive_field
 from nnlab.nn.convert import to_fully_convolutional
 from nnlab.nn import transfer
+from nnlab.nn.blocks import BasicBlock, Bottleneck, InceptionModule, MLPConv

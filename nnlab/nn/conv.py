@@ -91,6 +91,8 @@ class Conv2d(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.rounding != "exact":
+            s += f", rounding={self.rounding!r}"
         return s
 
 
