@@ -277,6 +277,17 @@ spec("logsumexp/axis0-keepdims", "logsumexp", lambda x: ops.logsumexp(x, axis=0,
      lambda torch, x: torch.logsumexp(x, dim=0, keepdim=True))
 spec("logsumexp/large", "logsumexp", lambda x: ops.logsumexp(x * 300.0), (N(2, 4),),
      lambda x: _logsumexp(x * 300.0), lambda torch, x: torch.logsumexp(x * 300.0, dim=-1))
+spec("logsumexp/all-axes", "logsumexp", lambda x: ops.logsumexp(x, axis=None), (N(3, 4),),
+     lambda x: _logsumexp(x.reshape(-1)), lambda torch, x: torch.logsumexp(x, dim=(0, 1)))
+spec("logsumexp/axes-tuple-keepdims", "logsumexp", lambda x: ops.logsumexp(x, axis=(0, 2), keepdims=True),
+     (N(2, 3, 4),), lambda x: _logsumexp(x, axis=(0, 2), keepdims=True),
+     lambda torch, x: torch.logsumexp(x, dim=(0, 2), keepdim=True))
+spec("softmax/all-axes", "softmax", lambda x: ops.softmax(x, axis=None), (N(3, 4),),
+     lambda x: _softmax(x.reshape(-1)).reshape(x.shape),
+     lambda torch, x: torch.softmax(x.reshape(-1), dim=0).reshape(x.shape))
+spec("log_softmax/axes-tuple", "log_softmax", lambda x: ops.log_softmax(x, axis=(1, 2)), (N(2, 3, 4),),
+     lambda x: np.log(_softmax(x.reshape(2, -1)).reshape(x.shape)),
+     lambda torch, x: torch.log_softmax(x.reshape(2, -1), dim=1).reshape(x.shape))
 spec("softmax", "softmax", lambda x: ops.softmax(x), (N(3, 5),), _softmax,
      lambda torch, x: torch.softmax(x, dim=-1))
 spec("softmax/axis0", "softmax", lambda x: ops.softmax(x, axis=0), (N(4, 3),),

@@ -29,8 +29,10 @@ def _axes(axis, ndim, op="reduction"):
 
 
 def _axis(axis, ndim, op):
-    """One validated axis (softmax family)."""
-    return _axes(axis, ndim, op)[0] if ndim else axis
+    """Validated axis for the softmax family: an int stays an int; None or a tuple becomes the
+    tuple of axes (all of them for None)."""
+    axes = _axes(axis, ndim, op)
+    return axes[0] if isinstance(axis, (int, np.integer)) else axes
 
 
 def _expand(g, shape, axes, keepdims):
