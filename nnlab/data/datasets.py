@@ -137,6 +137,7 @@ def _atomic_savez(path: Path, **arrays) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a cache is readable like any other file
         os.replace(tmp, path)
     except BaseException:
         try:
