@@ -114,10 +114,14 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
     for t in reversed(_topological_order(root)):
         g = grads.pop(id(t), None)
         ctx = t._ctx
-        if g is None or ctx is None:
+        if ctx is None or ctx is FREED:
+            if g is not None and ctx is FREED:
+                raise RuntimeError(_FREED_MSG)
             continue
-        if ctx is FREED:
-            raise RuntimeError(_FREED_MSG)
+        if g is None:  # no gradient reaches this node (e.g. a branch cut by needs_input_grad)
+            if not retain_graph:
+                t._ctx = FREED
+            continue
         if t._retain_grad:
             _accumulate_leaf(t, g)
         in_grads = ctx.backward(g)

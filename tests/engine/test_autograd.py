@@ -325,3 +325,22 @@ def test_needs_input_grad_lets_backward_skip_work():
 
     Probe.apply(t64(1.0), t64(2.0, requires_grad=False)).backward()
     assert seen["needs"] == (True, False)
+
+
+def test_nodes_that_receive_no_gradient_are_freed_too():
+    class NoGradForFirst(Function):
+        """z = x + y, but claims no gradient for x."""
+
+        def forward(self, x, y):
+            return x + y
+
+        def backward(self, g):
+            return None, g
+
+    a = t64([1.0, 2.0])
+    branch = ops.exp(a)  # its only consumer sends it no gradient
+    b = t64([0.5, 0.5])
+    NoGradForFirst.apply(branch, b).sum().backward()
+    assert not isinstance(branch._ctx, Function), "an unreached gate kept its cached arrays"
+    assert a.grad is None
+    np.testing.assert_allclose(b.grad, [1.0, 1.0])
