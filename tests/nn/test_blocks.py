@@ -1,0 +1,128 @@
+"""Residual, Inception and mlpconv blocks: shapes, shortcuts, float64 gradient checks."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nnlab
+from nnlab import nn
+
+
+def numeric_grad(f, a, h=1e-5):
+    g = np.zeros_like(a)
+    it = np.nditer(a, flags=["multi_index"])
+    for _ in it:
+        idx = it.multi_index
+        old = a[idx]
+        a[idx] = old + h
+        fp = f()
+        a[idx] = old - h
+        fm = f()
+        a[idx] = old
+        g[idx] = (fp - fm) / (2 * h)
+    return g
+
+
+def rel_error(a, n, floor=1e-3):
+    """max |a - n| / max(|a|, |n|), small entries compared absolutely against ``floor``."""
+    return float(np.max(np.abs(a - n) / np.maximum(np.maximum(np.abs(a), np.abs(n)), floor)))
+
+
+def gradcheck_block(m, x, rng, tol=1e-6):
+    """Input and every parameter's gradient of sum(m(x) * G), float64, batch-norm in training mode."""
+    m.double()
+    for name, p in m.named_parameters():
+        if name.endswith("bias"):
+            # positive biases: zero-initialized ones would put a ReLU kink exactly at every dead
+            # pixel (pre-activation = bias = 0), where a centered difference straddles the kink
+            p.data[...] = rng.uniform(0.05, 0.3, p.shape)
+    G = rng.standard_normal(m(nnlab.tensor(x)).shape)
+    xt = nnlab.tensor(x, requires_grad=True)
+    (m(xt) * nnlab.tensor(G)).sum().backward()
+    loss = lambda: float((m(nnlab.tensor(x)).data * G).sum())  # noqa: E731
+    err = rel_error(xt.grad, numeric_grad(loss, x))
+    assert err < tol, f"input: relative error {err:.2e}"
+    for name, p in m.named_parameters():
+        err = rel_error(p.grad, numeric_grad(loss, p.data))
+        assert err < tol, f"{name}: relative error {err:.2e}"
+
+
+@pytest.mark.parametrize("make,shape,out", [
+    (lambda: nn.BasicBlock(4, 4), (3, 4, 5, 5), (3, 4, 5, 5)),                  # identity shortcut
+    (lambda: nn.BasicBlock(3, 4, stride=2), (3, 3, 6, 6), (3, 4, 3, 3)),        # projection
+    (lambda: nn.Bottleneck(4, 1), (3, 4, 4, 4), (3, 4, 4, 4)),                   # identity
+    (lambda: nn.Bottleneck(3, 2, stride=2), (4, 3, 7, 7), (4, 8, 4, 4)),        # projection, odd size
+    (lambda: nn.InceptionModule(3, 2, 2, 3, 1, 2, 2), (2, 3, 5, 5), (2, 9, 5, 5)),
+    (lambda: nn.InceptionModule(3, 2, 2, 3, 1, 2, 2, batch_norm=True), (3, 3, 4, 4), (3, 9, 4, 4)),
+    (lambda: nn.MLPConv(3, (4, 3, 2), 3, padding=1), (2, 3, 5, 5), (2, 2, 5, 5)),
+])
+def test_block_shapes_and_gradcheck(make, shape, out):
+    nnlab.manual_seed(0)
+    rng = np.random.default_rng(0)
+    m = make()
+    x = rng.standard_normal(shape)
+    assert m.double()(nnlab.tensor(x)).shape == out
+    gradcheck_block(m, x, rng)
+
+
+def test_float32_blocks_stay_float32():
+    x = nnlab.tensor(np.random.default_rng(1).standard_normal((2, 8, 8, 8)).astype(np.float32))
+    for m in (nn.BasicBlock(8, 16, 2), nn.Bottleneck(8, 4, 2), nn.InceptionModule(8, 4, 3, 5, 2, 3, 2),
+              nn.MLPConv(8, (6, 4), 3, padding=1)):
+        y = m(x)
+        assert y.dtype == np.float32
+        y.sum().backward()
+        assert all(p.grad.dtype == np.float32 for p in m.parameters())
+
+
+def test_identity_shortcut_passes_input_through():
+    """With the residual branch's last BN scaled to zero, the block is relu(x)."""
+    m = nn.BasicBlock(4, 4)
+    assert m.shortcut is None
+    m.bn2.weight.data[...] = 0.0
+    x = np.random.default_rng(2).standard_normal((2, 4, 5, 5)).astype(np.float32)
+    np.testing.assert_allclose(m(nnlab.tensor(x)).data, np.maximum(x, 0), atol=1e-6)
+
+
+def test_shortcut_choice_and_parameter_counts():
+    assert nn.BasicBlock(64, 64).num_parameters() == 2 * 64 * 64 * 9 + 2 * 2 * 64
+    proj = nn.BasicBlock(64, 128, stride=2)
+    assert proj.shortcut is not None
+    assert proj.num_parameters() == 64 * 128 * 9 + 128 * 128 * 9 + 64 * 128 + 3 * 2 * 128
+    forced = nn.BasicBlock(8, 8, shortcut="projection")
+    assert forced.shortcut is not None
+    with pytest.raises(ValueError, match="identity shortcut needs stride 1"):
+        nn.BasicBlock(8, 16, shortcut="identity")
+    # ResNet-50's first bottleneck: 64 -> 256 channels with a projection
+    b = nn.Bottleneck(64, 64)
+    assert b.num_parameters() == (64 * 64 + 64 * 64 * 9 + 64 * 256 + 64 * 256) + 2 * (64 + 64 + 256 + 256)
+
+
+def test_inception_3a_channels_and_parameters():
+    """GoogLeNet's inception (3a): 192 -> 64 + 128 + 32 + 32 = 256 channels."""
+    m = nn.InceptionModule(192, 64, 96, 128, 16, 32, 32)
+    assert m.out_channels == 256
+    expected = (192 * 64 + 64) + (192 * 96 + 96) + (96 * 128 * 9 + 128) + (192 * 16 + 16) + \
+               (16 * 32 * 25 + 32) + (192 * 32 + 32)
+    assert m.num_parameters() == expected
+    y = m(nnlab.tensor(np.zeros((1, 192, 7, 7), np.float32)))
+    assert y.shape == (1, 256, 7, 7)
+
+
+def test_inception_output_is_the_branch_concatenation():
+    m = nn.InceptionModule(3, 2, 2, 3, 1, 2, 2)
+    x = nnlab.tensor(np.random.default_rng(3).standard_normal((2, 3, 5, 5)).astype(np.float32))
+    y = m(x).data
+    parts = [m.branch1(x).data, m.branch3(x).data, m.branch5(x).data, m.branch_pool(x).data]
+    np.testing.assert_allclose(y, np.concatenate(parts, axis=1), rtol=1e-6)
+
+
+def test_mlpconv_is_a_per_pixel_mlp_after_the_first_conv():
+    m = nn.MLPConv(3, (4, 5), 1)
+    x = np.random.default_rng(4).standard_normal((2, 3, 4, 4)).astype(np.float32)
+    y = m(nnlab.tensor(x)).data
+    c1, c2 = m.layers[0], m.layers[2]
+    pix = x.transpose(0, 2, 3, 1).reshape(-1, 3)
+    h = np.maximum(pix @ c1.weight.data[:, :, 0, 0].T + c1.bias.data, 0)
+    ref = np.maximum(h @ c2.weight.data[:, :, 0, 0].T + c2.bias.data, 0)
+    np.testing.assert_allclose(y.transpose(0, 2, 3, 1).reshape(-1, 5), ref, rtol=1e-5, atol=1e-6)
