@@ -9,10 +9,14 @@ the notes' 224-in-384 example, which gives 6x6 positions).
 Exactness. The converted network computes, at each position, exactly what the original computes
 on the cropped window when the trunk does not zero-pad (and the window offsets are multiples of
 the total stride). With zero padding a cropped window's border sees zeros, while inside the larger
-image the same positions see the neighbouring pixels, so the scores near window borders differ;
-tests/nn/test_convert.py measures that difference on a small padded network (relative max
-difference of order 0.1-1 of the score scale, far above float32 rounding), so padded
-trunks give a useful dense map but not the cropped windows' exact scores.
+image the same positions see the neighbouring pixels, so the scores differ. Measured in
+tests/nn/test_convert.py (6x6 windows of 16 on a 36 image, two padded 3x3 convolutions): the
+largest difference is 3.4 on scores of magnitude 11 (about 30%), while the unpadded twin agrees
+to 5e-6 (float32 rounding). Padded trunks give a useful dense map, not the crops' exact scores.
+
+Speed (same test, unpadded, one BLAS thread): one pass over the 42x42 image 0.27 ms, the 36
+cropped 22x22 windows one by one 17 ms, all 36 as one batch 1.3 ms; the dense pass shares the
+overlapping work that the crops repeat.
 """
 from __future__ import annotations
 
@@ -49,9 +53,16 @@ def _chain(module):
     return out
 
 
-def total_stride(model, input_shape) -> int:
-    """Input pixels between neighbouring outputs of ``model``'s conv trunk (found by shape only)."""
-    return int(input_shape[-1]) // _trunk_shape(_split(model)[0], input_shape, model)[-1]
+def total_stride(model) -> int:
+    """Input pixels between neighbouring window positions of the converted network: the product of
+    the (horizontal) strides of the conv trunk's layers."""
+    stride = 1
+    for layer in _split(model)[0]:
+        for m in layer.modules():
+            s = getattr(m, "stride", None)
+            if s is not None and hasattr(m, "kernel_size"):
+                stride *= int(s[-1] if isinstance(s, (tuple, list)) else s)
+    return stride
 
 
 def _split(model):

@@ -149,8 +149,10 @@ def _check_shape(input_shape, where: str) -> tuple:
     if isinstance(input_shape, int):
         input_shape = (input_shape,)
     try:
+        if isinstance(input_shape, (str, bytes)):
+            raise TypeError
         shape = tuple(int(d) for d in input_shape)
-    except TypeError:
+    except (TypeError, ValueError):
         raise TypeError(f"{where}: input_shape must be a tuple of ints such as (3, 224, 224) "
                         f"(one image, no batch axis), got {input_shape!r}") from None
     if not shape or min(shape) < 1:

@@ -1,0 +1,138 @@
+"""summary / memory_estimate / receptive_field: the notes' VGG-16 table and AlexNet's first layer."""
+import numpy as np
+import pytest
+
+import nnlab
+from nnlab import nn, zoo
+from nnlab.nn.summary import OPTIMIZER_CACHES, memory_estimate, receptive_field, summary
+
+
+@pytest.fixture(scope="module")
+def vgg16_table():
+    # Shapes and counts do not depend on the weight values: skip the seconds-long random init.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(nnlab.nn.init, "init_weight_", lambda t, how="he", rng=None: t)
+        model = zoo.vgg16()
+    return model, summary(model, (3, 224, 224), print_fn=None)
+
+
+def _notes_vgg16_column():
+    """The notes' "memory" column, each entry written as its product (224*224*64 ...)."""
+    col = [224 * 224 * 3]
+    side = 224
+    for block, (width, n) in enumerate([(64, 2), (128, 2), (256, 3), (512, 3), (512, 3)]):
+        col += [side * side * width] * n
+        side //= 2
+        col.append(side * side * width)
+    return col + [4096, 4096, 1000]
+
+
+def test_vgg16_matches_the_notes_table(vgg16_table):
+    model, t = vgg16_table
+    assert t.total_params == 138_357_544 == model.num_parameters()
+    fc1 = t.row("classifier.0")
+    assert fc1.weights == 7 * 7 * 512 * 4096 == 102_760_448
+    assert fc1.biases == 4096
+    counted = [r.activations for r in t.rows if not r.folded]
+    assert counted == _notes_vgg16_column()
+    assert t.total_activations == sum(_notes_vgg16_column()) == 15_237_608
+    assert t.activation_bytes == 15_237_608 * 4
+    assert round(t.activation_bytes / 1e6) == 61                 # ~61 MB per image, forward
+    assert t.activation_bytes_with_backward == 2 * t.activation_bytes
+    convs = [r.weights for r in t.rows if r.type == "Conv2d"]
+    widths = [v for v in zoo.cfgs["16"] if v != "M"]
+    assert convs == [3 * 3 * cin * cout for cin, cout in zip([3] + widths[:-1], widths)]
+    text = str(t)
+    for figure in ("15,237,608", "138,357,544", "102,760,448", "60.95 MB", "512x7x7"):
+        assert figure in text
+
+
+def test_alexnet_first_layer():
+    t = summary(zoo.alexnet(hidden=16), (3, 227, 227), print_fn=None)
+    conv1 = t.rows[1]
+    assert conv1.type == "Conv2d" and conv1.output_shape == (1, 96, 55, 55)
+    assert conv1.params == 11 * 11 * 3 * 96 + 96 == 34_944
+    assert conv1.activations == 55 * 55 * 96
+
+
+def test_batch_size_scales_activations_not_params():
+    model = zoo.lenet5()
+    one = summary(model, (1, 32, 32), print_fn=None)
+    eight = summary(model, (1, 32, 32), batch_size=8, print_fn=None)
+    assert eight.total_activations == 8 * one.total_activations
+    assert eight.total_params == one.total_params == 61_706
+    assert "batch of 8" in str(eight)
+
+
+def test_fold_elementwise_false_counts_every_output():
+    model = zoo.lenet5()
+    folded = summary(model, (1, 32, 32), print_fn=None)
+    every = summary(model, (1, 32, 32), fold_elementwise=False, print_fn=None)
+    relu_and_flatten = sum(int(np.prod(r.output_shape[1:])) for r in folded.rows if r.folded)
+    assert every.total_activations == folded.total_activations + relu_and_flatten
+    assert relu_and_flatten > 0
+
+
+def test_summary_restores_mode_prints_and_float64():
+    model = zoo.resnet20()
+    model.train()
+    lines = []
+    t = model.summary((3, 32, 32), print_fn=lines.append, dtype=np.float64)
+    assert all(m.training for m in model.modules())
+    assert lines and "TOTAL params: 269,722" in lines[0]
+    assert t.activation_bytes == 8 * t.total_activations
+    assert t.rows[-1].output_shape == (1, 10)
+
+
+def test_summary_bad_input():
+    with pytest.raises(TypeError, match="input_shape must be a tuple of ints"):
+        summary(zoo.lenet5(), "32x32", print_fn=None)
+    with pytest.raises(ValueError, match="batch_size"):
+        summary(zoo.lenet5(), (1, 32, 32), batch_size=0, print_fn=None)
+    with pytest.raises(ValueError, match="does not fit"):
+        summary(zoo.lenet5(), (1, 33, 33), print_fn=None)
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZER_CACHES))
+def test_memory_estimate_arithmetic(optimizer):
+    model = zoo.lenet5()
+    t = summary(model, (1, 32, 32), print_fn=None)
+    est = memory_estimate(model, (1, 32, 32), batch_size=16, optimizer=optimizer)
+    caches = {"sgd": 0, "momentum": 1, "nesterov": 1, "adagrad": 1, "rmsprop": 1, "adam": 2}[optimizer]
+    expected = 4 * (2 * 16 * t.total_activations + (2 + caches) * 61_706)
+    assert est.total_bytes == expected
+    assert est.mib == pytest.approx(expected / 2 ** 20)
+    assert est.gb == pytest.approx(expected / 1e9)
+    assert optimizer in str(est)
+
+
+def test_memory_estimate_vgg16_batch(vgg16_table):
+    model, t = vgg16_table
+    est = memory_estimate(model, (3, 224, 224), batch_size=32, optimizer="momentum")
+    assert est.activation_bytes == 2 * 32 * 15_237_608 * 4
+    assert est.param_bytes == 3 * 138_357_544 * 4               # weights, gradients, velocity
+    assert 5.0 < est.gib < 5.3                                   # ~5.2 GiB: activations dominate
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        memory_estimate(model, (3, 224, 224), optimizer="lbfgs")
+
+
+def test_receptive_field_three_3x3_vs_one_7x7():
+    C = 8
+    three = nn.Sequential(*[nn.Conv2d(C, C, 3, padding=1, bias=False) for _ in range(3)])
+    one = nn.Conv2d(C, C, 7, padding=3, bias=False)
+    r3, r7 = receptive_field(three), receptive_field(one)
+    assert r3.size == r7.size == 7 and r3.stride == r7.stride == 1
+    assert r3.params == 27 * C * C and r7.params == 49 * C * C
+    assert [row[4] for row in r3.trace] == [3, 5, 7]
+
+
+def test_receptive_field_strides_dilation_tuples():
+    assert receptive_field([(3, 1), (2, 2), (3, 1)]).size == 8           # 3 -> 4 -> 4 + 2*2
+    assert receptive_field([(3, 1, 2)]).size == 5                         # dilated 3x3 spans 5
+    vgg_trunk = zoo.make_layers(zoo.cfgs["16"])
+    rf = receptive_field(vgg_trunk)
+    assert rf.stride == 32 and rf.size == 212                             # VGG-16 conv5_3 after pool5
+    with pytest.raises(TypeError, match=r"\(kernel, stride"):
+        receptive_field([(3,)])
+    with pytest.raises(TypeError, match="expected a Module"):
+        receptive_field(3)
