@@ -233,3 +233,30 @@ def test_softmax_is_stable_for_large_scores():
     np.testing.assert_allclose(p.data, e / e.sum())
     np.testing.assert_allclose(lp.data, np.log(e / e.sum()), atol=1e-12, rtol=0)
     assert np.isfinite(lp.data).all() and lp.data[0] == pytest.approx(-666.0)
+
+
+# ---- mixed integer/float arithmetic -----------------------------------------------------------
+def test_integer_tensor_with_a_float_computes_in_float32():
+    i = nnlab.tensor([1, 2])
+    assert (i * 0.5).dtype == np.float32 and (0.5 + i).dtype == np.float32
+    assert (i / 2).dtype == np.float32 and (i / i).dtype == np.float32
+    assert (i + nnlab.tensor([0.5, 0.5])).dtype == np.float32
+    assert (nnlab.tensor(np.ones(2)) * i).dtype == np.float64  # the float operand's dtype wins
+    assert (i + 1).dtype == i.dtype  # integer arithmetic stays integer
+    np.testing.assert_allclose((i / 2).data, [0.5, 1.0])
+
+
+def test_mask_times_float_keeps_the_gradient_dtype():
+    x = nnlab.tensor([1.0, -2.0], requires_grad=True)
+    m = x > 0
+    y = (x * m).sum()
+    y.backward()
+    assert y.dtype == np.float32 and x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad, [1.0, 0.0])
+
+
+def test_pow_zero_exponent_has_zero_gradient_at_zero():
+    x = nnlab.tensor(np.array([0.0, 2.0]), requires_grad=True)
+    with np.errstate(all="raise"):
+        (x ** 0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])

@@ -29,6 +29,14 @@ def _pair(a, b):
         a = lift(a, b)
     if not isinstance(b, Tensor):
         b = lift(b, a)
+    ka, kb = a.data.dtype.kind, b.data.dtype.kind
+    if ka != kb and (ka == "f") != (kb == "f"):
+        # An integer/boolean operand meets a float one: compute in the float's dtype, as PyTorch
+        # does (NumPy would promote int64 with float32 to float64).
+        if ka == "f":
+            b = Tensor(b.data.astype(a.data.dtype))
+        else:
+            a = Tensor(a.data.astype(b.data.dtype))
     return a, b
 
 
@@ -123,7 +131,12 @@ class Pow(Function):
         x, p = self.x, self.p
         gx = gp = None
         if self.needs_input_grad[0]:
-            gx = unbroadcast(g * p * np.power(x, p - 1), x.shape)
+            if p.all():
+                local = p * np.power(x, p - 1)
+            else:  # d(x^0)/dx = 0, also at x = 0 where x^-1 is infinite
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    local = np.where(p == 0, 0, p * np.power(x, p - 1)).astype(x.dtype, copy=False)
+            gx = unbroadcast(g * local, x.shape)
         if self.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 lnx = np.where(x > 0, np.log(np.where(x > 0, x, 1)), 0)
@@ -314,6 +327,8 @@ def mul(x, y):
 
 def div(x, y):
     x, y = _pair(x, y)
+    if x.data.dtype.kind != "f" and y.data.dtype.kind != "f":  # true division of integers
+        x, y = Tensor(x.data.astype(np.float32)), Tensor(y.data.astype(np.float32))
     return Div.apply(x, y)
 
 
