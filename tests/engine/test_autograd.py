@@ -344,3 +344,37 @@ def test_nodes_that_receive_no_gradient_are_freed_too():
     assert not isinstance(branch._ctx, Function), "an unreached gate kept its cached arrays"
     assert a.grad is None
     np.testing.assert_allclose(b.grad, [1.0, 1.0])
+
+
+def test_the_four_equations_of_backpropagation():
+    """Autograd on a sigmoid MLP with C = 1/2 ||a^L - y||^2 equals the four equations:
+    BP1 d^L = (a^L - y) * s'(z^L); BP2 d^l = (W^{l+1 T} d^{l+1}) * s'(z^l);
+    BP3 dC/db^l = d^l; BP4 dC/dW^l = d^l a^{l-1 T}."""
+    rng = np.random.default_rng(8)
+    sizes = [6, 5, 4, 3]
+    Ws = [rng.standard_normal((o, i)) for i, o in zip(sizes[:-1], sizes[1:])]
+    bs = [rng.standard_normal(o) for o in sizes[1:]]
+    x, y = rng.standard_normal(6), rng.uniform(0, 1, 3)
+
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    a, zs, acts = x, [], [x]
+    for W, b in zip(Ws, bs):
+        z = W @ a + b
+        a = sig(z)
+        zs.append(z)
+        acts.append(a)
+    ds = [None] * len(Ws)
+    ds[-1] = (acts[-1] - y) * sig(zs[-1]) * (1 - sig(zs[-1]))
+    for l in range(len(Ws) - 2, -1, -1):
+        ds[l] = (Ws[l + 1].T @ ds[l + 1]) * sig(zs[l]) * (1 - sig(zs[l]))
+
+    Wt = [t64(W) for W in Ws]
+    bt = [t64(b) for b in bs]
+    h = t64(x, requires_grad=False)
+    for W, b in zip(Wt, bt):
+        h = ops.sigmoid(W @ h + b)
+    C = 0.5 * ((h - y) ** 2).sum()
+    C.backward()
+    for l in range(len(Ws)):
+        np.testing.assert_allclose(bt[l].grad, ds[l], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(Wt[l].grad, np.outer(ds[l], acts[l]), rtol=1e-12, atol=1e-15)
