@@ -2,6 +2,7 @@
 
     python benchmarks/micro_conv.py            # forward+backward and inference, medians and ratios
     python benchmarks/micro_conv.py --orders   # im2col copy cost of the two patch column orders
+    python benchmarks/micro_conv.py --pool     # ways of recording max-pool switches
 
 Layers: conv3x3 1->32 pad 1 on 28x28, maxpool 2, conv3x3 32->64 pad 1 on 14x14, maxpool 2 (each
 with a ReLU after the conv as in the workload, so the conv output layout is exercised downstream).
@@ -48,6 +49,31 @@ def column_orders(reps: int = 20) -> None:
         b = _median(lambda: np.ascontiguousarray(pix_major), reps)
         print(f"im2col copy N={N} C={C} {H}x{H}: (C*K*K, N*OH*OW) {a * 1e3:.2f} ms, "
               f"(N*OH*OW, C*K*K) {b * 1e3:.2f} ms, ratio {b / a:.1f}x")
+
+
+def pool_switches(reps: int = 20) -> None:
+    """2x2 max pool of a (64, 32, 28, 28) conv output: the max alone, and three ways to record
+    the winning offset per window (np.putmask, np.where, arithmetic select)."""
+    x = np.ascontiguousarray(np.random.standard_normal((32, 64, 28, 28)).astype(np.float32))
+    x = x.transpose(1, 0, 2, 3)   # a conv output: channel-major memory
+    offs = [(0, 1), (1, 0), (1, 1)]
+
+    def run(how):
+        out = x[:, :, 0::2, 0::2].copy(order="K")
+        idx = np.zeros(out.shape, np.uint8)
+        for o, (i, j) in enumerate(offs, 1):
+            v = x[:, :, i::2, j::2]
+            if how == "putmask":
+                np.putmask(idx, v > out, o)
+            elif how == "where":
+                idx = np.where(v > out, np.uint8(o), idx)
+            elif how == "arith":
+                better = v > out
+                idx += better * (np.uint8(o) - idx)
+            np.maximum(out, v, out=out)
+
+    for how in ("max only", "putmask", "where", "arith"):
+        print(f"max pool 2x2 (64, 32, 28, 28), {how:8s}: {_median(lambda: run(how), reps) * 1e3:.2f} ms")
 
 
 def layers(reps: int = 30) -> None:
@@ -118,9 +144,12 @@ def layers(reps: int = 30) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--orders", action="store_true", help="compare the im2col column orders")
+    ap.add_argument("--pool", action="store_true", help="compare ways of recording max-pool switches")
     ap.add_argument("--reps", type=int, default=30)
     args = ap.parse_args()
     if args.orders:
         column_orders()
+    elif args.pool:
+        pool_switches()
     else:
         layers(args.reps)
