@@ -1,0 +1,25 @@
+"""The README's first example runs as printed and does what it says."""
+import contextlib
+import io
+import pathlib
+import re
+
+README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_example_trains_and_checks_a_gradient():
+    code = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)[0]
+    assert len(code.strip().splitlines()) <= 15
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), {})
+    text = out.getvalue()
+    accuracy = float(re.search(r"accuracy (\d\.\d+)", text).group(1))
+    assert accuracy >= 0.95, text
+    assert "gradcheck: OK" in text, text
+
+
+def test_readme_has_exactly_the_two_setup_commands():
+    text = README.read_text()
+    block = text.split("## Set-up", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    assert [line.split("#")[0].strip() for line in block.strip().splitlines()] == ["make run", "make test"]
