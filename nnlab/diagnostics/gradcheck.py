@@ -10,7 +10,10 @@ The notes' practice, made into one call:
   step of 1e-6);
 - stochastic ops (dropout) see the same random numbers in every evaluation: nnlab's generator is
   rewound before each call of ``f``;
-- big tensors can be checked on a random sample of their entries.
+- big tensors can be checked on a random sample of their entries;
+- kinks (relu, max, hinge) crossed within +-h are flagged: the one-sided slopes
+  (f(x + h) - f(x)) / h and (f(x) - f(x - h)) / h then disagree by far more than the O(h) curvature
+  term of a smooth function, and the centered difference there is meaningless.
 
 For an ``f`` with a non-scalar output, the check is on the vector-Jacobian product: a fixed random
 upstream gradient ``u`` (seeded) is chosen and ``sum(u * f(x))`` is differentiated, which exercises
@@ -31,6 +34,9 @@ from nnlab.engine.tensor import Tensor
 WRONG = 1e-2
 SUSPICIOUS = 1e-4
 GOOD = 1e-7
+#: One-sided slopes differing by more than this (relative to max(1, |slope|)) mean a kink was
+#: crossed; a smooth f differs by about eps |f''|, i.e. ~1e-6 at the default step.
+KINK_TOL = 1e-2
 
 
 def verdict(rel_error: float) -> str:
@@ -53,6 +59,7 @@ class Entry:
     analytic: float
     numeric: float
     rel_error: float
+    kink: bool = False
 
     @property
     def abs_error(self) -> float:
@@ -70,6 +77,7 @@ class InputReport:
     max_rel_error: float
     max_abs_error: float
     ok: bool
+    kinks: int = 0
 
     @property
     def sampled(self) -> bool:
@@ -112,6 +120,11 @@ class GradcheckReport:
         """Max relative error per checked input, in input order."""
         return [r.max_rel_error for r in self.inputs]
 
+    @property
+    def kinks(self) -> int:
+        """How many checked entries had a kink within +-eps (their numeric gradient is unreliable)."""
+        return sum(r.kinks for r in self.inputs)
+
     def __repr__(self) -> str:
         return (f"GradcheckReport(ok={self.ok}, max_rel_error={self.max_rel_error:.3e}, "
                 f"verdict={self.verdict!r}, inputs={len(self.inputs)}, "
@@ -130,7 +143,10 @@ class GradcheckReport:
             lines.append(f"{'input':>5}  {'index':<16} {'analytic':>14}  {'numeric':>14}  {'rel error':>10}")
             for e in self.worst:
                 lines.append(f"{e.input:>5}  {str(e.index):<16} {e.analytic:>14.7e}  {e.numeric:>14.7e}  "
-                             f"{e.rel_error:>10.3e}")
+                             f"{e.rel_error:>10.3e}" + ("  kink crossed" if e.kink else ""))
+        if self.kinks:
+            lines.append(f"{self.kinks} entries crossed a kink within +-eps: their numeric gradient is "
+                         f"unreliable; move the inputs away from kinks (or check fewer data points)")
         lines.extend(self.notes)
         return "\n".join(lines)
 
@@ -240,6 +256,7 @@ def gradcheck(f, *inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float = 1
             return float(np.sum(np.asarray(y.data, dtype=np.float64) * upstream))
 
         # ---- numeric: centered differences, entry by entry ----
+        f0 = objective()
         input_reports, entries = [], []
         for i in checked:
             x = tensors[i].data
@@ -247,6 +264,7 @@ def gradcheck(f, *inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float = 1
             k = samples if samples is not None else (total if total <= limit else limit)
             flat_ids = np.arange(total) if k >= total else np.sort(rng.choice(total, size=k, replace=False))
             num = np.empty(len(flat_ids))
+            slope_gap = np.empty(len(flat_ids))
             for j, flat in enumerate(flat_ids):
                 idx = np.unravel_index(flat, x.shape)
                 old = x[idx]
@@ -256,19 +274,21 @@ def gradcheck(f, *inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float = 1
                 fm = objective()
                 x[idx] = old
                 num[j] = (fp - fm) / (2 * eps)
+                slope_gap[j] = abs((fp - f0) - (f0 - fm)) / eps  # |forward - backward slope|
             ana = analytic[i].reshape(-1)[flat_ids] if total else np.empty(0)
             rel = rel_error(ana, num, floor)
             rel = np.where(np.isfinite(ana) & np.isfinite(num), rel, np.inf)
             absd = np.abs(ana - num)
             good = (rel <= rtol) | (absd <= atol)
+            kink = slope_gap > KINK_TOL * np.maximum(1.0, np.abs(num))
             input_reports.append(InputReport(
                 input=i, shape=tuple(x.shape), checked=len(flat_ids), total=total,
                 max_rel_error=float(rel.max()) if rel.size else 0.0,
                 max_abs_error=float(np.nan_to_num(absd, nan=np.inf).max()) if absd.size else 0.0,
-                ok=bool(good.all())))
+                ok=bool(good.all()), kinks=int(kink.sum())))
             for j in np.argsort(-rel, kind="stable")[:worst]:
                 entries.append(Entry(i, tuple(int(v) for v in np.unravel_index(flat_ids[j], x.shape)),
-                                     float(ana[j]), float(num[j]), float(rel[j])))
+                                     float(ana[j]), float(num[j]), float(rel[j]), bool(kink[j])))
     finally:
         for i, (req, grad) in zip(checked, saved):
             tensors[i].requires_grad = req

@@ -160,7 +160,7 @@ def test_sampling_checks_at_most_k_entries_per_input():
 
     report = gradcheck(f, x, samples=10)
     assert report.inputs[0].checked == 10 and report.inputs[0].total == 500 and report.inputs[0].sampled
-    assert calls["n"] == 1 + 2 * 10
+    assert calls["n"] == 2 + 2 * 10  # analytic pass, f(x), then two per entry
     assert report.ok and "sample" in str(report)
     # The default checks everything up to ``limit`` entries and samples beyond it.
     assert gradcheck(f, x, limit=50).inputs[0].checked == 50
@@ -177,7 +177,14 @@ def test_kinked_function_across_the_kink_is_not_ok():
     x = t64([1e-8, 0.5])
     report = gradcheck(lambda a: ops.abs(a).sum(), x, eps=1e-6)
     assert not report.ok and report.worst[0].index == (0,)
-    assert gradcheck(lambda a: ops.abs(a).sum(), t64([0.3, -0.5])).ok
+    assert report.kinks == 1 and report.worst[0].kink and "kink" in str(report)
+    smooth_side = gradcheck(lambda a: ops.abs(a).sum(), t64([0.3, -0.5]))
+    assert smooth_side.ok and smooth_side.kinks == 0
+
+
+def test_no_kink_flagged_on_smooth_curved_functions():
+    x = t64(np.linspace(-2, 2, 9))
+    assert gradcheck(lambda a: (ops.exp(a * 3.0) + ops.tanh(a) * 5.0).sum(), x).kinks == 0
 
 
 def test_stochastic_function_is_checked_with_the_same_random_draws():
