@@ -145,7 +145,8 @@ class GradcheckReport:
                 lines.append(f"{e.input:>5}  {str(e.index):<16} {e.analytic:>14.7e}  {e.numeric:>14.7e}  "
                              f"{e.rel_error:>10.3e}" + ("  kink crossed" if e.kink else ""))
         if self.kinks:
-            lines.append(f"{self.kinks} entries crossed a kink within +-eps: their numeric gradient is "
+            what = "entry" if self.kinks == 1 else "entries"
+            lines.append(f"{self.kinks} {what} crossed a kink within +-eps: their numeric gradient is "
                          f"unreliable; move the inputs away from kinks (or check fewer data points)")
         lines.extend(self.notes)
         return "\n".join(lines)
