@@ -1,0 +1,410 @@
+"""`nnlab train`, `nnlab evaluate` and `nnlab predict`."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from nnlab.cli.main import UsageError, register
+
+CHECKPOINT = "checkpoint.npz"
+
+
+# ------------------------------------------------------------------------------------------
+# Argument helpers
+# ------------------------------------------------------------------------------------------
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.replace("x", ",").split(",") if v.strip()]
+    except ValueError:
+        raise UsageError(f"--hidden/--channels expects comma-separated sizes such as 512,256, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise UsageError(f"--hidden/--channels expects positive sizes such as 512,256, got {text!r}")
+    return values
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
+        if not v > 0:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
+        return v
+    return parse
+
+
+def _nonneg_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not v >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return v
+
+
+def _configure_train(p):
+    from nnlab.train.models import ACTIVATIONS, DEFAULT_MODEL, OPTIMIZERS, model_names
+    g = p.add_argument_group("model")
+    g.add_argument("--model", default=None, metavar="NAME",
+                   help=f"network: {', '.join(model_names())} (default {DEFAULT_MODEL})")
+    g.add_argument("--hidden", type=str, default=None, metavar="SIZES",
+                   help="hidden layer sizes for mlp/digit16, e.g. 512,256")
+    g.add_argument("--channels", type=str, default=None, metavar="SIZES",
+                   help="conv channels per stage for cnn, e.g. 16,32")
+    g.add_argument("--activation", choices=sorted(ACTIVATIONS), default=None, help="hidden-unit nonlinearity")
+    g.add_argument("--dropout", type=float, default=None, metavar="P", help="drop probability (0 = off)")
+    g.add_argument("--batchnorm", action=argparse_bool(), default=None, help="batch normalization after each layer")
+    g.add_argument("--init", default=None, choices=["he", "xavier", "small", "xavier_uniform", "xavier_normal", "sparse"],
+                   help="weight initialization")
+    g = p.add_argument_group("training")
+    g.add_argument("--optimizer", choices=OPTIMIZERS, default=None, help="update rule")
+    g.add_argument("--lr", type=_positive(float), default=None, help="learning rate")
+    g.add_argument("--schedule", choices=["cosine", "step", "none"], default=None, help="learning-rate schedule")
+    g.add_argument("--epochs", type=_positive(int), default=None, help="passes over the training set")
+    g.add_argument("--batch-size", type=_positive(int), default=None, metavar="N", help="examples per step")
+    g.add_argument("--l2", type=_nonneg_float, default=None, metavar="LAMBDA",
+                   help="L2 regularization strength (loss + lambda/2 * sum w^2)")
+    g.add_argument("--seed", type=int, default=0, help="one seed for init, shuffling and dropout (default 0)")
+    g = p.add_argument_group("data and output")
+    g.add_argument("--data", default="mnist5k", metavar="NAME|PATH",
+                   help="bundled (mnist5k, digits8x8), synthetic (spiral, circles, moons, xor, blobs), "
+                        "or a path: .npz (X, y), .csv, or a folder with one sub-folder per class")
+    g.add_argument("--limit", type=_positive(int), default=None, metavar="N",
+                   help="train on the first N training examples only (quick experiments)")
+    g.add_argument("--out", default=None, metavar="DIR", help="run folder (default runs/<model>-<time>)")
+    g.add_argument("--resume", default=None, metavar="RUN",
+                   help="continue an interrupted run (its folder or checkpoint file)")
+    g.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    g.add_argument("--quiet", action="store_true", help="no progress output, only the final table")
+
+
+def argparse_bool():
+    return argparse.BooleanOptionalAction
+
+
+_ARCH_FLAGS = ("hidden", "channels", "activation", "dropout", "batchnorm", "init")
+_TRAIN_FLAGS = ("optimizer", "lr", "schedule", "epochs", "batch_size", "l2")
+
+
+# ------------------------------------------------------------------------------------------
+# train
+# ------------------------------------------------------------------------------------------
+def _load_data(name, seed_split: int = 0, limit=None):
+    from nnlab.data import load_dataset
+    splits = load_dataset(name, seed=seed_split)
+    if limit is not None and limit < len(splits.train):
+        splits.train = splits.train.subset(np.arange(limit), role="train")
+    return splits
+
+
+def _run_dir(args, model_name) -> Path:
+    if args.out:
+        return Path(args.out)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / f"{model_name}-{stamp}"
+    path, i = base, 1
+    while path.exists():
+        i += 1
+        path = Path(f"{base}-{i}")
+    return path
+
+
+def _options_from(args) -> dict:
+    opts = {}
+    for k in _ARCH_FLAGS + _TRAIN_FLAGS:
+        v = getattr(args, k, None)
+        if v is not None:
+            opts[k] = _int_list(v) if k in ("hidden", "channels") else v
+    return opts
+
+
+def train(args) -> int:
+    from nnlab.data import Standardize
+    from nnlab.engine.random import manual_seed
+    from nnlab.train import callbacks as C
+    from nnlab.train.checkpoint import read_checkpoint
+    from nnlab.train.models import DEFAULT_MODEL, recipe
+    from nnlab.train.trainer import Trainer, TrainingInterrupted
+
+    resume_path = None
+    if args.resume:
+        payload = read_checkpoint(args.resume)
+        cfg = payload.get("config", {}).get("cli")
+        if not cfg:
+            raise UsageError(f"{payload['path']}: not a checkpoint written by `nnlab train`; resume it from Python "
+                             "with Trainer.fit(..., resume=path)")
+        resume_path = payload["path"]
+        if args.epochs is not None:
+            cfg["options"]["epochs"] = args.epochs
+        model_name, data_name, seed, limit = cfg["model"], cfg["data"], cfg["seed"], cfg.get("limit")
+        options = cfg["options"]
+        out = Path(args.out) if args.out else Path(resume_path).parent
+    else:
+        model_name = args.model or DEFAULT_MODEL
+        data_name, seed, limit = args.data, args.seed, args.limit
+        options = _options_from(args)
+        out = None
+    if seed < 0:
+        raise UsageError(f"--seed must be a non-negative integer, got {seed}")
+    t_start = time.perf_counter()
+    splits = _load_data(data_name, 0, limit)
+    manual_seed(seed)
+    r = recipe(model_name, splits.input_shape, splits.num_classes, **options)
+    out = out or _run_dir(args, model_name)
+    out.mkdir(parents=True, exist_ok=True)
+    quiet = args.quiet
+    if r.ignored and not quiet:
+        print(f"note: {', '.join('--' + k.replace('_', '-') for k in r.ignored)} do not apply to --model {model_name}; ignored",
+              file=sys.stderr)
+    cli_cfg = {"model": model_name, "data": data_name, "seed": seed, "limit": limit, "options": options}
+    config = {"cli": cli_cfg, "settings": r.settings, "num_classes": splits.num_classes,
+              "input_shape": list(splits.input_shape), "class_names": splits.class_names,
+              "data_name": splits.name or data_name}
+    json_dump(out / "config.json", {**config, "command": " ".join(sys.argv[1:]) if sys.argv else ""})
+    callbacks = [C.CSVLogger(out / "metrics.csv"), C.ModelCheckpoint(out / CHECKPOINT)]
+    if r.schedule is not None:
+        callbacks.insert(0, C.LearningRateScheduler(r.schedule, interval="epoch"))
+    if not quiet:
+        callbacks.append(C.ProgressBar())
+    callbacks += _extra_callbacks(out)
+    trainer = Trainer(r.model, r.loss, r.optimizer, regularizer=r.regularizer, callbacks=callbacks, seed=seed,
+                      preprocessor=Standardize(per="global"), config=config, builder=r.builder)
+    if not quiet:
+        what = "resuming" if resume_path else "training"
+        print(f"{what} {model_name} ({r.model.num_parameters():,} parameters) on {splits.name or data_name}: "
+              f"{len(splits.train)}/{len(splits.dev)}/{len(splits.test)} train/dev/test, {r.epochs} epochs, "
+              f"batch {r.batch_size}, {r.settings['optimizer']} lr {r.settings['lr']:g} -> {out}", file=sys.stderr)
+    try:
+        trainer.fit(splits.train, splits.dev, epochs=r.epochs, batch_size=r.batch_size, resume=resume_path)
+    except TrainingInterrupted as e:
+        where = e.checkpoint_path or (out / CHECKPOINT)
+        print(f"\ninterrupted at epoch {e.epoch + 1}, step {e.step}; checkpoint saved to {where}\n"
+              f"resume with: nnlab train --resume {out}", file=sys.stderr)
+        return 130
+    train_seconds = time.perf_counter() - t_start
+    results = _final_metrics(trainer, splits)
+    results.update({"wall_seconds": round(time.perf_counter() - t_start, 3), "train_seconds": round(train_seconds, 3),
+                    "num_parameters": int(r.model.num_parameters()), "epochs": len(trainer.history.epoch),
+                    "steps": trainer.global_step, "model": model_name, "data": splits.name or data_name,
+                    "seed": seed})
+    trainer.save_checkpoint(out / CHECKPOINT)
+    if not args.no_report:
+        t0 = time.perf_counter()
+        from nnlab.report import write_report
+        write_report(out, trainer=trainer, splits=splits, metrics=results, config=config)
+        results["report_seconds"] = round(time.perf_counter() - t0, 3)
+    results["wall_seconds"] = round(time.perf_counter() - t_start, 3)
+    json_dump(out / "metrics.json", results)
+    _print_table(results, out)
+    return 0
+
+
+def _extra_callbacks(out: Path) -> list:
+    """Callbacks other parts of nnlab switch on by default in `nnlab train` (monitors)."""
+    try:
+        from nnlab.diagnostics import default_train_callbacks
+    except ImportError:
+        return []
+    return list(default_train_callbacks(out))
+
+
+def _final_metrics(trainer, splits) -> dict:
+    out = {}
+    for name, ds in (("train", splits.train), ("dev", splits.dev), ("test", splits.test)):
+        m = trainer.evaluate(ds)
+        out[f"{name}_loss"] = m["loss"]
+        if "accuracy" in m:
+            out[f"{name}_accuracy"] = m["accuracy"]
+    if trainer.regularizer is not None:
+        out["reg_loss"] = float(trainer._reg_loss().data)
+    return out
+
+
+def _print_table(results: dict, out: Path) -> None:
+    rows = [("", "accuracy", "loss")]
+    for s in ("train", "dev", "test"):
+        acc = results.get(f"{s}_accuracy")
+        rows.append((s, "-" if acc is None else f"{acc * 100:.2f}%", f"{results[f'{s}_loss']:.4f}"))
+    w = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = ["  ".join(c.rjust(w[i]) if i else c.ljust(w[i]) for i, c in enumerate(r)) for r in rows]
+    lines.append(f"parameters {results['num_parameters']:,}   epochs {results['epochs']}   "
+                 f"time {results['wall_seconds']:.1f}s (training {results['train_seconds']:.1f}s)")
+    lines.append(f"run folder: {out}" + ("  (report.html)" if (out / "report.html").exists() else ""))
+    print("\n".join(lines))
+
+
+def json_dump(path, obj) -> None:
+    from nnlab.train.callbacks import atomic_write_text
+    atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serializable: {type(o).__name__}")
+
+
+register("train", train, _configure_train, help="train a network (no options: the main job on the bundled digits)",
+         description="Train a network and write a run folder with checkpoint.npz, metrics.csv, metrics.json,\n"
+                     "config.json and report.html. With no options: the default network on the bundled\n"
+                     "handwritten digits (4,000/500/500 train/dev/test). Ctrl-C saves a checkpoint that\n"
+                     "--resume continues exactly.")
+
+
+# ------------------------------------------------------------------------------------------
+# evaluate / predict
+# ------------------------------------------------------------------------------------------
+def _load_run(run):
+    from nnlab.train.checkpoint import load
+    ck = load(run)
+    if ck.model is None:
+        raise UsageError(f"{ck.path}: the checkpoint has no model architecture")
+    return ck
+
+
+def _configure_evaluate(p):
+    p.add_argument("run", metavar="RUN", help="run folder or checkpoint file")
+    p.add_argument("--data", default=None, metavar="NAME|PATH",
+                   help="data to evaluate on (default: the run's data, all three splits)")
+
+
+def _check_labels(ck, ds, where):
+    k = ck.config.get("num_classes")
+    if k is not None and ds.num_classes > k:
+        raise UsageError(f"{where}: labels go up to {ds.num_classes - 1} but the model has {k} classes; "
+                         "evaluate on data with the model's classes")
+    shape = ck.config.get("input_shape")
+    if shape is not None and tuple(ds.input_shape) != tuple(shape):
+        raise UsageError(f"{where}: samples have shape {tuple(ds.input_shape)}, the model expects {tuple(shape)}; "
+                         "resize the data to the model's input")
+
+
+def evaluate(args) -> int:
+    from nnlab.train.trainer import Trainer
+    from nnlab.train.models import OneHotMSELoss
+    from nnlab import nn
+    ck = _load_run(args.run)
+    settings = ck.config.get("settings", {})
+    loss = OneHotMSELoss(ck.config.get("num_classes", 10)) if settings.get("loss") == "mse" else nn.CrossEntropyLoss()
+    from nnlab.optim import SGD
+    t = Trainer(ck.model, loss, SGD(ck.model.parameters(), lr=0.0), preprocessor=ck.preprocessor)
+    if args.data is None:
+        cli = ck.config.get("cli") or {}
+        data = cli.get("data", "mnist5k")
+        splits = _load_data(data, 0, cli.get("limit"))
+        parts = [("train", splits.train), ("dev", splits.dev), ("test", splits.test)]
+    else:
+        data = args.data
+        from nnlab.data import load_dataset
+        splits = load_dataset(data, seed=0, splits=(0.0, 0.0, 1.0))
+        parts = [("all", splits.test)]
+    rows = []
+    for name, ds in parts:
+        _check_labels(ck, ds, data)
+        m = t.evaluate(ds)
+        rows.append((name, len(ds), m.get("accuracy"), m["loss"]))
+    print(f"{ck.path}: {type(ck.model).__name__}, {ck.model.num_parameters():,} parameters, data {data}")
+    print(f"{'split':<6} {'n':>6} {'accuracy':>9} {'loss':>8}")
+    for name, n, acc, loss_v in rows:
+        print(f"{name:<6} {n:>6} {'-' if acc is None else f'{acc * 100:.2f}%':>9} {loss_v:>8.4f}")
+    return 0
+
+
+register("evaluate", evaluate, _configure_evaluate, help="measure a trained run on its data (or other data)")
+
+
+def _configure_predict(p):
+    p.add_argument("run", metavar="RUN", help="run folder or checkpoint file")
+    p.add_argument("files", metavar="FILE", nargs="+", help="images (PNG/JPEG) or .npz files with an X array")
+    p.add_argument("--resize", action="store_true", help="resize images to the model's input size")
+    p.add_argument("--invert", action="store_true", help="invert gray levels (dark digits on a light background)")
+    p.add_argument("--top", type=_positive(int), default=1, help="show the K most likely classes")
+
+
+def _read_image(path: Path, shape, resize: bool, invert: bool) -> np.ndarray:
+    try:
+        from PIL import Image
+    except ModuleNotFoundError:
+        raise UsageError("reading images needs Pillow: pip install pillow") from None
+    c, h, w = shape
+    try:
+        with Image.open(path) as im:
+            im = im.convert("L" if c == 1 else "RGB")
+            if im.size != (w, h):
+                if not resize:
+                    raise UsageError(f"{path}: image is {im.size[0]}x{im.size[1]}, the model expects {w}x{h}; "
+                                     "resize it or pass --resize")
+                im = im.resize((w, h), Image.BILINEAR)
+            a = np.asarray(im, dtype=np.float32) / np.float32(255.0)
+    except UsageError:
+        raise
+    except Exception as e:
+        raise UsageError(f"{path}: cannot read the image ({type(e).__name__}); give a PNG or JPEG file") from None
+    if invert:
+        a = 1.0 - a
+    return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
+
+
+def predict(args) -> int:
+    from nnlab.train.trainer import predict as run_model
+    ck = _load_run(args.run)
+    shape = tuple(ck.config.get("input_shape") or ())
+    names = ck.config.get("class_names") or None
+    softmax = ck.config.get("settings", {}).get("loss", "cross_entropy") != "mse"
+    items = []  # (label, sample)
+    for f in args.files:
+        path = Path(f)
+        if not path.exists():
+            raise UsageError(f"{path}: no such file; give images (PNG/JPEG) or .npz files")
+        if path.suffix.lower() == ".npz":
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    if "X" not in z.files:
+                        raise UsageError(f"{path}: the .npz has no array named X (found {', '.join(z.files)}); "
+                                         "save inputs with np.savez(path, X=images)")
+                    X = z["X"].astype(np.float32)
+            except UsageError:
+                raise
+            except Exception:
+                raise UsageError(f"{path}: cannot read as .npz; save inputs with np.savez(path, X=images)") from None
+            if X.ndim == len(shape) and len(shape) == 3 and X.shape == shape:
+                X = X[None]
+            if X.ndim == 3 and len(shape) == 3:
+                X = X[:, None]
+            if shape and tuple(X.shape[1:]) != shape:
+                raise UsageError(f"{path}: samples have shape {tuple(X.shape[1:])}, the model expects {shape}")
+            if X.size and X.max() > 1.5 and len(shape) == 3:
+                X = X / np.float32(255.0)  # 0-255 images, as the training images were scaled to [0, 1]
+            items += [(f"{path}[{i}]", x) for i, x in enumerate(X)]
+        else:
+            if len(shape) != 3:
+                raise UsageError(f"{path}: this model takes feature vectors of shape {shape}, not images; give an .npz")
+            items.append((str(path), _read_image(path, shape, args.resize, args.invert)))
+    X = np.stack([x for _, x in items])
+    if ck.preprocessor is not None:
+        X = ck.preprocessor.transform(X)
+    probs = run_model(ck.model, X, softmax=softmax)
+    if not softmax:
+        probs = probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)
+    top = min(args.top, probs.shape[1])
+    order = np.argsort(-probs, axis=1)[:, :top]
+    for (label, _), idx, p in zip(items, order, probs):
+        guesses = "  ".join(f"{names[j] if names else j} ({p[j] * 100:.1f}%)" for j in idx)
+        print(f"{label}: {guesses}")
+    return 0
+
+
+register("predict", predict, _configure_predict, help="classify images or .npz inputs with a trained run")
