@@ -185,3 +185,17 @@ def test_lrn_matches_torch(size, alpha, beta, k):
     x = rng.standard_normal((2, 8, 3, 4)) * 3
     _torch_compare(torch, lambda t: local_response_norm(t, size, alpha, beta, k),
                    lambda t: torch.nn.functional.local_response_norm(t, size, alpha, beta, k), x, rng)
+
+
+def test_backward_twice_with_retain_graph():
+    from nnlab.engine.ops.conv import conv2d
+    rng = np.random.default_rng(8)
+    x = nnlab.tensor(distinct(rng, (2, 2, 6, 6)), requires_grad=True)
+    w = nnlab.tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
+    h = conv2d(x, w, padding=1)
+    y = local_response_norm(lp_pool2d(max_pool2d(h, 2), 2, 3), 2).sum() + avg_pool2d(h, 2).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.copy(), w.grad.copy()
+    y.backward()
+    np.testing.assert_allclose(x.grad, 2 * first[0])
+    np.testing.assert_allclose(w.grad, 2 * first[1])

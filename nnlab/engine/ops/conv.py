@@ -208,7 +208,6 @@ class Conv2d(Function):
                 gw = np.matmul(gm.reshape(G, O // G, -1),
                                cols.reshape(G, -1, cols.shape[1]).transpose(0, 2, 1))
                 gw = gw.reshape(O, C // G, KH, KW)
-            self.cols = None
         if need_x:
             w = self.w
             if G == 1:

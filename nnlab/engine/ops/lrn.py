@@ -38,7 +38,6 @@ class LocalResponseNorm(Function):
 
     def backward(self, g):
         x, d, scale, n, alpha, beta = self.saved
-        self.saved = None
         t = g * x * scale / d
         back = _window_sum(t, (n - 1) // 2, n // 2)
         return (g * scale - x.dtype.type(2 * alpha * beta / n) * x * back,)

@@ -69,6 +69,13 @@ class _Pool(Function):
             return make((padded[1], padded[0]) + padded[2:], dtype).transpose(1, 0, 2, 3), tiles
         return make(padded, dtype), tiles
 
+    def _match_layout(self, g):
+        """The upstream gradient in the layout of the saved switches (one copy of the small
+        pooled array, instead of mixed-stride loops in every offset's multiply)."""
+        if self.channel_major and not g.transpose(1, 0, 2, 3).flags.c_contiguous:
+            return np.ascontiguousarray(g.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+        return g
+
     def _crop(self, gx):
         k, s, p, _, x_shape = self.geom
         if p == (0, 0):
@@ -105,13 +112,14 @@ class MaxPool2d(_Pool):
     def backward(self, g):
         k, s, p, out_hw, _ = self.geom
         gx, tiles = self._grad_buffer(None, g.dtype)
+        g = self._match_layout(g)
         idx = self.idx
         for o, sl in _offsets(k, s, out_hw):
             if tiles:
                 np.multiply(g, idx == o, out=gx[sl])
             else:
                 gx[sl] += np.where(idx == o, g, 0)
-        self.idx = None
+        # (switches kept: backward may run twice with retain_graph)
         return (self._crop(gx),)
 
 
@@ -121,6 +129,7 @@ class AvgPool2d(_Pool):
 
     def forward(self, x, *, kernel, stride, padding, out_hw):
         self.geom = (kernel, stride, padding, out_hw, x.shape)
+        self._note_layout(x)
         xp = _pad(x, padding, 0.0)
         offs = list(_offsets(kernel, stride, out_hw))
         out = xp[offs[0][1]].copy(order="K")
@@ -132,7 +141,7 @@ class AvgPool2d(_Pool):
     def backward(self, g):
         k, s, p, out_hw, _ = self.geom
         gx, tiles = self._grad_buffer(None, g.dtype)
-        gs = g * g.dtype.type(1.0 / (k[0] * k[1]))
+        gs = self._match_layout(g) * g.dtype.type(1.0 / (k[0] * k[1]))
         for _, sl in _offsets(k, s, out_hw):
             if tiles:
                 gx[sl] = gs
@@ -169,7 +178,6 @@ class LPPool2d(_Pool):
                 np.multiply(coef, xq[sl], out=gx[sl])
             else:
                 gx[sl] += coef * xq[sl]
-        self.x = self.y = None
         return (gx,)
 
 
