@@ -2,3 +2,6 @@
 from nnlab.diagnostics.gradcheck import GradcheckReport, gradcheck
 
 __all__ = ["gradcheck", "GradcheckReport"]
+from nnlab.diagnostics.model_check import gradcheck_model, ModelGradcheckReport
+from nnlab.diagnostics.hooks import register_forward_hook, tap
+__all__ += ["gradcheck_model", "ModelGradcheckReport", "register_forward_hook", "tap"]
