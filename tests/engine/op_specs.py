@@ -312,6 +312,10 @@ spec("transpose", "transpose", lambda x: ops.transpose(x), (N(3, 4),), np.transp
      lambda torch, x: x.T)
 spec("transpose/axes", "transpose", lambda x: ops.transpose(x, (1, 2, 0)), (N(2, 3, 4),),
      lambda x: np.transpose(x, (1, 2, 0)), lambda torch, x: x.permute(1, 2, 0))
+spec("transpose/negative-axes", "transpose", lambda x: ops.transpose(x, (-1, 0, 1)), (N(2, 3, 4),),
+     lambda x: np.transpose(x, (-1, 0, 1)), lambda torch, x: x.permute(-1, 0, 1))
+spec("transpose/method-varargs", "transpose", lambda x: x.transpose(2, -3, 1), (N(2, 3, 4),),
+     lambda x: np.transpose(x, (2, 0, 1)), lambda torch, x: x.permute(2, 0, 1))
 spec("transpose/T", "transpose", lambda x: x.T, (N(2, 5),), lambda x: x.T, lambda torch, x: x.T)
 
 _FANCY = np.array([2, 0, 2, 1, 2])

@@ -117,10 +117,12 @@ def flatten(x, start_dim: int = 0):
 def transpose(x, axes=None):
     x = lift(x)
     if axes is not None:
-        axes = tuple(int(a) for a in axes)
-        if sorted(a % x.ndim if -x.ndim <= a < x.ndim else -1 for a in axes) != list(range(x.ndim)):
+        given = tuple(int(a) for a in axes)
+        # Normalize negative axes: backward inverts the permutation with argsort.
+        axes = tuple(a % x.ndim if -x.ndim <= a < x.ndim else -1 for a in given)
+        if sorted(axes) != list(range(x.ndim)):
             raise ValueError(f"transpose: axes must be a permutation of 0..{x.ndim - 1} for a tensor of "
-                             f"shape {x.shape}, got {axes}")
+                             f"shape {x.shape}, got {given}")
     return Transpose.apply(x, axes=axes)
 
 
