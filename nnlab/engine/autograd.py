@@ -26,6 +26,11 @@ def _set_grad(enabled: bool):
 class no_grad(contextlib.ContextDecorator):
     """Context manager (and decorator) under which ops record no graph: inference and updates."""
 
+    def _recreate_cm(self):
+        # A decorated function gets a fresh manager per call, so recursive or concurrent calls do
+        # not overwrite each other's saved state.
+        return type(self)()
+
     def __enter__(self):
         self._prev = grad_enabled()
         _state.enabled = False
@@ -37,6 +42,9 @@ class no_grad(contextlib.ContextDecorator):
 
 class enable_grad(contextlib.ContextDecorator):
     """Switch recording back on inside a ``no_grad`` block."""
+
+    def _recreate_cm(self):
+        return type(self)()
 
     def __enter__(self):
         self._prev = grad_enabled()

@@ -378,3 +378,27 @@ def test_the_four_equations_of_backpropagation():
     for l in range(len(Ws)):
         np.testing.assert_allclose(bt[l].grad, ds[l], rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(Wt[l].grad, np.outer(ds[l], acts[l]), rtol=1e-12, atol=1e-15)
+
+
+def test_no_grad_decorator_restores_state_after_recursion():
+    from nnlab.engine.autograd import grad_enabled
+
+    @nnlab.no_grad()
+    def walk(n):
+        assert not grad_enabled()
+        if n:
+            walk(n - 1)
+
+    walk(3)
+    assert grad_enabled()
+
+    @nnlab.enable_grad()
+    def inner(n):
+        if n:
+            with nnlab.no_grad():
+                inner(n - 1)
+
+    with nnlab.no_grad():
+        inner(2)
+        assert not grad_enabled()
+    assert grad_enabled()
