@@ -5,3 +5,5 @@ __all__ = ["gradcheck", "GradcheckReport"]
 from nnlab.diagnostics.model_check import gradcheck_model, ModelGradcheckReport
 from nnlab.diagnostics.hooks import register_forward_hook, tap
 __all__ += ["gradcheck_model", "ModelGradcheckReport", "register_forward_hook", "tap"]
+from nnlab.diagnostics.sanity import sanity_check, SanityReport
+__all__ += ["sanity_check", "SanityReport"]
