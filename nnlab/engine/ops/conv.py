@@ -5,7 +5,7 @@ Memory layout of the columns. The im2col matrix is built as (C*KH*KW, N*OH*OW): 
 (channel, kernel row, kernel column), columns ordered (image, output row, output column). Copying the
 strided window view into that order walks the input along output columns, so the innermost copy loop
 runs over OW neighbouring pixels; the transposed order (N*OH*OW, C*KH*KW) has KW (often 3) elements in
-its innermost loop and measured 5x slower to copy (benchmarks/micro_conv.py, ``--orders``).
+its innermost loop and measured 5-8x slower to copy (benchmarks/micro_conv.py, ``--orders``).
 The GEMM W (O, C*KH*KW) @ cols then yields (O, N*OH*OW), i.e. the output in channel-major "CNHW"
 memory; it is returned as a transposed (N, O, OH, OW) view instead of paying for another copy.
 Every op downstream works on any strides, and the next convolution's window view reads a CNHW input
