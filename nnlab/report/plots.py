@@ -24,13 +24,15 @@ def _save(fig, path) -> str:
     return str(path)
 
 
-def plot_loss(history, path, beta: float = 0.98) -> str:
+def plot_loss(history, path, beta: float | None = None) -> str:
     """Data loss per iteration (faint) with its bias-corrected moving average, the regularization
     loss if any, and the per-epoch dev loss at the epoch boundaries."""
     fig = new_figure()
     ax = fig.subplots()
     loss = np.asarray(history.iterations.get("loss", []), dtype=np.float64)
     it = np.arange(1, len(loss) + 1)
+    if beta is None:  # an averaging window of about 1/25 of the run, between 3 and 50 steps
+        beta = 1.0 - 1.0 / float(np.clip(len(loss) / 25, 3, 50))
     if len(loss):
         ax.plot(it, loss, color="tab:blue", alpha=0.25, lw=0.7, label="data loss (per iteration)")
         ax.plot(it, ema_smooth(loss, beta), color="tab:blue", lw=1.8, label="data loss (smoothed)")

@@ -375,8 +375,6 @@ class LearningRateScheduler(Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.interval == "epoch" and self.stateful:
             self.schedule.step()
-        if logs is not None:
-            logs["lr"] = float(self.trainer.optimizer.param_groups[0]["lr"])
 
     def on_train_batch_begin(self, batch, logs=None):
         _set_lr(self.trainer.optimizer, self.schedule(self.trainer.global_step))
@@ -423,7 +421,6 @@ class ReduceLROnPlateau(Callback, _Monitor):
                 if self.verbose:
                     print(f"ReduceLROnPlateau: lr -> {self.trainer.optimizer.param_groups[0]['lr']:.3g}",
                           file=sys.stderr)
-        logs["lr"] = float(self.trainer.optimizer.param_groups[0]["lr"])
 
     def state_dict(self):
         return {"best": self.best, "wait": self.wait, "cooldown_counter": self.cooldown_counter}

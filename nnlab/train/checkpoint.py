@@ -185,7 +185,20 @@ def model_architecture(model, builder: dict | None = None) -> dict:
 
 
 def build_model(arch: dict):
-    """Rebuild an architecture recorded by ``model_architecture`` (fresh weights)."""
+    """Rebuild an architecture recorded by ``model_architecture`` (fresh weights).
+
+    Construction initializes weights from nnlab's generator; its state is restored afterwards,
+    so loading a checkpoint does not change the random stream of the code that loads it.
+    """
+    from nnlab.engine import random as nrandom
+    state = nrandom.get_state()
+    try:
+        return _build_model(arch)
+    finally:
+        nrandom.set_state(state)
+
+
+def _build_model(arch: dict):
     if "config" in arch and arch["config"] is not None:
         from nnlab.nn.module import module_from_config
         return module_from_config(arch["config"])
