@@ -142,12 +142,16 @@ def lr_find(model, loss_fn, data, optimizer=None, *, start_lr: float = 1e-6, end
                     lr = float(schedule[step])
                     for g in opt.param_groups:
                         g["lr"] = lr
-                    loss = loss_fn(net(Tensor(xb)), yb)
-                    total = loss + regularizer(net) if regularizer is not None else loss
-                    opt.zero_grad()
-                    total.backward()
-                    opt.step()
-                    v = float(loss.data)
+                    try:
+                        with np.errstate(over="ignore", invalid="ignore"):
+                            loss = loss_fn(net(Tensor(xb)), yb)
+                            total = loss + regularizer(net) if regularizer is not None else loss
+                            opt.zero_grad()
+                            total.backward()
+                            opt.step()
+                        v = float(loss.data)
+                    except (ValueError, FloatingPointError):  # a loss refusing non-finite scores: diverged
+                        v = math.inf
                     step += 1
                     if not math.isfinite(v):
                         break

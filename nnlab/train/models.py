@@ -75,7 +75,7 @@ def digit16(input_shape=(1, 28, 28), num_classes: int = 10, hidden=(16, 16), act
 
 
 def cnn(input_shape=(1, 28, 28), num_classes: int = 10, channels=(16, 32), fc: int = 128, dropout: float = 0.3,
-        batchnorm: bool = False, activation: str = "relu", init: str | None = None) -> nn.Sequential:
+        batchnorm: bool = True, activation: str = "relu", init: str | None = None) -> nn.Sequential:
     """[Conv 3x3 (pad 1) -> (BatchNorm2d) -> activation -> MaxPool 2x2] per entry of ``channels``,
     then Flatten -> Linear(fc) -> activation -> (Dropout) -> Linear(num_classes)."""
     if len(input_shape) != 3:
@@ -119,7 +119,7 @@ MODELS = {"cnn": cnn, "mlp": mlp, "digit16": digit16}
 
 # Training settings each model was tuned with on the bundled digits (4,000 training images).
 _RECIPES = {
-    "cnn": dict(optimizer="adam", lr=2e-3, epochs=10, batch_size=64, l2=0.0, schedule="cosine",
+    "cnn": dict(optimizer="adam", lr=3e-3, epochs=10, batch_size=64, l2=0.0, schedule="cosine",
                 loss="cross_entropy"),
     "mlp": dict(optimizer="nesterov", lr=0.05, epochs=30, batch_size=64, l2=1e-4, schedule="cosine",
                 loss="cross_entropy"),
