@@ -165,7 +165,8 @@ class Search:
             from ``task`` (model, data, subset).
         trials: total trials of the first stage (a re-run continues up to it).
         stages: epochs per stage (``"1,5,20"`` or Stage list); each later stage re-trains the best
-            ``keep`` fraction of the stage before with more epochs.
+            ``keep`` fraction of the stage before with more epochs. None = as recorded in the study
+            (when resuming or joining it), else ``default_stages``.
         narrow: later stages also sample as many fresh trials again, in ranges narrowed around
             the kept ones.
         sampler: random | grid | tpe; ``grid_points`` per numeric axis (default: the largest grid
@@ -176,7 +177,7 @@ class Search:
         metric, direction: what the objective's result is judged by.
     """
 
-    def __init__(self, out, space=None, objective=None, trials: int = 20, stages="1", keep: float = 1 / 3,
+    def __init__(self, out, space=None, objective=None, trials: int = 20, stages=None, default_stages="1", keep: float = 1 / 3,
                  narrow: bool = False, sampler: str = "random", grid_points: int | None = None,
                  storage: str | None = None, study_name: str = "nnlab-tune", workers: int = 1,
                  metric: str = "val_accuracy", direction: str = "maximize", seed: int = 0, task: dict | None = None,
@@ -192,6 +193,8 @@ class Search:
         if storage == st.MEMORY and workers > 1:
             raise ValueError("storage ':memory:' lives in one process; use a file or database URL with workers > 1")
         self.out = Path(out)
+        # None = what the study recorded when it was started (a worker joining it), else the default.
+        self._space_given, self._stages_given = space is not None, stages is not None
         if space is None:
             space = default_space()
         elif not isinstance(space, SearchSpace):
@@ -201,7 +204,7 @@ class Search:
         self.space = space
         self.objective = objective
         self.trials = int(trials)
-        self.stages = parse_stages(stages, keep)
+        self.stages = parse_stages(default_stages if stages is None else stages, keep)
         self.narrow = bool(narrow)
         self.sampler = sampler
         self.grid_points = grid_points
@@ -266,6 +269,15 @@ class Search:
         mine = {"space": self.space.to_config(), "stages": [[s.epochs, s.keep] for s in self.stages],
                 "narrow": self.narrow, "metric": self.metric}
         saved = study0.user_attrs.get("search")
+        if saved is not None and not (self._space_given and self._stages_given):
+            if not self._space_given:
+                self.space = SearchSpace.from_config(saved["space"])
+            if not self._stages_given:
+                self.stages = [Stage(int(e), float(kp)) for e, kp in saved["stages"]]
+                self.narrow = bool(saved["narrow"])
+            self._space_given = self._stages_given = True
+            mine = {"space": self.space.to_config(), "stages": [[s.epochs, s.keep] for s in self.stages],
+                    "narrow": self.narrow, "metric": self.metric}
         if saved is None:
             study0.set_user_attr("search", mine)
         elif saved != mine:
@@ -304,7 +316,7 @@ class Search:
                   + (f", {len(kept)} fresh ones in {space}" if self.narrow else ""))
         return study, space, target
 
-    def work(self, reclaim_all: bool = False, parent: int | None = None, worker_id: int = 0) -> None:
+    def work(self, parent: int | None = None, worker_id: int = 0) -> None:
         """Run trials of every stage until each stage has its total (what one worker does)."""
         study0 = self._study(0)
         self._check_space(study0)
@@ -316,8 +328,6 @@ class Search:
                     target = min(target, space.grid_size(self.grid_points or grid_points_for(space, self.trials)))
             else:
                 study, space, target = self._plan(k)
-            if reclaim_all:
-                st.reclaim(study, all_running=True)
             self._run_stage(k, study, space, target, stage.epochs, parent, worker_id)
 
     def _run_stage(self, k, study, space, target, epochs, parent, worker_id) -> None:
@@ -387,6 +397,13 @@ class Search:
             # No other process on this machine works on this folder: a RUNNING trial in the
             # local study file is a leftover of a killed run.
             reclaim_all = alone and st.is_local_sqlite(self.storage_url, self.out)
+            study0 = self._study(0)
+            self._check_space(study0)  # adopt a recorded space before helpers copy the config
+            if reclaim_all:
+                names = set(st._optuna().get_all_study_names(self.storage))
+                for k in range(len(self.stages)):
+                    if f"{self.study_name}.stage{k}" in names:
+                        st.reclaim(self._study(k), all_running=True)
             helpers = []
             if self.workers > 1:
                 import multiprocessing as mp
@@ -396,9 +413,7 @@ class Search:
                     p.start()
                     helpers.append(p)
             try:
-                if reclaim_all:
-                    st.reclaim(self._study(0), all_running=True)
-                self.work(reclaim_all=reclaim_all)
+                self.work()
             finally:
                 for p in helpers:
                     p.join()
