@@ -2,15 +2,24 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 
 import numpy as np
 
-_state = threading.local()
+
+class _GradState(threading.local):
+    """Grad mode, per thread. The class attribute is every thread's default, so reading the flag
+    is one attribute lookup (``Function.apply`` reads it on every op)."""
+
+    enabled = True
+
+
+_state = _GradState()
 
 
 def grad_enabled() -> bool:
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 @contextlib.contextmanager
@@ -76,25 +85,36 @@ _FREED_MSG = ("backward: the graph behind this tensor was already freed by an ea
 def _topological_order(root):
     """Nodes (tensors made by ops) reachable from ``root``, each after everything it feeds.
 
-    Iterative depth-first search, so deep graphs hit no recursion limit.
+    Iterative depth-first search (deep graphs hit no recursion limit). Each stack entry keeps an
+    iterator over its gate's inputs, so a node is pushed once and finished when its iterator runs
+    out. Tensors hash by identity, so they are the keys themselves (no id() calls).
     """
-    order, seen = [], set()
-    stack = [(root, False)]
+    order = []
+    seen = {root}
+    stack = [(root, iter(root._ctx.inputs))]
     while stack:
-        t, expanded = stack.pop()
-        if expanded:
+        t, pending = stack[-1]
+        for p in pending:
+            if p is not None and p._ctx is not None and p not in seen:
+                seen.add(p)
+                stack.append((p, iter(p._ctx.inputs)))
+                break
+        else:
+            stack.pop()
             order.append(t)
-            continue
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        stack.append((t, True))
-        ctx = t._ctx
-        if ctx is not None:
-            for p in ctx.inputs:
-                if p is not None and p._ctx is not None and id(p) not in seen:
-                    stack.append((p, False))
     return order  # inputs before outputs
+
+
+# A leaf's first gradient can be stored without a copy when no one else holds the array: a
+# gate's cached array, the upstream gradient passed straight through (z = x + y gives both x and y
+# the same array) or an array handed to two inputs would otherwise be shared, and a later in-place
+# ``+=`` (or an optimizer's in-place edit of .grad) would corrupt the other holder. In the
+# backward loop below a fresh array is referenced by the gate's returned tuple, zip's reused
+# result tuple, the loop variable and getrefcount's argument: 4 (measured on CPython 3.11-3.13;
+# other interpreters always copy; tests/benchmarks/test_engine_fastpaths.py checks both ways).
+# Views (``base`` set) always copy. This saves a full copy of every weight gradient per step.
+_STEAL_REFS = 4 if sys.implementation.name == "cpython" and (3, 11) <= sys.version_info[:2] <= (3, 13) else 0
+_getrefcount = sys.getrefcount
 
 
 def backward(root, grad=None, retain_graph: bool = False) -> None:
@@ -118,9 +138,10 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         _accumulate_leaf(root, grad)
         return
 
-    grads = {id(root): grad}
-    for t in reversed(_topological_order(root)):
-        g = grads.pop(id(t), None)
+    grads = {root: grad}
+    order = _topological_order(root)
+    for t in reversed(order):
+        g = grads.pop(t, None)
         ctx = t._ctx
         if ctx is None or ctx is FREED:
             if g is not None and ctx is FREED:
@@ -133,17 +154,20 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         if t._retain_grad:
             _accumulate_leaf(t, g)
         in_grads = ctx.backward(g)
-        if not isinstance(in_grads, tuple):
+        if type(in_grads) is not tuple:
             in_grads = (in_grads,)
         for p, pg, need in zip(ctx.inputs, in_grads, ctx.needs_input_grad):
             if not need or pg is None:
                 continue
-            if p._ctx is None:
-                _accumulate_leaf(p, pg)
-            else:
-                prev = grads.get(id(p))
+            if p._ctx is not None:
+                prev = grads.get(p)
                 # Fan-out: a value used twice receives the sum of both paths' gradients.
-                grads[id(p)] = pg if prev is None else prev + pg
+                grads[p] = pg if prev is None else prev + pg
+            elif (p.grad is None and pg.base is None and _getrefcount(pg) <= _STEAL_REFS
+                  and pg.shape == p.data.shape and pg.dtype == p.data.dtype):
+                p.grad = pg  # fresh and unshared: own it (see _STEAL_REFS)
+            else:
+                _accumulate_leaf(p, pg)
         if not retain_graph:
             t._ctx = FREED  # frees the cached arrays; memory stays flat across iterations
 
