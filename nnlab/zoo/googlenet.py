@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from nnlab import nn
 from nnlab.engine import ops
+from nnlab.nn.blocks import InceptionModule
 from nnlab.zoo._geometry import check_size
 
 # (in, 1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj) for 3a, 3b, 4a..4e, 5a, 5b
@@ -45,7 +46,8 @@ def conv_unit(cin: int, cout: int, k: int, stride: int = 1, padding: int = 0, bn
 
 
 class Inception(nn.Module):
-    """Inception v1 module: four parallel branches concatenated on the channel axis.
+    """Inception v1 module with a configurable "5x5" kernel and conv -> BN -> ReLU units: what the
+    torchvision variant needs (``nnlab.nn.blocks.InceptionModule`` is the paper's module).
 
     Shape:
         input (N, in_channels, H, W) -> (N, c1 + c3 + c5 + pool_proj, H, W)
@@ -87,7 +89,9 @@ class GoogLeNet(nn.Module):
             return [] if bn else [nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=1.0)]
 
         def inc(key):
-            return Inception(*INCEPTION_CFG[key], bn=bn, k5=k5)
+            if bn:
+                return Inception(*INCEPTION_CFG[key], bn=True, k5=k5)
+            return InceptionModule(*INCEPTION_CFG[key])
 
         self.variant = variant
         self.features = nn.Sequential(

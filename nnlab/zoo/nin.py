@@ -10,14 +10,8 @@ so there is no fully connected layer. Parameters at 10 classes: 966,986, derived
 from __future__ import annotations
 
 from nnlab import nn
+from nnlab.nn.blocks import MLPConv
 from nnlab.zoo._geometry import check_size
-
-
-def mlpconv(cin: int, widths, kernel: int, padding: int):
-    """CONV kxk -> ReLU -> CONV 1x1 -> ReLU -> CONV 1x1 -> ReLU (``widths``: the three output depths)."""
-    a, b, c = widths
-    return nn.Sequential(nn.Conv2d(cin, a, kernel, padding=padding), nn.ReLU(),
-                         nn.Conv2d(a, b, 1), nn.ReLU(), nn.Conv2d(b, c, 1), nn.ReLU())
 
 
 class NIN(nn.Module):
@@ -32,15 +26,14 @@ class NIN(nn.Module):
         super().__init__()
         check_size(input_size, "nin")
         self.features = nn.Sequential(
-            mlpconv(in_channels, (192, 160, 96), 5, 2),
+            MLPConv(in_channels, (192, 160, 96), 5, padding=2),
             nn.MaxPool2d(3, 2, padding=1, rounding="floor"), nn.Dropout(dropout),
-            mlpconv(96, (192, 192, 192), 5, 2),
+            MLPConv(96, (192, 192, 192), 5, padding=2),
             nn.AvgPool2d(3, 2, padding=1, rounding="floor"), nn.Dropout(dropout),
         )
         # The last mlpconv is the classifier: its final 1x1 convolution gives one map per class.
-        self.classifier = nn.Sequential(
-            nn.Conv2d(192, 192, 3, padding=1), nn.ReLU(), nn.Conv2d(192, 192, 1), nn.ReLU(),
-            nn.Conv2d(192, num_classes, 1), nn.ReLU(), nn.GlobalAvgPool2d(), nn.Flatten())
+        self.classifier = nn.Sequential(MLPConv(192, (192, 192, num_classes), 3, padding=1),
+                                        nn.GlobalAvgPool2d(), nn.Flatten())
 
     def forward(self, x):
         return self.classifier(self.features(x))

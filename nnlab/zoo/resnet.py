@@ -16,59 +16,12 @@ from __future__ import annotations
 
 from nnlab import nn
 from nnlab.engine import ops
+from nnlab.nn.blocks import BasicBlock, Bottleneck
 from nnlab.zoo._geometry import check_size
 
 
 def _conv(cin, cout, k, stride=1):
     return nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, bias=False, rounding="floor")
-
-
-class BasicBlock(nn.Module):
-    """Two 3x3 convolutions with batch norm; projection (1x1 conv + BN) shortcut when the shape changes,
-    or option A (``shortcut="pad"``: subsample and zero-pad channels, no parameters).
-
-    Shape:
-        input (N, in_channels, H, W) -> (N, planes, ceil(H / stride), ceil(W / stride))
-    """
-    expansion = 1
-
-    def __init__(self, in_channels: int, planes: int, stride: int = 1, shortcut: str = "projection"):
-        super().__init__()
-        if shortcut not in ("projection", "pad"):
-            raise ValueError(f"BasicBlock: shortcut must be 'projection' or 'pad', got {shortcut!r}")
-        self.conv1, self.bn1 = _conv(in_channels, planes, 3, stride), nn.BatchNorm2d(planes)
-        self.conv2, self.bn2 = _conv(planes, planes, 3), nn.BatchNorm2d(planes)
-        self.relu = nn.ReLU()
-        self.shortcut = _shortcut(in_channels, planes, stride, shortcut)
-
-    def forward(self, x):
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return self.relu(out + (x if self.shortcut is None else self.shortcut(x)))
-
-
-class Bottleneck(nn.Module):
-    """1x1 reduce -> 3x3 (stride here) -> 1x1 expand by 4, each with batch norm.
-
-    Shape:
-        input (N, in_channels, H, W) -> (N, 4 * planes, ceil(H / stride), ceil(W / stride))
-    """
-    expansion = 4
-
-    def __init__(self, in_channels: int, planes: int, stride: int = 1, shortcut: str = "projection"):
-        super().__init__()
-        out = planes * self.expansion
-        self.conv1, self.bn1 = _conv(in_channels, planes, 1), nn.BatchNorm2d(planes)
-        self.conv2, self.bn2 = _conv(planes, planes, 3, stride), nn.BatchNorm2d(planes)
-        self.conv3, self.bn3 = _conv(planes, out, 1), nn.BatchNorm2d(out)
-        self.relu = nn.ReLU()
-        self.shortcut = _shortcut(in_channels, out, stride, shortcut)
-
-    def forward(self, x):
-        y = self.relu(self.bn1(self.conv1(x)))
-        y = self.relu(self.bn2(self.conv2(y)))
-        y = self.bn3(self.conv3(y))
-        return self.relu(y + (x if self.shortcut is None else self.shortcut(x)))
 
 
 class PadShortcut(nn.Module):
@@ -92,13 +45,18 @@ class PadShortcut(nn.Module):
             x = ops.pad(x, ((0, 0), (extra // 2, extra - extra // 2), (0, 0), (0, 0)))
         return x
 
+    def extra_repr(self) -> str:
+        return f"{self.in_channels}->{self.out_channels}, stride={self.stride}"
 
-def _shortcut(cin, cout, stride, kind):
-    if stride == 1 and cin == cout:
-        return None
-    if kind == "pad":
-        return PadShortcut(cin, cout, stride)
-    return nn.Sequential(_conv(cin, cout, 1, stride), nn.BatchNorm2d(cout))
+
+class BasicBlockA(BasicBlock):
+    """A basic residual block whose shortcut, where the shape changes, is option A (``PadShortcut``)."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
+        same = stride == 1 and in_channels == out_channels
+        super().__init__(in_channels, out_channels, stride, shortcut="identity" if same else "projection")
+        if not same:
+            self.shortcut = PadShortcut(in_channels, out_channels, stride)
 
 
 class ResNet(nn.Module):
@@ -145,10 +103,13 @@ class CifarResNet(nn.Module):
         check_size(input_size, "resnet20")
         layers = [_conv(in_channels, 16, 3), nn.BatchNorm2d(16), nn.ReLU()]
         c = 16
+        if shortcut not in ("pad", "projection"):
+            raise ValueError(f"resnet20: shortcut must be 'pad' (option A) or 'projection' (option B), got {shortcut!r}")
         for i, planes in enumerate((16, 32, 64)):
             blocks = []
             for j in range(n):
-                blocks.append(BasicBlock(c, planes, 2 if (j == 0 and i > 0) else 1, shortcut=shortcut))
+                stride = 2 if (j == 0 and i > 0) else 1
+                blocks.append(BasicBlockA(c, planes, stride) if shortcut == "pad" else BasicBlock(c, planes, stride))
                 c = planes
             layers.append(nn.Sequential(*blocks))
         layers.append(nn.GlobalAvgPool2d())
