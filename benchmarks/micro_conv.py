@@ -3,6 +3,7 @@
     python benchmarks/micro_conv.py            # forward+backward and inference, medians and ratios
     python benchmarks/micro_conv.py --orders   # im2col copy cost of the two patch column orders
     python benchmarks/micro_conv.py --pool     # ways of recording max-pool switches
+    python benchmarks/micro_conv.py --dx       # conv input gradient: col2im vs flipped-filter conv
 
 Layers: conv3x3 1->32 pad 1 on 28x28, maxpool 2, conv3x3 32->64 pad 1 on 14x14, maxpool 2 (each
 with a ReLU after the conv as in the workload, so the conv output layout is exercised downstream).
@@ -76,6 +77,27 @@ def pool_switches(reps: int = 20) -> None:
         print(f"max pool 2x2 (64, 32, 28, 28), {how:8s}: {_median(lambda: run(how), reps) * 1e3:.2f} ms")
 
 
+def input_gradient(reps: int = 20) -> None:
+    """dX of conv2 (64 images, 32->64 channels, 14x14, pad 1): W^T dY then col2im, against the
+    notes' formulation as a convolution of the padded dY with the flipped, transposed filters."""
+    from nnlab.engine.ops.conv import col2im, im2col
+    N, C, H, O = 64, 32, 14, 64
+    w = np.random.standard_normal((O, C, 3, 3)).astype(np.float32)
+    g = np.ascontiguousarray(np.random.standard_normal((O, N, H, H)).astype(np.float32)).transpose(1, 0, 2, 3)
+
+    def via_col2im():
+        d = w.reshape(O, -1).T @ g.transpose(1, 0, 2, 3).reshape(O, -1)
+        return col2im(d, (N, C, H, H), 3, 3, H, H, (1, 1), (1, 1), (1, 1))
+
+    def via_flipped_conv():
+        wt = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(C, -1)
+        return (wt @ im2col(g, 3, 3, H, H, (1, 1), (1, 1), (1, 1))).reshape(C, N, H, H).transpose(1, 0, 2, 3)
+
+    np.testing.assert_allclose(via_col2im(), via_flipped_conv(), rtol=1e-3, atol=1e-3)
+    a, b = _median(via_col2im, reps), _median(via_flipped_conv, reps)
+    print(f"conv2 dX: GEMM + col2im {a * 1e3:.2f} ms, flipped-filter conv {b * 1e3:.2f} ms")
+
+
 def layers(reps: int = 30) -> None:
     import torch
     threads = _threads()
@@ -145,11 +167,14 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--orders", action="store_true", help="compare the im2col column orders")
     ap.add_argument("--pool", action="store_true", help="compare ways of recording max-pool switches")
+    ap.add_argument("--dx", action="store_true", help="compare ways of computing the input gradient")
     ap.add_argument("--reps", type=int, default=30)
     args = ap.parse_args()
     if args.orders:
         column_orders()
     elif args.pool:
         pool_switches()
+    elif args.dx:
+        input_gradient()
     else:
         layers(args.reps)
