@@ -1,0 +1,229 @@
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnlab.cli.main import main
+
+TINY = ["--data", "digits8x8", "--model", "mlp", "--hidden", "16", "--epochs", "2", "--quiet"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _private_cache(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("NNLAB_CACHE", str(tmp_path_factory.mktemp("nnlab_cache")))
+    yield
+    mp.undo()
+
+
+def run_cli(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "tiny"
+    assert main(["train", *TINY, "--out", str(out), "--no-report"]) == 0
+    return out
+
+
+def assert_one_line_error(code, err, *fragments):
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("nnlab") and "error" in lines[0]
+    assert "Traceback" not in err
+    for f in fragments:
+        assert f in lines[0], (f, lines[0])
+
+
+def test_help_reads_well(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0
+    for word in ("train", "evaluate", "predict", "examples:", "nnlab train"):
+        assert word in out
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    for flag in ("--model", "--hidden", "--activation", "--optimizer", "--lr", "--epochs", "--batch-size", "--l2",
+                 "--dropout", "--init", "--batchnorm", "--seed", "--data", "--out", "--resume"):
+        assert flag in out, flag
+    assert main([]) == 0  # no command: the overview
+
+
+def test_tiny_run_writes_the_run_folder(tiny_run, capsys):
+    for name in ("checkpoint.npz", "metrics.csv", "metrics.json", "config.json"):
+        assert (tiny_run / name).is_file(), name
+    m = json.loads((tiny_run / "metrics.json").read_text())
+    for key in ("train_accuracy", "dev_accuracy", "test_accuracy", "wall_seconds", "num_parameters"):
+        assert key in m
+    assert m["num_parameters"] == 64 * 16 + 16 + 16 * 10 + 10 + 2 * 16  # 64-16-10 and BN gamma, beta
+    lines = (tiny_run / "metrics.csv").read_text().strip().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("epoch,")
+    code, out, _ = run_cli(["evaluate", str(tiny_run)], capsys)
+    assert code == 0 and "test" in out and f"{m['test_accuracy'] * 100:.2f}%" in out
+
+
+def test_same_command_same_seed_identical(tmp_path, tiny_run):
+    from nnlab.train.checkpoint import load
+    again = tmp_path / "again"
+    assert main(["train", *TINY, "--out", str(again), "--no-report"]) == 0
+    a, b = (json.loads((d / "metrics.json").read_text()) for d in (tiny_run, again))
+    for k in a:
+        if "seconds" not in k:
+            assert a[k] == b[k], k
+    wa, wb = load(tiny_run).model.state_dict(), load(again).model.state_dict()
+    assert all(np.array_equal(wa[k], wb[k]) for k in wa)
+    other = tmp_path / "other"
+    assert main(["train", *TINY, "--seed", "1", "--out", str(other), "--no-report"]) == 0
+    wc = load(other).model.state_dict()
+    assert not all(np.array_equal(wa[k], wc[k]) for k in wa)
+
+
+# ---- bad input: one line, exit code 2, no traceback --------------------------------------
+def test_missing_data_file(tmp_path, capsys):
+    code, _, err = run_cli(["train", "--data", str(tmp_path / "nope.npz"), "--out", str(tmp_path / "r")], capsys)
+    assert_one_line_error(code, err, "nope.npz", "no such file")
+
+
+def test_image_folder_without_classes(tmp_path, capsys):
+    (tmp_path / "imgs").mkdir()
+    code, _, err = run_cli(["train", "--data", str(tmp_path / "imgs"), "--out", str(tmp_path / "r")], capsys)
+    assert_one_line_error(code, err, "no class sub-folders")
+
+
+def test_csv_with_text_cells_and_csv_without_label_column(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,label\n1,2,0\n3,x,1\n")
+    code, _, err = run_cli(["train", "--data", str(bad), "--out", str(tmp_path / "r")], capsys)
+    assert_one_line_error(code, err, "row 3", "'x'", "not a number")
+    one = tmp_path / "one.csv"
+    one.write_text("1\n2\n3\n")
+    code, _, err = run_cli(["train", "--data", str(one), "--out", str(tmp_path / "r")], capsys)
+    assert_one_line_error(code, err, "label column")
+
+
+def test_labels_that_do_not_match_the_model(tiny_run, tmp_path, capsys):
+    data = tmp_path / "more.npz"
+    rng = np.random.default_rng(0)
+    np.savez(data, X=rng.random((30, 1, 8, 8)).astype(np.float32), y=np.arange(30) % 12)
+    code, _, err = run_cli(["evaluate", str(tiny_run), "--data", str(data)], capsys)
+    assert_one_line_error(code, err, "model has 10 classes")
+
+
+def test_images_of_the_wrong_size(tiny_run, tmp_path, capsys):
+    from PIL import Image
+    img = tmp_path / "big.png"
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(img)
+    code, _, err = run_cli(["predict", str(tiny_run), str(img)], capsys)
+    assert_one_line_error(code, err, "28x28", "8x8", "--resize")
+    code, out, err = run_cli(["predict", str(tiny_run), str(img), "--resize"], capsys)
+    assert code == 0 and out.startswith(str(img)) and "%" in out
+    x = tmp_path / "x.npz"
+    np.savez(x, X=np.zeros((2, 1, 9, 9), np.float32))
+    code, _, err = run_cli(["predict", str(tiny_run), str(x)], capsys)
+    assert_one_line_error(code, err, "(1, 9, 9)", "(1, 8, 8)")
+
+
+def test_truncated_and_newer_checkpoints(tiny_run, tmp_path, capsys):
+    data = (tiny_run / "checkpoint.npz").read_bytes()
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(data[: len(data) // 2])
+    code, _, err = run_cli(["evaluate", str(cut)], capsys)
+    assert_one_line_error(code, err, "truncated or corrupt")
+    with np.load(tiny_run / "checkpoint.npz") as z:
+        entries = {k: z[k] for k in z.files}
+    doc = json.loads(entries["__nnlab__"].tobytes())
+    doc["version"] = 99
+    entries["__nnlab__"] = np.frombuffer(json.dumps(doc).encode(), np.uint8)
+    newer = tmp_path / "newer.npz"
+    np.savez(newer, **entries)
+    code, _, err = run_cli(["predict", str(newer), str(newer)], capsys)
+    assert_one_line_error(code, err, "version 99", "upgrade")
+    code, _, err = run_cli(["train", "--resume", str(tmp_path / "missing")], capsys)
+    assert_one_line_error(code, err, "no such checkpoint")
+
+
+def test_bad_option_values(capsys):
+    for args, frag in ((["train", "--epochs", "0"], "--epochs"), (["train", "--lr", "abc"], "--lr"),
+                       (["train", "--model", "nope", "--out", "/tmp/x-nnlab-never"], "unknown model 'nope'"),
+                       (["train", "--hidden", "5,-1"], "--hidden")):
+        try:
+            code = main(args)
+        except SystemExit as e:
+            code = e.code
+        err = capsys.readouterr().err
+        assert_one_line_error(code, err, frag)
+
+
+def test_debug_shows_the_traceback(tmp_path, capsys):
+    with pytest.raises(Exception):
+        main(["train", "--debug", "--data", str(tmp_path / "nope.npz")])
+
+
+# ---- end to end ------------------------------------------------------------------------------
+def _nontrivial_png(path: Path):
+    from PIL import Image
+    assert path.is_file() and path.stat().st_size > 3000, path
+    a = np.asarray(Image.open(path).convert("L"), dtype=np.float64)
+    assert a.shape[0] > 100 and a.shape[1] > 100 and a.std() > 5, path
+
+
+@pytest.mark.slow
+def test_main_job_end_to_end_small(tmp_path, capsys):
+    """`nnlab train` on a subset of the bundled digits: run folder, report, evaluate, predict."""
+    out = tmp_path / "run"
+    code, stdout, _ = run_cli(["train", "--limit", "600", "--epochs", "2", "--out", str(out), "--quiet"], capsys)
+    assert code == 0
+    assert "test" in stdout and "parameters" in stdout and "time" in stdout
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["model"] == "cnn" and m["epochs"] == 2 and m["test_accuracy"] > 0.5
+    html = (out / "report.html").read_text()
+    for png in ("loss.png", "accuracy.png", "confusion.png", "misclassified.png", "weights.png"):
+        _nontrivial_png(out / png)
+        assert f"src='{png}'" in html
+    from PIL import Image
+    from nnlab.data import load_dataset
+    test = load_dataset("mnist5k").test
+    Image.fromarray((test.X[0, 0] * 255).astype(np.uint8)).save(tmp_path / "digit.png")
+    code, stdout, _ = run_cli(["predict", str(out), str(tmp_path / "digit.png"), "--top", "2"], capsys)
+    assert code == 0 and stdout.count("%") == 2
+    code, stdout, _ = run_cli(["evaluate", str(out)], capsys)
+    assert code == 0 and f"{m['test_accuracy'] * 100:.2f}%" in stdout
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_and_resume_matches_uninterrupted(tmp_path):
+    """A real SIGINT to `python -m nnlab train`: exit 130, how-to-resume message, exact resume."""
+    from nnlab.train.checkpoint import load
+    args = ["train", "--data", "digits8x8", "--model", "mlp", "--hidden", "64", "--epochs", "60", "--quiet",
+            "--no-report"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    run = tmp_path / "int"
+    proc = subprocess.Popen([sys.executable, "-m", "nnlab", *args, "--out", str(run)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.time() + 60
+    while not (run / "checkpoint.npz").exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "resume with: nnlab train --resume" in err and "Traceback" not in err
+    assert main(["train", "--resume", str(run), "--quiet", "--no-report"]) == 0
+    full = tmp_path / "full"
+    assert main([*args, "--out", str(full)]) == 0
+    a, b = load(run).model.state_dict(), load(full).model.state_dict()
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    ma, mb = (json.loads((d / "metrics.json").read_text()) for d in (run, full))
+    assert ma["test_accuracy"] == mb["test_accuracy"] and ma["epochs"] == mb["epochs"] == 60
