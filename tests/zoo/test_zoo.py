@@ -154,3 +154,18 @@ def test_zfnet_first_layer_and_shapes():
     conv1 = model.features[0]
     assert conv1.kernel_size == (7, 7) and conv1.stride == (2, 2) and conv1.out_channels == 96
     assert model.classifier[1].in_features == 256 * 1 * 1
+
+
+@pytest.mark.parametrize("name,kw,shape", [("lenet5", {}, (1, 32, 32)), ("resnet20", {}, (3, 32, 32)),
+                                           ("vgg11", {"input_size": 32, "hidden": 16}, (3, 32, 32)),
+                                           ("googlenet", {"input_size": 32}, (3, 32, 32)),
+                                           ("nin", {}, (3, 32, 32))])
+def test_architecture_round_trips_through_config(name, kw, shape):
+    import json
+    from nnlab.nn.module import module_from_config
+    model = zoo.get(name)(**kw).eval()
+    rebuilt = module_from_config(json.loads(json.dumps(model.get_config()))).eval()
+    rebuilt.load_state_dict(model.state_dict())
+    x = nnlab.tensor(np.random.default_rng(0).random((2, *shape), dtype=np.float32))
+    with nnlab.no_grad():
+        np.testing.assert_array_equal(rebuilt(x).data, model(x).data)
