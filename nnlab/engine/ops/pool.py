@@ -4,8 +4,8 @@ Every pool is computed by looping over the KH*KW kernel offsets, each step one v
 strided slice x[:, :, i::S, j::S] of the whole batch (the loop is over kernel positions, never over
 pixels). For the common kernel == stride case this is also the fast path: a 2x2/2 max pool is three
 np.maximum calls on quarter-size views. Reducing a reshaped (N, C, OH, k, OW, k) view instead was
-measured about 20x slower on workload 3's (64, 32, 28, 28) pool (NumPy reduces over two strided inner
-axes element by element), so the reshape is not used. When windows tile the input exactly, backward
+measured 40-80x slower on workload 3's (64, 32, 28, 28) pool (NumPy reduces over two short strided
+axes element by element; ``benchmarks/micro_conv.py --pool``), so the reshape is not used. When windows tile the input exactly, backward
 writes each gradient slice once into an uninitialised array instead of accumulating into zeros.
 """
 from __future__ import annotations
