@@ -243,25 +243,31 @@ def summary(model, input_shape, batch_size: int = 1, dtype=np.float32, fold_elem
 # ---------------------------------------------------------------------------------------------
 @dataclass
 class MemoryEstimate:
-    """Training memory, in bytes, split as the notes' "computational considerations" section does.
+    """Memory, in bytes, split as the notes' "computational considerations" section does.
 
-    activations: every activation value and its gradient (2x the forward volumes) for the batch;
-    parameters: the weights, their gradients and the optimizer's caches
-    ((1 + 1 + caches) x params: 3x for momentum, 4x for Adam).
+    Training: every activation value and its gradient (2x the forward volumes) for the batch, and
+    the weights, their gradients and the optimizer's caches ((1 + 1 + caches) x params: 3x for
+    momentum, 4x for Adam). Inference (``training=False``): only the live volumes, the largest
+    input + output pair of one layer, and the weights once.
     """
     batch_size: int
     optimizer: str
     activation_values: int
     param_values: int
     itemsize: int
+    training: bool = True
 
     @property
     def activation_bytes(self) -> int:
-        return 2 * self.activation_values * self.itemsize
+        return (2 if self.training else 1) * self.activation_values * self.itemsize
+
+    @property
+    def param_copies(self) -> int:
+        return 2 + OPTIMIZER_CACHES[self.optimizer] if self.training else 1
 
     @property
     def param_bytes(self) -> int:
-        return (2 + OPTIMIZER_CACHES[self.optimizer]) * self.param_values * self.itemsize
+        return self.param_copies * self.param_values * self.itemsize
 
     @property
     def total_bytes(self) -> int:
@@ -284,7 +290,10 @@ class MemoryEstimate:
         return self.total_bytes / 2 ** 30
 
     def __str__(self) -> str:
-        k = 2 + OPTIMIZER_CACHES[self.optimizer]
+        if not self.training:
+            return (f"inference, batch {self.batch_size}: live activations {self.activation_values:,} values "
+                    f"+ {self.param_values:,} parameters = {self.mib:,.1f} MiB ({self.mb:,.1f} MB)")
+        k = self.param_copies
         return (f"activations + gradients: 2 x {self.activation_values:,} values = "
                 f"{self.activation_bytes / MIB:,.1f} MiB\n"
                 f"parameters x {k} (weights, gradients, {k - 2} {self.optimizer} cache(s)): "
@@ -296,15 +305,20 @@ class MemoryEstimate:
 
 
 def memory_estimate(model, input_shape, batch_size: int = 1, optimizer: str = "sgd",
-                    dtype=np.float32) -> MemoryEstimate:
+                    dtype=np.float32, training: bool = True) -> MemoryEstimate:
     """Training-time memory: activations and their gradients for the batch, plus the parameters
-    times (1 + gradients + optimizer caches). Miscellaneous buffers (the data pipeline, im2col
-    scratch) are not included; at test time only the live layer's activations are needed."""
+    times (1 + gradients + optimizer caches). With ``training=False``, the inference figure the
+    notes suggest: keep only the current layer's input and output, drop earlier activations.
+    Miscellaneous buffers (the data pipeline, im2col scratch) are not included."""
     if optimizer not in OPTIMIZER_CACHES:
         raise ValueError(f"memory_estimate: optimizer must be one of {sorted(OPTIMIZER_CACHES)}, got {optimizer!r}")
     table = summary(model, input_shape, batch_size=batch_size, dtype=dtype, print_fn=None)
-    return MemoryEstimate(int(batch_size), optimizer, table.total_activations, table.total_params,
-                          np.dtype(dtype).itemsize)
+    acts = table.total_activations
+    if not training:
+        vols = [r.activations for r in table.rows if not r.folded]
+        acts = max(a + b for a, b in zip(vols, vols[1:])) if len(vols) > 1 else sum(vols)
+    return MemoryEstimate(int(batch_size), optimizer, acts, table.total_params, np.dtype(dtype).itemsize,
+                          bool(training))
 
 
 # ---------------------------------------------------------------------------------------------

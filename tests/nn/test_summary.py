@@ -136,3 +136,15 @@ def test_receptive_field_strides_dilation_tuples():
         receptive_field([(3,)])
     with pytest.raises(TypeError, match="expected a Module"):
         receptive_field(3)
+
+
+def test_memory_estimate_inference_keeps_only_live_volumes():
+    model = zoo.lenet5()
+    t = summary(model, (1, 32, 32), print_fn=None)
+    est = memory_estimate(model, (1, 32, 32), batch_size=4, training=False)
+    vols = [r.activations for r in t.rows if not r.folded]
+    assert est.activation_values == 4 * max(a + b for a, b in zip(vols, vols[1:]))
+    assert est.activation_values == 4 * (4704 + 1176)                 # conv1 output + pool1 output
+    assert est.total_bytes == 4 * (est.activation_values + 61_706)
+    assert est.total_bytes < memory_estimate(model, (1, 32, 32), batch_size=4).total_bytes
+    assert "inference" in str(est)
