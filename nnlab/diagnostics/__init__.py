@@ -7,3 +7,7 @@ from nnlab.diagnostics.hooks import register_forward_hook, tap
 __all__ += ["gradcheck_model", "ModelGradcheckReport", "register_forward_hook", "tap"]
 from nnlab.diagnostics.sanity import sanity_check, SanityReport
 __all__ += ["sanity_check", "SanityReport"]
+from nnlab.diagnostics.monitors import (UpdateRatioMonitor, ActivationMonitor, LossCurveMonitor, BiasVarianceMonitor,
+                                        TrainingDiverged, Finding, diagnose)
+__all__ += ["UpdateRatioMonitor", "ActivationMonitor", "LossCurveMonitor", "BiasVarianceMonitor", "TrainingDiverged",
+            "Finding", "diagnose"]
