@@ -55,7 +55,8 @@ def _configure_train(p):
     from nnlab.train.models import ACTIVATIONS, DEFAULT_MODEL, OPTIMIZERS, model_names
     g = p.add_argument_group("model")
     g.add_argument("--model", default=None, metavar="NAME",
-                   help=f"network: {', '.join(model_names())} (default {DEFAULT_MODEL})")
+                   help=f"network: {', '.join(model_names())} (default {DEFAULT_MODEL} for images, "
+                        "mlp for feature vectors)")
     g.add_argument("--hidden", type=str, default=None, metavar="SIZES",
                    help="hidden layer sizes for mlp/digit16, e.g. 512,256")
     g.add_argument("--channels", type=str, default=None, metavar="SIZES",
@@ -149,7 +150,7 @@ def train(args) -> int:
         options = cfg["options"]
         out = Path(args.out) if args.out else Path(resume_path).parent
     else:
-        model_name = args.model or DEFAULT_MODEL
+        model_name = args.model
         data_name, seed, limit = args.data, args.seed, args.limit
         options = _options_from(args)
         out = None
@@ -157,6 +158,8 @@ def train(args) -> int:
         raise UsageError(f"--seed must be a non-negative integer, got {seed}")
     t_start = time.perf_counter()
     splits = _load_data(data_name, 0, limit)
+    if model_name is None:  # the CNN for images, the MLP for feature vectors
+        model_name = DEFAULT_MODEL if len(splits.input_shape) == 3 else "mlp"
     manual_seed(seed)
     r = recipe(model_name, splits.input_shape, splits.num_classes, **options)
     out = out or _run_dir(args, model_name)
@@ -170,7 +173,8 @@ def train(args) -> int:
               "input_shape": list(splits.input_shape), "class_names": splits.class_names,
               "data_name": splits.name or data_name}
     json_dump(out / "config.json", {**config, "command": " ".join(sys.argv[1:]) if sys.argv else ""})
-    callbacks = [C.CSVLogger(out / "metrics.csv"), C.ModelCheckpoint(out / CHECKPOINT)]
+    callbacks = [C.CSVLogger(out / "metrics.csv"), C.JSONLogger(out / "history.json", iterations=True),
+                 C.ModelCheckpoint(out / CHECKPOINT)]
     if r.schedule is not None:
         callbacks.insert(0, C.LearningRateScheduler(r.schedule, interval="epoch"))
     if not quiet:

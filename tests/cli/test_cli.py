@@ -227,3 +227,14 @@ def test_ctrl_c_saves_and_resume_matches_uninterrupted(tmp_path):
     assert all(np.array_equal(a[k], b[k]) for k in a)
     ma, mb = (json.loads((d / "metrics.json").read_text()) for d in (run, full))
     assert ma["test_accuracy"] == mb["test_accuracy"] and ma["epochs"] == mb["epochs"] == 60
+
+
+def test_feature_vectors_default_to_the_mlp(tmp_path, capsys):
+    out = tmp_path / "spiral"
+    code, stdout, _ = run_cli(["train", "--data", "spiral", "--epochs", "3", "--hidden", "32", "--out", str(out),
+                               "--quiet", "--no-report"], capsys)
+    assert code == 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["cli"]["model"] == "mlp" and cfg["input_shape"] == [2]
+    hist = json.loads((out / "history.json").read_text())
+    assert hist["epoch"] == [1, 2, 3] and len(hist["iterations"]["loss"]) > 3
