@@ -22,6 +22,12 @@ from nnlab.zoo._geometry import check_size, conv_out
 _VARIANTS = ("original", "merged", "torchvision")
 
 
+def _lrn():
+    """The paper's normalization: b = a / (2 + 1e-4 * sum of a^2 over 5 neighbouring channels)^0.75.
+    nnlab's layer (like PyTorch's) divides alpha by the window size, hence alpha = 5 * 1e-4."""
+    return nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)
+
+
 def _classifier(in_features: int, hidden: int, num_classes: int, dropout: float):
     return nn.Sequential(
         nn.Dropout(dropout), nn.Linear(in_features, hidden), nn.ReLU(),
@@ -53,10 +59,10 @@ class AlexNet(nn.Module):
         c1, c2, c3, c4, c5 = widths
         layers = [nn.Conv2d(in_channels, c1, 11, stride=4, padding=pad1), nn.ReLU()]
         if lrn:
-            layers.append(nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0))
+            layers.append(_lrn())
         layers += [nn.MaxPool2d(3, 2), nn.Conv2d(c1, c2, 5, padding=2, groups=groups), nn.ReLU()]
         if lrn:
-            layers.append(nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0))
+            layers.append(_lrn())
         layers += [nn.MaxPool2d(3, 2),
                    nn.Conv2d(c2, c3, 3, padding=1), nn.ReLU(),
                    nn.Conv2d(c3, c4, 3, padding=1, groups=groups), nn.ReLU(),
@@ -98,9 +104,9 @@ class ZFNet(nn.Module):
         h = conv_out(h, 3, 2, where="zfnet pool5")
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 96, 7, stride=2, padding=1), nn.ReLU(),
-            nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0), nn.MaxPool2d(3, 2),
+            _lrn(), nn.MaxPool2d(3, 2),
             nn.Conv2d(96, 256, 5, stride=2, padding=1), nn.ReLU(),
-            nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0), nn.MaxPool2d(3, 2),
+            _lrn(), nn.MaxPool2d(3, 2),
             nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
             nn.Conv2d(384, 384, 3, padding=1), nn.ReLU(),
             nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(),

@@ -86,6 +86,7 @@ class GoogLeNet(nn.Module):
             return nn.MaxPool2d(k, 2, padding=1 if k == 3 else 0, rounding="floor")
 
         def lrn():
+            # Caffe's LRN (as in the reference model) divides alpha by the window size, as nnlab does.
             return [] if bn else [nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=1.0)]
 
         def inc(key):

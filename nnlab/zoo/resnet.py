@@ -50,7 +50,11 @@ class PadShortcut(nn.Module):
 
 
 class BasicBlockA(BasicBlock):
-    """A basic residual block whose shortcut, where the shape changes, is option A (``PadShortcut``)."""
+    """A basic residual block whose shortcut, where the shape changes, is option A (``PadShortcut``).
+
+    Shape:
+        input (N, in_channels, H, W) -> (N, out_channels, ceil(H / stride), ceil(W / stride))
+    """
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
         same = stride == 1 and in_channels == out_channels
