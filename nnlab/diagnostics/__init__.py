@@ -11,3 +11,5 @@ from nnlab.diagnostics.monitors import (UpdateRatioMonitor, ActivationMonitor, L
                                         TrainingDiverged, Finding, diagnose)
 __all__ += ["UpdateRatioMonitor", "ActivationMonitor", "LossCurveMonitor", "BiasVarianceMonitor", "TrainingDiverged",
             "Finding", "diagnose"]
+from nnlab.diagnostics.run import default_monitors, default_train_callbacks, TensorBoardLogger, RunDiagnostics
+__all__ += ["default_monitors", "default_train_callbacks", "TensorBoardLogger", "RunDiagnostics"]

@@ -190,7 +190,8 @@ def gradient_stats(g: np.ndarray, bins: int = 40, limit: int = 200_000) -> dict:
 
 
 class ActivationMonitor(Callback):
-    """Per-layer activation/gradient statistics and histograms, sampled every ``every`` steps.
+    """Per-layer activation/gradient statistics and histograms, sampled every ``every`` steps and
+    at the last step of each epoch.
 
     Activations are read at every ReLU/LeakyReLU/Tanh/Sigmoid module through a forward hook; the
     gradient flowing into them through an identity gate (``hooks.tap``); parameter gradient norms
@@ -260,8 +261,9 @@ class ActivationMonitor(Callback):
         self.attach(self.model)
 
     def on_train_batch_begin(self, batch, logs=None):
-        if self.trainer.global_step % self.every == 0:
-            self.start_sample(self.trainer.global_step)
+        t = self.trainer
+        if t.global_step % self.every == 0 or batch == t.steps_per_epoch - 1:  # also each epoch's last step
+            self.start_sample(t.global_step)
 
     def on_train_batch_end(self, batch, logs=None):
         if self._active:
@@ -432,6 +434,7 @@ class LossCurveMonitor(Callback):
     def __init__(self, checkpoint=None, stop_on_nan: bool = True, verbose: bool = True, growth: float = 100.0):
         self.checkpoint, self.stop_on_nan, self.verbose = checkpoint, stop_on_nan, verbose
         self.growth = float(growth)
+        self.on_diverge = None  # called with no arguments just before TrainingDiverged is raised
         self.findings: list = []
         self.diverged = None
 
@@ -490,6 +493,11 @@ class LossCurveMonitor(Callback):
         self.diverged = Finding("nan_loss", msg, "lower the learning rate 3-10x", "loss curve")
         if self.verbose:
             print("diagnostics: " + msg, file=sys.stderr)
+        if self.on_diverge is not None:  # e.g. write the run's figures before training stops
+            try:
+                self.on_diverge()
+            except Exception as e:  # noqa: BLE001 - the stop itself must happen
+                print(f"diagnostics: could not write the diagnostics after divergence: {e}", file=sys.stderr)
         if self.stop_on_nan:
             t.stop_training = True
             raise TrainingDiverged(msg, step, epoch, path)

@@ -1,0 +1,91 @@
+"""default_monitors: the run folder gets the figures, diagnostics.json and TensorBoard events."""
+import json
+import struct
+
+import numpy as np
+import pytest
+
+import nnlab
+from nnlab import nn, optim
+from nnlab.data import load_dataset
+from nnlab.diagnostics import TrainingDiverged, default_monitors
+from nnlab.diagnostics.figures import filter_grid, first_layer_images
+from nnlab.train import Trainer
+
+
+def _events(folder):
+    """Every Event in the TFRecord files of ``folder`` (length, crc, payload, crc)."""
+    event_pb2 = pytest.importorskip("tensorboardX.proto.event_pb2", reason="tensorboardX reads its own events")
+    out = []
+    for f in sorted(folder.glob("events.out.tfevents.*")):
+        data = f.read_bytes()
+        i = 0
+        while i < len(data):
+            (n,) = struct.unpack("<Q", data[i:i + 8])
+            ev = event_pb2.Event()
+            ev.ParseFromString(data[i + 12:i + 12 + n])
+            out.append(ev)
+            i += 12 + n + 4
+    return out
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits8x8")
+
+
+def test_default_monitors_write_figures_json_and_tensorboard(digits, tmp_path, capsys):
+    nnlab.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.Tanh(), nn.Linear(32, 10))
+    cbs = default_monitors(tmp_path, activation_every=10)
+    t = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.3), callbacks=cbs)
+    t.fit(digits.train, digits.dev, epochs=2, batch_size=64)
+    figs = {p.stem for p in (tmp_path / "figures").glob("*.png")}
+    assert figs == {"loss", "accuracy", "update_ratios", "activations", "gradients", "first_layer"}
+    doc = json.loads((tmp_path / "diagnostics.json").read_text())
+    assert {f["source"] for f in doc["findings"]} >= {"loss curve", "update ratio", "bias/variance"}
+    assert set(doc["update_ratios"]) == {"1.weight", "1.bias", "3.weight", "3.bias"}
+    assert doc["layers"][0]["kind"] == "tanh" and 0 <= doc["layers"][0]["saturated"] <= 1
+    assert "diagnostics:" in capsys.readouterr().err
+    events = _events(tmp_path / "tensorboard")
+    tags = {v.tag for e in events for v in e.summary.value}
+    assert "iteration/loss" in tags and "epoch/val_accuracy" in tags
+    assert "update_ratio/1.weight" in tags
+    assert "activations/2" in tags and "gradients/2" in tags
+    assert {"figures/loss", "figures/first_layer", "figures/activations"} <= tags
+    losses = [v.simple_value for e in events for v in e.summary.value if v.tag == "iteration/loss"]
+    assert len(losses) == t.global_step
+    np.testing.assert_allclose(losses, t.history.iterations["loss"], rtol=1e-6)
+    hist = [v.histo for e in events for v in e.summary.value if v.tag == "activations/2"][0]
+    assert hist.num > 0 and hist.min >= -1 and hist.max <= 1
+
+
+def test_divergence_still_writes_the_diagnostics(digits, tmp_path):
+    nnlab.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    cbs = default_monitors(tmp_path, verbose=False)
+    t = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=1e30), callbacks=cbs)
+    with pytest.raises(TrainingDiverged):
+        t.fit(digits.train, epochs=2, batch_size=64)
+    doc = json.loads((tmp_path / "diagnostics.json").read_text())
+    assert doc["findings"][0]["kind"] == "nan_loss"
+    assert (tmp_path / "last_good.npz").exists() and (tmp_path / "figures" / "loss.png").exists()
+
+
+def test_first_layer_pictures():
+    nnlab.manual_seed(0)
+    cnn = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU())
+    imgs, title = first_layer_images(cnn)
+    assert imgs.shape == (6, 5, 5) and "filters" in title
+    assert imgs.min() == 0 and imgs.max() == 1
+    rgb = nn.Sequential(nn.Conv2d(3, 4, 3))
+    assert first_layer_images(rgb)[0].shape == (4, 3, 3, 3)
+    mlp = nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid())
+    imgs, title = first_layer_images(mlp)
+    assert imgs.shape == (16, 28, 28) and "28x28" in title
+    # the unit's picture is its weight vector, rescaled
+    w = mlp[1].weight.data[3].reshape(28, 28)
+    np.testing.assert_allclose(imgs[3], (w - w.min()) / (w.max() - w.min()), rtol=1e-5, atol=1e-6)
+    grid = filter_grid(np.zeros((5, 4, 4)))
+    assert grid.shape == (2 * 5 + 1, 3 * 5 + 1)   # 3 columns, 2 rows, 1-pixel gaps
+    assert first_layer_images(nn.Sequential(nn.Linear(10, 3))) is None
