@@ -169,3 +169,22 @@ def test_architecture_round_trips_through_config(name, kw, shape):
     x = nnlab.tensor(np.random.default_rng(0).random((2, *shape), dtype=np.float32))
     with nnlab.no_grad():
         np.testing.assert_array_equal(rebuilt(x).data, model(x).data)
+
+
+def test_option_a_shortcut_subsamples_and_zero_pads():
+    from nnlab.zoo.resnet import PadShortcut
+    x = np.random.default_rng(0).standard_normal((2, 16, 8, 8)).astype(np.float32)
+    out = PadShortcut(16, 32, 2)(nnlab.tensor(x)).data
+    assert out.shape == (2, 32, 4, 4)
+    np.testing.assert_array_equal(out[:, 8:24], x[:, :, ::2, ::2])
+    assert not out[:, :8].any() and not out[:, 24:].any()
+    assert sum(p.data.size for p in PadShortcut(16, 32, 2).parameters()) == 0
+
+
+@pytest.mark.parametrize("name,kw,shape", [("lenet5", {}, (1, 32, 32)), ("resnet20", {}, (3, 32, 32)),
+                                           ("googlenet", {"input_size": 32}, (3, 32, 32)), ("nin", {}, (3, 32, 32))])
+def test_summary_rows_account_for_every_parameter(name, kw, shape):
+    model = zoo.get(name)(**kw)
+    t = nnlab.summary(model, shape, print_fn=None)
+    assert sum(r.params for r in t.rows) == t.total_params == model.num_parameters()
+    assert t.rows[-1].output_shape[-1] == (10 if name != "googlenet" else 1000)
