@@ -225,3 +225,51 @@ def default_monitors(run_dir, *, update_every: int = 1, activation_every: int = 
 def default_train_callbacks(run_dir, **kwargs) -> list:
     """What ``nnlab train`` asks for (its ``_extra_callbacks``): ``default_monitors``."""
     return default_monitors(run_dir, **kwargs)
+
+
+# ------------------------------------------------------------------------------------------
+# The run's HTML report: a "Diagnostics" section (nnlab.report's section hook)
+# ------------------------------------------------------------------------------------------
+def report_sections(run_dir, trainer, splits=None) -> list:
+    """Report sections from the RunDiagnostics callback of ``trainer`` (none if it had no monitors).
+
+    Loss, accuracy and first-layer pictures are drawn by the report itself; this adds the findings,
+    the update ratios and the activation/gradient histograms.
+    """
+    from nnlab.report import Section
+    diag = next((cb for cb in list(getattr(trainer, "callbacks", [])) + list(getattr(trainer, "_cbs", []))
+                 if isinstance(cb, RunDiagnostics)), None)
+    if diag is None:
+        return []
+    if not diag._done:
+        diag.finish()
+    import html
+    items = "".join(
+        f"<li><b>{html.escape(f.source)}</b>: {html.escape(f.message)}"
+        + (f"<br><i>&rarr; {html.escape(f.advice)}</i>" if f.advice else "") + "</li>"
+        for f in diag.findings)
+    run_dir = Path(run_dir)
+    rel = {k: os.path.relpath(v, run_dir) for k, v in diag.figure_paths.items()}
+    out = [Section("Diagnostics", [], "What the training monitors read from this run (notes: babysitting the "
+                   "learning process; bias/variance).", f"<ul>{items}</ul>" if items else "")]
+    if "update_ratios" in rel:
+        out.append(Section("Update/parameter ratios", [rel["update_ratios"]],
+                           "||update|| / ||parameter|| per parameter tensor and step; about 1e-3 is healthy, "
+                           "far lower means the learning rate is too low, far higher too high."))
+    imgs = [rel[k] for k in ("activations", "gradients") if k in rel]
+    if imgs:
+        out.append(Section("Activations and gradients per layer", imgs,
+                           "Histograms at the last sampled step. Dead ReLUs show as a spike at 0; saturated "
+                           "tanh/sigmoid units pile up at the ends; gradients shrinking layer by layer toward "
+                           "the input mean vanishing gradients."))
+    if diag.tensorboard is not None:
+        out.append(Section("TensorBoard", [], f"tensorboard --logdir {run_dir / 'tensorboard'}"))
+    return out
+
+
+try:
+    from nnlab.report import SECTION_PROVIDERS, register_section
+    if report_sections not in SECTION_PROVIDERS:
+        register_section(report_sections)
+except ImportError:  # pragma: no cover - the report is optional
+    pass

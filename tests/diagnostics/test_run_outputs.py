@@ -89,3 +89,20 @@ def test_first_layer_pictures():
     grid = filter_grid(np.zeros((5, 4, 4)))
     assert grid.shape == (2 * 5 + 1, 3 * 5 + 1)   # 3 columns, 2 rows, 1-pixel gaps
     assert first_layer_images(nn.Sequential(nn.Linear(10, 3))) is None
+
+
+def test_report_gets_a_diagnostics_section(digits, tmp_path):
+    from nnlab.report import write_report
+    nnlab.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    t = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.3),
+                callbacks=default_monitors(tmp_path, activation_every=10, verbose=False))
+    t.fit(digits.train, digits.dev, epochs=1, batch_size=64)
+    page = open(write_report(tmp_path, t, digits)).read()
+    assert "<h2>Diagnostics</h2>" in page and "update ratio" in page
+    for img in ("figures/update_ratios.png", "figures/activations.png", "figures/gradients.png"):
+        assert img in page and (tmp_path / img).exists()
+    # a trainer without monitors: no section
+    t2 = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.3))
+    t2.fit(digits.train, epochs=1, batch_size=64)
+    assert "<h2>Diagnostics</h2>" not in open(write_report(tmp_path / "b", t2, digits)).read()
