@@ -304,21 +304,33 @@ class MemoryEstimate:
     __repr__ = __str__
 
 
-def memory_estimate(model, input_shape, batch_size: int = 1, optimizer: str = "sgd",
+def memory_estimate(model, input_shape=None, batch_size: int = 1, optimizer: str = "sgd",
                     dtype=np.float32, training: bool = True) -> MemoryEstimate:
     """Training-time memory: activations and their gradients for the batch, plus the parameters
     times (1 + gradients + optimizer caches). With ``training=False``, the inference figure the
     notes suggest: keep only the current layer's input and output, drop earlier activations.
-    Miscellaneous buffers (the data pipeline, im2col scratch) are not included."""
+    Miscellaneous buffers (the data pipeline, im2col scratch) are not included.
+
+    ``model`` may also be a ``SummaryTable`` already computed (``input_shape`` is then not needed
+    and no forward pass runs); its dtype is used.
+    """
     if optimizer not in OPTIMIZER_CACHES:
         raise ValueError(f"memory_estimate: optimizer must be one of {sorted(OPTIMIZER_CACHES)}, got {optimizer!r}")
-    table = summary(model, input_shape, batch_size=batch_size, dtype=dtype, print_fn=None)
-    acts = table.total_activations
-    if not training:
-        vols = [r.activations for r in table.rows if not r.folded]
-        acts = max(a + b for a, b in zip(vols, vols[1:])) if len(vols) > 1 else sum(vols)
-    return MemoryEstimate(int(batch_size), optimizer, acts, table.total_params, np.dtype(dtype).itemsize,
-                          bool(training))
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"memory_estimate: batch_size must be a positive int, got {batch_size!r}")
+    if isinstance(model, SummaryTable):
+        table = model
+    else:
+        if input_shape is None:
+            raise TypeError("memory_estimate: input_shape is required (e.g. (3, 224, 224)) unless a SummaryTable is given")
+        table = summary(model, input_shape, dtype=dtype, print_fn=None)
+    per_image = [r.activations // table.batch_size for r in table.rows if not r.folded]
+    if training:
+        acts = sum(per_image)
+    else:
+        acts = max(a + b for a, b in zip(per_image, per_image[1:])) if len(per_image) > 1 else sum(per_image)
+    return MemoryEstimate(int(batch_size), optimizer, int(acts) * int(batch_size), table.total_params,
+                          table.dtype.itemsize, bool(training))
 
 
 # ---------------------------------------------------------------------------------------------

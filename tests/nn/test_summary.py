@@ -108,12 +108,14 @@ def test_memory_estimate_arithmetic(optimizer):
 
 def test_memory_estimate_vgg16_batch(vgg16_table):
     model, t = vgg16_table
-    est = memory_estimate(model, (3, 224, 224), batch_size=32, optimizer="momentum")
+    est = memory_estimate(t, batch_size=32, optimizer="momentum")     # reuses the table: no new pass
     assert est.activation_bytes == 2 * 32 * 15_237_608 * 4
     assert est.param_bytes == 3 * 138_357_544 * 4               # weights, gradients, velocity
     assert 5.0 < est.gib < 5.3                                   # ~5.2 GiB: activations dominate
     with pytest.raises(ValueError, match="optimizer must be one of"):
-        memory_estimate(model, (3, 224, 224), optimizer="lbfgs")
+        memory_estimate(t, optimizer="lbfgs")
+    with pytest.raises(TypeError, match="input_shape is required"):
+        memory_estimate(model)
 
 
 def test_receptive_field_three_3x3_vs_one_7x7():
@@ -148,3 +150,4 @@ def test_memory_estimate_inference_keeps_only_live_volumes():
     assert est.total_bytes == 4 * (est.activation_values + 61_706)
     assert est.total_bytes < memory_estimate(model, (1, 32, 32), batch_size=4).total_bytes
     assert "inference" in str(est)
+    assert memory_estimate(t, batch_size=4, training=False).total_bytes == est.total_bytes
