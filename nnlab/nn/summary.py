@@ -18,7 +18,9 @@ exactly the notes' per-layer column:
 
 i.e. 60.95 MB (58.1 MiB) per image in float32 for the forward pass, about twice that with the
 gradients of backward. The notes' "TOTAL memory: 24M * 4 bytes ~= 93MB / image" does not follow
-from their own column (whose entries sum to 15.2M); the summary prints the exact count. Ops that
+from their own column (whose entries sum to 15.2M); the summary prints the exact count. Likewise
+their first-layer example (64 3x3 filters on 224x224x3, "about 10 million activations, 72MB")
+is one 224x224x64 volume: 3,211,264 values, 12.8 MB, 25.7 MB with its gradient. Ops that
 are not modules (the addition of a residual block, the concatenation of an Inception module) make
 volumes that are not counted, so for branching networks the total is a lower bound.
 
