@@ -87,7 +87,7 @@ def plot_param(rows, param, metric: str, path) -> str | None:
     return str(path)
 
 
-def write_report(out, rows, space, metric: str, warnings, best) -> Path:
+def write_report(out, rows, space, metric: str, warnings, best, plots: bool = True) -> Path:
     """``report.md`` with the best configuration, warnings, the table and the plots."""
     out = Path(out)
     lines = ["# Hyperparameter search", ""]
@@ -103,7 +103,7 @@ def write_report(out, rows, space, metric: str, warnings, best) -> Path:
         lines.append("")
     figs = []
     for p in space:
-        if not p.numeric:
+        if not p.numeric or not plots:
             continue
         f = plot_param(rows, p, metric, out / f"{metric}_vs_{p.name}.png")
         if f:

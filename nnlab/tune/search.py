@@ -77,8 +77,24 @@ def make_sampler(name: str, space: SearchSpace, seed: int, grid_points: int | No
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(trials // 3, 2)))
     if name == "grid":
-        return optuna.samplers.GridSampler(space.grid(grid_points or grid_points_for(space, trials)), seed=seed)
+        return _Grid(space.grid(grid_points or grid_points_for(space, trials)), seed=seed)
     raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got {name!r}")
+
+
+def _grid_class():
+    import optuna
+
+    class Grid(optuna.samplers.GridSampler):
+        """GridSampler whose end of grid does not call ``study.stop()`` (only valid inside
+        ``optimize``); each stage asks for at most the grid's size anyway."""
+
+        def after_trial(self, study, trial, state, values):
+            pass
+    return Grid
+
+
+def _Grid(search_space, seed=None):
+    return _grid_class()(search_space, seed=seed)
 
 
 def grid_points_for(space: SearchSpace, trials: int) -> int:
@@ -175,13 +191,14 @@ class Search:
             ``":memory:"`` = in this process only.
         workers: processes on this machine (the calling one included).
         metric, direction: what the objective's result is judged by.
+        plots: draw the report's plots (metric against each numeric parameter).
     """
 
     def __init__(self, out, space=None, objective=None, trials: int = 20, stages=None, default_stages="1", keep: float = 1 / 3,
                  narrow: bool = False, sampler: str = "random", grid_points: int | None = None,
                  storage: str | None = None, study_name: str = "nnlab-tune", workers: int = 1,
                  metric: str = "val_accuracy", direction: str = "maximize", seed: int = 0, task: dict | None = None,
-                 verbose: bool = False, heartbeat: int = st.HEARTBEAT_SECONDS, grace: int = st.GRACE_SECONDS):
+                 verbose: bool = False, plots: bool = True, heartbeat: int = st.HEARTBEAT_SECONDS, grace: int = st.GRACE_SECONDS):
         if isinstance(trials, bool) or int(trials) != trials or trials < 1:
             raise ValueError(f"trials must be a positive integer, got {trials!r}")
         if int(workers) != workers or workers < 1:
@@ -215,6 +232,7 @@ class Search:
         self.seed = int(seed)
         self.task = dict(task or {})
         self.verbose = verbose
+        self.plots = plots
         self.heartbeat, self.grace = heartbeat, grace
         self._storage = None
         self._objective_fn = None
@@ -226,7 +244,7 @@ class Search:
                 "trials": self.trials, "stages": [[s.epochs, s.keep] for s in self.stages], "narrow": self.narrow,
                 "sampler": self.sampler, "grid_points": self.grid_points, "storage": self.storage_url,
                 "study_name": self.study_name, "metric": self.metric, "direction": self.direction,
-                "seed": self.seed, "task": self.task, "verbose": self.verbose, "heartbeat": self.heartbeat,
+                "seed": self.seed, "task": self.task, "verbose": self.verbose, "plots": self.plots, "heartbeat": self.heartbeat,
                 "grace": self.grace}
 
     @classmethod
@@ -471,7 +489,7 @@ class Search:
                         "trials": {f"stage{k + 1}": sum(1 for r in rows if r["stage"] == k + 1 and r["status"] == "complete")
                                    for k in range(len(self.stages))}}
             _write_json(self.out / "best.json", best_doc)
-        write_report(self.out, rows, self.space, self.metric, warnings, best_doc)
+        write_report(self.out, rows, self.space, self.metric, warnings, best_doc, plots=self.plots)
         return SearchResult(self.out, rows, best_doc, warnings, self.stages)
 
 

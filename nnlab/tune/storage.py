@@ -45,6 +45,7 @@ def open_storage(url: str, heartbeat: int = HEARTBEAT_SECONDS, grace: int = GRAC
     optuna = _optuna()
     if url == MEMORY:
         return optuna.storages.InMemoryStorage()
+    url = _with_driver(url)
     engine_kwargs = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         # Several processes write one file: wait for the lock rather than fail at once.
@@ -52,9 +53,24 @@ def open_storage(url: str, heartbeat: int = HEARTBEAT_SECONDS, grace: int = GRAC
     try:
         return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=int(heartbeat),
                                           grace_period=int(grace))
-    except ModuleNotFoundError as e:
-        raise ValueError(f"--storage {url.split('://')[0]}://...: the database driver {e.name!r} is not installed "
-                         f"(pip install {'psycopg2-binary' if 'psycopg' in str(e.name) else e.name})") from None
+    except ImportError as e:
+        raise ValueError(f"--storage {url.split('://')[0]}://...: cannot load the database driver ({e}); "
+                         "install it (PostgreSQL: pip install psycopg2-binary)") from None
+
+
+def _with_driver(url: str) -> str:
+    """``postgresql://`` with whichever PostgreSQL driver is installed (SQLAlchemy 2.1 assumes
+    psycopg 3; psycopg2 is the one the test extra installs)."""
+    import importlib.util
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            rest = url[len(prefix):]
+            if importlib.util.find_spec("psycopg") is not None:
+                return "postgresql+psycopg://" + rest
+            if importlib.util.find_spec("psycopg2") is not None:
+                return "postgresql+psycopg2://" + rest
+            raise ValueError(f"--storage {prefix}...: no PostgreSQL driver installed (pip install psycopg2-binary)")
+    return url
 
 
 class DirLock:

@@ -1,0 +1,276 @@
+"""Hyperparameter search: samplers, stages, boundary warning, resume after a kill, results files,
+workers against PostgreSQL."""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("optuna", reason="the search runs on Optuna")
+
+from nnlab.tune import Search, boundary_warnings, default_space  # noqa: E402
+from nnlab.tune.space import SearchSpace  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+OBJ = HERE / "objectives.py"
+sys.path.insert(0, str(HERE))
+import objectives  # noqa: E402
+
+REPO = HERE.parents[1]
+
+
+def _cli(args, env=None, **kw):
+    e = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    e.update(env or {})
+    return subprocess.Popen([sys.executable, "-m", "nnlab", "tune", *args], env=e, cwd=str(REPO),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def _mem(tmp_path, name, **kw):
+    return Search(tmp_path / name, storage=":memory:", plots=False, **kw)
+
+
+# ------------------------------------------------------------------------------------------
+# Sampling
+# ------------------------------------------------------------------------------------------
+def test_random_beats_grid_when_one_parameter_does_not_matter(tmp_path):
+    """Bergstra and Bengio: 25 grid points try 5 values of the parameter that matters; 25 random
+    points try 25 of them."""
+    space = ["x=uniform:0,1", "y=uniform:0,1"]
+    rand, grid = [], []
+    for seed in range(5):
+        rand.append(_mem(tmp_path, f"r{seed}", space=space, objective=objectives.one_important, trials=25,
+                         seed=seed).run().best["value"])
+        grid.append(_mem(tmp_path, f"g{seed}", space=space, objective=objectives.one_important, trials=25,
+                         sampler="grid", seed=seed).run().best["value"])
+    assert len(set(np.round(grid, 12))) == 1          # the grid is the same every time
+    assert sum(r > g for r, g in zip(rand, grid)) >= 4, (rand, grid)
+    assert np.mean(rand) > np.mean(grid) + 0.3
+
+
+def test_grid_visits_every_point_once(tmp_path):
+    r = _mem(tmp_path, "g", space=["lr=log:1e-4,1e-1", "l2=log:1e-6,1e-2"], objective=objectives.bowl, trials=9,
+             sampler="grid").run()
+    pts = {(round(row["lr"], 12), round(row["l2"], 12)) for row in r.rows}
+    assert len(r.rows) == 9 and len(pts) == 9
+    assert {p[0] for p in pts} == {round(v, 12) for v in (1e-4, 10 ** -2.5, 1e-1)}
+
+
+def test_tpe_sampler_runs_and_improves_on_its_start(tmp_path):
+    r = _mem(tmp_path, "t", space=["lr=log:1e-5,1", "l2=log:1e-6,1e-2"], objective=objectives.bowl, trials=30,
+             sampler="tpe", seed=1).run()
+    by_trial = sorted(r.rows, key=lambda row: row["trial"])
+    first, last = by_trial[:10], by_trial[10:]
+    assert max(row["val_accuracy"] for row in last) >= max(row["val_accuracy"] for row in first)
+    assert r.best["value"] > 0.99
+
+
+# ------------------------------------------------------------------------------------------
+# Coarse to fine
+# ------------------------------------------------------------------------------------------
+def test_stages_promote_the_best_fraction_with_more_epochs(tmp_path):
+    r = _mem(tmp_path, "s", space=["lr=log:1e-5,1", "l2=log:1e-6,1e-2"], objective=objectives.bowl, trials=9,
+             stages="1,4", keep=1 / 3).run()
+    s1 = [row for row in r.rows if row["stage"] == 1]
+    s2 = [row for row in r.rows if row["stage"] == 2]
+    assert len(s1) == 9 and len(s2) == 3
+    assert all(row["epochs"] == 1 for row in s1) and all(row["epochs"] == 4 for row in s2)
+    top = sorted(s1, key=lambda row: -row["val_accuracy"])[:3]
+    assert {(t["lr"], t["l2"]) for t in top} == {(t["lr"], t["l2"]) for t in s2}
+    assert r.best["stage"] == 2 and r.best["epochs"] == 4
+    # The table lists the last stage first, best first within a stage.
+    assert [row["val_accuracy"] for row in s2] == sorted((row["val_accuracy"] for row in s2), reverse=True)
+
+
+def test_narrowed_stage_samples_fresh_points_near_the_best(tmp_path):
+    r = _mem(tmp_path, "n", space=["lr=log:1e-6,1", "l2=log:1e-6,1e-2"], objective=objectives.bowl, trials=12,
+             stages="1,2", keep=0.25, narrow=True, seed=3).run()
+    s1 = sorted((row for row in r.rows if row["stage"] == 1), key=lambda row: -row["val_accuracy"])
+    s2 = [row for row in r.rows if row["stage"] == 2]
+    assert len(s2) == 6  # 3 promoted + 3 fresh
+    kept = s1[:3]
+    lr_lo, lr_hi = min(k["lr"] for k in kept), max(k["lr"] for k in kept)
+    fresh = [row for row in s2 if (row["lr"], row["l2"]) not in {(k["lr"], k["l2"]) for k in kept}]
+    assert len(fresh) == 3
+    # Narrowed range: the kept span plus 10% of the full (log) width on each side.
+    pad = 10 ** 0.6
+    assert all(lr_lo / pad <= row["lr"] <= lr_hi * pad for row in fresh)
+
+
+# ------------------------------------------------------------------------------------------
+# Boundary warning
+# ------------------------------------------------------------------------------------------
+def test_boundary_warning_fires_at_the_edge_and_names_parameter_and_side(tmp_path):
+    r = _mem(tmp_path, "edge", space=["lr=log:1e-4,1e-1", "dropout=uniform:0,0.5"],
+             objective=objectives.upper_edge, trials=25).run()
+    assert len(r.warnings) == 1, r.warnings
+    assert r.warnings[0].startswith("lr:") and "upper edge" in r.warnings[0] and "0.1" in r.warnings[0]
+    assert r.best["warnings"] == r.warnings
+
+
+def test_boundary_warning_quiet_when_the_best_is_inside(tmp_path):
+    r = _mem(tmp_path, "inside", space=["lr=log:1e-5,1", "l2=log:1e-7,1e-1"], objective=objectives.bowl,
+             trials=25).run()
+    assert r.warnings == []
+
+
+def test_boundary_warning_lower_edge_from_rows():
+    space = default_space()
+    rows = [{"lr": 1.1e-4, "l2": 1e-4, "dropout": 0.3, "val_accuracy": 0.95},
+            {"lr": 1.3e-4, "l2": 3e-5, "dropout": 0.2, "val_accuracy": 0.94},
+            {"lr": 2e-2, "l2": 1e-3, "dropout": 0.1, "val_accuracy": 0.80},
+            {"lr": 1.2e-4, "l2": 1e-3, "dropout": 0.4, "val_accuracy": 0.93}]
+    w = boundary_warnings(rows, space)
+    assert len(w) == 1 and w[0].startswith("lr:") and "lower edge" in w[0]
+    # Minimizing a loss flips which rows are best: then lr=2e-2 is best and no edge is hit.
+    assert boundary_warnings(rows, space, direction="minimize", top=1) == []
+
+
+# ------------------------------------------------------------------------------------------
+# Resuming
+# ------------------------------------------------------------------------------------------
+def test_rerun_continues_to_the_total(tmp_path):
+    kw = dict(space=["lr=log:1e-4,1e-1"], objective=f"{OBJ}:bowl", trials=4, plots=False)
+    first = Search(tmp_path / "s", **kw).run()
+    kw["trials"] = 7
+    second = Search(tmp_path / "s", **kw).run()
+    assert len(first.rows) == 4 and len(second.rows) == 7
+    old = {(row["trial"], row["lr"]) for row in first.rows}
+    assert old <= {(row["trial"], row["lr"]) for row in second.rows}
+    assert len({row["lr"] for row in second.rows}) == 7  # the re-run does not replay the first samples
+    # Same command again: nothing left to do.
+    again = Search(tmp_path / "s", **kw).run()
+    assert len(again.rows) == 7
+
+
+def test_rerun_with_another_space_is_refused(tmp_path):
+    Search(tmp_path / "s", space=["lr=log:1e-4,1e-1"], objective=f"{OBJ}:bowl", trials=1, plots=False).run()
+    with pytest.raises(ValueError, match="was started with"):
+        Search(tmp_path / "s", space=["lr=log:1e-3,1e-1"], objective=f"{OBJ}:bowl", trials=2, plots=False).run()
+
+
+def test_killed_search_resumes_without_repeating_finished_trials(tmp_path):
+    out, log = tmp_path / "search", tmp_path / "calls.log"
+    args = ["--trials", "6", "--objective", f"{OBJ}:logged_sleepy", "--lr", "1e-4,1e-1", "--l2", "1e-6,1e-2",
+            "--stages", "1", "--out", str(out)]
+    env = {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "0.3"}
+    p = _cli(args, env)
+    t0 = time.time()
+    while time.time() - t0 < 60:
+        text = log.read_text() if log.exists() else ""
+        # Kill while a trial is in flight, after three have finished.
+        if text.count("end ") >= 3 and text.splitlines()[-1].startswith("start "):
+            break
+        if p.poll() is not None:
+            pytest.fail(f"search ended before it was killed: {p.communicate()}")
+        time.sleep(0.02)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    first = log.read_text().splitlines()
+    finished = {line.split(" ", 2)[2] for line in first if line.startswith("end ")}
+    in_flight = {line.split(" ", 2)[2] for line in first if line.startswith("start ")} - finished
+    assert len(finished) >= 3 and len(in_flight) == 1
+
+    p = _cli(args, env)
+    stdout, stderr = p.communicate(timeout=120)
+    assert p.returncode == 0, stderr
+    second = log.read_text().splitlines()[len(first):]
+    rerun = [line.split(" ", 2)[2] for line in second if line.startswith("start ")]
+    assert not finished & set(rerun), "a finished trial ran again"
+    assert in_flight <= set(rerun), "the trial lost with the killed worker was not run again"
+    with open(out / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    done = [r for r in rows if r["status"] == "complete"]
+    assert len(done) == 6
+    assert len({(r["lr"], r["l2"]) for r in done}) == 6
+    assert [r["status"] for r in rows].count("lost") == 1
+
+
+# ------------------------------------------------------------------------------------------
+# Files and the command line on the digits
+# ------------------------------------------------------------------------------------------
+def test_cli_on_the_digits_writes_results_best_report_and_checkpoints(tmp_path, capsys):
+    from nnlab.cli.main import main
+    out = tmp_path / "tune"
+    code = main(["tune", "--trials", "3", "--model", "mlp", "--subset", "200", "--stages", "1", "--quiet",
+                 "--out", str(out), "--param", "lr=log:1e-3,1e-1", "--l2", "1e-6,1e-2", "--seed", "2"])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "best val_accuracy=" in text and "lr" in text
+    with open(out / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3
+    assert {"stage", "trial", "epochs", "status", "val_accuracy", "lr", "l2"} <= set(rows[0])
+    accs = [float(r["val_accuracy"]) for r in rows]
+    assert accs == sorted(accs, reverse=True)
+    best = json.loads((out / "best.json").read_text())
+    assert best["value"] == pytest.approx(accs[0]) and set(best["params"]) == {"lr", "l2"}
+    for r in rows:
+        stats = json.loads((out / r["dir"] / "stats.json").read_text())
+        assert stats["status"] == "complete" and stats["params"]["lr"] == pytest.approx(float(r["lr"]))
+        assert (out / r["dir"] / "checkpoint.npz").exists()
+    import nnlab
+    ck = nnlab.load(out / best["checkpoint"])
+    assert ck.model is not None
+    for name in ("val_accuracy_vs_lr.png", "val_accuracy_vs_l2.png", "report.md"):
+        assert (out / name).stat().st_size > 0
+    assert "val_accuracy_vs_lr.png" in (out / "report.md").read_text()
+
+
+def test_unknown_model_parameter_fails_the_trial_with_a_reason(tmp_path):
+    r = _mem(tmp_path, "bad", space=["lr=log:1e-3,1e-1", "momentum=uniform:0.5,0.99"], trials=1,
+             task={"model": "mlp", "subset": 100}).run()
+    assert r.best is None
+    assert r.rows[0]["status"] == "fail" and "momentum" in r.rows[0]["error"]
+
+
+@pytest.mark.slow
+def test_random_search_matches_a_6x6_grid_on_the_digits(tmp_path):
+    space = ["lr=log:1e-3,3", "l2=log:1e-6,1e-1"]
+    rand = _mem(tmp_path, "r", space=space, objective=objectives.tiny_digits, trials=20, seed=1).run()
+    grid = _mem(tmp_path, "g", space=space, objective=objectives.tiny_digits, trials=36, sampler="grid").run()
+    assert len(grid.rows) == 36 and len(rand.rows) == 20
+    assert grid.best["value"] > 0.5  # the grid contains good settings: the comparison means something
+    assert rand.best["value"] >= grid.best["value"] - 0.01, (rand.best, grid.best)
+
+
+# ------------------------------------------------------------------------------------------
+# Workers sharing one study on a database server
+# ------------------------------------------------------------------------------------------
+def _pg_url():
+    url = os.environ.get("NNLAB_TEST_PG_URL")
+    if not url:
+        pytest.skip("NNLAB_TEST_PG_URL is not set: no PostgreSQL server (.ci/run starts one on loopback)")
+    psycopg2 = pytest.importorskip("psycopg2", reason="psycopg2 (the PostgreSQL driver) is not installed")
+    try:
+        psycopg2.connect(url, connect_timeout=5).close()
+    except Exception as e:  # noqa: BLE001
+        pytest.skip(f"PostgreSQL at {url} cannot be reached: {str(e).strip()}")
+    return url
+
+
+def test_two_worker_processes_share_a_postgresql_study(tmp_path):
+    url = _pg_url()
+    study = "nnlab-test-" + uuid.uuid4().hex[:10]
+    log = tmp_path / "calls.log"
+    p = _cli(["--trials", "6", "--workers", "2", "--storage", url, "--study", study, "--objective",
+              f"{OBJ}:logged_sleepy", "--lr", "1e-4,1e-1", "--stages", "1", "--out", str(tmp_path / "s")],
+             {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "0.4"})
+    stdout, stderr = p.communicate(timeout=120)
+    assert p.returncode == 0, stderr
+    import optuna
+    from nnlab.tune.storage import open_storage
+    s = optuna.load_study(study_name=study + ".stage0", storage=open_storage(url))
+    done = [t for t in s.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert 6 <= len(done) <= 7  # two workers may both start the last trial
+    workers = {t.user_attrs["worker"] for t in done}
+    assert len(workers) == 2, workers
+    pids = {line.split()[1] for line in log.read_text().splitlines()}
+    assert len(pids) == 2
