@@ -122,9 +122,16 @@ class ModelGradcheckReport:
         w = max([len(r.name) for r in self.rows] + [9])
         lines.append(f"{'parameter':<{w}}  {'check':<8} {'shape':<16} {'entries':>7}  {'max rel err':>11}  "
                      f"{'max abs err':>11}  {'grade':<10} {'kinks':>5}")
+        tiny = False
         for r in self.rows:
-            lines.append(f"{r.name:<{w}}  {r.check:<8} {str(r.shape):<16} {r.checked:>7}  {r.max_rel_error:>11.2e}  "
+            mark = " "
+            if r.grade in ("good", "acceptable") and r.max_rel_error > self.thresholds[1]:
+                mark, tiny = "*", True
+            lines.append(f"{r.name:<{w}}  {r.check:<8} {str(r.shape):<16} {r.checked:>7}  {r.max_rel_error:>11.2e}{mark} "
                          f"{r.max_abs_error:>11.2e}  {r.grade:<10} {r.kinks:>5}")
+        if tiny:
+            lines.append(f"* the large relative error is between numbers within round-off of zero (|a - n| < "
+                         f"{self.noise:.1e}, e.g. a bias followed by batch norm): meaningless, counted as agreement")
         bad = [r for r in self.rows if r.grade in ("wrong", "suspicious")]
         for r in bad:
             lines.append(f"  {r.name} ({r.check}) worst at {r.worst_index}: analytic {r.analytic:.6e}, "
