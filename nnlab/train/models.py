@@ -58,7 +58,7 @@ def mlp(input_shape=(1, 28, 28), num_classes: int = 10, hidden=(512, 256), activ
         if dropout:
             layers.append(nn.Dropout(dropout))
         d = h
-    layers.append(nn.Linear(d, num_classes, init=init))
+    layers.append(nn.Linear(d, num_classes, init="xavier"))  # small logits at the start: loss near ln C
     return nn.Sequential(*layers)
 
 
@@ -96,7 +96,7 @@ def cnn(input_shape=(1, 28, 28), num_classes: int = 10, channels=(16, 32), fc: i
     layers += [nn.Flatten(), nn.Linear(c * h * w, int(fc), init=init), _activation(activation)]
     if dropout:
         layers.append(nn.Dropout(dropout))
-    layers.append(nn.Linear(int(fc), num_classes, init=init))
+    layers.append(nn.Linear(int(fc), num_classes, init="xavier"))
     return nn.Sequential(*layers)
 
 
