@@ -1,0 +1,1 @@
+"""Reproductions of the notes' classic experiments (``python -m nnlab.experiments.<name>``)."""
