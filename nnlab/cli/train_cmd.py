@@ -56,7 +56,7 @@ def _configure_train(p):
     g = p.add_argument_group("model")
     g.add_argument("--model", default=None, metavar="NAME",
                    help=f"network: {', '.join(model_names())} (default {DEFAULT_MODEL} for images, "
-                        "mlp for feature vectors)")
+                        "mlp for feature vectors and images under 16x16)")
     g.add_argument("--hidden", type=str, default=None, metavar="SIZES",
                    help="hidden layer sizes for mlp/digit16, e.g. 512,256")
     g.add_argument("--channels", type=str, default=None, metavar="SIZES",
@@ -158,8 +158,9 @@ def train(args) -> int:
         raise UsageError(f"--seed must be a non-negative integer, got {seed}")
     t_start = time.perf_counter()
     splits = _load_data(data_name, 0, limit)
-    if model_name is None:  # the CNN for images, the MLP for feature vectors
-        model_name = DEFAULT_MODEL if len(splits.input_shape) == 3 else "mlp"
+    if model_name is None:  # the CNN for images, the MLP for feature vectors and tiny images
+        shape = splits.input_shape
+        model_name = DEFAULT_MODEL if len(shape) == 3 and min(shape[1:]) >= 16 else "mlp"
     manual_seed(seed)
     r = recipe(model_name, splits.input_shape, splits.num_classes, **options)
     out = out or _run_dir(args, model_name)
