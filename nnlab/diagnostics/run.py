@@ -213,7 +213,7 @@ def default_monitors(run_dir, *, update_every: int = 1, activation_every: int = 
     diverging step is caught before anything else looks at it.
     """
     run_dir = Path(run_dir)
-    guard = LossCurveMonitor(checkpoint=run_dir / "last_good.npz", verbose=verbose)
+    guard = LossCurveMonitor(checkpoint=run_dir / "last_good.npz", verbose=False)  # RunDiagnostics prints
     mons = [guard, UpdateRatioMonitor(every=update_every), ActivationMonitor(every=activation_every),
             BiasVarianceMonitor()]
     tb = TensorBoardLogger(run_dir / "tensorboard", mons) if tensorboard else None
