@@ -162,7 +162,11 @@ def train(args) -> int:
         shape = splits.input_shape
         model_name = DEFAULT_MODEL if len(shape) == 3 and min(shape[1:]) >= 16 else "mlp"
     manual_seed(seed)
-    r = recipe(model_name, splits.input_shape, splits.num_classes, **options)
+    model = None
+    if resume_path:  # the architecture the run was started with, even if the defaults changed since
+        from nnlab.train.checkpoint import build_model
+        model = build_model(payload["architecture"])
+    r = recipe(model_name, splits.input_shape, splits.num_classes, model=model, **options)
     out = out or _run_dir(args, model_name)
     out.mkdir(parents=True, exist_ok=True)
     quiet = args.quiet

@@ -205,10 +205,11 @@ class Recipe:
     ignored: list = field(default_factory=list)    # options that do not apply to this model
 
 
-def recipe(name: str = DEFAULT_MODEL, input_shape=(1, 28, 28), num_classes: int = 10, **overrides) -> Recipe:
+def recipe(name: str = DEFAULT_MODEL, input_shape=(1, 28, 28), num_classes: int = 10, model: Module | None = None,
+           **overrides) -> Recipe:
     """Build the model, loss, optimizer, regularizer and schedule for ``name``; ``overrides`` (None
     values ignored) replace the tuned settings: hidden, activation, dropout, batchnorm, init,
-    channels, fc, optimizer, lr, epochs, batch_size, l2, schedule."""
+    channels, kernel_size, padding, fc, optimizer, lr, epochs, batch_size, l2, schedule."""
     overrides = {k: v for k, v in overrides.items() if v is not None}
     kind = name if name in _RECIPES else "zoo"
     settings = dict(_RECIPES[kind])
@@ -218,7 +219,8 @@ def recipe(name: str = DEFAULT_MODEL, input_shape=(1, 28, 28), num_classes: int 
     for k in ignored:
         overrides.pop(k)
     settings.update(overrides)
-    model = build_model(name, input_shape, num_classes, **arch)
+    if model is None:  # (a resumed run passes the model rebuilt from its checkpoint)
+        model = build_model(name, input_shape, num_classes, **arch)
     loss = OneHotMSELoss(num_classes) if settings["loss"] == "mse" else nn.CrossEntropyLoss()
     opt = make_optimizer(settings["optimizer"], model.parameters(), float(settings["lr"]))
     reg = nn.Regularizer(l2=float(settings["l2"])) if settings["l2"] else None
