@@ -84,28 +84,32 @@ class UpdateRatioMonitor(Callback):
         self.every, self.low, self.high, self.warmup = int(every), float(low), float(high), int(warmup)
         self.steps: list[int] = []
         self.ratios: dict[str, list[float]] = {}
-        self._before = None
+        self._buf, self._armed = [], False
 
     def on_train_begin(self, logs=None):
         self._params = _weights(self.model)
         self.steps, self.ratios = [], {n: [] for n, _ in self._params}
-        self._before = None
+        self._buf = [np.empty_like(p.data) for _, p in self._params]  # reused: no allocation per step
+        self._armed = False
 
     def on_train_batch_begin(self, batch, logs=None):
         if self.trainer.global_step % self.every == 0:
-            self._before = [p.data.copy() for _, p in self._params]
+            for i, (_, p) in enumerate(self._params):
+                if self._buf[i].shape != p.data.shape or self._buf[i].dtype != p.data.dtype:
+                    self._buf[i] = np.empty_like(p.data)
+                np.copyto(self._buf[i], p.data)
+            self._armed = True
 
     def on_train_batch_end(self, batch, logs=None):
-        before = self._before
-        if before is None:
+        if not self._armed:
             return
-        self._before = None
+        self._armed = False
         self.steps.append(self.trainer.global_step)
-        for (name, p), w0 in zip(self._params, before):
-            d = (p.data - w0).ravel()
-            w = w0.ravel()
-            un = float(np.sqrt(np.dot(d, d)))
+        for (name, p), b in zip(self._params, self._buf):
+            w = b.reshape(-1)
             wn = float(np.sqrt(np.dot(w, w)))
+            np.subtract(p.data, b, out=b)   # b is now the update
+            un = float(np.sqrt(np.dot(w, w)))
             self.ratios[name].append(un / wn if wn > 0 else (0.0 if un == 0 else np.inf))
 
     def summary(self) -> dict:
