@@ -58,19 +58,26 @@ def register_forward_hook(module, fn) -> HookHandle:
     if hooks is None:
         hooks = []
         d[_ATTR] = hooks
-        original = type(module).forward.__get__(module)
-
-        def forward(*args, **kwargs):
-            out = original(*args, **kwargs)
-            for h in list(hooks):
-                r = h(module, args, out)
-                if r is not None:
-                    out = r
-            return out
-
-        d["forward"] = forward
+        d["forward"] = _HookedForward(module, hooks)
     hooks.append(fn)
     return HookHandle(module, fn)
+
+
+class _HookedForward:
+    """The instance-level ``forward``: the class's forward, then the hooks. An object rather than a
+    closure so that ``copy.deepcopy`` of the module gives a copy whose forward runs the copy."""
+
+    def __init__(self, module, hooks):
+        self.module, self.hooks = module, hooks
+
+    def __call__(self, *args, **kwargs):
+        m = self.module
+        out = type(m).forward(m, *args, **kwargs)
+        for h in list(self.hooks):
+            r = h(m, args, out)
+            if r is not None:
+                out = r
+        return out
 
 
 def remove_all_hooks(module) -> None:

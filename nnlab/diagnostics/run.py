@@ -165,6 +165,10 @@ class RunDiagnostics(Callback):
             return self.figure_paths
         self._done = True
         t = self.trainer
+        act = _find(self.monitors, ActivationMonitor)
+        if act is not None:  # training may have stopped without on_train_end (divergence)
+            act._active = False
+            act.detach()
         self.findings = diagnose(self.monitors)
         if self.figures:
             try:
