@@ -50,6 +50,9 @@ def configure(p) -> None:
     g.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=None, help="batch normalization")
     g.add_argument("--init", default=None, help="weight initialization (he, xavier, small, ...)")
     g.add_argument("--l2", type=float, default=None, metavar="LAMBDA", help="L2 strength (the regularization check)")
+    g.add_argument("--loss", choices=["recipe", "softmax", "svm"], default="recipe",
+                   help="data loss: the model's recipe (default), softmax cross-entropy, or the multiclass SVM "
+                        "(margin 1; expected initial loss C - 1)")
     g.add_argument("--weight-scale", type=_positive(float), default=1.0, metavar="F",
                    help="multiply the initial weights by F (e.g. 30 to see the initial-loss check fail)")
     g.add_argument("--seed", type=int, default=0, help="seed for init, data sampling and the checks")
@@ -84,6 +87,9 @@ def check(args) -> int:
     opts = {k: getattr(args, k) for k in ("hidden", "channels", "activation", "dropout", "batchnorm", "init", "l2")
             if getattr(args, k) is not None}
     r = recipe(args.model, splits.input_shape, splits.num_classes, **opts)
+    if args.loss != "recipe":
+        from nnlab import nn
+        r.loss = nn.CrossEntropyLoss() if args.loss == "softmax" else nn.MultiClassSVMLoss(delta=1.0)
     if args.weight_scale != 1.0:
         for p in r.model.parameters():
             if p.data.ndim >= 2:

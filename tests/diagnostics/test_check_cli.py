@@ -37,3 +37,11 @@ def test_check_rejects_bad_options(capsys):
         main(["check", "--weight-scale", "-1"])
     assert e.value.code == 2
     assert "positive" in capsys.readouterr().err
+
+
+def test_check_with_the_svm_loss(capsys):
+    code = main(["check", "--model", "mlp", "--hidden", "32", "--data", "digits8x8", "--loss", "svm",
+                 "--no-gradcheck"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "expected 9.0000 ((C - 1) delta = 9 x 1)" in out
