@@ -141,8 +141,9 @@ class UpdateRatioMonitor(Callback):
             return [Finding("lr_too_high", f"update/parameter ratio {med:.1e} (median over weights; {detail}), "
                             f"far above ~1e-3", "the learning rate is probably too high: lower it (try 3-10x)",
                             "update ratio")]
-        return [Finding("ok", f"update/parameter ratio {med:.1e} (median over weights), near ~1e-3", "",
-                        "update ratio")]
+        side = "" if 3e-4 <= med <= 3e-3 else (" (on the high side)" if med > 3e-3 else " (on the low side)")
+        return [Finding("ok", f"update/parameter ratio {med:.1e} (median over weights): within [{self.low:.0e}, "
+                        f"{self.high:.0e}] around ~1e-3{side}", "", "update ratio")]
 
 
 # ------------------------------------------------------------------------------------------
