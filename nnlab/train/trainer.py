@@ -112,11 +112,12 @@ class Trainer:
             p.fit(data if hasattr(data, "role") else X)
         return (p.transform(X), y)
 
-    def _make_loader(self, data, batch_size, shuffle, drop_last):
+    def _make_loader(self, data, batch_size, shuffle, drop_last, transform=None):
         from nnlab.data.loader import DataLoader
         if isinstance(data, DataLoader):
             return data
-        return DataLoader(data, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=self.seed)
+        return DataLoader(data, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=self.seed,
+                          transform=transform)
 
     def _reg_loss(self):
         r = self.regularizer
@@ -128,10 +129,12 @@ class Trainer:
     # fit
     # ------------------------------------------------------------------------------------
     def fit(self, train, val=None, epochs: int = 1, batch_size: int | None = 32, callbacks=None, resume=None,
-            shuffle: bool = True, drop_last: bool = False) -> History:
+            shuffle: bool = True, drop_last: bool = False, augment=None) -> History:
         """Train until ``epochs`` epochs are done in total (counting a resumed checkpoint's), or a
         callback sets ``stop_training``. ``val`` adds ``val_``-prefixed keys to the epoch logs.
 
+        ``augment`` is a batch transform ``t(x, rng)`` (``nnlab.data.transforms``) applied to training
+        batches only, seeded per (seed, epoch, batch) so that resuming replays it exactly.
         ``resume`` is a checkpoint path (from ModelCheckpoint, ``save_checkpoint`` or an
         interrupted run) to continue from; the model and optimizer must be built as before.
         Returns the History (also ``self.history``).
@@ -140,7 +143,7 @@ class Trainer:
             raise ValueError(f"Trainer.fit: epochs must be a non-negative integer, got {epochs!r}")
         train = self._prepare(train, fit_preprocessor=True)
         val = self._prepare(val)
-        loader = self._make_loader(train, batch_size, shuffle, drop_last)
+        loader = self._make_loader(train, batch_size, shuffle, drop_last, augment)
         self._loader = loader
         self.epochs = int(epochs)
         self.steps_per_epoch = len(loader)
@@ -244,6 +247,8 @@ class Trainer:
                 continue
             for fn in begin:
                 fn(b, None)
+            if not xb.flags.c_contiguous:  # e.g. a crop view from augmentation: BLAS wants contiguous
+                xb = np.ascontiguousarray(xb)
             out = model(Tensor(xb))
             data_loss = loss_fn(out, yb)
             if reg:
