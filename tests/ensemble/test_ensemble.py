@@ -1,0 +1,134 @@
+"""Ensembles and parameter averaging on the bundled digits."""
+import numpy as np
+import pytest
+
+import nnlab
+from nnlab import nn, optim
+from nnlab.ensemble import Ensemble, PolyakAveraging, Snapshots, from_checkpoints, train_members
+from nnlab.train import Trainer
+
+N_TRAIN = 1500
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from nnlab.data import load_dataset
+    return load_dataset("mnist5k", seed=0)
+
+
+def _trainer(seed, lr=0.1, momentum=0.9):
+    nnlab.manual_seed(seed)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10))
+    return Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=lr, momentum=momentum), seed=seed)
+
+
+@pytest.fixture(scope="module")
+def five(digits):
+    train = (digits.train.X[:N_TRAIN], digits.train.y[:N_TRAIN])
+    return train_members(_trainer, train, seeds=range(5), epochs=3, batch_size=64)
+
+
+# ------------------------------------------------------------------------------------------
+def test_five_networks_beat_their_mean_member_on_the_test_split(five, digits):
+    ens = Ensemble([t.model for t in five])
+    r = ens.evaluate(digits.test)
+    assert len(r["members"]) == 5 and len(set(r["members"])) > 1  # different inits, different nets
+    assert r["accuracy"] > r["members_mean"], r
+    assert ens.accuracy(digits.test, method="vote") > r["members_mean"]
+    # Members' accuracies are each network's own accuracy.
+    for t, acc in zip(five, r["members"]):
+        assert acc == pytest.approx(t.evaluate(digits.test)["accuracy"])
+    line = ens.report_line(digits.test)
+    assert "1:" in line and "5:" in line and "members mean" in line
+    assert r["by_members"][0] == pytest.approx(r["members"][0])
+
+
+def test_mean_and_vote_on_hand_made_probabilities():
+    # 3 members, 2 examples, 3 classes.
+    probs = np.array([[[0.6, 0.3, 0.1], [0.1, 0.5, 0.4]],
+                      [[0.1, 0.5, 0.4], [0.1, 0.45, 0.45]],
+                      [[0.1, 0.45, 0.45], [0.3, 0.3, 0.4]]])
+    # Mean: example 0 -> [0.267, 0.417, 0.317] -> 1; example 1 -> [0.167, 0.417, 0.417] tie broken by argmax -> 1.
+    assert Ensemble.combine(probs, "mean").tolist() == [1, 1]
+    # Vote: example 0 votes 0, 1, 1 -> 1; example 1 votes 1, 1 (argmax of the tie), 2 -> 1.
+    assert Ensemble.combine(probs, "vote").tolist() == [1, 1]
+    # A vote where the majority disagrees with the mean.
+    p = np.array([[[0.0, 1.0]], [[0.51, 0.49]], [[0.51, 0.49]]])
+    assert Ensemble.combine(p, "mean").tolist() == [1]
+    assert Ensemble.combine(p, "vote").tolist() == [0]
+    # Equal votes: the higher mean probability decides.
+    p = np.array([[[0.9, 0.1]], [[0.4, 0.6]]])
+    assert Ensemble.combine(p, "vote").tolist() == [0]
+
+
+def test_ensemble_input_errors(five, digits):
+    with pytest.raises(ValueError, match="at least one member"):
+        Ensemble([])
+    with pytest.raises(ValueError, match="'mean' or 'vote'"):
+        Ensemble([five[0].model], method="median")
+    ens = Ensemble([t.model for t in five[:2]])
+    with pytest.raises(ValueError, match="k must be"):
+        ens.predict(digits.test.X, k=3)
+    with pytest.raises(ValueError, match="labels"):
+        ens.evaluate(digits.test.X, digits.test.y[:5])
+
+
+def test_checkpoints_and_snapshots_as_members(five, digits, tmp_path):
+    paths = [nnlab.save(t, tmp_path / f"m{i}.npz") for i, t in enumerate(five[:3])]
+    ens = from_checkpoints(paths)
+    direct = Ensemble([t.model for t in five[:3]])
+    np.testing.assert_allclose(ens.predict_proba(digits.test.X), direct.predict_proba(digits.test.X), rtol=1e-5)
+    tr = _trainer(7)
+    snaps = Snapshots(every=1, folder=tmp_path / "snaps")
+    tr.fit((digits.train.X[:N_TRAIN], digits.train.y[:N_TRAIN]), None, epochs=3, batch_size=64, callbacks=[snaps])
+    assert len(snaps.states) == 3 and len(snaps.paths) == 3
+    last = snaps.ensemble().models[-1]
+    np.testing.assert_array_equal(last.state_dict()["3.weight"], tr.model.state_dict()["3.weight"])
+    r = snaps.ensemble().evaluate(digits.test)
+    assert r["members"][-1] == pytest.approx(tr.evaluate(digits.test)["accuracy"])
+    assert from_checkpoints(snaps.paths).evaluate(digits.test)["accuracy"] == pytest.approx(r["accuracy"])
+
+
+# ------------------------------------------------------------------------------------------
+def test_polyak_average_does_not_lose_accuracy_against_the_last_weights(digits):
+    tr = _trainer(3, lr=0.1, momentum=0.9)
+    steps = -(-N_TRAIN // 32)
+    pa = PolyakAveraging(start=2 * steps, val=digits.dev)
+    tr.fit((digits.train.X[:N_TRAIN], digits.train.y[:N_TRAIN]), None, epochs=4, batch_size=32, callbacks=[pa])
+    X = np.concatenate([digits.dev.X, digits.test.X])
+    y = np.concatenate([digits.dev.y, digits.test.y])
+    last = tr.evaluate((X, y))["accuracy"]
+    with pa.swapped():
+        avg = tr.evaluate((X, y))["accuracy"]
+    assert avg >= last, (avg, last)
+    # The raw weights are back after the block, and the averaged copy is a separate model.
+    assert tr.evaluate((X, y))["accuracy"] == last
+    assert Trainer(pa.averaged_model(), nn.CrossEntropyLoss(), tr.optimizer).evaluate((X, y))["accuracy"] == avg
+    # Evaluated with the averaged copy at each epoch end once averaging started, kept in History.
+    col = tr.history.history["val_avg_accuracy"]
+    assert col[:2] == [None, None] and all(v is not None for v in col[2:]) and len(col) == 4
+
+
+def test_running_mean_and_ema_are_exact():
+    nnlab.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 2))
+    X = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    seen = []
+
+    class Record(nnlab.train.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(self.model.state_dict()["0.weight"].astype(np.float64).copy())
+
+    mean, ema = PolyakAveraging(start=3), PolyakAveraging(decay=0.5)
+    tr = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.5), seed=0)
+    tr.fit((X, y), None, epochs=2, batch_size=8, callbacks=[Record(), mean, ema])
+    assert len(seen) == 10
+    np.testing.assert_allclose(mean.averaged_state()["0.weight"], np.mean(seen[3:], axis=0), rtol=1e-6)
+    e = seen[0]
+    for w in seen[1:]:
+        e = 0.5 * e + 0.5 * w
+    np.testing.assert_allclose(ema.averaged_state()["0.weight"], e, rtol=1e-6)
+    assert mean.averaged_state()["0.weight"].dtype == np.float32
+    with pytest.raises(ValueError, match="decay"):
+        PolyakAveraging(decay=1.0)
