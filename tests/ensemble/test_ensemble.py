@@ -25,7 +25,7 @@ def _trainer(seed, lr=0.1, momentum=0.9):
 @pytest.fixture(scope="module")
 def five(digits):
     train = (digits.train.X[:N_TRAIN], digits.train.y[:N_TRAIN])
-    return train_members(_trainer, train, seeds=range(5), epochs=3, batch_size=64)
+    return train_members(_trainer, train, seeds=range(5), epochs=2, batch_size=64)
 
 
 # ------------------------------------------------------------------------------------------
@@ -61,12 +61,15 @@ def test_mean_and_vote_on_hand_made_probabilities():
     assert Ensemble.combine(p, "vote").tolist() == [0]
 
 
-def test_ensemble_input_errors(five, digits):
+def test_ensemble_input_errors(digits):
+    untrained = [_trainer(s).model for s in (0, 1)]
     with pytest.raises(ValueError, match="at least one member"):
         Ensemble([])
     with pytest.raises(ValueError, match="'mean' or 'vote'"):
-        Ensemble([five[0].model], method="median")
-    ens = Ensemble([t.model for t in five[:2]])
+        Ensemble(untrained[:1], method="median")
+    with pytest.raises(TypeError, match="member 1"):
+        Ensemble([untrained[0], "model.npz"])
+    ens = Ensemble(untrained)
     with pytest.raises(ValueError, match="k must be"):
         ens.predict(digits.test.X, k=3)
     with pytest.raises(ValueError, match="labels"):
