@@ -135,3 +135,29 @@ def test_running_mean_and_ema_are_exact():
     assert mean.averaged_state()["0.weight"].dtype == np.float32
     with pytest.raises(ValueError, match="decay"):
         PolyakAveraging(decay=1.0)
+
+
+def test_top_k_configurations_of_a_search(digits, tmp_path):
+    pytest.importorskip("optuna", reason="the search runs on Optuna")
+    from nnlab.ensemble import from_search
+    from nnlab.tune import Search
+    out = tmp_path / "search"
+    r = Search(out, space=["lr=log:1e-2,1e-1"], trials=3, storage=":memory:", plots=False,
+               task={"model": "mlp", "subset": 300}).run()
+    # :memory: keeps no study, but results.csv and the trial checkpoints are on disk.
+    ens = from_search(out, k=2)
+    assert len(ens) == 2
+    best_dirs = [row["dir"] for row in r.rows[:2]]
+    solo = from_search(out, k=1)
+    acc = solo.evaluate(digits.dev.X[:100], digits.dev.y[:100])["accuracy"]  # the task's validation subset
+    assert acc == pytest.approx(r.rows[0]["val_accuracy"])
+    assert all((out / d / "checkpoint.npz").exists() for d in best_dirs)
+    with pytest.raises(ValueError, match="no completed trials"):
+        from_search(_empty(tmp_path), k=2)
+
+
+def _empty(tmp_path):
+    d = tmp_path / "empty"
+    d.mkdir()
+    (d / "results.csv").write_text("stage,trial,epochs,status,val_accuracy,lr,seconds,dir,error\n")
+    return d
