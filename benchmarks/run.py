@@ -92,6 +92,21 @@ def blas_threads() -> int:
     return os.cpu_count() or 1
 
 
+_LIMITER = None
+
+
+def limit_blas(n: int) -> None:
+    """Pin NumPy's BLAS (and this process's OpenMP) to ``n`` threads, here and in children."""
+    global _LIMITER
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
+    try:
+        from threadpoolctl import threadpool_limits
+        _LIMITER = threadpool_limits(n)
+    except ImportError:
+        pass
+
+
 def import_torch(threads: int):
     try:
         import torch
@@ -131,7 +146,7 @@ def machine_info(torch) -> dict:
         "numpy": np.__version__,
         "torch": torch.__version__ if torch is not None else None,
         "blas": blas,
-        "threads": blas_threads(),
+        "threads": blas_threads(),  # after any --threads limit
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
@@ -340,12 +355,16 @@ def main(argv=None) -> int:
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-RSS children and workload 5")
     ap.add_argument("--json", default=os.path.join("runs", "bench", "latest.json"), help="where to write the results")
     ap.add_argument("--block", type=float, default=None, help="seconds per timed block")
-    ap.add_argument("--threads", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="pin both frameworks to N threads (default: NumPy's BLAS count); on a loaded "
+                         "machine --threads 1 gives steadier ratios")
     ap.add_argument("--child", nargs=2, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--child-steps", type=int, default=20, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     threads = args.threads or blas_threads()
+    if args.threads:
+        limit_blas(args.threads)
     if args.child:
         child_memory(args.child[0], args.child[1], args.child_steps, threads)
         return 0
