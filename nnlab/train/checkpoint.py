@@ -213,7 +213,7 @@ def _build_model(arch: dict):
 class Checkpoint:
     """What ``nnlab.load`` returns: the rebuilt ``model`` (weights loaded, eval mode) and the rest
     of the checkpoint as attributes (``preprocessor``, ``history``, ``optimizer_state``,
-    ``train_state``, ``config``, ``epoch``, ``step``, ``version``, ``path``)."""
+    ``train_state``, ``config``, ``epoch`` (epochs completed), ``step``, ``version``, ``path``)."""
 
     def __init__(self, payload: dict):
         self.payload = payload
@@ -226,7 +226,10 @@ class Checkpoint:
         self.train_state = payload.get("train_state") or {}
         self.config = payload.get("config") or {}
         self.extra = payload.get("extra") or {}
-        self.epoch = self.train_state.get("epoch")
+        st = self.train_state
+        # Completed epochs (a checkpoint from an epoch end has that epoch trained, its hooks pending).
+        self.epoch = None if "epoch" not in st else int(st["epoch"]) + int(
+            st.get("batch", 0) >= st.get("steps_per_epoch", 1) > 0)
         self.step = self.train_state.get("global_step")
         prep = payload.get("preprocessor")
         self.preprocessor = None

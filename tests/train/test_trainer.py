@@ -191,3 +191,34 @@ def test_metrics_helpers():
     assert cm.tolist() == [[1, 0, 0], [0, 1, 0], [0, 1, 1]]
     s = ema_smooth([2.0, 2.0, 2.0], 0.9)
     assert np.allclose(s, 2.0)  # bias correction: a constant stays constant from the first point
+
+
+def test_progress_bar_when_enabled_and_silent_otherwise(spiral):
+    import io
+    from nnlab.train import ProgressBar
+    buf = io.StringIO()
+    t = make_trainer(callbacks=[ProgressBar(enabled=True, file=buf)])
+    t.fit(spiral.train, spiral.dev, epochs=2, batch_size=32)
+    text = buf.getvalue()
+    assert "epoch 1/2" in text and "epoch 2/2" in text and "val_accuracy" in text
+    quiet = io.StringIO()  # a StringIO is not a terminal: nothing is written
+    t = make_trainer(callbacks=[ProgressBar(file=quiet)])
+    t.fit(spiral.train, epochs=1, batch_size=32)
+    assert quiet.getvalue() == ""
+
+
+def test_model_checkpoint_names_best_only_and_step_interval(spiral, tmp_path):
+    from nnlab.train import ModelCheckpoint, load
+    every = ModelCheckpoint(tmp_path / "e{epoch}.npz")
+    best = ModelCheckpoint(tmp_path / "best.npz", monitor="val_loss", save_best_only=True)
+    steps = ModelCheckpoint(tmp_path / "s{step}.npz", every_n_epochs=100, every_n_steps=5)
+    t = make_trainer(lr=0.3, callbacks=[every, best, steps])
+    h = t.fit(spiral.train, spiral.dev, epochs=6, batch_size=16)  # 7 steps per epoch
+    assert sorted(p.name for p in tmp_path.glob("e*.npz")) == [f"e{i}.npz" for i in range(1, 7)]
+    assert sorted(int(p.stem[1:]) for p in tmp_path.glob("s*.npz")) == list(range(5, 43, 5))
+    best_epoch = int(np.argmin(h.history["val_loss"]))
+    ck = load(tmp_path / "best.npz")
+    assert ck.epoch == best_epoch + 1  # epochs completed
+    assert best.best == pytest.approx(min(h.history["val_loss"]))
+    with pytest.raises(ValueError, match="monitor"):
+        ModelCheckpoint(tmp_path / "x.npz", save_best_only=True)
