@@ -11,6 +11,7 @@ Re-running the same command resumes: ``--trials`` is the total, finished trials 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 __all__ = ["configure", "run", "register"]
 
@@ -88,6 +89,9 @@ def configure(p) -> None:
                    help="database URL shared by workers on several machines (default: DIR/study.db, SQLite)")
     g.add_argument("--study", default="nnlab-tune", metavar="NAME", help="study name inside the storage")
     g.add_argument("--quiet", action="store_true", help="print only the summary")
+    g.add_argument("--ensemble", type=_positive_int, default=None, metavar="K",
+                   help="after the search, average the top K trials' checkpoints and report the ensemble's "
+                        "validation accuracy against the number of members")
 
 
 def _space(args):
@@ -122,12 +126,26 @@ def run(args) -> int:
         params = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in result.best["params"].items())
         print(f"best {result.best['metric']}={result.best['value']:.4f} (stage {result.best['stage']}, "
               f"{result.best['epochs']} epochs): {params}")
+    if args.ensemble and args.objective is None and result.best:
+        line = _ensemble_line(args, args.ensemble)
+        print(line)
+        with open(Path(args.out) / "report.md", "a", encoding="utf-8") as f:
+            f.write(f"\n{line}\n")
     print(f"search folder: {args.out} (results.csv, best.json, report.md)")
     failed = [r for r in result.rows if r["status"] == "fail"]
     if failed and not result.best:
         print(f"all {len(failed)} trials failed; first error: {failed[0]['error']}")
         return 1
     return 0
+
+
+def _ensemble_line(args, k: int) -> str:
+    """The top-k trials of the last stage as one ensemble, measured on the validation split."""
+    from nnlab.data import load_dataset
+    from nnlab.ensemble import from_search
+    ens = from_search(args.out, k=k)
+    dev = load_dataset(args.data, seed=0).dev
+    return f"top-{len(ens)} {ens.report_line(dev)} (validation split)"
 
 
 def register(subparsers=None) -> None:

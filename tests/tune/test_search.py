@@ -156,6 +156,26 @@ def test_rerun_with_another_space_is_refused(tmp_path):
         Search(tmp_path / "s", space=["lr=log:1e-3,1e-1"], objective=f"{OBJ}:bowl", trials=2, plots=False).run()
 
 
+def test_trial_whose_heartbeat_stopped_is_failed_and_queued_again(tmp_path):
+    """A worker on another machine died: its trial stays RUNNING until its heartbeat is older
+    than the grace period; then the next worker fails it and runs its parameters again."""
+    import optuna
+    from nnlab.tune.storage import open_storage
+    url = "sqlite:///" + str(tmp_path / "shared.db")  # named explicitly: no local shortcut
+    storage = open_storage(url, heartbeat=1, grace=1)
+    study = optuna.create_study(storage=storage, study_name="nnlab-tune.stage0", direction="maximize")
+    dead = study.ask()
+    dead.suggest_float("lr", 1e-4, 1e-1, log=True)
+    storage.record_heartbeat(dead._trial_id)
+    time.sleep(1.5)
+    r = Search(tmp_path / "s", space=["lr=log:1e-4,1e-1"], objective=objectives.bowl, trials=3, storage=url,
+               heartbeat=1, grace=1, plots=False).run()
+    done = [row for row in r.rows if row["status"] == "complete"]
+    assert len(done) == 3
+    assert [row["status"] for row in r.rows].count("lost") == 1
+    assert dead.params["lr"] in {row["lr"] for row in done}
+
+
 def test_killed_search_resumes_without_repeating_finished_trials(tmp_path):
     out, log = tmp_path / "search", tmp_path / "calls.log"
     args = ["--trials", "6", "--objective", f"{OBJ}:logged_sleepy", "--lr", "1e-4,1e-1", "--l2", "1e-6,1e-2",
@@ -200,10 +220,11 @@ def test_cli_on_the_digits_writes_results_best_report_and_checkpoints(tmp_path, 
     from nnlab.cli.main import main
     out = tmp_path / "tune"
     code = main(["tune", "--trials", "3", "--model", "mlp", "--subset", "200", "--stages", "1", "--quiet",
-                 "--out", str(out), "--param", "lr=log:1e-3,1e-1", "--l2", "1e-6,1e-2", "--seed", "2"])
+                 "--out", str(out), "--param", "lr=log:1e-3,1e-1", "--l2", "1e-6,1e-2", "--seed", "2", "--ensemble", "2"])
     text = capsys.readouterr().out
     assert code == 0, text
     assert "best val_accuracy=" in text and "lr" in text
+    assert "top-2 ensemble (mean) accuracy by number of members  1:" in text and "2:" in text
     with open(out / "results.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 3
