@@ -222,3 +222,26 @@ def test_model_checkpoint_names_best_only_and_step_interval(spiral, tmp_path):
     assert best.best == pytest.approx(min(h.history["val_loss"]))
     with pytest.raises(ValueError, match="monitor"):
         ModelCheckpoint(tmp_path / "x.npz", save_best_only=True)
+
+
+def test_preprocessing_is_fitted_on_the_training_split_only(spiral):
+    from nnlab.data import Standardize
+    t = make_trainer()
+    t.preprocessor = Standardize()
+    t.fit(spiral.train, spiral.dev, epochs=1, batch_size=32)
+    assert np.allclose(t.preprocessor.transform(spiral.train.X).mean(axis=0), 0, atol=1e-5)
+    assert not np.allclose(t.preprocessor.transform(spiral.dev.X).mean(axis=0), 0, atol=1e-3)
+    t2 = make_trainer()
+    t2.preprocessor = Standardize()
+    with pytest.raises(ValueError, match="training split only"):
+        t2.fit(spiral.dev, epochs=1)
+
+
+def test_scheduler_bound_to_the_optimizer_is_stepped_and_saved(spiral, tmp_path):
+    from nnlab.optim.schedules import StepLR
+    t = make_trainer(lr=0.1)
+    sched = StepLR(t.optimizer, step_size=2, gamma=0.5)
+    cb = LearningRateScheduler(sched, interval="step")
+    t.fit(spiral.train, epochs=1, batch_size=16, callbacks=[cb])  # 7 steps
+    assert t.optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 ** 3)
+    assert cb.state_dict()["schedule"]
