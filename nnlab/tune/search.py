@@ -325,6 +325,11 @@ class Search:
                 if time.time() - t0 > 60:
                     break
                 time.sleep(0.5)
+            # A re-run with a larger total may keep more trials than were queued before.
+            queued = {t.user_attrs.get("promoted_from") for t in study.get_trials(deepcopy=False)}
+            for t in kept:
+                if t.number not in queued:
+                    study.enqueue_trial(dict(t.params), user_attrs={"promoted_from": t.number})
             return study, space, target
         for t in kept:
             study.enqueue_trial(dict(t.params), user_attrs={"promoted_from": t.number})
@@ -446,11 +451,11 @@ class Search:
         """One row per trial of every stage (params, stage, epochs, metric, status)."""
         from optuna.trial import TrialState
         rows = []
+        names = set(st._optuna().get_all_study_names(self.storage))
         for k, stage in enumerate(self.stages):
-            try:
-                study = self._study(k)
-            except Exception:  # noqa: BLE001
-                continue
+            if f"{self.study_name}.stage{k}" not in names:
+                continue  # not reached yet; reading must not create it (its planner creates it)
+            study = self._study(k)
             for t in study.get_trials(deepcopy=False):
                 status = {TrialState.COMPLETE: "complete", TrialState.FAIL: "fail", TrialState.RUNNING: "running",
                           TrialState.WAITING: "waiting", TrialState.PRUNED: "pruned"}[t.state]
