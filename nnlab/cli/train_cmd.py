@@ -75,6 +75,9 @@ def _configure_train(p):
     g.add_argument("--l2", type=_nonneg_float, default=None, metavar="LAMBDA",
                    help="L2 regularization strength (loss + lambda/2 * sum w^2)")
     g.add_argument("--seed", type=int, default=0, help="one seed for init, shuffling and dropout (default 0)")
+    g.add_argument("--threads", type=_positive(int), default=1, metavar="N",
+                   help="BLAS threads (default 1: the per-step products are small, and one thread stays fast "
+                        "when other programs share the CPU)")
     g = p.add_argument_group("data and output")
     g.add_argument("--data", default="mnist5k", metavar="NAME|PATH",
                    help="bundled (mnist5k, digits8x8), synthetic (spiral, circles, moons, xor, blobs), "
@@ -128,7 +131,26 @@ def _options_from(args) -> dict:
     return opts
 
 
+def _blas_threads(n):
+    """Limit NumPy's BLAS to ``n`` threads for the duration of a command (a no-op without threadpoolctl)."""
+    import contextlib
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=int(n), user_api="blas")
+
+
 def train(args) -> int:
+    threads = args.threads
+    if args.resume:  # the run's own thread count: summation order, hence the bits, depend on it
+        from nnlab.train.checkpoint import read_checkpoint
+        threads = (read_checkpoint(args.resume).get("config", {}).get("cli") or {}).get("threads", threads)
+    with _blas_threads(threads):
+        return _train(args, threads)
+
+
+def _train(args, threads) -> int:
     from nnlab.data import Standardize
     from nnlab.engine.random import manual_seed
     from nnlab.train import callbacks as C
@@ -173,7 +195,8 @@ def train(args) -> int:
     if r.ignored and not quiet:
         print(f"note: {', '.join('--' + k.replace('_', '-') for k in r.ignored)} do not apply to --model {model_name}; ignored",
               file=sys.stderr)
-    cli_cfg = {"model": model_name, "data": data_name, "seed": seed, "limit": limit, "options": options}
+    cli_cfg = {"model": model_name, "data": data_name, "seed": seed, "limit": limit, "options": options,
+               "threads": threads}
     config = {"cli": cli_cfg, "settings": r.settings, "num_classes": splits.num_classes,
               "input_shape": list(splits.input_shape), "class_names": splits.class_names,
               "data_name": splits.name or data_name}
