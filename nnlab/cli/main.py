@@ -17,7 +17,6 @@ code 2; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 __all__ = ["main", "register", "build_parser", "UsageError", "COMMANDS"]

@@ -24,7 +24,6 @@ import math
 import os
 import sys
 import tempfile
-import time
 import warnings
 
 import numpy as np

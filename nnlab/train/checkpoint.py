@@ -16,7 +16,6 @@ intact. A truncated or foreign file, or one from a newer format version, raises
 """
 from __future__ import annotations
 
-import io
 import json
 import math
 import os

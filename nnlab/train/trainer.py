@@ -13,7 +13,6 @@ run redoes the epoch end (validation, logs, callbacks).
 """
 from __future__ import annotations
 
-import math
 import signal
 import threading
 import time
@@ -24,7 +23,7 @@ from nnlab.engine import random as nrandom
 from nnlab.engine.autograd import no_grad
 from nnlab.engine.tensor import Tensor
 from nnlab.train import checkpoint as ckpt
-from nnlab.train.callbacks import Callback, CallbackList, History
+from nnlab.train.callbacks import CallbackList, History
 from nnlab.train.metrics import is_classification_output
 
 __all__ = ["Trainer", "TrainingInterrupted"]

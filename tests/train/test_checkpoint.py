@@ -15,7 +15,7 @@ from nnlab.data import Standardize
 from nnlab.train import (Callback, CheckpointError, EarlyStopping, LearningRateScheduler, ModelCheckpoint,
                          ReduceLROnPlateau, TrainingInterrupted)
 from nnlab.train import checkpoint as ckpt
-from train_helpers import assert_bitwise_equal, make_trainer, small_net, weights
+from train_helpers import assert_bitwise_equal, make_trainer, weights
 
 EPOCHS, BATCH = 6, 16
 
@@ -110,8 +110,8 @@ def test_resume_after_sigkill_equals_uninterrupted(spiral, tmp_path, reference):
 def test_save_load_model_round_trip(spiral, tmp_path):
     t = make_trainer(seed=2)
     t.fit(spiral.train, epochs=3, batch_size=16)
-    path = nnlab.save(t.model, tmp_path / "m.npz") if hasattr(nnlab, "save") else ckpt.save(t.model, tmp_path / "m.npz")
-    ck = ckpt.load(path)
+    path = nnlab.save(t.model, tmp_path / "m.npz")
+    ck = nnlab.load(path)
     assert type(ck.model) is type(t.model) and not ck.model.training
     assert_bitwise_equal(weights(ck.model), weights(t.model))  # BN running stats included
     from nnlab.train import predict
@@ -135,8 +135,8 @@ def test_training_checkpoint_holds_everything(spiral, tmp_path):
     assert ck.train_state["rng"] == nnlab.engine.random.get_state()
     with zipfile.ZipFile(path) as z:  # data only: nothing pickled
         assert all(n.endswith(".npy") for n in z.namelist())
-    assert np.array_equal(t.predict(spiral.test.X), ck.model and __import__("nnlab.train", fromlist=["predict"])
-                          .predict(ck.model, ck.preprocessor.transform(spiral.test.X)))
+    from nnlab.train import predict
+    assert np.array_equal(t.predict(spiral.test.X), predict(ck.model, ck.preprocessor.transform(spiral.test.X)))
 
 
 def test_atomic_write_keeps_the_previous_checkpoint(spiral, tmp_path, monkeypatch):
