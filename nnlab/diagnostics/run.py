@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from nnlab.diagnostics import figures as F
-from nnlab.diagnostics.monitors import (ActivationMonitor, BiasVarianceMonitor, LossCurveMonitor, UpdateRatioMonitor,
+from nnlab.diagnostics.monitors import (ActivationMonitor, BiasVarianceMonitor, Finding, LossCurveMonitor,
+                                        TrainingDiverged, UpdateRatioMonitor,
                                         diagnose)
 from nnlab.train.callbacks import Callback, atomic_write_text
 
@@ -153,11 +154,23 @@ class RunDiagnostics(Callback):
         self.findings = []
         self.figure_paths = {}
         self._done = False
+        self._abort = None
 
     def on_train_begin(self, logs=None):
         self._done = False
+        self._abort = None
 
     def on_train_end(self, logs=None):
+        self.finish()
+
+    def on_train_abort(self, exc, logs=None):
+        """fit ended by an exception (e.g. a float32 overflow raising inside the loss before any
+        monitor saw a NaN): still write the findings and figures of what was trained."""
+        if not isinstance(exc, TrainingDiverged):  # a divergence has its own finding already
+            self._abort = Finding("aborted", f"training stopped at step {getattr(self.trainer, 'global_step', '?')} "
+                                  f"by {type(exc).__name__}: {exc}",
+                                  "an overflow or invalid value here usually means the weights diverged: lower the "
+                                  "learning rate 3-10x", "trainer")
         self.finish()
 
     def finish(self) -> dict:
@@ -169,7 +182,7 @@ class RunDiagnostics(Callback):
         if act is not None:  # training may have stopped without on_train_end (divergence)
             act._active = False
             act.detach()
-        self.findings = diagnose(self.monitors)
+        self.findings = diagnose(self.monitors) + ([self._abort] if self._abort is not None else [])
         if self.figures:
             try:
                 self.figure_paths = write_figures(self.run_dir / "figures", t, self.monitors, self.image_shape)

@@ -36,6 +36,8 @@ __all__ = [
 HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_train_batch_begin",
          "on_train_batch_end", "on_test_begin", "on_test_end", "on_test_batch_begin", "on_test_batch_end")
 
+EXTRA_HOOKS = ("on_interrupt", "on_train_abort")  # outside the normal flow of fit
+
 
 class Callback:
     """Base class: every hook is a no-op; override the ones you need."""
@@ -63,6 +65,11 @@ class Callback:
     def on_interrupt(self, logs=None):
         """Training was interrupted (Ctrl-C); ModelCheckpoint saves a resumable checkpoint here."""
 
+    def on_train_abort(self, exc, logs=None):
+        """``fit`` is ending by the exception ``exc`` (not Ctrl-C: that is ``on_interrupt``), e.g.
+        TrainingDiverged or a ValueError from an overflow inside the loss; ``on_train_end`` will not
+        come, so callbacks that write files at the end write them here. The exception propagates."""
+
     def state_dict(self) -> dict:
         """What this callback needs to continue a resumed run identically (arrays allowed)."""
         return {}
@@ -89,7 +96,7 @@ class CallbackList:
                 cb.set_trainer(trainer)
         # Bound methods per hook, computed once: the per-step loop calls only what exists.
         self._hooks = {h: [getattr(cb, h) for cb in self.callbacks if _overrides(cb, h)]
-                       for h in HOOKS + ("on_interrupt",)}
+                       for h in HOOKS + EXTRA_HOOKS}
 
     def has(self, hook: str) -> bool:
         return bool(self._hooks[hook])
@@ -490,6 +497,9 @@ class ProgressBar(Callback):
 
     on_interrupt = on_train_end
 
+    def on_train_abort(self, exc, logs=None):
+        self.on_train_end(logs)
+
 
 def _history_rows(history: History):
     keys = list(history.history)
@@ -538,8 +548,8 @@ class LambdaCallback(Callback):
 
     def __init__(self, every_n_steps: int | None = None, on_step=None, **hooks):
         for name, fn in hooks.items():
-            if name not in HOOKS and name != "on_interrupt":
-                raise ValueError(f"LambdaCallback: unknown hook {name!r}; hooks are {', '.join(HOOKS)}")
+            if name not in HOOKS + EXTRA_HOOKS:
+                raise ValueError(f"LambdaCallback: unknown hook {name!r}; hooks are {', '.join(HOOKS + EXTRA_HOOKS)}")
             setattr(self, name, fn)
         if on_step is not None:
             if not every_n_steps or every_n_steps < 1:

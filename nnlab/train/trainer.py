@@ -16,6 +16,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+import warnings
 
 import numpy as np
 
@@ -172,11 +173,24 @@ class Trainer:
             self.interrupted = True
             path = self._save_on_interrupt()
             raise TrainingInterrupted(path, self.epoch, self.global_step) from None
+        except Exception as e:
+            self._abort(e)
+            raise
         finally:
             if handler_installed:
                 signal.signal(signal.SIGINT, self._old_handler)
             self._pending = None
         return self.history
+
+    def _abort(self, exc: Exception) -> None:
+        """Tell the callbacks that fit ends by ``exc``; a failing callback is reported, not raised
+        (the original exception is the one the caller must see)."""
+        for fn in self._cbs._hooks["on_train_abort"]:
+            try:
+                fn(exc, {})
+            except Exception as e:  # noqa: BLE001
+                warnings.warn(f"{type(getattr(fn, '__self__', fn)).__name__}.on_train_abort failed: {e!r}",
+                              RuntimeWarning, stacklevel=3)
 
     def _install_sigint(self) -> bool:
         """Defer Ctrl-C to the end of the current step (a half-applied update cannot be saved);

@@ -72,6 +72,32 @@ def test_divergence_still_writes_the_diagnostics(digits, tmp_path):
     assert (tmp_path / "last_good.npz").exists() and (tmp_path / "figures" / "loss.png").exists()
 
 
+def test_an_exception_inside_the_loss_still_writes_the_diagnostics(digits, tmp_path):
+    """A float32 overflow can raise inside the loss before any monitor sees a NaN: the run
+    diagnostics are written from on_train_abort, with a finding that names the exception."""
+    nnlab.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    ce = nn.CrossEntropyLoss()
+    calls = []
+
+    def loss(out, y):
+        calls.append(1)
+        if len(calls) == 5:
+            raise ValueError("CrossEntropyLoss: non-finite scores (overflow)")
+        return ce(out, y)
+
+    cbs = default_monitors(tmp_path, verbose=False, activation_every=2)
+    t = Trainer(model, loss, optim.SGD(model.parameters(), lr=0.1), callbacks=cbs)
+    with pytest.raises(ValueError, match="overflow"):
+        t.fit(digits.train, epochs=2, batch_size=64)
+    assert t.global_step == 4
+    doc = json.loads((tmp_path / "diagnostics.json").read_text())
+    aborted = [f for f in doc["findings"] if f["kind"] == "aborted"]
+    assert len(aborted) == 1 and "ValueError" in aborted[0]["message"] and "step 4" in aborted[0]["message"]
+    assert (tmp_path / "diagnostics.txt").exists() and (tmp_path / "figures" / "loss.png").exists()
+    assert not any(m._handles for m in cbs if hasattr(m, "_handles"))  # activation hooks removed
+
+
 def test_first_layer_pictures():
     nnlab.manual_seed(0)
     cnn = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU())

@@ -244,3 +244,31 @@ def test_scheduler_bound_to_the_optimizer_is_stepped_and_saved(spiral, tmp_path)
     t.fit(spiral.train, epochs=1, batch_size=16, callbacks=[cb])  # 7 steps
     assert t.optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 ** 3)
     assert cb.state_dict()["schedule"]
+
+
+def test_on_train_abort_gets_the_exception_and_it_propagates(spiral):
+    """An exception inside fit reaches every on_train_abort (even after one of them fails), then
+    the caller; on_train_end is not called."""
+    from nnlab.train.callbacks import LambdaCallback
+    seen, ended = [], []
+
+    def boom(batch, logs):
+        if batch == 2:
+            raise ArithmeticError("overflow in step")
+
+    def bad_abort(exc, logs):
+        raise RuntimeError("writer failed")
+
+    cbs = [LambdaCallback(on_train_batch_end=boom),
+           LambdaCallback(on_train_abort=bad_abort),
+           LambdaCallback(on_train_abort=lambda exc, logs: seen.append(exc),
+                          on_train_end=lambda logs: ended.append(1))]
+    t = make_trainer(callbacks=cbs)
+    with pytest.warns(RuntimeWarning, match="on_train_abort failed"):
+        with pytest.raises(ArithmeticError, match="overflow in step"):
+            t.fit(spiral.train, epochs=1, batch_size=16)
+    assert len(seen) == 1 and isinstance(seen[0], ArithmeticError) and not ended
+    ok = []
+    t2 = make_trainer(callbacks=[LambdaCallback(on_train_abort=lambda exc, logs: ok.append(exc))])
+    t2.fit(spiral.train, epochs=1, batch_size=16)
+    assert ok == []  # a normal end does not call it
