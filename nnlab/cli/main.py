@@ -29,16 +29,19 @@ class UsageError(ValueError):
 
 
 class _Command:
-    def __init__(self, name, run, configure, help, description):
+    def __init__(self, name, run, configure, help, description, epilog=None):
         self.name, self.run, self.configure, self.help, self.description = name, run, configure, help, description
+        self.epilog = epilog
 
 
 COMMANDS: dict[str, _Command] = {}
 
 
-def register(name: str, run, configure=None, *, help: str, description: str | None = None) -> None:
-    """Add subcommand ``name``: ``configure(parser)`` adds its options, ``run(args) -> exit code``."""
-    COMMANDS[name] = _Command(name, run, configure, help, description or help)
+def register(name: str, run, configure=None, *, help: str, description: str | None = None,
+             epilog: str | None = None) -> None:
+    """Add subcommand ``name``: ``configure(parser)`` adds its options, ``run(args) -> exit code``;
+    ``epilog`` ends its --help (e.g. its exit codes)."""
+    COMMANDS[name] = _Command(name, run, configure, help, description or help, epilog)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -72,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=_Parser)
     for cmd in COMMANDS.values():
-        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.description, formatter_class=_Formatter)
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.description, epilog=cmd.epilog,
+                           formatter_class=_Formatter)
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                        help="show full tracebacks on errors")
         if cmd.configure is not None:

@@ -13,6 +13,7 @@ import numpy as np
 from nnlab.cli.main import UsageError, register
 
 CHECKPOINT = "checkpoint.npz"
+EXIT_DIVERGED = 3  # the loss became NaN/Inf: training stopped; metrics and report cover what was trained
 
 
 # ------------------------------------------------------------------------------------------
@@ -156,6 +157,7 @@ def _train(args, threads) -> int:
     from nnlab.train.checkpoint import read_checkpoint
     from nnlab.train.models import DEFAULT_MODEL, recipe
     from nnlab.train.trainer import Trainer, TrainingInterrupted
+    TrainingDiverged = _diverged_error()
 
     resume_path = None
     if args.resume:
@@ -206,7 +208,7 @@ def _train(args, threads) -> int:
         callbacks.insert(0, C.LearningRateScheduler(r.schedule, interval="epoch"))
     if not quiet:
         callbacks.append(C.ProgressBar())
-    callbacks += _extra_callbacks(out)
+    callbacks += _extra_callbacks(out, verbose=not quiet)
     trainer = Trainer(r.model, r.loss, r.optimizer, regularizer=r.regularizer, callbacks=callbacks, seed=seed,
                       preprocessor=Standardize(per="global"), config=config, builder=r.builder)
     if not quiet:
@@ -214,6 +216,7 @@ def _train(args, threads) -> int:
         print(f"{what} {model_name} ({r.model.num_parameters():,} parameters) on {splits.name or data_name}: "
               f"{len(splits.train)}/{len(splits.dev)}/{len(splits.test)} train/dev/test, {r.epochs} epochs, "
               f"batch {r.batch_size}, {r.settings['optimizer']} lr {r.settings['lr']:g} -> {out}", file=sys.stderr)
+    diverged = None
     try:
         trainer.fit(splits.train, splits.dev, epochs=r.epochs, batch_size=r.batch_size, resume=resume_path)
     except TrainingInterrupted as e:
@@ -221,13 +224,21 @@ def _train(args, threads) -> int:
         print(f"\ninterrupted at epoch {e.epoch + 1}, step {e.step}; checkpoint saved to {where}\n"
               f"resume with: nnlab train --resume {out}", file=sys.stderr)
         return 130
+    except TrainingDiverged as e:  # the weights are back to the last good ones: measure and report those
+        diverged = e
+        print(f"\n{e}", file=sys.stderr)
     train_seconds = time.perf_counter() - t_start
     results = _final_metrics(trainer, splits)
     results.update({"wall_seconds": round(time.perf_counter() - t_start, 3), "train_seconds": round(train_seconds, 3),
                     "num_parameters": int(r.model.num_parameters()), "epochs": len(trainer.history.epoch),
                     "steps": trainer.global_step, "model": model_name, "data": splits.name or data_name,
                     "seed": seed})
-    trainer.save_checkpoint(out / CHECKPOINT)
+    if diverged is None:
+        trainer.save_checkpoint(out / CHECKPOINT)
+    else:  # the resumable checkpoint.npz (if any) stays the last good one
+        results.update({"diverged": str(diverged), "diverged_step": diverged.step,
+                        "last_good_checkpoint": None if diverged.checkpoint_path is None
+                        else str(diverged.checkpoint_path)})
     if not args.no_report:
         t0 = time.perf_counter()
         from nnlab.report import write_report
@@ -236,16 +247,28 @@ def _train(args, threads) -> int:
     results["wall_seconds"] = round(time.perf_counter() - t_start, 3)
     json_dump(out / "metrics.json", results)
     _print_table(results, out)
+    if diverged is not None:
+        print(f"training diverged at step {diverged.step}: the table shows the last good weights; "
+              f"lower --lr (now {r.settings['lr']:g}) 3-10x", file=sys.stderr)
+        return EXIT_DIVERGED
     return 0
 
 
-def _extra_callbacks(out: Path) -> list:
+def _diverged_error():
+    try:
+        from nnlab.diagnostics import TrainingDiverged
+    except ImportError:  # without the diagnostics nothing raises it
+        return type("TrainingDiverged", (RuntimeError,), {})
+    return TrainingDiverged
+
+
+def _extra_callbacks(out: Path, verbose: bool = True) -> list:
     """Callbacks other parts of nnlab switch on by default in `nnlab train` (monitors)."""
     try:
         from nnlab.diagnostics import default_train_callbacks
     except ImportError:
         return []
-    return list(default_train_callbacks(out))
+    return list(default_train_callbacks(out, verbose=verbose))
 
 
 def _final_metrics(trainer, splits) -> dict:
@@ -292,7 +315,14 @@ register("train", train, _configure_train, help="train a network (no options: th
          description="Train a network and write a run folder with checkpoint.npz, metrics.csv, metrics.json,\n"
                      "config.json and report.html. With no options: the default network on the bundled\n"
                      "handwritten digits (4,000/500/500 train/dev/test). Ctrl-C saves a checkpoint that\n"
-                     "--resume continues exactly.")
+                     "--resume continues exactly.",
+         epilog="exit codes:\n"
+                f"  0    trained; the run folder is complete\n"
+                f"  2    bad command line or input (one-line error)\n"
+                f"  {EXIT_DIVERGED}    training diverged (the loss became NaN/Inf): it stopped at once, the weights\n"
+                f"       went back to the last good ones (named in the message, kept in checkpoint.npz or\n"
+                f"       last_good.npz); metrics.json and report.html describe them; lower --lr 3-10x\n"
+                f"  130  interrupted (Ctrl-C); checkpoint.npz resumes it with --resume")
 
 
 # ------------------------------------------------------------------------------------------

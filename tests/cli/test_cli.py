@@ -237,3 +237,24 @@ def test_feature_vectors_default_to_the_mlp(tmp_path, capsys):
     assert cfg["cli"]["model"] == "mlp" and cfg["input_shape"] == [2]
     hist = json.loads((out / "history.json").read_text())
     assert hist["epoch"] == [1, 2, 3] and len(hist["iterations"]["loss"]) > 3
+
+
+def test_divergence_exits_with_its_own_code_and_still_reports(tmp_path, capsys):
+    """An absurd learning rate: exit code 3, the message names the last good checkpoint and says to
+    lower the lr; metrics.json and the report are written for the restored weights."""
+    from nnlab.cli.train_cmd import EXIT_DIVERGED
+    out = tmp_path / "diverged"
+    code, stdout, err = run_cli(["train", *TINY, "--lr", "1e30", "--out", str(out)], capsys)
+    assert code == EXIT_DIVERGED == 3, err
+    assert "diverged" in err and "lower" in err and "Traceback" not in err
+    good = out / "last_good.npz"
+    assert good.exists() and str(good) in err
+    assert "diagnostics:" not in err  # --quiet: no diagnostics printout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["last_good_checkpoint"] == str(good) and metrics["diverged_step"] >= 1
+    assert np.isfinite(metrics["train_loss"]) and "accuracy" in stdout
+    assert (out / "report.html").exists() and (out / "diagnostics.json").exists()
+    assert not (out / "checkpoint.npz").exists()  # nothing non-finite is saved as the run's checkpoint
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert "3    training diverged" in capsys.readouterr().out
