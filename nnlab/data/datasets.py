@@ -9,12 +9,13 @@ from __future__ import annotations
 import csv
 import gzip
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
+
+from nnlab.utils.io import atomic_savez
 
 __all__ = [
     "DataError", "DataFileNotFoundError", "ArrayDataset", "DatasetSplits",
@@ -130,23 +131,6 @@ def cache_dir(path: str | os.PathLike | None = None) -> Path:
     return Path(path)
 
 
-def _atomic_savez(path: Path, **arrays) -> None:
-    """Write an .npz so that a crash mid-write never leaves a half-written file at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a cache is readable like any other file
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def _mnist5k_source() -> Path:
     try:
         import importlib.resources as resources
@@ -191,7 +175,7 @@ def load_mnist5k(cache: str | os.PathLike | None = None, refresh: bool = False) 
     if pixels is None or pixels.shape != (5000, 784) or labels.shape != (5000,):
         pixels, labels = _parse_mnist5k(_mnist5k_source())
         try:
-            _atomic_savez(path, pixels=pixels, labels=labels)
+            atomic_savez(path, {"pixels": pixels, "labels": labels})
         except OSError:
             pass  # a read-only home still works, just without the cache
     X = (pixels.astype(np.float32) / np.float32(255.0)).reshape(-1, 1, 28, 28)

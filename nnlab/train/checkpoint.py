@@ -19,10 +19,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import zipfile
 
 import numpy as np
+
+from nnlab.utils.io import atomic_savez
 
 __all__ = ["FORMAT", "VERSION", "CheckpointError", "Checkpoint", "save", "load", "write_checkpoint",
            "read_checkpoint", "encode", "decode"]
@@ -105,24 +106,7 @@ def write_checkpoint(path, payload: dict) -> str:
     text = json.dumps(doc, separators=(",", ":"))
     entries = {_META: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
     entries.update({f"a{i}": a for i, a in enumerate(arrays)})
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **entries)
-            f.flush()
-            os.fsync(f.fileno())
-        from nnlab.train.callbacks import _file_mode
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
+    return atomic_savez(path, entries, fsync=True)
 
 
 def read_checkpoint(path) -> dict:
