@@ -8,41 +8,6 @@ import nnlab
 from nnlab import nn
 
 
-def numeric_grad(f, a, h=1e-5):
-    g = np.zeros_like(a)
-    it = np.nditer(a, flags=["multi_index"])
-    for _ in it:
-        idx = it.multi_index
-        old = a[idx]
-        a[idx] = old + h
-        fp = f()
-        a[idx] = old - h
-        fm = f()
-        a[idx] = old
-        g[idx] = (fp - fm) / (2 * h)
-    return g
-
-
-def rel_error(a, n, floor=1e-3):
-    """max |a - n| / max(|a|, |n|), small entries compared absolutely against ``floor``."""
-    return float(np.max(np.abs(a - n) / np.maximum(np.maximum(np.abs(a), np.abs(n)), floor)))
-
-
-def gradcheck_module(m, x, rng, tol=1e-6):
-    """Input and parameter gradients of sum(m(x) * G) in float64 against centered differences."""
-    m.double()
-    x = x.astype(np.float64)
-    G = rng.standard_normal(m(nnlab.tensor(x)).shape)
-    xt = nnlab.tensor(x, requires_grad=True)
-    (m(xt) * nnlab.tensor(G)).sum().backward()
-    loss = lambda: float((m(nnlab.tensor(x)).data * G).sum())  # noqa: E731
-    assert rel_error(xt.grad, numeric_grad(loss, x)) < tol
-    for name, p in m.named_parameters():
-        assert p.grad.dtype == np.float64
-        err = rel_error(p.grad, numeric_grad(loss, p.data))
-        assert err < tol, f"{name}: relative error {err:.2e}"
-
-
 def test_alexnet_first_layer():
     conv = nn.Conv2d(3, 96, 11, stride=4)
     assert conv.num_parameters() == 34_944          # 96 * (11*11*3) + 96
@@ -95,19 +60,19 @@ def test_reprs():
 @pytest.mark.parametrize("kw", [dict(kernel_size=3, padding=1), dict(kernel_size=3, stride=2),
                                 dict(kernel_size=3, dilation=2, padding=2, groups=2),
                                 dict(kernel_size=1), dict(kernel_size=1, bias=False, stride=2)])
-def test_conv_layer_gradcheck(kw):
+def test_conv_layer_gradcheck(kw, module_gradcheck):
     rng = np.random.default_rng(0)
     nnlab.manual_seed(1)
-    gradcheck_module(nn.Conv2d(4, 6, **kw), rng.standard_normal((2, 4, 7, 7)), rng)
+    module_gradcheck(nn.Conv2d(4, 6, **kw), rng.standard_normal((2, 4, 7, 7)), rng)
 
 
-def test_locally_connected_layer():
+def test_locally_connected_layer(module_gradcheck):
     rng = np.random.default_rng(1)
     nnlab.manual_seed(2)
     m = nn.LocallyConnected2d(2, 3, input_size=(6, 5), kernel_size=3, stride=1, padding=(1, 0))
     assert m.output_size == (6, 3)
     assert m.num_parameters() == 6 * 3 * (3 * 2 * 9) + 3 * 6 * 3
-    gradcheck_module(m, rng.standard_normal((2, 2, 6, 5)), rng)
+    module_gradcheck(m, rng.standard_normal((2, 2, 6, 5)), rng)
     with pytest.raises(ValueError, match="LocallyConnected2d"):
         nn.LocallyConnected2d(2, 3, input_size=6, kernel_size=3, stride=2)
 
@@ -115,12 +80,12 @@ def test_locally_connected_layer():
 @pytest.mark.parametrize("layer", [nn.MaxPool2d(2), nn.MaxPool2d(3, 2, 1), nn.AvgPool2d(3, 2),
                                    nn.LPPool2d(2, 2), nn.GlobalAvgPool2d(), nn.AdaptiveAvgPool2d((1, 1)),
                                    nn.LocalResponseNorm(3, alpha=0.1)])
-def test_parameterless_layers_gradcheck(layer):
+def test_parameterless_layers_gradcheck(layer, module_gradcheck):
     rng = np.random.default_rng(3)
     x = (rng.permutation(2 * 3 * 7 * 7) * 0.01 - 1.5).reshape(2, 3, 7, 7)   # distinct: no ties
     if isinstance(layer, nn.MaxPool2d) and layer.kernel_size == (2, 2) or isinstance(layer, nn.LPPool2d):
         x = x[:, :, :6, :6].copy()
-    gradcheck_module(layer, x, rng)
+    module_gradcheck(layer, x, rng)
 
 
 def test_layers_match_torch():
