@@ -54,6 +54,10 @@ CASES = [  # (C, O, H, W, k, stride, padding, dilation, groups)
     (3, 5, 5, 5, 1, 1, 0, 1, 1),       # 1x1 fast path (NCHW input)
     (4, 6, 5, 5, 1, 2, 0, 1, 2),       # strided grouped 1x1
     (2, 3, 6, 6, (3, 2), 1, (1, 0), (1, 2), 1),
+    # O >= 16, stride 1: dX by shifted GEMMs (conv_input_grad_shifted), 'same', valid, wider pads
+    (2, 16, 5, 5, 3, 1, 1, 1, 1),
+    (2, 16, 6, 5, (3, 5), 1, (0, 2), 1, 1),
+    (1, 16, 4, 5, (2, 3), 1, (1, 0), 1, 1),
 ]
 
 
