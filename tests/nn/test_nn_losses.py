@@ -280,3 +280,42 @@ def test_torch_hinge_embedding_like(rng):
     y = np.where(rng.random((4, 3)) < 0.5, -1.0, 1.0)
     _torch_pair(f, lambda a: F.binary_hinge(a, y),
                 lambda b, t: t.relu(1 - t.tensor(y) * b).sum(1).mean())
+
+
+@pytest.mark.parametrize("fn", [F.mse_loss, F.l1_loss, F.l2_loss])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none", "batchmean"])
+def test_regression_losses_name_non_finite_inputs_for_every_reduction(fn, reduction):
+    kw = {} if fn is F.l2_loss else {"reduction": reduction}
+    name = fn.__name__
+    good = np.ones((2, 3))
+    for bad in (np.nan, np.inf, -np.inf):
+        pred = good.copy()
+        pred[1, 2] = bad
+        with pytest.raises(ValueError, match=f"{name}.*scores contain non-finite"):
+            fn(t64(pred), good, **kw)
+        target = good.copy()
+        target[0, 1] = bad
+        with pytest.raises(ValueError, match=f"{name}.*target contains non-finite"):
+            fn(t64(good), target, **kw)
+
+
+def test_mse_overflow_of_finite_inputs_is_not_an_input_error():
+    # Finite float32 inputs whose squared difference overflows give an infinite loss, not an error.
+    pred = nnlab.tensor(np.full((2, 2), 3e38, dtype=np.float32), requires_grad=True)
+    with np.errstate(over="ignore"):
+        loss = F.mse_loss(pred, np.zeros((2, 2), dtype=np.float32))
+    assert np.isinf(loss.item())
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "batchmean"])
+def test_mse_reduced_value_and_gradient_in_float32(reduction):
+    r = np.random.default_rng(3)
+    f, t = r.standard_normal((10, 10)).astype(np.float32), r.standard_normal((10, 10)).astype(np.float32)
+    x = nnlab.tensor(f, requires_grad=True)
+    loss = F.mse_loss(x, t, reduction=reduction)
+    loss.backward()
+    d = f.astype(np.float64) - t
+    denom = {"mean": d.size, "sum": 1, "batchmean": d.shape[0]}[reduction]
+    assert loss.data.dtype == np.float32 and x.grad.dtype == np.float32
+    np.testing.assert_allclose(loss.item(), (d * d).sum() / denom, rtol=1e-6)
+    np.testing.assert_allclose(x.grad, 2 * d / denom, rtol=1e-6)
