@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnlab.optim.optimizer import Optimizer, _num, _with_weight_decay
+from nnlab.optim.optimizer import Optimizer, _num
 
 
 def adagrad_update(w, dw, cache, lr: float, eps: float, tmp) -> None:
@@ -42,24 +42,12 @@ class Adagrad(Optimizer):
         _num("Adagrad", "eps", group["eps"], 0.0)
         _num("Adagrad", "initial_accumulator_value", group["initial_accumulator_value"], 0.0)
 
-    def step(self, closure=None):
-        """One Adagrad update of every parameter with a gradient."""
-        loss = self._eval_closure(closure)
-        state = self.state
-        work = self._work
-        for group, idx in zip(self.param_groups, self._group_index):
-            lr = float(group["lr"])
-            eps = float(group["eps"])
-            wd = float(group["weight_decay"])
-            for p, i in zip(group["params"], idx):
-                dw = p.grad
-                if dw is None or not p.requires_grad:
-                    continue
-                w = p.data
-                if wd:
-                    dw = _with_weight_decay(w, dw, wd, self._decay_buffer(i, w))
-                st = state.get(i)
-                if st is None:
-                    st = state[i] = {"sum": np.full_like(w, group["initial_accumulator_value"])}
-                adagrad_update(w, dw, st["sum"], lr, eps, work(i, w))
-        return loss
+    # one update per parameter, inside Optimizer.step's loop
+    def _hyper(self, group):
+        return float(group["lr"]), float(group["eps"])
+
+    def _init_state(self, w, group):
+        return {"sum": np.full_like(w, group["initial_accumulator_value"])}
+
+    def _update(self, w, dw, st, hyper, tmp):
+        adagrad_update(w, dw, st["sum"], hyper[0], hyper[1], tmp)

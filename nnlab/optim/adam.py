@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from nnlab.optim.optimizer import Optimizer, _num, _with_weight_decay
+from nnlab.optim.optimizer import Optimizer, _num
 
 
 def adam_update(w, dw, m, v, t: int, lr: float, beta1: float, beta2: float, eps: float, tmp) -> None:
@@ -66,27 +66,15 @@ class Adam(Optimizer):
         _num("Adam", "beta2", betas[1], 0.0, 1.0)
         _num("Adam", "eps", group["eps"], 0.0)
 
-    def step(self, closure=None):
-        """One Adam update of every parameter with a gradient."""
-        loss = self._eval_closure(closure)
-        state = self.state
-        work = self._work
-        for group, idx in zip(self.param_groups, self._group_index):
-            lr = float(group["lr"])
-            b1, b2 = group["betas"]
-            b1, b2 = float(b1), float(b2)
-            eps = float(group["eps"])
-            wd = float(group["weight_decay"])
-            for p, i in zip(group["params"], idx):
-                dw = p.grad
-                if dw is None or not p.requires_grad:
-                    continue
-                w = p.data
-                if wd:
-                    dw = _with_weight_decay(w, dw, wd, self._decay_buffer(i, w))
-                st = state.get(i)
-                if st is None:
-                    st = state[i] = {"step": 0, "exp_avg": np.zeros_like(w), "exp_avg_sq": np.zeros_like(w)}
-                t = st["step"] = st["step"] + 1
-                adam_update(w, dw, st["exp_avg"], st["exp_avg_sq"], t, lr, b1, b2, eps, work(i, w))
-        return loss
+    # one update per parameter, inside Optimizer.step's loop
+    def _hyper(self, group):
+        b1, b2 = group["betas"]
+        return float(group["lr"]), float(b1), float(b2), float(group["eps"])
+
+    def _init_state(self, w, group):
+        return {"step": 0, "exp_avg": np.zeros_like(w), "exp_avg_sq": np.zeros_like(w)}
+
+    def _update(self, w, dw, st, hyper, tmp):
+        lr, b1, b2, eps = hyper
+        t = st["step"] = st["step"] + 1
+        adam_update(w, dw, st["exp_avg"], st["exp_avg_sq"], t, lr, b1, b2, eps, tmp)

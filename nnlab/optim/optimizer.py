@@ -128,8 +128,35 @@ class Optimizer:
                 p.grad.fill(0)
 
     def step(self, closure=None):
-        """One update of every parameter that has a gradient; returns closure()'s loss if given."""
-        raise NotImplementedError
+        """One update of every parameter that has a gradient; returns closure()'s loss if given.
+
+        Subclasses override ``step``, or give the three pieces of the usual per-parameter loop:
+        ``_hyper(group)`` (the group's settings as floats, read once per group and step),
+        ``_init_state(w, group)`` (a parameter's state at its first update) and
+        ``_update(w, dw, state, hyper, tmp)`` (the in-place update; ``tmp`` is scratch). The loop
+        skips parameters without a gradient and adds ``weight_decay * x`` to the gradient.
+        """
+        update = getattr(self, "_update", None)
+        if update is None:
+            raise NotImplementedError(f"{type(self).__name__}: define step() or _hyper/_init_state/_update")
+        loss = self._eval_closure(closure)
+        state = self.state
+        work = self._work
+        for group, idx in zip(self.param_groups, self._group_index):
+            hyper = self._hyper(group)
+            wd = float(group["weight_decay"])
+            for p, i in zip(group["params"], idx):
+                dw = p.grad
+                if dw is None or not p.requires_grad:
+                    continue
+                w = p.data
+                if wd:
+                    dw = _with_weight_decay(w, dw, wd, self._decay_buffer(i, w))
+                st = state.get(i)
+                if st is None:
+                    st = state[i] = self._init_state(w, group)
+                update(w, dw, st, hyper, work(i, w))
+        return loss
 
     @staticmethod
     def _eval_closure(closure):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnlab.optim.optimizer import Optimizer, _num, _with_weight_decay
+from nnlab.optim.optimizer import Optimizer, _num
 
 
 def rmsprop_update(w, dw, cache, lr: float, decay_rate: float, eps: float, tmp) -> None:
@@ -48,25 +48,13 @@ class RMSprop(Optimizer):
         _num("RMSprop", "decay_rate", group["decay_rate"], 0.0, 1.0)
         _num("RMSprop", "eps", group["eps"], 0.0)
 
-    def step(self, closure=None):
-        """One RMSprop update of every parameter with a gradient."""
-        loss = self._eval_closure(closure)
-        state = self.state
-        work = self._work
-        for group, idx in zip(self.param_groups, self._group_index):
-            lr = float(group["lr"])
-            rho = float(group["decay_rate"])
-            eps = float(group["eps"])
-            wd = float(group["weight_decay"])
-            for p, i in zip(group["params"], idx):
-                dw = p.grad
-                if dw is None or not p.requires_grad:
-                    continue
-                w = p.data
-                if wd:
-                    dw = _with_weight_decay(w, dw, wd, self._decay_buffer(i, w))
-                st = state.get(i)
-                if st is None:
-                    st = state[i] = {"square_avg": np.zeros_like(w)}
-                rmsprop_update(w, dw, st["square_avg"], lr, rho, eps, work(i, w))
-        return loss
+    # one update per parameter, inside Optimizer.step's loop
+    def _hyper(self, group):
+        return float(group["lr"]), float(group["decay_rate"]), float(group["eps"])
+
+    def _init_state(self, w, group):
+        return {"square_avg": np.zeros_like(w)}
+
+    def _update(self, w, dw, st, hyper, tmp):
+        lr, rho, eps = hyper
+        rmsprop_update(w, dw, st["square_avg"], lr, rho, eps, tmp)
