@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nnlab.cli.argtypes import nonneg_float as _nonneg_float, positive as _positive
 from nnlab.cli.main import UsageError, register
 
 CHECKPOINT = "checkpoint.npz"
@@ -27,28 +28,6 @@ def _int_list(text: str) -> list[int]:
     if not values or min(values) < 1:
         raise UsageError(f"--hidden/--channels expects positive sizes such as 512,256, got {text!r}")
     return values
-
-
-def _positive(kind):
-    def parse(text):
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
-        if not v > 0:
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
-        return v
-    return parse
-
-
-def _nonneg_float(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not v >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return v
 
 
 def _configure_train(p):

@@ -13,9 +13,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from nnlab.cli.argtypes import fraction as _fraction, positive
+
 __all__ = ["configure", "run", "register"]
 
 EXAMPLES = __doc__.split("\n\n", 1)[1]
+
+
+_positive_int = positive(int)
 
 
 def _range(kind):
@@ -25,26 +30,6 @@ def _range(kind):
             raise argparse.ArgumentTypeError(f"expected LOW,HIGH such as 1e-4,1e-1, got {text!r}")
         return f"{kind}:{parts[0]},{parts[1]}"
     return parse
-
-
-def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
-
-
-def _fraction(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {text!r}") from None
-    if not 0 < v <= 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {text!r}")
-    return v
 
 
 def configure(p) -> None:
