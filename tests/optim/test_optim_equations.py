@@ -186,3 +186,16 @@ def test_adam_eps_is_outside_the_square_root_of_the_corrected_average(eps):
     m, v = 0.1 * dx, 0.001 * dx ** 2
     expect = X0 - 0.01 * (m / 0.1) / (np.sqrt(v / 0.001) + eps)
     np.testing.assert_allclose(run_optimizer(Adam, 1, lr=0.01, eps=eps)[0], expect, rtol=1e-13)
+
+
+@pytest.mark.parametrize("lr,damp", [(0.01, 0.0), (0.5, 0.3), (0.0, 0.0), (1e-35, 0.0), (0.1, 1.0)])
+def test_momentum_update_equals_textbook_order_for_any_step(lr, damp):
+    rng = np.random.default_rng(1)
+    w0, dw = rng.normal(size=(64, 33)), rng.normal(size=(64, 33))
+    v0 = rng.normal(size=(64, 33)) * 0.05
+    w, v, tmp = w0.copy(), v0.copy(), np.empty_like(w0)
+    sgd_momentum_update(w, dw, v, lr, 0.9, tmp, damp)
+    v_ref = 0.9 * v0 - lr * (1 - damp) * dw
+    np.testing.assert_allclose(v, v_ref, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(w, w0 + v_ref, rtol=1e-12, atol=1e-300)
+    assert np.isfinite(v).all()
