@@ -84,7 +84,10 @@ def linear(x, weight, bias=None, *, name: str = "linear"):
     if x.ndim < 1 or x.shape[-1] != weight.shape[1]:
         raise ValueError(f"{name}: expected input with {weight.shape[1]} features in the last "
                          f"dimension, got shape {x.shape}")
-    if x.data.dtype != weight.data.dtype and x.data.dtype.kind == "f":
+    if x.data.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a floating-point input like the weights "
+                        f"({weight.data.dtype}), got dtype {x.data.dtype}; convert with x.float()")
+    if x.data.dtype != weight.data.dtype:
         raise TypeError(f"{name}: input dtype {x.data.dtype} differs from the weights' "
                         f"{weight.data.dtype}; convert one of them (model.double() or x.float())")
     return Linear.apply(x, weight, bias)
