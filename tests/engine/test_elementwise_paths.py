@@ -37,3 +37,26 @@ def test_sigmoid_and_tanh_of_a_0d_tensor():
     y = nnlab.tensor(np.float64(0.3), requires_grad=True)
     ops.tanh(y).backward()
     assert np.isclose(float(y.grad), 1 - np.tanh(0.3) ** 2)
+
+
+@pytest.mark.parametrize("op,fx,fc", [
+    (lambda a, c: a + c, lambda x, c: x + c, lambda x, c: 1.0),
+    (lambda a, c: c - a, lambda x, c: c - x, lambda x, c: -1.0),
+    (lambda a, c: a * c, lambda x, c: x * c, lambda x, c: c),
+    (lambda a, c: a / c, lambda x, c: x / c, lambda x, c: 1 / c),
+])
+def test_python_number_operands_keep_float32_and_gradients(op, fx, fc):
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    t = nnlab.tensor(x, requires_grad=True)
+    out = op(t, 2.5)
+    assert out.data.dtype == np.float32 and out.shape == (3, 4)
+    np.testing.assert_allclose(out.data, fx(x, np.float32(2.5)), rtol=1e-6)
+    out.backward(np.ones((3, 4), np.float32))
+    np.testing.assert_allclose(t.grad, np.full((3, 4), fc(x, 2.5)), rtol=1e-6)
+
+
+def test_non_broadcastable_shapes_still_name_the_op():
+    a, b = nnlab.tensor(np.ones((2, 3))), nnlab.tensor(np.ones((4,)))
+    for name, fn in [("add", ops.add), ("sub", ops.sub), ("mul", ops.mul), ("div", ops.div)]:
+        with pytest.raises(ValueError, match=rf"{name}: shapes \(2, 3\) and \(4,\)"):
+            fn(a, b)

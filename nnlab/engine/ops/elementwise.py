@@ -55,7 +55,7 @@ class Add(Function):
 
     def forward(self, x, y):
         self.shapes = (x.shape, y.shape)
-        if x.shape != y.shape:
+        if x.shape != y.shape and x.ndim and y.ndim:  # a 0-d operand always broadcasts
             broadcast_shapes("add", x.shape, y.shape)
         return x + y
 
@@ -70,7 +70,7 @@ class Sub(Function):
 
     def forward(self, x, y):
         self.shapes = (x.shape, y.shape)
-        if x.shape != y.shape:
+        if x.shape != y.shape and x.ndim and y.ndim:  # a 0-d operand always broadcasts
             broadcast_shapes("sub", x.shape, y.shape)
         return x - y
 
@@ -84,7 +84,7 @@ class Mul(Function):
     """z = x * y; the multiply gate swaps its inputs: dz/dx = y, dz/dy = x."""
 
     def forward(self, x, y):
-        if x.shape != y.shape:
+        if x.shape != y.shape and x.ndim and y.ndim:  # a 0-d operand always broadcasts
             broadcast_shapes("mul", x.shape, y.shape)
         self.x, self.y = x, y
         return x * y
@@ -99,7 +99,7 @@ class Div(Function):
     """z = x / y; dz/dx = 1/y, dz/dy = -x/y^2."""
 
     def forward(self, x, y):
-        if x.shape != y.shape:
+        if x.shape != y.shape and x.ndim and y.ndim:  # a 0-d operand always broadcasts
             broadcast_shapes("div", x.shape, y.shape)
         self.x, self.y = x, y
         return x / y
