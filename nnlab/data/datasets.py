@@ -386,23 +386,33 @@ def kfold(X, y=None, k: int = 5, stratify: bool = True, seed: int = 0) -> Iterat
 # User files
 # --------------------------------------------------------------------------------------------
 def _encode_labels(raw: np.ndarray, where: str) -> tuple[np.ndarray, list[str]]:
-    """Map labels to 0..K-1. Non-negative integer labels keep their values (names "0".."max");
-    other labels (negative integers such as -1/+1, strings) are numbered in sorted order and
-    keep their original text as class names."""
+    """Map labels to 0..K-1. Non-negative integer labels keep their values (names "0".."max") when
+    they are dense enough (max + 1 <= 2 * distinct labels, so a missing digit stays in place);
+    other labels (sparse codes such as 10/20/1000, negative integers such as -1/+1, strings) are
+    numbered in sorted order and keep their original text as class names."""
     raw = np.asarray(raw)
     if raw.ndim != 1:
         raise DataError(f"{where}: labels must be 1-D, got shape {raw.shape}; store one class per sample")
     if raw.dtype.kind in "iufb":
+        if raw.dtype.kind == "f" and not np.all(np.isfinite(raw)):
+            raise DataError(f"{where}: labels must be finite class indices, found "
+                            f"{raw[~np.isfinite(raw)][0].item()!r}; fill in every sample's label")
         if raw.dtype.kind == "f" and not np.all(np.mod(raw, 1) == 0):
             bad = raw[np.mod(raw, 1) != 0][0].item()
             raise DataError(f"{where}: labels must be class indices or names, found non-integer values "
                             f"such as {bad!r}; use integer class labels")
         ints = raw.astype(np.int64)
-        if ints.size == 0 or ints.min() >= 0:
-            return ints, [str(i) for i in range(int(ints.max()) + 1 if ints.size else 0)]
+        if ints.size == 0:
+            return ints, []
         values, y = np.unique(ints, return_inverse=True)
+        if values[0] >= 0 and values[-1] + 1 <= 2 * len(values):
+            return ints, [str(i) for i in range(int(values[-1]) + 1)]
         return y.astype(np.int64), [str(v) for v in values]
-    names, y = np.unique(raw.astype(str), return_inverse=True)
+    text = np.char.strip(raw.astype(str))
+    if text.size and (text == "").any():
+        raise DataError(f"{where}: the label of sample {int(np.argmax(text == '')) + 1} is empty; "
+                        "give every sample a label")
+    names, y = np.unique(text, return_inverse=True)
     return y.astype(np.int64), [str(v) for v in names]
 
 
@@ -419,6 +429,12 @@ def load_npz(path) -> ArrayDataset:
     """An .npz with arrays X (N, ...) and y (N,); (N, H, W) images get a channel axis."""
     path = Path(path)
     _check_exists(path)
+    if path.is_file():
+        with open(path, "rb") as f:
+            magic = f.read(4)
+        if magic != b"PK\x03\x04":  # every .npz is a zip archive
+            raise DataError(f"{path}: not an .npz archive (it does not start like a zip file); "
+                            "save it with np.savez(path, X=features, y=labels)")
     try:
         with np.load(path, allow_pickle=False) as z:
             keys = list(z.keys())
@@ -434,6 +450,10 @@ def load_npz(path) -> ArrayDataset:
                         "save it with np.savez(path, X=features, y=labels)") from None
     if X.dtype.kind not in "iufb":
         raise DataError(f"{path}: X must be numeric, got dtype {X.dtype}")
+    if X.dtype.kind == "f" and not np.all(np.isfinite(X)):
+        i = int(np.argwhere(~np.isfinite(X.reshape(len(X), -1)))[0][0])
+        raise DataError(f"{path}: X holds NaN or infinite values (first in sample {i}); "
+                        "features must be finite numbers")
     if X.ndim < 2 or len(X) != len(raw_y):
         raise DataError(f"{path}: X has shape {X.shape} and y {np.shape(raw_y)}; need X (N, ...) and y (N,)")
     y, inferred = _encode_labels(raw_y, str(path))
@@ -475,7 +495,11 @@ def load_csv(path, label_column: int | str | None = None) -> ArrayDataset:
             raise DataError(f"{path}: row {i + first_line} has {len(r)} cells, expected {width}; "
                             "every row needs the same columns")
     if width < 2:
-        raise DataError(f"{path}: need at least one feature column and a label column, found {width} column(s)")
+        other = next((d for d in ";\t|" if d in (header or rows[0])[0]), None)
+        hint = (f"; the file seems to separate cells with {other!r}, save it comma-separated"
+                if other else "")
+        raise DataError(f"{path}: need at least one feature column and a label column, "
+                        f"found {width} column(s){hint}")
     if label_column is None:
         col = width - 1
     elif isinstance(label_column, str) and not label_column.lstrip("-").isdigit():

@@ -55,7 +55,7 @@ def test_npz_missing_keys_and_garbage(tmp_path):
         nd.load_dataset(tmp_path / "a.npz")
     assert "'X' and 'y'" in _one_line(e) and "data" in str(e.value)
     (tmp_path / "b.npz").write_bytes(b"garbage")
-    with pytest.raises(nd.DataError, match="cannot read"):
+    with pytest.raises(nd.DataError, match="not an .npz archive"):
         nd.load_dataset(tmp_path / "b.npz")
     np.savez(tmp_path / "c.npz", X=np.zeros((3, 2)), y=np.zeros(4))
     with pytest.raises(nd.DataError, match="shape"):
@@ -209,3 +209,28 @@ def test_csv_negative_and_float_labels(tmp_path):
     assert list(d.y) == [2, 0] and d.num_classes == 3
     with pytest.raises(nd.DataError, match="non-integer values such as 0.5"):
         nd.load_csv(_write(tmp_path / "g.csv", "1,2,0.5\n3,4,1\n"))
+
+
+def test_sparse_integer_labels_are_renumbered_not_expanded(tmp_path):
+    # codes such as 10/20/1e9 must not make a billion empty classes
+    d = nd.load_csv(_write(tmp_path / "s.csv", "1,2,1000000000\n3,4,20\n5,6,20\n"))
+    assert d.class_names == ["20", "1000000000"] and list(d.y) == [1, 0, 0] and d.num_classes == 2
+    # dense labels with a gap keep their values (a missing digit stays in place)
+    d = nd.load_csv(_write(tmp_path / "d.csv", "1,2,3\n3,4,0\n5,6,1\n"))
+    assert list(d.y) == [3, 0, 1] and d.num_classes == 4
+
+
+def test_missing_labels_and_non_finite_npz_features(tmp_path):
+    with pytest.raises(nd.DataError, match="label of sample 1 is empty") as e:
+        nd.load_csv(_write(tmp_path / "e.csv", "x,y,label\n1,2,\n3,4,b\n"))
+    assert "\n" not in str(e.value)
+    with pytest.raises(nd.DataError, match="finite class indices"):
+        nd.load_csv(_write(tmp_path / "n.csv", "1,2,nan\n3,4,1\n"))
+    np.savez(tmp_path / "nan.npz", X=np.array([[1.0, 2.0], [np.nan, 0.0]]), y=np.array([0, 1]))
+    with pytest.raises(nd.DataError, match="NaN or infinite values .first in sample 1"):
+        nd.load_npz(tmp_path / "nan.npz")
+
+
+def test_csv_with_another_separator_says_so(tmp_path):
+    with pytest.raises(nd.DataError, match="separate cells with ';'"):
+        nd.load_csv(_write(tmp_path / "semi.csv", "a;b;label\n1;2;0\n3;4;1\n"))
