@@ -16,7 +16,37 @@ class Identity(Module):
         return x
 
 
-class Linear(Module):
+def _features(layer: str, **sizes) -> tuple[int, ...]:
+    """The given sizes as ints, each a positive integer (2.5 or True is an error, not truncated)."""
+    out = []
+    for key, v in sizes.items():
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{layer}: {key} must be a positive integer, got {v!r}")
+        out.append(int(v))
+    return tuple(out)
+
+
+class WeightedLayer(Module):
+    """Base of the layers with one weight and an optional bias (Linear, Maxout, Conv2d): the weight
+    is filled by ``init`` (a name or callable, see ``nn.init.init_weight_``) and the bias starts at 0;
+    ``reset_parameters()`` draws both afresh."""
+
+    def _make_weight_and_bias(self, weight_shape, bias_size: int, bias: bool, init, dtype) -> None:
+        self.init = init
+        self.weight = Parameter(np.zeros(weight_shape, dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.zeros(bias_size, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _init.init_weight_(self.weight, self.init)
+        if self.bias is not None:
+            _init.zeros_(self.bias)
+
+
+class Linear(WeightedLayer):
     """y = x W^T + b, a layer of ``out_features`` neurons each seeing all ``in_features`` inputs.
 
     Weight (out_features, in_features), bias (out_features,): in*out + out learnable numbers.
@@ -32,22 +62,9 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, init="he",
                  dtype=np.float32):
         super().__init__()
-        if int(in_features) < 1 or int(out_features) < 1:
-            raise ValueError(f"Linear: in_features and out_features must be positive, got "
-                             f"{in_features} and {out_features}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
-        self.init = init
-        self.weight = Parameter(np.zeros((self.out_features, self.in_features), dtype=dtype))
-        if bias:
-            self.bias = Parameter(np.zeros(self.out_features, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        _init.init_weight_(self.weight, self.init)
-        if self.bias is not None:
-            _init.zeros_(self.bias)
+        self.in_features, self.out_features = _features("Linear", in_features=in_features,
+                                                        out_features=out_features)
+        self._make_weight_and_bias((self.out_features, self.in_features), self.out_features, bias, init, dtype)
 
     @property
     def label(self) -> str:
@@ -60,7 +77,7 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-class Maxout(Module):
+class Maxout(WeightedLayer):
     """Maxout units: y_j = max_k (x W_jk^T + b_jk) over ``pieces`` linear pieces.
 
     Generalizes ReLU (max(0, w x + b) is a 2-piece maxout with one piece fixed at 0) without dead
@@ -76,21 +93,10 @@ class Maxout(Module):
     def __init__(self, in_features: int, out_features: int, pieces: int = 2, bias: bool = True,
                  init="xavier", dtype=np.float32):
         super().__init__()
-        if pieces < 1:
-            raise ValueError(f"Maxout: pieces must be >= 1, got {pieces}")
-        self.in_features, self.out_features, self.pieces = int(in_features), int(out_features), int(pieces)
-        self.init = init
-        self.weight = Parameter(np.zeros((self.out_features * self.pieces, self.in_features), dtype=dtype))
-        if bias:
-            self.bias = Parameter(np.zeros(self.out_features * self.pieces, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        _init.init_weight_(self.weight, self.init)
-        if self.bias is not None:
-            _init.zeros_(self.bias)
+        self.in_features, self.out_features, self.pieces = _features(
+            "Maxout", in_features=in_features, out_features=out_features, pieces=pieces)
+        rows = self.out_features * self.pieces
+        self._make_weight_and_bias((rows, self.in_features), rows, bias, init, dtype)
 
     @property
     def label(self) -> str:

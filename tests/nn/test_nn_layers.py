@@ -243,6 +243,27 @@ def test_non_float_inputs_raise_type_error():
             layer(nnlab.tensor(np.zeros((2, 3), np.int64)))
 
 
+@pytest.mark.parametrize("make,arg", [
+    (lambda: nn.Linear(2.5, 3), "in_features"), (lambda: nn.Linear(3, 0), "out_features"),
+    (lambda: nn.Linear(True, 3), "in_features"), (lambda: nn.Maxout(0, 3), "in_features"),
+    (lambda: nn.Maxout(3, 2.0), "out_features"), (lambda: nn.Maxout(3, 2, pieces=0), "pieces"),
+])
+def test_layer_sizes_must_be_positive_integers_not_truncated(make, arg):
+    with pytest.raises(ValueError, match=rf"(Linear|Maxout): {arg} must be a positive integer, got"):
+        make()
+
+
+def test_layer_sizes_accept_numpy_integers_and_reset_redraws():
+    nnlab.manual_seed(0)
+    lin = nn.Linear(np.int64(3), np.int32(2))
+    assert lin.weight.shape == (2, 3) and type(lin.in_features) is int
+    lin.bias.data[:] = 5.0
+    before = lin.weight.data.copy()
+    lin.reset_parameters()
+    assert not np.array_equal(before, lin.weight.data) and (lin.bias.data == 0).all()
+    assert nn.Maxout(3, 2, pieces=3, bias=False).bias is None
+
+
 def test_dtype_mismatch_is_reported():
     with pytest.raises(TypeError, match="float64"):
         nn.Linear(3, 2)(nnlab.tensor(np.zeros((2, 3))))  # float64 input, float32 weights
