@@ -8,6 +8,7 @@ import numpy as np
 from nnlab.engine.ops.conv import pair
 from nnlab.nn import functional as F
 from nnlab.nn import init as _init
+from nnlab.nn.linear import WeightedLayer
 from nnlab.nn.module import Module
 from nnlab.nn.parameter import Parameter
 
@@ -16,7 +17,7 @@ def _fmt(p):
     return p[0] if p[0] == p[1] else p
 
 
-class Conv2d(Module):
+class Conv2d(WeightedLayer):
     """2-D convolution (cross-correlation, as in PyTorch) over NCHW input.
 
     ``out_channels`` filters, each of shape (in_channels/groups, kh, kw), slide over the zero-padded
@@ -49,18 +50,9 @@ class Conv2d(Module):
         self.stride = pair(stride, "stride", name, minimum=1)
         self.padding = pair(padding, "padding", name, minimum=0)
         self.dilation = pair(dilation, "dilation", name, minimum=1)
-        self.groups, self.init, self.rounding = groups, init, rounding
-        self.weight = Parameter(np.zeros((out_channels, in_channels // groups) + self.kernel_size, dtype=dtype))
-        if bias:
-            self.bias = Parameter(np.zeros(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        _init.init_weight_(self.weight, self.init)
-        if self.bias is not None:
-            _init.zeros_(self.bias)
+        self.groups, self.rounding = groups, rounding
+        self._make_weight_and_bias((out_channels, in_channels // groups) + self.kernel_size, out_channels,
+                                   bias, init, dtype)
 
     @property
     def label(self) -> str:
