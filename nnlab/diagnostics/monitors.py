@@ -27,7 +27,7 @@ from nnlab.diagnostics.hooks import register_forward_hook, tap
 from nnlab.train.callbacks import Callback
 
 __all__ = ["Finding", "TrainingDiverged", "UpdateRatioMonitor", "ActivationMonitor", "LossCurveMonitor",
-           "BiasVarianceMonitor", "read_loss_curve", "read_bias_variance", "diagnose"]
+           "BiasVarianceMonitor", "read_loss_curve", "read_initial_loss", "read_bias_variance", "diagnose"]
 
 
 @dataclass
@@ -54,11 +54,24 @@ class TrainingDiverged(RuntimeError):
 
 
 def diagnose(monitors) -> list:
-    """All findings of the given monitors (callbacks without ``findings`` are skipped)."""
+    """All findings of the given monitors (callbacks without ``diagnose`` are skipped).
+
+    One cross-reading: a slowly falling loss says "learning rate too low" only if the updates are
+    small too. When the update/parameter ratio is on the high side (above 3e-3) the loss-curve
+    finding becomes ``slow_progress``: a larger learning rate would not help."""
     out = []
     for m in monitors:
         if hasattr(m, "diagnose"):
             out.extend(m.diagnose())
+    upd = next((m for m in monitors if isinstance(m, UpdateRatioMonitor)), None)
+    ratio = upd.median() if upd is not None else float("nan")
+    if np.isfinite(ratio) and ratio > 3e-3:
+        for i, f in enumerate(out):
+            if f.kind == "lr_too_low" and f.source == "loss curve":
+                out[i] = Finding("slow_progress", f"{f.message}, although the updates are large (update/parameter "
+                                 f"ratio {ratio:.1e})", "a higher learning rate is unlikely to help: the network may "
+                                 "be too small for the data (see bias/variance) or its gradients vanish (see the "
+                                 "activations)", f.source)
     return out
 
 
@@ -120,6 +133,13 @@ class UpdateRatioMonitor(Callback):
             r = r[np.isfinite(r)]
             out[name] = float(np.median(r)) if r.size else float("nan")
         return out
+
+    def median(self) -> float:
+        """Median over the weight tensors (2-D and up) of their median ratio after the warm-up."""
+        s = self.summary()
+        shapes = {n: p.data.ndim for n, p in getattr(self, "_params", [])}
+        ws = [v for n, v in s.items() if shapes.get(n, 2) >= 2 and np.isfinite(v)]
+        return float(np.median(ws)) if ws else float("nan")
 
     def diagnose(self) -> list:
         s = self.summary()
@@ -365,9 +385,35 @@ def _moving_average(v: np.ndarray, w: int) -> np.ndarray:
     return np.concatenate([head, core])
 
 
-def read_loss_curve(losses, batch_size: int | None = None, steps_per_epoch: int | None = None) -> list:
+def read_initial_loss(first: float, expected: float, formula: str = "") -> Finding | None:
+    """The first loss against its chance value (ln C for softmax): None when it is within 0.5x-1.5x."""
+    if expected is None or not expected > 0 or not np.isfinite(first):
+        return None
+    ratio = first / expected
+    what = f"the initial loss {first:.3g} is {ratio:.1f}x its chance value {expected:.3g}" + \
+        (f" ({formula})" if formula else "")
+    if ratio > 1.5:
+        return Finding("initial_loss_high", what, "the initial weights are too large (the scores start big and "
+                       "confidently wrong): use 1/sqrt(n) or He init and a small init for the output layer",
+                       "loss curve")
+    if ratio < 0.5:
+        return Finding("initial_loss_low", what, "a loss below chance before any training: the labels may leak "
+                       "into the inputs, or the loss ignores part of the labels (run nnlab check)", "loss curve")
+    return None
+
+
+def _r2(v: np.ndarray) -> float:
+    """Squared correlation of ``v`` with a straight line (1: exactly linear)."""
+    if v.size < 3 or v.std() == 0:
+        return 0.0
+    return float(np.corrcoef(np.arange(v.size), v)[0, 1] ** 2)
+
+
+def read_loss_curve(losses, batch_size: int | None = None, steps_per_epoch: int | None = None,
+                    expected_initial: float | None = None, formula: str = "") -> list:
     """Read a per-iteration loss curve the way the notes do; returns Findings.
 
+    - the first loss far from ``expected_initial`` (ln C for softmax), if given: a bad init scale.
     - NaN/Inf anywhere: the learning rate is too high (or a numerical bug).
     - noise: the median relative deviation from the smoothed curve; high noise means a small batch.
     - a slow, nearly linear decrease (less than 30% of the loss gone): learning rate too low.
@@ -378,12 +424,15 @@ def read_loss_curve(losses, batch_size: int | None = None, steps_per_epoch: int 
     out = []
     if v.size == 0:
         return out
+    init = read_initial_loss(float(v[0]), expected_initial, formula) if expected_initial is not None else None
+    if init is not None:
+        out.append(init)
     bad = ~np.isfinite(v)
     if bad.any():
         i = int(np.argmax(bad))
-        return [Finding("nan_loss", f"the loss became {v[i]} at step {i + 1}",
-                        "the learning rate is too high (or a numerical bug such as log(0)): lower it 3-10x and "
-                        "restart from the last good checkpoint", "loss curve")]
+        return out + [Finding("nan_loss", f"the loss became {v[i]} at step {i + 1}",
+                              "the learning rate is too high (or a numerical bug such as log(0)): lower it 3-10x "
+                              "and restart from the last good checkpoint", "loss curve")]
     n = v.size
     if n < 20:
         return out
@@ -406,13 +455,16 @@ def read_loss_curve(losses, batch_size: int | None = None, steps_per_epoch: int 
     if end > start * 1.05 or peak > 2.5 * max(start, 1e-12):
         out.append(Finding("lr_too_high", f"the loss rose: {start:.3g} at the start, peaks up to {peak:.3g}, "
                            f"{end:.3g} at the end", "the learning rate is too high: lower it 3-10x", "loss curve"))
-    elif drop < 0.3 and late_change > 0:
-        t = np.arange(half.size)
-        r = np.corrcoef(t, half)[0, 1] if half.std() > 0 else 0.0
-        shape = ", linearly" if r * r > 0.8 else ""
+    elif drop < 0.3 and late_change > 0 and (drop >= 0.05 or _r2(half) > 0.8):
+        shape = ", linearly" if _r2(half) > 0.8 else ""
         out.append(Finding("lr_too_low", f"the loss decreases only slowly{shape}: {start:.3g} -> {end:.3g} "
                            f"({drop * 100:.0f}% in {n} steps)", "the learning rate is probably too low: raise it "
                            "3-10x", "loss curve"))
+    elif drop < 0.05:  # flat from the start: nothing is learned (not an early plateau after a drop)
+        out.append(Finding("no_progress", f"the loss does not decrease: {start:.3g} -> {end:.3g} in {n} steps",
+                           "nothing is learned: look for zero gradients (dead ReLUs, saturated units, a detached "
+                           "graph), a learning rate far too low, or a bug (nnlab check, gradcheck_model)",
+                           "loss curve"))
     elif start > 0 and (start - early) > 0.8 * (start - end) and abs(late_change) < 0.05 and end > 0.25 * start:
         out.append(Finding("lr_too_high", f"the loss dropped fast to {early:.3g} in the first tenth and then "
                            f"plateaued at {end:.3g} ({end / start * 100:.0f}% of the initial {start:.3g})",
@@ -447,8 +499,31 @@ class LossCurveMonitor(Callback):
         self._good = self.model.state_dict()
         self._good_epoch = None
         self.findings, self.diverged = [], None
+        if not getattr(self.trainer, "resuming", False):
+            self.num_outputs = None  # the number of class scores, read from the first forward pass
+            self._out_hook = register_forward_hook(self.model, self._read_outputs)
         self._weights = [p for p in self.model.parameters() if p.requires_grad and p.data.ndim >= 2]
         self._norms = [self._norm(p) for p in self._weights]
+
+    def _read_outputs(self, module, inputs, output):
+        shape = getattr(output, "shape", ())
+        if len(shape) == 2:
+            self.num_outputs = int(shape[1])
+        self._remove_out_hook()
+
+    def _remove_out_hook(self):
+        h = getattr(self, "_out_hook", None)
+        if h is not None:
+            h.remove()
+            self._out_hook = None
+
+    def on_train_end(self, logs=None):
+        self._remove_out_hook()
+
+    on_interrupt = on_train_end
+
+    def on_train_abort(self, exc, logs=None):
+        self._remove_out_hook()
 
     @staticmethod
     def _norm(p) -> float:
@@ -514,7 +589,12 @@ class LossCurveMonitor(Callback):
         if t is None:
             return []
         loader = getattr(t, "_loader", None)
-        return read_loss_curve(t.history.iterations["loss"], getattr(loader, "batch_size", None))
+        expected, formula = None, ""
+        if getattr(self, "num_outputs", None):
+            from nnlab.diagnostics.sanity import expected_initial_loss
+            expected, formula = expected_initial_loss(t.loss_fn, self.num_outputs)
+        return read_loss_curve(t.history.iterations["loss"], getattr(loader, "batch_size", None),
+                               expected_initial=expected, formula=formula)
 
 
 # ------------------------------------------------------------------------------------------
@@ -545,15 +625,37 @@ def read_bias_variance(train_error: float, dev_error: float, target_error: float
 
 
 class BiasVarianceMonitor(Callback):
-    """Reads each epoch's train/dev accuracy as bias/variance (``read_bias_variance``)."""
+    """Reads each epoch's train/dev accuracy as bias/variance (``read_bias_variance``).
 
-    def __init__(self, target_error: float = 0.0, bias_tol: float = 0.05, variance_tol: float = 0.05):
+    The per-epoch train accuracy in the logs is a running average over the epoch's batches, taken in
+    training mode (dropout on) while the weights still change: it overstates the training error,
+    by several points early in training. So at the end of training the final verdict measures the
+    training error again in eval mode on up to ``eval_samples`` training examples (one forward
+    pass, no graph), the same way the dev error is measured.
+    """
+
+    def __init__(self, target_error: float = 0.0, bias_tol: float = 0.05, variance_tol: float = 0.05,
+                 eval_samples: int = 1000):
         self.target_error, self.bias_tol, self.variance_tol = target_error, bias_tol, variance_tol
+        self.eval_samples = int(eval_samples)
         self.epochs: list = []   # (epoch, train_error, dev_error, kind)
+        self.final = None        # (train_error measured in eval mode, dev_error, examples) at the end
 
     def on_train_begin(self, logs=None):
+        self.final = None
         if not getattr(self.trainer, "resuming", False):
             self.epochs = []
+
+    def on_train_end(self, logs=None):
+        t, loader = self.trainer, getattr(self.trainer, "_loader", None)
+        if not self.epochs or self.eval_samples < 1 or loader is None or not hasattr(loader, "X"):
+            return
+        n = len(loader.y)
+        idx = np.arange(n) if n <= self.eval_samples else \
+            np.sort(np.random.default_rng(0).choice(n, self.eval_samples, replace=False))
+        res = t.evaluate((loader.X[idx], loader.y[idx]), _prepared=True)
+        if "accuracy" in res and np.isfinite(res.get("loss", 0.0)):
+            self.final = (1.0 - float(res["accuracy"]), self.epochs[-1][2], len(idx))
 
     def on_epoch_end(self, epoch, logs=None):
         if "accuracy" in logs and "val_accuracy" in logs:
@@ -564,8 +666,15 @@ class BiasVarianceMonitor(Callback):
     def diagnose(self) -> list:
         if not self.epochs:
             return []
+        if self.final is not None:
+            tr, dv, n = self.final
+            f = read_bias_variance(tr, dv, self.target_error, self.bias_tol, self.variance_tol)
+            f.message += f"; train error measured in eval mode on {n} training examples"
+            return [f]
         _, tr, dv, _ = self.epochs[-1]
-        return [read_bias_variance(tr, dv, self.target_error, self.bias_tol, self.variance_tol)]
+        f = read_bias_variance(tr, dv, self.target_error, self.bias_tol, self.variance_tol)
+        f.message += "; train error = the last epoch's running average (training mode)"
+        return [f]
 
     def state_dict(self):
         return {"epochs": [list(e) for e in self.epochs]}
