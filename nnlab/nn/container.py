@@ -6,7 +6,41 @@ from collections import OrderedDict
 from nnlab.nn.module import Module
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: children named "0", "1", ..., len, iteration, indexing
+    (an int or a child's name gives the module, a slice a new container sharing the modules)."""
+
+    def _add(self, name: str, m) -> None:
+        if not isinstance(m, Module):
+            raise TypeError(f"{type(self).__name__}: entry {name!r} is a {type(m).__name__}, not a Module")
+        self.add_module(name, m)
+
+    def append(self, module: Module):
+        self._add(str(len(self._modules)), module)
+        return self
+
+    def _from_items(self, items):
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, idx):
+        items = list(self._modules.items())
+        if isinstance(idx, slice):
+            return self._from_items(items[idx])
+        if isinstance(idx, str):
+            return self._modules[idx]
+        n = len(items)
+        if not -n <= idx < n:
+            raise IndexError(f"{type(self).__name__}: index {idx} out of range for {n} modules")
+        return items[idx][1]
+
+
+class Sequential(_ModuleSequence):
     """Modules applied in order; ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
     Children are named "0", "1", ... (or by the keys of an OrderedDict), so parameters read
@@ -23,31 +57,8 @@ class Sequential(Module):
             for i, m in enumerate(modules):
                 self._add(str(i), m)
 
-    def _add(self, name: str, m) -> None:
-        if not isinstance(m, Module):
-            raise TypeError(f"{type(self).__name__}: entry {name!r} is a {type(m).__name__}, not a Module")
-        self.add_module(name, m)
-
-    def append(self, module: Module) -> "Sequential":
-        self._add(str(len(self._modules)), module)
-        return self
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __getitem__(self, idx):
-        items = list(self._modules.items())
-        if isinstance(idx, slice):
-            return type(self)(OrderedDict(items[idx]))
-        if isinstance(idx, str):
-            return self._modules[idx]
-        n = len(items)
-        if not -n <= idx < n:
-            raise IndexError(f"{type(self).__name__}: index {idx} out of range for {n} modules")
-        return items[idx][1]
+    def _from_items(self, items):
+        return type(self)(OrderedDict(items))
 
     def forward(self, x):
         for m in self._modules.values():
@@ -55,36 +66,20 @@ class Sequential(Module):
         return x
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of sub-modules whose parameters are registered (a plain list would hide them)."""
 
     def __init__(self, modules=()):
         super().__init__()
-        for m in modules:
-            self.append(m)
-
-    def append(self, module: Module) -> "ModuleList":
-        if not isinstance(module, Module):
-            raise TypeError(f"ModuleList: can only hold Modules, got {type(module).__name__}")
-        self.add_module(str(len(self._modules)), module)
-        return self
+        self.extend(modules)
 
     def extend(self, modules) -> "ModuleList":
         for m in modules:
             self.append(m)
         return self
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __getitem__(self, idx):
-        items = list(self._modules.values())
-        if isinstance(idx, slice):
-            return ModuleList(items[idx])
-        return items[idx]
+    def _from_items(self, items):
+        return ModuleList(m for _, m in items)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList has no forward; iterate over it in your own forward")

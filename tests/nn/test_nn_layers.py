@@ -210,6 +210,15 @@ def test_module_list_registers_parameters():
     assert net.num_parameters() == 2 * 3 + 3 + 3 + 1
     assert len(net.layers) == 2
     assert net(nnlab.tensor(np.zeros((5, 2), np.float32))).shape == (5, 1)
+    layers = net.layers
+    assert layers[-1] is layers[1] and layers["0"] is layers[0]
+    head = layers[:1]
+    assert isinstance(head, nn.ModuleList) and len(head) == 1 and head[0] is layers[0]
+    assert layers.extend([nn.ReLU()]) is layers and [n for n, _ in layers.named_modules()][-1] == "2"
+    with pytest.raises(IndexError, match="ModuleList: index 3 out of range for 3 modules"):
+        layers[3]
+    with pytest.raises(TypeError, match="ModuleList: entry '3' is a function, not a Module"):
+        layers.append(lambda x: x)
 
 
 def test_notes_parameter_counts():
