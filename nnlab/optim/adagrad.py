@@ -14,6 +14,11 @@ def adagrad_update(w, dw, cache, lr: float, eps: float, tmp) -> None:
     """
     np.multiply(dw, dw, out=tmp)
     cache += tmp
+    step_by_root_cache(w, dw, cache, lr, eps, tmp)
+
+
+def step_by_root_cache(w, dw, cache, lr: float, eps: float, tmp) -> None:
+    """``x += -lr * dx / (sqrt(cache) + eps)`` in place (Adagrad's and RMSprop's common step)."""
     np.sqrt(cache, out=tmp)
     tmp += eps
     np.divide(dw, tmp, out=tmp)

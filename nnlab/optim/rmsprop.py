@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnlab.optim.adagrad import step_by_root_cache
 from nnlab.optim.optimizer import Optimizer, _num
 
 
@@ -16,11 +17,7 @@ def rmsprop_update(w, dw, cache, lr: float, decay_rate: float, eps: float, tmp) 
     np.multiply(dw, dw, out=tmp)
     tmp *= 1.0 - decay_rate
     cache += tmp
-    np.sqrt(cache, out=tmp)
-    tmp += eps
-    np.divide(dw, tmp, out=tmp)
-    tmp *= lr
-    w -= tmp
+    step_by_root_cache(w, dw, cache, lr, eps, tmp)
 
 
 class RMSprop(Optimizer):
