@@ -92,6 +92,9 @@ class _Reduced(Function):
         self.scale = 1.0 / denom
         return np.asarray(total / denom, dtype=local_grad.dtype)
 
+    def backward(self, g):
+        return (self._input_grad(g),)
+
     def _input_grad(self, g: np.ndarray) -> np.ndarray:
         if self.reduction == "none":
             g = g.reshape(self.item_shape + (1,) * (self.local.ndim - len(self.item_shape)))
@@ -126,10 +129,6 @@ class SoftmaxCrossEntropy(_Reduced):
             per = (log_s * ysum - (shifted * y).sum(axis=1, keepdims=True))[:, 0]
             grad = p * ysum - y
         return self._finish(per.astype(x.dtype, copy=False), grad, reduction, n)
-
-    def backward(self, g):
-        return (self._input_grad(g),)
-
 
 def softmax_cross_entropy(logits, labels, reduction: str = "mean"):
     """Softmax cross-entropy of (N, C) logits against integer labels (N,) in [0, C) or targets
@@ -175,10 +174,6 @@ class MultiClassSVM(_Reduced):
         grad[rows, labels] = -grad.sum(axis=1)
         return self._finish(per, grad, reduction, n)
 
-    def backward(self, g):
-        return (self._input_grad(g),)
-
-
 def multiclass_svm(scores, labels, delta: float = 1.0, squared: bool = False, reduction: str = "mean"):
     op = "multiclass_svm"
     x = lift(scores)
@@ -191,6 +186,16 @@ def multiclass_svm(scores, labels, delta: float = 1.0, squared: bool = False, re
 
 
 # ---- attribute classification ---------------------------------------------------------------------
+def _attribute_inputs(op: str, scores, labels, reduction: str):
+    """(scores as a checked Tensor, labels as an array of the scores' shape) for the per-attribute losses."""
+    x = lift(scores)
+    _check_scores(op, x.data, ndim=None)
+    _check_reduction(op, reduction, _ELEMENT_REDUCTIONS)
+    y = _raw(labels)
+    _same_shape(op, "labels", y, x.shape)
+    return x, y
+
+
 class BinaryHinge(_Reduced):
     """Independent binary hinge per attribute: L_ij = max(0, 1 - y_ij f_ij), y in {+1, -1}.
 
@@ -204,19 +209,11 @@ class BinaryHinge(_Reduced):
         grad = np.where(m > 0, -y, 0).astype(f.dtype, copy=False)
         return self._finish(per, grad, reduction, f.shape[0])
 
-    def backward(self, g):
-        return (self._input_grad(g),)
-
-
 def binary_hinge(scores, labels, reduction: str = "batchmean"):
     """The notes' attribute loss L_i = sum_j max(0, 1 - y_ij f_j), averaged over the batch
     (``"batchmean"``); labels are +1 (has the attribute) or -1 (has not)."""
     op = "binary_hinge"
-    x = lift(scores)
-    _check_scores(op, x.data, ndim=None)
-    _check_reduction(op, reduction, _ELEMENT_REDUCTIONS)
-    y = _raw(labels)
-    _same_shape(op, "labels", y, x.shape)
+    x, y = _attribute_inputs(op, scores, labels, reduction)
     if not np.isin(y, (-1, 1)).all():
         bad = y[~np.isin(y, (-1, 1))].ravel()[0]
         raise ValueError(f"{op}: labels must be +1 or -1, got {bad}")
@@ -238,19 +235,11 @@ class BCEWithLogits(_Reduced):
         return self._finish(per.astype(f.dtype, copy=False), (sig - y).astype(f.dtype, copy=False),
                             reduction, f.shape[0])
 
-    def backward(self, g):
-        return (self._input_grad(g),)
-
-
 def binary_cross_entropy_with_logits(logits, labels, reduction: str = "mean"):
     """Sigmoid + binary cross-entropy in one stable gate. ``"mean"`` averages over all elements
     (PyTorch); ``"batchmean"`` gives the notes' per-example sum averaged over the batch."""
     op = "binary_cross_entropy_with_logits"
-    x = lift(logits)
-    _check_scores(op, x.data, ndim=None)
-    _check_reduction(op, reduction, _ELEMENT_REDUCTIONS)
-    y = _raw(labels)
-    _same_shape(op, "labels", y, x.shape)
+    x, y = _attribute_inputs(op, logits, labels, reduction)
     if y.dtype.kind not in "fiub":
         raise TypeError(f"{op}: labels must be numeric, got dtype {y.dtype}")
     if ((y < 0) | (y > 1)).any():
@@ -443,10 +432,6 @@ class HierarchicalSoftmax(_Reduced):
         per = -(lp * on).sum(axis=1)
         grad = (prob * tree.in_group[labels] - on).astype(s.dtype, copy=False)
         return self._finish(per.astype(s.dtype, copy=False), grad, reduction, s.shape[0])
-
-    def backward(self, g):
-        return (self._input_grad(g),)
-
 
 def hierarchical_softmax(scores, labels, tree, reduction: str = "mean"):
     """Hierarchical softmax loss; ``tree`` is a LabelTree or its parent-pointer list, and scores
