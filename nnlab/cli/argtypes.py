@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["number", "positive", "nonneg_float", "fraction"]
+__all__ = ["number", "positive", "nonneg_int", "nonneg_float", "fraction", "probability"]
 
 
 def number(kind, ok, expected: str):
@@ -26,5 +26,7 @@ def positive(kind):
     return number(kind, lambda v: v > 0, "a positive integer" if kind is int else "a positive number")
 
 
+nonneg_int = number(int, lambda v: v >= 0, "a non-negative integer")
 nonneg_float = number(float, lambda v: v >= 0, "a number >= 0")
+probability = number(float, lambda v: 0 <= v < 1, "a drop probability in [0, 1)")
 fraction = number(float, lambda v: 0 < v <= 1, "a fraction in (0, 1]")

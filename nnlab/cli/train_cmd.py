@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nnlab.cli.argtypes import nonneg_float as _nonneg_float, positive as _positive
+from nnlab.cli.argtypes import (nonneg_float as _nonneg_float, nonneg_int as _nonneg_int, positive as _positive,
+                                probability as _probability)
 from nnlab.cli.main import UsageError, register
 
 CHECKPOINT = "checkpoint.npz"
@@ -41,7 +42,7 @@ def _configure_train(p):
     g.add_argument("--channels", type=str, default=None, metavar="SIZES",
                    help="conv channels per stage for cnn, e.g. 16,32")
     g.add_argument("--activation", choices=sorted(ACTIVATIONS), default=None, help="hidden-unit nonlinearity")
-    g.add_argument("--dropout", type=float, default=None, metavar="P", help="drop probability (0 = off)")
+    g.add_argument("--dropout", type=_probability, default=None, metavar="P", help="drop probability (0 = off)")
     g.add_argument("--batchnorm", action=argparse_bool(), default=None, help="batch normalization after each layer")
     g.add_argument("--init", default=None, choices=["he", "xavier", "small", "xavier_uniform", "xavier_normal", "sparse"],
                    help="weight initialization")
@@ -53,7 +54,7 @@ def _configure_train(p):
     g.add_argument("--batch-size", type=_positive(int), default=None, metavar="N", help="examples per step")
     g.add_argument("--l2", type=_nonneg_float, default=None, metavar="LAMBDA",
                    help="L2 regularization strength (loss + lambda/2 * sum w^2)")
-    g.add_argument("--seed", type=int, default=0, help="one seed for init, shuffling and dropout (default 0)")
+    g.add_argument("--seed", type=_nonneg_int, default=0, help="one seed for init, shuffling and dropout (default 0)")
     g.add_argument("--threads", type=_positive(int), default=1, metavar="N",
                    help="BLAS threads (default 1: the per-step products are small, and one thread stays fast "
                         "when other programs share the CPU)")
@@ -82,8 +83,17 @@ _TRAIN_FLAGS = ("optimizer", "lr", "schedule", "epochs", "batch_size", "l2")
 # train
 # ------------------------------------------------------------------------------------------
 def _load_data(name, seed_split: int = 0, limit=None):
-    from nnlab.data import load_dataset
-    splits = load_dataset(name, seed=seed_split)
+    """The run's train/dev/test splits; a data problem is a usage error naming --data."""
+    from nnlab.data import DataError, load_dataset
+    try:
+        splits = load_dataset(name, seed=seed_split)
+    except DataError as e:
+        raise UsageError(f"--data {name}: {e}") from None
+    empty = [s for s, d in zip(("train", "dev", "test"), splits) if len(d) == 0]
+    if empty:
+        raise UsageError(f"--data {name}: {sum(splits.sizes())} samples leave the {' and '.join(empty)} "
+                         f"split{'s' if len(empty) > 1 else ''} empty (split {'/'.join(map(str, splits.sizes()))}); "
+                         "give at least 10 samples per class")
     if limit is not None and limit < len(splits.train):
         splits.train = splits.train.subset(np.arange(limit), role="train")
     return splits
@@ -156,8 +166,6 @@ def _train(args, threads) -> int:
         data_name, seed, limit = args.data, args.seed, args.limit
         options = _options_from(args)
         out = None
-    if seed < 0:
-        raise UsageError(f"--seed must be a non-negative integer, got {seed}")
     t_start = time.perf_counter()
     splits = _load_data(data_name, 0, limit)
     if model_name is None:  # the CNN for images, the MLP for feature vectors and tiny images
@@ -170,7 +178,11 @@ def _train(args, threads) -> int:
         model = build_model(payload["architecture"])
     r = recipe(model_name, splits.input_shape, splits.num_classes, model=model, **options)
     out = out or _run_dir(args, model_name)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"--out {out}: cannot create the run folder ({e.strerror or e}); "
+                         "give a writable folder") from None
     quiet = args.quiet
     if r.ignored and not quiet:
         print(f"note: {', '.join('--' + k.replace('_', '-') for k in r.ignored)} do not apply to --model {model_name}; ignored",
@@ -348,8 +360,11 @@ def evaluate(args) -> int:
         parts = [("train", splits.train), ("dev", splits.dev), ("test", splits.test)]
     else:
         data = args.data
-        from nnlab.data import load_dataset
-        splits = load_dataset(data, seed=0, splits=(0.0, 0.0, 1.0))
+        from nnlab.data import DataError, load_dataset
+        try:
+            splits = load_dataset(data, seed=0, splits=(0.0, 0.0, 1.0))
+        except DataError as e:
+            raise UsageError(f"--data {data}: {e}") from None
         parts = [("all", splits.test)]
     rows = []
     for name, ds in parts:

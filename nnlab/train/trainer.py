@@ -309,6 +309,8 @@ class Trainer:
         X, y = _as_xy(data, "evaluate")
         X = np.asarray(X, dtype=np.float32)
         y = np.asarray(y)
+        if len(y) == 0:  # a mean over no samples would read as a perfect 0.0 loss
+            raise ValueError("Trainer.evaluate: the data is empty; evaluate on at least one sample")
         cbs = self._cbs
         was_training = self.model.training
         self.model.eval()

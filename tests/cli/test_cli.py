@@ -166,6 +166,34 @@ def test_bad_option_values(capsys):
         assert_one_line_error(code, err, frag)
 
 
+def test_bad_values_name_the_option_and_what_was_expected(tmp_path, capsys):
+    tiny = tmp_path / "tiny.csv"
+    tiny.write_text("1,2,0\n3,4,1\n5,6,0\n")
+    cases = ((["--dropout", "1.5"], ("--dropout", "drop probability in [0, 1)", "'1.5'")),
+             (["--dropout", "-0.1"], ("--dropout", "[0, 1)")),
+             (["--seed", "-1"], ("--seed", "non-negative integer", "'-1'")),
+             (["--seed", "x"], ("--seed", "'x'")),
+             (["--data", "mnist6k"], ("--data mnist6k", "unknown dataset", "known names")),
+             (["--data", str(tiny)], ("--data", "dev and test splits empty", "10 samples per class")),
+             (["--out", "/proc/nnlab-no/run"], ("--out", "cannot create the run folder")))
+    for args, frags in cases:
+        try:
+            code = main(["train", *TINY, "--out", str(tmp_path / "r"), *args])
+        except SystemExit as e:
+            code = e.code
+        assert_one_line_error(code, capsys.readouterr().err, *frags)
+
+
+def test_evaluate_empty_data_is_an_error():
+    from nnlab import nn
+    from nnlab.optim import SGD
+    from nnlab.train import Trainer
+    model = nn.Linear(2, 3)
+    t = Trainer(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1))
+    with pytest.raises(ValueError, match="evaluate: the data is empty"):
+        t.evaluate((np.zeros((0, 2), np.float32), np.zeros(0, np.int64)))
+
+
 def test_debug_shows_the_traceback(tmp_path, capsys):
     with pytest.raises(Exception):
         main(["train", "--debug", "--data", str(tmp_path / "nope.npz")])
