@@ -8,13 +8,21 @@ import numpy as np
 from nnlab.engine.ops.conv import pair
 from nnlab.nn import functional as F
 from nnlab.nn import init as _init
-from nnlab.nn.linear import WeightedLayer
+from nnlab.nn.linear import WeightedLayer, _features
 from nnlab.nn.module import Module
 from nnlab.nn.parameter import Parameter
 
 
 def _fmt(p):
     return p[0] if p[0] == p[1] else p
+
+
+def _rounding(rounding, name: str) -> str:
+    # checked here, not only when a size does not fit: a typo must not pass silently on the sizes
+    # that happen to fit
+    if rounding not in ("exact", "floor"):
+        raise ValueError(f"{name}: rounding must be 'exact' or 'floor', got {rounding!r}")
+    return rounding
 
 
 class Conv2d(WeightedLayer):
@@ -40,17 +48,18 @@ class Conv2d(WeightedLayer):
                  dtype=np.float32):
         super().__init__()
         name = f"Conv2d({in_channels}, {out_channels})"
-        if int(in_channels) < 1 or int(out_channels) < 1:
-            raise ValueError(f"{name}: in_channels and out_channels must be positive")
-        if not isinstance(groups, int) or groups < 1 or in_channels % groups or out_channels % groups:
+        in_channels, out_channels = _features(name, in_channels=in_channels, out_channels=out_channels)
+        if (isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1
+                or in_channels % groups or out_channels % groups):
             raise ValueError(f"{name}: groups={groups!r} must be a positive int dividing in_channels "
                              f"({in_channels}) and out_channels ({out_channels})")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        groups = int(groups)
+        self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = pair(kernel_size, "kernel_size", name, minimum=1)
         self.stride = pair(stride, "stride", name, minimum=1)
         self.padding = pair(padding, "padding", name, minimum=0)
         self.dilation = pair(dilation, "dilation", name, minimum=1)
-        self.groups, self.rounding = groups, rounding
+        self.groups, self.rounding = groups, _rounding(rounding, name)
         self._make_weight_and_bias((out_channels, in_channels // groups) + self.kernel_size, out_channels,
                                    bias, init, dtype)
 
@@ -105,12 +114,13 @@ class LocallyConnected2d(Module):
         super().__init__()
         from nnlab.engine.ops.conv import out_size
         name = f"LocallyConnected2d({in_channels}, {out_channels})"
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.in_channels, self.out_channels = _features(name, in_channels=in_channels,
+                                                        out_channels=out_channels)
         self.input_size = pair(input_size, "input_size", name, minimum=1)
         self.kernel_size = pair(kernel_size, "kernel_size", name, minimum=1)
         self.stride = pair(stride, "stride", name, minimum=1)
         self.padding = pair(padding, "padding", name, minimum=0)
-        self.rounding = rounding
+        self.rounding = _rounding(rounding, name)
         oh, ow = (out_size(self.input_size[a], self.kernel_size[a], self.stride[a], self.padding[a], 1,
                            name=name, axis=("height", "width")[a], rounding=rounding) for a in (0, 1))
         self.output_size = (oh, ow)
@@ -128,6 +138,12 @@ class LocallyConnected2d(Module):
         return f"LocallyConnected2d({self.extra_repr()})"
 
     def forward(self, x):
+        dtype = getattr(x, "dtype", None)
+        if dtype is not None and dtype != self.weight.dtype:
+            # (the functional twin promotes silently; a float64 batch into float32 weights would
+            # give float64 outputs and float32 weight gradients)
+            raise TypeError(f"{self.label}: input dtype {np.dtype(dtype)} differs from the weights' "
+                            f"{self.weight.dtype}; convert one of them (model.double() or x.float())")
         return F.locally_connected2d(x, self.weight, self.bias, self.stride, self.padding,
                                      name=self.label, rounding=self.rounding)
 
@@ -138,4 +154,8 @@ class LocallyConnected2d(Module):
             s += f", stride={_fmt(self.stride)}"
         if self.padding != (0, 0):
             s += f", padding={_fmt(self.padding)}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.rounding != "exact":
+            s += f", rounding={self.rounding!r}"
         return s

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from nnlab.engine.ops.conv import pair
 from nnlab.nn import functional as F
+from nnlab.nn.conv import _rounding
 from nnlab.nn.module import Module
 
 
@@ -17,7 +18,7 @@ class _Pool2d(Module):
         self.kernel_size = pair(kernel_size, "kernel_size", name, minimum=1)
         self.stride = self.kernel_size if stride is None else pair(stride, "stride", name, minimum=1)
         self.padding = pair(padding, "padding", name, minimum=0)
-        self.rounding = rounding
+        self.rounding = _rounding(rounding, name)
 
     @property
     def label(self) -> str:
@@ -66,6 +67,9 @@ class LPPool2d(_Pool2d):
 
     def __init__(self, norm_type, kernel_size, stride=None, rounding: str = "exact"):
         super().__init__(kernel_size, stride, 0, rounding)
+        if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)) or not 0 < norm_type < float("inf"):
+            raise ValueError(f"LPPool2d: norm_type must be a positive finite number (2: L2-norm pooling), "
+                             f"got {norm_type!r}")
         self.norm_type = norm_type
 
     def forward(self, x):
