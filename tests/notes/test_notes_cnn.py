@@ -120,3 +120,159 @@ def test_transfer_recipe_remove_last_layer_freeze_the_rest():
     transfer.freeze_trunk(model)
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     assert trainable == ["classifier.4.weight", "classifier.4.bias"]
+
+
+# ---- 000 part four, the convolutional layer --------------------------------------------------
+def test_local_connectivity_weights_per_neuron():
+    """Example 1: a 5x5 field on [32x32x3] gives each neuron 5*5*3 = 75 weights (plus a bias);
+    example 2: a 3x3 field on [16x16x20] gives 3*3*20 = 180 connections."""
+    c1 = nn.Conv2d(3, 1, 5)
+    assert c1.weight.data[0].size == 75 and c1.num_parameters() == 76
+    assert c1.output_shape((3, 32, 32)) == (1, 28, 28)
+    assert nn.Conv2d(20, 1, 3, padding=1).weight.data[0].size == 180
+
+
+def test_parameter_sharing_figures(monkeypatch):
+    """AlexNet's first layer: 55*55*96 = 290,400 neurons, each 11*11*3 = 363 weights + 1 bias.
+    Shared filters: 11*11*3*96 + 96 = 34,944 parameters. Unshared (a locally connected layer):
+    290,400 * 364 = 105,705,600 (the notes print 10570560, a digit short)."""
+    conv = nn.Conv2d(3, 96, 11, stride=4)
+    assert conv.output_shape((3, 227, 227)) == (96, 55, 55)
+    assert 55 * 55 * 96 == 290_400 and conv.weight.data[0].size + 1 == 364
+    assert conv.num_parameters() == 34_944
+    # 105.7M float32 weights: left as untouched zero pages (no random fill) so the count costs nothing
+    monkeypatch.setattr(nnlab.nn.init, "normal_", lambda t, *a, **k: t)
+    lc = nn.LocallyConnected2d(3, 96, input_size=227, kernel_size=11, stride=4)
+    assert lc.output_size == (55, 55)
+    assert lc.num_parameters() == 290_400 * 364 == 105_705_600
+    assert lc.num_parameters() == 55 * 55 * conv.num_parameters()
+
+
+def test_locally_connected_with_equal_filters_is_a_convolution():
+    """Relaxing parameter sharing generalizes the convolution: an unshared layer whose filters
+    happen to be equal at every position computes exactly the convolution."""
+    rng = np.random.default_rng(0)
+    conv = nn.Conv2d(2, 3, 3, stride=2, padding=1, dtype=np.float64)
+    lc = nn.LocallyConnected2d(2, 3, input_size=(7, 9), kernel_size=3, stride=2, padding=1, dtype=np.float64)
+    lc.weight.data[...] = conv.weight.data                      # broadcast over the (4, 5) positions
+    lc.bias.data[...] = rng.standard_normal(3)[:, None, None]
+    conv.bias.data[...] = lc.bias.data[:, 0, 0]
+    x = nnlab.tensor(rng.standard_normal((2, 2, 7, 9)))
+    np.testing.assert_allclose(lc(x).data, conv(x).data, rtol=1e-12, atol=1e-12)
+
+
+def test_numpy_example_11x11x4_f5_s2():
+    """X.shape (11, 11, 4), F=5, S=2, no padding: (11-5)/2+1 = 4, and
+    V[0,0,0] = sum(X[:5,:5,:] * W0) + b0, V[1,0,0] = sum(X[2:7,:5,:] * W0) + b0, ...,
+    V[2,3,1] = sum(X[4:9,6:11,:] * W1) + b1 (the notes index X[x, y, depth]; nnlab is NCHW)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((11, 11, 4))
+    conv = nn.Conv2d(4, 2, 5, stride=2, dtype=np.float64)
+    conv.bias.data[...] = [0.5, -1.5]
+    W0, W1 = (conv.weight.data[d].transpose(1, 2, 0) for d in (0, 1))   # (5, 5, 4) like the notes
+    b0, b1 = conv.bias.data
+    V = conv(nnlab.tensor(X.transpose(2, 0, 1)[None])).data[0].transpose(1, 2, 0)   # V[x, y, d]
+    assert V.shape == (4, 4, 2)
+    expect = {(0, 0, 0): np.sum(X[:5, :5, :] * W0) + b0, (1, 0, 0): np.sum(X[2:7, :5, :] * W0) + b0,
+              (2, 0, 0): np.sum(X[4:9, :5, :] * W0) + b0, (3, 0, 0): np.sum(X[6:11, :5, :] * W0) + b0,
+              (0, 0, 1): np.sum(X[:5, :5, :] * W1) + b1, (1, 0, 1): np.sum(X[2:7, :5, :] * W1) + b1,
+              (0, 1, 1): np.sum(X[:5, 2:7, :] * W1) + b1, (2, 3, 1): np.sum(X[4:9, 6:11, :] * W1) + b1}
+    for idx, value in expect.items():
+        assert V[idx] == pytest.approx(value, rel=1e-12), idx
+
+
+def test_conv_as_one_matrix_multiply_im2col():
+    """227x227x3 input, 96 filters 11x11x3, stride 4: X_col is [363 x 3025] (each 11*11*3 block
+    stretched into a column, 55*55 = 3025 of them), W_row is [96 x 363], and np.dot(W_row, X_col)
+    reshaped to 96 x 55 x 55 is the layer's output."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 227, 227)).astype(np.float32)
+    conv = nn.Conv2d(3, 96, 11, stride=4, bias=False)
+    X_col = np.stack([x[:, 4 * i:4 * i + 11, 4 * j:4 * j + 11].reshape(-1)
+                      for i in range(55) for j in range(55)], axis=1)
+    W_row = conv.weight.data.reshape(96, -1)
+    assert X_col.shape == (363, 3025) and W_row.shape == (96, 363)
+    out = conv(nnlab.tensor(x[None])).data[0]
+    np.testing.assert_allclose(out, np.dot(W_row, X_col).reshape(96, 55, 55), rtol=1e-4, atol=1e-4)
+
+
+def test_conv_backward_is_a_convolution_with_flipped_filters():
+    """The gradient of a convolution with respect to its input is a convolution of the output
+    gradient (zero-padded by F-1-P) with the spatially flipped filters, in and out channels swapped."""
+    rng = np.random.default_rng(2)
+    x = nnlab.tensor(rng.standard_normal((2, 3, 8, 7)), requires_grad=True)
+    w = rng.standard_normal((5, 3, 3, 4))
+    y = nnlab.nn.functional.conv2d(x, nnlab.tensor(w), padding=1)
+    g = rng.standard_normal(y.shape)
+    (y * nnlab.tensor(g)).sum().backward()
+    flipped = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    dx = nnlab.nn.functional.conv2d(nnlab.tensor(g), nnlab.tensor(flipped), padding=(3 - 1 - 1, 4 - 1 - 1))
+    np.testing.assert_allclose(x.grad, dx.data, rtol=1e-10, atol=1e-10)
+
+
+def test_dilated_convolution():
+    """A size-3 filter with dilation computes w[0]*x[0] + w[1]*x[2] + w[2]*x[4] (the notes count
+    the gap, "dilation 1"; nnlab and PyTorch count the step, dilation=2). Two stacked 3x3 layers
+    see 5x5 of the input; dilating the second one widens that to 7x7 with the same weights."""
+    conv = nn.Conv2d(1, 1, (1, 3), dilation=2, bias=False, dtype=np.float64)
+    w = conv.weight.data[0, 0, 0]
+    x = np.arange(1.0, 6.0)
+    out = conv(nnlab.tensor(x.reshape(1, 1, 1, 5))).data
+    assert out.shape == (1, 1, 1, 1) and out.item() == pytest.approx(w[0] * x[0] + w[1] * x[2] + w[2] * x[4])
+    plain = nn.Sequential(nn.Conv2d(1, 1, 3), nn.ReLU(), nn.Conv2d(1, 1, 3))
+    dilated = nn.Sequential(nn.Conv2d(1, 1, 3), nn.ReLU(), nn.Conv2d(1, 1, 3, dilation=2))
+    assert receptive_field(plain).size == 5 and receptive_field(dilated).size == 7
+    assert plain.num_parameters() == dilated.num_parameters()
+
+
+def test_max_pooling_2x2_keeps_a_quarter_and_routes_gradients_through_the_switches():
+    """2x2 max pooling with stride 2 discards 75% of the activations, keeps the depth, has no
+    parameters; backward sends each output's gradient to the one input that won (the switch)."""
+    rng = np.random.default_rng(3)
+    x = nnlab.tensor(rng.permutation(2 * 4 * 8 * 8).reshape(2, 4, 8, 8).astype(np.float64), requires_grad=True)
+    pool = nn.MaxPool2d(2, 2)
+    y = pool(x)
+    assert y.shape == (2, 4, 4, 4) and y.data.size == x.data.size // 4 and pool.num_parameters() == 0
+    y.sum().backward()
+    assert np.count_nonzero(x.grad) == y.data.size and np.all(x.grad[x.grad != 0] == 1)
+    windows = x.data.reshape(2, 4, 4, 2, 4, 2)
+    winners = windows == windows.max(axis=(3, 5), keepdims=True)
+    np.testing.assert_array_equal(x.grad.reshape(winners.shape) == 1, winners)
+
+
+def test_average_and_l2_norm_pooling():
+    """The other pooling units: the window's average and its L2 norm."""
+    x = np.random.default_rng(4).standard_normal((1, 2, 4, 4))
+    win = x.reshape(1, 2, 2, 2, 2, 2)
+    np.testing.assert_allclose(nn.AvgPool2d(2)(nnlab.tensor(x)).data, win.mean(axis=(3, 5)), rtol=1e-12)
+    np.testing.assert_allclose(nn.LPPool2d(2, 2)(nnlab.tensor(x)).data,
+                               np.sqrt((win ** 2).sum(axis=(3, 5))), rtol=1e-12)
+
+
+def test_fc_layer_is_a_conv_with_filter_the_size_of_its_input():
+    """A K-unit FC layer on a 7x7xC volume is a CONV layer with F=7 and K filters: output 1x1xK."""
+    nnlab.manual_seed(0)
+    model = nn.Sequential(nn.Identity(), nn.Flatten(), nn.Linear(7 * 7 * 8, 16))
+    fcn = to_fully_convolutional(model, (8, 7, 7))
+    conv = fcn[-1]
+    assert isinstance(conv, nn.Conv2d) and conv.kernel_size == (7, 7) and conv.out_channels == 16
+    x = nnlab.tensor(np.random.default_rng(5).standard_normal((3, 8, 7, 7)).astype(np.float32))
+    with nnlab.no_grad():
+        out = fcn(x).data
+    assert out.shape == (3, 16, 1, 1)
+    np.testing.assert_allclose(out[:, :, 0, 0], model(x).data, rtol=1e-5, atol=1e-5)
+
+
+# ---- 001: output-size formula and same padding -----------------------------------------------
+def test_same_padding_keeps_the_size():
+    """001: zero padding 2 around a 32x32x3 input and three 5x5x3 filters at stride 1 give a
+    32x32x3 output; with stride 1 and P = (K-1)/2 the size is always kept, and in general
+    O = (W - K + 2P)/S + 1."""
+    conv = nn.Conv2d(3, 3, 5, padding=2)
+    out = conv(nnlab.tensor(np.zeros((1, 3, 32, 32), np.float32)))
+    assert out.shape == (1, 3, 32, 32)
+    for k in (1, 3, 5, 7):
+        for w in (9, 16, 31):
+            assert nn.Conv2d(1, 1, k, padding=(k - 1) // 2).output_shape((1, w, w)) == (1, w, w)
+    for w, k, p, s in [(227, 11, 0, 4), (11, 5, 0, 2), (13, 3, 1, 2), (225, 7, 3, 2), (10, 4, 3, 3)]:
+        assert nn.Conv2d(1, 1, k, stride=s, padding=p).output_shape((1, w, w))[1] == (w - k + 2 * p) // s + 1
