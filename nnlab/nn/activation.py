@@ -5,34 +5,40 @@ from nnlab.nn import functional as F
 from nnlab.nn.module import Module
 
 
-class ReLU(Module):
+class _Pointwise(Module):
+    """A parameter-free non-linearity applied to each element: ``forward(x) = fn(x)``."""
+
+    fn = None
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+class ReLU(_Pointwise):
     """max(0, x). Cheap and non-saturating for x > 0; units can die if pushed to x < 0 for good.
 
     Shape: any; output has the input's shape.
     """
 
-    def forward(self, x):
-        return F.relu(x)
+    fn = staticmethod(F.relu)
 
 
-class Sigmoid(Module):
+class Sigmoid(_Pointwise):
     """1 / (1 + e^-x). Saturates (gradient s(1-s) <= 1/4, ~0 at the tails) and is not zero-centered.
 
     Shape: any; output has the input's shape.
     """
 
-    def forward(self, x):
-        return F.sigmoid(x)
+    fn = staticmethod(F.sigmoid)
 
 
-class Tanh(Module):
+class Tanh(_Pointwise):
     """tanh x = 2 s(2x) - 1: zero-centered, still saturating.
 
     Shape: any; output has the input's shape.
     """
 
-    def forward(self, x):
-        return F.tanh(x)
+    fn = staticmethod(F.tanh)
 
 
 class LeakyReLU(Module):
