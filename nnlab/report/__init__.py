@@ -65,7 +65,8 @@ def _builtin_sections(run_dir: Path, trainer, splits) -> list[Section]:
         cm = confusion_matrix(y_true, y_pred, k)
         names = splits.class_names
         out.append(Section("Confusion matrix", [os.path.basename(plots.plot_confusion(cm, run_dir / "confusion.png", names))],
-                           "Rows: true class; columns: predicted class (test split)."))
+                           f"Rows: true class; columns: predicted class (test split: {len(y_true)} examples, "
+                           f"{int(np.trace(cm))} correct, accuracy {np.trace(cm) / len(y_true) * 100:.2f}%)."))
         mis = plots.plot_misclassified(splits.test.X, y_true, y_pred, run_dir / "misclassified.png", names)
         if mis:
             out.append(Section("Misclassified test examples", [os.path.basename(mis)]))

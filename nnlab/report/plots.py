@@ -49,7 +49,10 @@ def plot_loss(history, path, beta: float | None = None) -> str:
     if len(loss) and np.all(loss > 0) and loss.max() / max(loss.min(), 1e-12) > 30:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if ax.get_lines():
+        ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no training step recorded", ha="center", va="center", transform=ax.transAxes)
     ax.set_title("Loss")
     return _save(fig, path)
 
@@ -67,7 +70,10 @@ def plot_accuracy(history, path) -> str:
     ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy (%)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    if ax.get_lines():
+        ax.legend(fontsize=8)
+    else:  # no epoch finished (e.g. diverged in the first one) or no accuracy (a regression loss)
+        ax.text(0.5, 0.5, "no per-epoch accuracy recorded", ha="center", va="center", transform=ax.transAxes)
     ax.set_title("Accuracy per epoch")
     return _save(fig, path)
 

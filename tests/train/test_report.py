@@ -58,3 +58,23 @@ def test_sections_can_be_added(trained, tmp_path):
         SECTION_PROVIDERS.remove(extra)
     html = (tmp_path / "report.html").read_text()
     assert "<h2>Extra</h2>" in html and "&lt;b&gt;escaped" in html
+
+
+def test_confusion_caption_agrees_with_evaluate(trained, tmp_path):
+    t, splits = trained
+    write_report(tmp_path, trainer=t, splits=splits)
+    html = (tmp_path / "report.html").read_text()
+    acc = t.evaluate(splits.test)["accuracy"]
+    n = len(splits.test)
+    assert f"{n} examples, {round(acc * n)} correct, accuracy {acc * 100:.2f}%" in html
+
+
+def test_a_run_without_any_finished_epoch_still_draws(tmp_path):
+    import warnings
+    from pathlib import Path
+    from nnlab.report.plots import plot_accuracy, plot_loss
+    from nnlab.train import History
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "no artists with labels" legend warning
+        _nontrivial_png(Path(plot_accuracy(History(), tmp_path / "a.png")))
+        _nontrivial_png(Path(plot_loss(History(), tmp_path / "l.png")))
