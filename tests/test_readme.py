@@ -23,3 +23,19 @@ def test_readme_has_exactly_the_two_setup_commands():
     text = README.read_text()
     block = text.split("## Set-up", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
     assert [line.split("#")[0].strip() for line in block.strip().splitlines()] == ["make run", "make test"]
+
+
+def test_readme_command_lines_parse():
+    """Every `nnlab ...` line of the README's command-line block is a valid command."""
+    from nnlab.cli.main import build_parser
+    text = README.read_text()
+    block = text.split("## Command line", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = [line.split("#")[0].split() for line in block.strip().splitlines()]
+    assert len(lines) >= 4 and all(words[0] == "nnlab" for words in lines)
+    parser = build_parser()
+    for words in lines:
+        argv = [w.replace("<name>", "demo") for w in words[1:]]
+        if argv == ["--help"]:
+            continue
+        args = parser.parse_args(argv)  # exits (fails the test) on an unknown option or command
+        assert args.command == argv[0]
