@@ -19,6 +19,7 @@ import json
 import math
 import os
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -236,6 +237,9 @@ class Search:
         self.heartbeat, self.grace = heartbeat, grace
         self._storage = None
         self._objective_fn = None
+        self._helpers: list = []      # helper processes this master started (run)
+        self._reaped: set = set()     # pids of helpers found dead
+        self._studies: dict = {}      # stage -> study this process worked on
 
     # ------------------------------------------------------------------------------------
     def config(self) -> dict:
@@ -360,7 +364,9 @@ class Search:
         study.sampler = make_sampler(sampler_name, space, seed=self.seed * 100003 + 7919 * worker_id + 131 * k + n0,
                                      grid_points=self.grid_points, trials=self.trials)
         objective = self._objective()
+        self._studies[k] = study
         while True:
+            self._reap_helpers()
             st.reclaim(study)
             trials = study.get_trials(deepcopy=False)
             done = sum(st.finished(t) for t in trials)
@@ -371,15 +377,65 @@ class Search:
                 time.sleep(0.5)  # the rest are in flight elsewhere; wait so the next stage sees them
                 continue
             trial = study.ask()
+            # Tag the trial with its worker at once: a master whose helper dies fails its trials by this tag.
+            trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+            if self._surplus(study, trial, target):
+                continue
             params = space.sample(trial)
             self._run_trial(k, study, trial, params, epochs, objective, parent)
+
+    def _reap_helpers(self) -> None:
+        """A helper process of this master died (killed, out of memory): fail its trial in flight
+        at once, without waiting for the heartbeat's grace period, so that it is queued again."""
+        from optuna.trial import TrialState
+        for p in self._helpers:
+            if p.pid in self._reaped or p.exitcode is None or p.exitcode == 0:
+                continue
+            self._reaped.add(p.pid)
+            tag = f"{socket.gethostname()}:{p.pid}"
+            lost = []
+            for study in self._studies.values():
+                for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+                    if t.user_attrs.get("worker") == tag:
+                        try:
+                            study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
+                            lost.append(t.number)
+                        except Exception:  # noqa: BLE001 - it finished meanwhile
+                            pass
+            print(f"nnlab tune: worker process {p.pid} died (exit code {p.exitcode})"
+                  + (f"; its trial {lost[0]} is queued again" if lost else ""), file=sys.stderr, flush=True)
+
+    def _surplus(self, study, trial, target) -> bool:
+        """Withdraw ``trial`` if it would go beyond the stage's total.
+
+        Two workers that both saw one trial missing may both have asked for one. Every worker
+        ranks the trials in flight the same way (queued ones first, then by number) and the one
+        whose trial ranks beyond the total marks it PRUNED with ``surplus`` before training it
+        (a queued configuration goes back to the queue), so a stage completes exactly its total.
+        Withdrawn trials never ran and are left out of the results.
+        """
+        from optuna.trial import TrialState
+        trials = study.get_trials(deepcopy=False)
+        done = sum(st.finished(t) for t in trials)
+        running = sorted((t for t in trials if t.state == TrialState.RUNNING),
+                         key=lambda t: ("fixed_params" not in t.system_attrs, t.number))
+        numbers = [t.number for t in running]
+        rank = done + (numbers.index(trial.number) if trial.number in numbers else len(numbers))
+        if rank < target:
+            return False
+        mine = next((t for t in running if t.number == trial.number), None)
+        if mine is not None and "fixed_params" in mine.system_attrs:
+            study.enqueue_trial(dict(mine.system_attrs["fixed_params"]), user_attrs=dict(mine.user_attrs),
+                                skip_if_exists=False)
+        trial.set_user_attr("surplus", True)
+        study.tell(trial, state=TrialState.PRUNED)
+        return True
 
     def _run_trial(self, k, study, trial, params, epochs, objective, parent) -> None:
         from optuna.trial import TrialState
         tdir = self.out / "trials" / f"s{k + 1}-{trial.number:04d}"
         tdir.mkdir(parents=True, exist_ok=True)
         trial.set_user_attr("dir", str(tdir.relative_to(self.out)))
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         trial.set_user_attr("epochs", int(epochs))
         seed = self.seed * 1000 + trial.number
         t0 = time.perf_counter()
@@ -427,7 +483,7 @@ class Search:
                 for k in range(len(self.stages)):
                     if f"{self.study_name}.stage{k}" in names:
                         st.reclaim(self._study(k), all_running=True)
-            helpers = []
+            helpers = self._helpers = []
             if self.workers > 1:
                 import multiprocessing as mp
                 ctx = mp.get_context("spawn")
@@ -440,9 +496,9 @@ class Search:
             finally:
                 for p in helpers:
                     p.join()
-            bad = [p.exitcode for p in helpers if p.exitcode]
-            if bad:
-                raise RuntimeError(f"{len(bad)} worker process(es) failed (exit codes {bad}); re-run to resume")
+            # A helper that died lost only its trial in flight, which this process ran again
+            # (_reap_helpers): the study is complete, so the results are written as usual.
+            self._reap_helpers()
             return self.write_results()
         finally:
             lock.release()
@@ -457,6 +513,8 @@ class Search:
                 continue  # not reached yet; reading must not create it (its planner creates it)
             study = self._study(k)
             for t in study.get_trials(deepcopy=False):
+                if t.user_attrs.get("surplus"):
+                    continue  # withdrawn before it ran (see _surplus)
                 status = {TrialState.COMPLETE: "complete", TrialState.FAIL: "fail", TrialState.RUNNING: "running",
                           TrialState.WAITING: "waiting", TrialState.PRUNED: "pruned"}[t.state]
                 if t.state == TrialState.FAIL and "error" not in t.user_attrs:

@@ -55,6 +55,25 @@ def test_random_beats_grid_when_one_parameter_does_not_matter(tmp_path):
     assert np.mean(rand) > np.mean(grid) + 0.3
 
 
+def test_random_search_samples_log_ranges_log_uniformly(tmp_path):
+    """Through the whole search (sampler seed 0): log10(lr) is uniform on [-6, 1] (KS test) and
+    lr itself is far from uniform; a uniform range stays uniform on its own scale."""
+    from scipy import stats
+    seen = []
+
+    def record(params, epochs=1, trial_dir=None, seed=0):
+        seen.append(dict(params))
+        return 0.0
+    _mem(tmp_path, "u", space=["lr=log:1e-6,10", "keep=uniform:0.2,1"], objective=record, trials=300).run()
+    lr = np.array([p["lr"] for p in seen])
+    keep = np.array([p["keep"] for p in seen])
+    assert len(seen) == 300 and lr.min() >= 1e-6 and lr.max() <= 10
+    assert stats.kstest(np.log10(lr), stats.uniform(-6, 7).cdf).pvalue > 0.05
+    assert stats.kstest(lr, stats.uniform(1e-6, 10).cdf).pvalue < 1e-12
+    assert 1e-4 < np.median(lr) < 1e-1  # the median of a log-uniform range is its geometric middle (10**-2.5)
+    assert stats.kstest(keep, stats.uniform(0.2, 0.8).cdf).pvalue > 0.05
+
+
 def test_grid_visits_every_point_once(tmp_path):
     r = _mem(tmp_path, "g", space=["lr=log:1e-4,1e-1", "l2=log:1e-6,1e-2"], objective=objectives.bowl, trials=9,
              sampler="grid").run()
@@ -211,6 +230,91 @@ def test_killed_search_resumes_without_repeating_finished_trials(tmp_path):
     assert len(done) == 6
     assert len({(r["lr"], r["l2"]) for r in done}) == 6
     assert [r["status"] for r in rows].count("lost") == 1
+
+
+def _wait_for(cond, p, timeout=90):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        got = cond()
+        if got:
+            return got
+        if p.poll() is not None:
+            pytest.fail(f"search ended too early: {p.communicate()}")
+        time.sleep(0.02)
+    pytest.fail("timed out")
+
+
+def test_two_workers_on_sqlite_complete_exactly_the_total(tmp_path):
+    """The default storage (one SQLite file) shared by two processes: no 'database is locked',
+    both processes train, and exactly --trials trials complete."""
+    log = tmp_path / "calls.log"
+    p = _cli(["--trials", "6", "--workers", "2", "--objective", f"{OBJ}:logged_sleepy", "--lr", "1e-4,1e-1",
+              "--stages", "1", "--out", str(tmp_path / "s")], {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "0.8"})
+    stdout, stderr = p.communicate(timeout=180)
+    assert p.returncode == 0, stderr
+    assert "locked" not in stderr + stdout
+    with open(tmp_path / "s" / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["status"] for r in rows] == ["complete"] * 6
+    ends = [line.split() for line in log.read_text().splitlines() if line.startswith("end ")]
+    assert len(ends) == 6 and len({e[1] for e in ends}) == 2, ends  # both processes trained
+
+
+def test_killed_helper_worker_loses_only_its_trial(tmp_path):
+    """kill -9 of a helper process mid-trial: the master fails that trial at once (no wait for
+    the heartbeat's 30 s grace), runs its parameters again, completes the total and exits 0."""
+    out, log = tmp_path / "s", tmp_path / "calls.log"
+    p = _cli(["--trials", "5", "--workers", "2", "--objective", f"{OBJ}:logged_sleepy", "--lr", "1e-4,1e-1",
+              "--stages", "1", "--out", str(out)], {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "1.0"})
+
+    def helper_in_flight():
+        lines = log.read_text().splitlines() if log.exists() else []
+        mine = {}
+        for line in lines:
+            kind, pid, key = line.split(" ", 2)
+            if int(pid) != p.pid:
+                mine[pid] = (kind, key)
+        return next(((int(pid), key) for pid, (kind, key) in mine.items() if kind == "start"), None)
+    pid, key = _wait_for(helper_in_flight, p)
+    os.kill(pid, signal.SIGKILL)
+    t0 = time.time()
+    stdout, stderr = p.communicate(timeout=120)
+    assert p.returncode == 0, stderr
+    assert time.time() - t0 < 25  # well inside the heartbeat's grace period
+    assert f"worker process {pid} died" in stderr and "queued again" in stderr
+    lines = log.read_text().splitlines()
+    ends = [line.split(" ", 2)[2] for line in lines if line.startswith("end ")]
+    assert len(ends) == len(set(ends)) == 5  # nothing finished twice
+    assert key in ends  # the lost trial's parameters ran again
+    with open(out / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["status"] for r in rows) == ["complete"] * 5 + ["lost"]
+
+
+def test_a_surplus_trial_is_withdrawn_before_it_runs(tmp_path):
+    """Two workers both saw one trial missing and both asked: the later one withdraws its trial
+    (PRUNED, left out of the results); a queued configuration goes back to the queue."""
+    from optuna.trial import TrialState
+    s = _mem(tmp_path, "x", space=["lr=log:1e-4,1e-1"], objective=objectives.bowl, trials=2)
+    study = s._study(0)
+    first = study.ask()
+    first.suggest_float("lr", 1e-4, 1e-1, log=True)
+    study.tell(first, 0.5)
+    other = study.ask()                  # in flight on another worker
+    mine = study.ask()
+    assert not s._surplus(study, other, 2)
+    assert s._surplus(study, mine, 2)
+    assert study.trials[mine.number].state == TrialState.PRUNED
+    assert not s._surplus(study, study.ask(), 3)  # with room for it, a trial is kept
+    # A queued configuration withdrawn as surplus is queued again, not lost.
+    study.enqueue_trial({"lr": 0.02}, user_attrs={"promoted_from": 7})
+    queued = study.ask()
+    assert s._surplus(study, queued, 1)
+    waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    assert len(waiting) == 1 and waiting[0].user_attrs["promoted_from"] == 7
+    assert waiting[0].system_attrs["fixed_params"] == {"lr": 0.02}
+    rows = s.results()
+    assert mine.number not in {r["trial"] for r in rows} and queued.number not in {r["trial"] for r in rows}
 
 
 # ------------------------------------------------------------------------------------------
