@@ -137,6 +137,79 @@ def test_running_mean_and_ema_are_exact():
         PolyakAveraging(decay=1.0)
 
 
+_BN_X = np.random.default_rng(1).normal(size=(40, 3)).astype(np.float32) * 2 + 1
+
+
+def _bn_run(**kw):
+    """Linear -> BatchNorm1d -> Linear trained 10 steps; records weights and BN buffers per step."""
+    nnlab.manual_seed(1)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    X = _BN_X
+    y = (X[:, 0] > 1).astype(np.int64)
+    seen = []
+
+    class Record(nnlab.train.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append({k: np.array(v, dtype=np.float64) for k, v in self.model.state_dict().items()})
+    pa = PolyakAveraging(start=4, **kw)
+    tr = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.3), seed=0)
+    tr.fit((X, y), None, epochs=2, batch_size=8, callbacks=[Record(), pa])
+    return tr, pa, X, seen
+
+
+def test_polyak_batchnorm_statistics_model_average_or_recomputed():
+    # Default: only parameters are averaged; BN statistics are the model's (gathered under the raw weights).
+    tr, pa, X, seen = _bn_run()
+    st = pa.averaged_state()
+    np.testing.assert_allclose(st["0.weight"], np.mean([s["0.weight"] for s in seen[4:]], axis=0), rtol=1e-5)
+    np.testing.assert_array_equal(st["1.running_mean"], tr.model.state_dict()["1.running_mean"])
+    # buffers="average": the statistics are averaged over the same steps as the weights.
+    tr, pa, X, seen = _bn_run(buffers="average")
+    st = pa.averaged_state()
+    for name in ("1.running_mean", "1.running_var"):
+        np.testing.assert_allclose(st[name], np.mean([s[name] for s in seen[4:]], axis=0), rtol=1e-5)
+        assert not np.allclose(st[name], tr.model.state_dict()[name])
+    # bn_data: recomputed with the averaged weights, the plain mean of the batches' statistics.
+    tr, pa, X, seen = _bn_run(bn_data=_BN_X, bn_batch_size=10)
+    raw = {k: v.copy() for k, v in tr.model.state_dict().items()}
+    st = pa.averaged_state()
+    h = X.astype(np.float64) @ st["0.weight"].astype(np.float64).T + st["0.bias"]
+    batches = [h[i:i + 10] for i in range(0, 40, 10)]
+    np.testing.assert_allclose(st["1.running_mean"], np.mean([b.mean(0) for b in batches], axis=0), rtol=1e-4,
+                               atol=1e-5)
+    np.testing.assert_allclose(st["1.running_var"], np.mean([b.var(0, ddof=1) for b in batches], axis=0),
+                               rtol=1e-4)
+    # The raw weights, statistics and BN momentum are untouched afterwards.
+    for k, v in tr.model.state_dict().items():
+        np.testing.assert_array_equal(v, raw[k])
+    assert tr.model[1].momentum == 0.1 and tr.model.training
+    with pytest.raises(ValueError, match="buffers"):
+        PolyakAveraging(buffers="mean")
+
+
+def test_update_bn_on_the_digits_and_averaged_bn_net_does_not_lose(digits):
+    from nnlab.ensemble import update_bn
+    nnlab.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Dropout(0.2), nn.Linear(784, 64), nn.BatchNorm1d(64), nn.ReLU(),
+                          nn.Linear(64, 10))
+    tr = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.2, momentum=0.9), seed=0)
+    train = (digits.train.X[:N_TRAIN], digits.train.y[:N_TRAIN])
+    pa = PolyakAveraging(start=2 * -(-N_TRAIN // 32), bn_data=train)
+    tr.fit(train, None, epochs=4, batch_size=32, callbacks=[pa])
+    X = np.concatenate([digits.dev.X, digits.test.X])
+    y = np.concatenate([digits.dev.y, digits.test.y])
+    last = tr.evaluate((X, y))["accuracy"]
+    avg_model = pa.averaged_model()
+    avg = Trainer(avg_model, nn.CrossEntropyLoss(), tr.optimizer).evaluate((X, y))["accuracy"]
+    assert avg >= last - 0.005, (avg, last)
+    # Dropout stays off while the statistics are gathered: the same pass twice gives the same numbers.
+    before = avg_model[3].running_mean.copy()
+    assert update_bn(avg_model, train, batch_size=256) == 1
+    np.testing.assert_allclose(avg_model[3].running_mean, before, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="no data"):
+        update_bn(avg_model, np.zeros((0, 784), np.float32))
+
+
 def test_top_k_configurations_of_a_search(digits, tmp_path):
     pytest.importorskip("optuna", reason="the search runs on Optuna")
     from nnlab.ensemble import from_search
