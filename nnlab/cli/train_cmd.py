@@ -368,7 +368,7 @@ def evaluate(args) -> int:
         parts = [("all", splits.test)]
     rows = []
     for name, ds in parts:
-        _check_labels(ck, ds, data)
+        _check_labels(ck, ds, data if args.data is None else f"--data {data}")
         m = t.evaluate(ds)
         rows.append((name, len(ds), m.get("accuracy"), m["loss"]))
     print(f"{ck.path}: {type(ck.model).__name__}, {ck.model.num_parameters():,} parameters, data {data}")
@@ -383,7 +383,8 @@ register("evaluate", evaluate, _configure_evaluate, help="measure a trained run 
 
 def _configure_predict(p):
     p.add_argument("run", metavar="RUN", help="run folder or checkpoint file")
-    p.add_argument("files", metavar="FILE", nargs="+", help="images (PNG/JPEG) or .npz files with an X array")
+    p.add_argument("files", metavar="FILE", nargs="+",
+                   help="images (PNG/JPEG) or .npz files with an X array (a batch, one sample, or flattened images)")
     p.add_argument("--resize", action="store_true", help="resize images to the model's input size")
     p.add_argument("--invert", action="store_true", help="invert gray levels (dark digits on a light background)")
     p.add_argument("--top", type=_positive(int), default=1, help="show the K most likely classes")
@@ -413,6 +414,40 @@ def _read_image(path: Path, shape, resize: bool, invert: bool) -> np.ndarray:
     return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
 
 
+def _read_npz_inputs(path: Path, shape: tuple) -> np.ndarray:
+    """The X array of an .npz as a batch of the model's input ``shape``: (N, *shape), one sample
+    (*shape), grayscale images without the channel axis ((N,) H, W), or flattened images (N, C*H*W)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "X" not in z.files:
+                raise UsageError(f"{path}: the .npz has no array named X (found {', '.join(z.files) or 'nothing'}); "
+                                 "save inputs with np.savez(path, X=images)")
+            X = z["X"]
+    except UsageError:
+        raise
+    except Exception:
+        raise UsageError(f"{path}: cannot read as .npz; save inputs with np.savez(path, X=images)") from None
+    if X.dtype.kind not in "iufb":
+        raise UsageError(f"{path}: X must be numeric, got dtype {X.dtype}")
+    X = X.astype(np.float32)
+    if shape:
+        if X.shape == shape or (len(shape) == 3 and shape[0] == 1 and X.shape == shape[1:]):
+            X = X.reshape((1,) + shape)  # a single sample
+        elif len(shape) == 3 and shape[0] == 1 and X.shape[1:] == shape[1:]:
+            X = X[:, None]  # grayscale images without the channel axis
+        elif len(shape) == 3 and X.ndim == 2 and X.shape[1] == int(np.prod(shape)):
+            X = X.reshape((len(X),) + shape)  # flattened images, one per row
+        if tuple(X.shape[1:]) != shape:
+            raise UsageError(f"{path}: samples have shape {tuple(X.shape[1:])}, the model expects {shape}")
+    if len(X) == 0:
+        raise UsageError(f"{path}: X holds no samples")
+    if not np.all(np.isfinite(X)):
+        raise UsageError(f"{path}: X holds NaN or infinite values; inputs must be finite numbers")
+    if X.max() > 1.5 and len(shape) == 3:
+        X = X / np.float32(255.0)  # 0-255 images, as the training images were scaled to [0, 1]
+    return X
+
+
 def predict(args) -> int:
     from nnlab.train.trainer import predict as run_model
     ck = _load_run(args.run)
@@ -424,25 +459,10 @@ def predict(args) -> int:
         path = Path(f)
         if not path.exists():
             raise UsageError(f"{path}: no such file; give images (PNG/JPEG) or .npz files")
+        if path.is_dir():
+            raise UsageError(f"{path}: is a folder; give image files (e.g. {path}/*.png) or .npz files")
         if path.suffix.lower() == ".npz":
-            try:
-                with np.load(path, allow_pickle=False) as z:
-                    if "X" not in z.files:
-                        raise UsageError(f"{path}: the .npz has no array named X (found {', '.join(z.files)}); "
-                                         "save inputs with np.savez(path, X=images)")
-                    X = z["X"].astype(np.float32)
-            except UsageError:
-                raise
-            except Exception:
-                raise UsageError(f"{path}: cannot read as .npz; save inputs with np.savez(path, X=images)") from None
-            if X.ndim == len(shape) and len(shape) == 3 and X.shape == shape:
-                X = X[None]
-            if X.ndim == 3 and len(shape) == 3:
-                X = X[:, None]
-            if shape and tuple(X.shape[1:]) != shape:
-                raise UsageError(f"{path}: samples have shape {tuple(X.shape[1:])}, the model expects {shape}")
-            if X.size and X.max() > 1.5 and len(shape) == 3:
-                X = X / np.float32(255.0)  # 0-255 images, as the training images were scaled to [0, 1]
+            X = _read_npz_inputs(path, shape)
             items += [(f"{path}[{i}]", x) for i, x in enumerate(X)]
         else:
             if len(shape) != 3:

@@ -118,7 +118,7 @@ def test_labels_that_do_not_match_the_model(tiny_run, tmp_path, capsys):
     rng = np.random.default_rng(0)
     np.savez(data, X=rng.random((30, 1, 8, 8)).astype(np.float32), y=np.arange(30) % 12)
     code, _, err = run_cli(["evaluate", str(tiny_run), "--data", str(data)], capsys)
-    assert_one_line_error(code, err, "model has 10 classes")
+    assert_one_line_error(code, err, "--data", "model has 10 classes")
 
 
 def test_images_of_the_wrong_size(tiny_run, tmp_path, capsys):
@@ -133,6 +133,30 @@ def test_images_of_the_wrong_size(tiny_run, tmp_path, capsys):
     np.savez(x, X=np.zeros((2, 1, 9, 9), np.float32))
     code, _, err = run_cli(["predict", str(tiny_run), str(x)], capsys)
     assert_one_line_error(code, err, "(1, 9, 9)", "(1, 8, 8)")
+
+
+def test_predict_npz_layouts_and_bad_npz_inputs(tiny_run, tmp_path, capsys):
+    from nnlab.train.checkpoint import load
+    from nnlab.train.trainer import predict as run_model
+    rng = np.random.default_rng(0)
+    images = rng.random((3, 1, 8, 8)).astype(np.float32)
+    ck = load(tiny_run)
+    expected = run_model(ck.model, ck.preprocessor.transform(images)).argmax(1)
+    for name, X in (("batch", images), ("gray", images[:, 0]), ("flat", images.reshape(3, 64)),
+                    ("bytes", np.round(images * 255)), ("one", images[0, 0])):
+        np.savez(tmp_path / f"{name}.npz", X=X)
+        code, out, err = run_cli(["predict", str(tiny_run), str(tmp_path / f"{name}.npz")], capsys)
+        assert code == 0, err
+        got = [int(line.split(": ")[1].split()[0]) for line in out.strip().splitlines()]
+        assert got == list(expected[:len(got)]) and len(got) == (1 if name == "one" else 3), (name, out)
+    for name, X, frag in (("nan", np.full((1, 1, 8, 8), np.nan), "NaN or infinite"),
+                          ("empty", np.zeros((0, 1, 8, 8)), "no samples"),
+                          ("text", np.array([["a"]]), "must be numeric")):
+        np.savez(tmp_path / f"{name}.npz", X=X)
+        code, _, err = run_cli(["predict", str(tiny_run), str(tmp_path / f"{name}.npz")], capsys)
+        assert_one_line_error(code, err, f"{name}.npz", frag)
+    code, _, err = run_cli(["predict", str(tiny_run), str(tmp_path)], capsys)
+    assert_one_line_error(code, err, "is a folder")
 
 
 def test_truncated_and_newer_checkpoints(tiny_run, tmp_path, capsys):
