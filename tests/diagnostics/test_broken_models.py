@@ -172,3 +172,49 @@ def test_reading_the_initial_loss():
     assert [f.kind for f in read_loss_curve(flat)] == ["no_progress"]
     kinds = [f.kind for f in read_loss_curve(np.r_[20.0, flat], expected_initial=np.log(10))]
     assert kinds[0] == "initial_loss_high"
+
+
+def test_exploding_gradients_by_depth():
+    """ReLU layers with twice the He scale: the gradient doubles at each layer on the way down."""
+    rng = np.random.default_rng(0)
+    layers = []
+    for _ in range(12):
+        lin = nn.Linear(40, 40)
+        lin.weight.data = (rng.standard_normal((40, 40)) * 2 * np.sqrt(2 / 40)).astype(np.float32)
+        lin.bias.data[:] = 0
+        layers += [lin, nn.ReLU()]
+    model = nn.Sequential(*layers, nn.Linear(40, 3))
+    mon = ActivationMonitor()
+    mon.attach(model)
+    mon.start_sample(0)
+    X = rng.standard_normal((64, 40)).astype(np.float32) * 1e-3
+    nn.CrossEntropyLoss()(model(nnlab.Tensor(X)), rng.integers(0, 3, 64)).backward()
+    mon.end_sample()
+    mon.detach()
+    f = [f for f in mon.diagnose() if f.kind == "exploding_gradients"]
+    assert f and "clipping" in f[0].advice
+
+
+def test_nnlab_check_passes_on_the_default_model(capsys):
+    from nnlab.cli.main import main
+    code = main(["check", "--limit", "200", "--points", "2"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "checking cnn" in out and "[PASS] initial loss" in out   # ln 10 at initialization, not 2x it
+    assert "gradcheck_model: OK" in out
+
+
+def test_loss_noise_is_read_against_the_batch_size(digits):
+    """Batch 2 wiggles (flagged, with the batch size named); batch 64 does not, although its batch loss
+    late in training is as wiggly relative to its tiny mean."""
+    kinds = {}
+    for bs in (2, 64):
+        nnlab.manual_seed(0)
+        model = _mlp()
+        t = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1 if bs == 2 else 0.3))
+        t.fit(digits.train, epochs=3 if bs == 2 else 20, batch_size=bs)
+        found = read_loss_curve(t.history.iterations["loss"], batch_size=bs)
+        kinds[bs] = {f.kind for f in found}
+        if bs == 2:
+            assert "batch size 2" in [f for f in found if f.kind == "noisy"][0].message
+    assert "noisy" in kinds[2] and "noisy" not in kinds[64], kinds
