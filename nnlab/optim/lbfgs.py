@@ -144,9 +144,21 @@ class LBFGS(Optimizer):
             raise ValueError(f"LBFGS: line_search_fn must be None, 'strong_wolfe' or 'backtracking', "
                              f"got {group['line_search_fn']!r}")
 
-    def _check_state_shapes(self, k, st):
+    def _load_param_state(self, k, st):
+        """LBFGS keeps one state for all parameters, under key 0: counters and flat vectors."""
         if k != 0:
             raise ValueError(f"LBFGS.load_state_dict: expected state under key 0 only, got key {k}")
+        missing = {"func_evals", "n_iter"} - set(st)
+        if missing:
+            raise ValueError(f"LBFGS.load_state_dict: the state lacks {sorted(missing)}")
+        size = sum(p.data.size for p in self._trainable())
+        vectors = [("d", st.get("d")), ("prev_flat_grad", st.get("prev_flat_grad"))]
+        vectors += [(key, v) for key in ("old_dirs", "old_stps") for v in st.get(key, [])]
+        for key, v in vectors:
+            if v is not None and np.shape(v) != (size,):
+                raise ValueError(f"LBFGS.load_state_dict: state '{key}' has shape {np.shape(v)}, the "
+                                 f"trainable parameters have {size} values")
+        return st
 
     # ---- flat-vector views of the trainable parameters --------------------------------
     def _trainable(self):

@@ -179,37 +179,84 @@ class Optimizer:
         return {"state": copy.deepcopy(self.state), "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore hyperparameters and state saved by ``state_dict`` (deep-copied in)."""
+        """Restore hyperparameters and state saved by ``state_dict`` (deep-copied in).
+
+        Everything is checked before anything changes, so a bad dict leaves the optimizer as it
+        was: the group and parameter counts, each hyperparameter's range, and each parameter's
+        state (the keys this optimizer keeps, e.g. no Adam moments loaded into SGD, and arrays of
+        the parameter's shape, converted to its dtype).
+        """
         name = type(self).__name__
         if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
             raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups'")
-        saved_groups = state_dict["param_groups"]
+        saved_groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(saved_groups, (list, tuple)) or not isinstance(saved_state, dict):
+            raise ValueError(f"{name}.load_state_dict: 'param_groups' must be a list and 'state' a dict, "
+                             f"got {type(saved_groups).__name__} and {type(saved_state).__name__}")
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"{name}.load_state_dict: the saved state has {len(saved_groups)} parameter "
                              f"groups, this optimizer has {len(self.param_groups)}")
-        for gi, (sg, idx) in enumerate(zip(saved_groups, self._group_index)):
+        new_groups = []
+        for gi, (group, sg, idx) in enumerate(zip(self.param_groups, saved_groups, self._group_index)):
+            if not isinstance(sg, dict) or "params" not in sg:
+                raise ValueError(f"{name}.load_state_dict: saved group {gi} is not a dict with a 'params' key")
             if len(sg["params"]) != len(idx):
                 raise ValueError(f"{name}.load_state_dict: group {gi} has {len(sg['params'])} parameters "
                                  f"in the saved state, {len(idx)} here")
-        state = {int(k): copy.deepcopy(v) for k, v in state_dict["state"].items()}
+            g = dict(group)
+            g.update((k, copy.deepcopy(v)) for k, v in sg.items() if k != "params")
+            self._check_group(g)  # raises naming the hyperparameter out of range
+            new_groups.append(g)
         n = len(self._params)
-        for k, st in state.items():
+        state = {}
+        for key, st in saved_state.items():
+            try:
+                k = int(key)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name}.load_state_dict: state keys are parameter positions, got {key!r}") from None
             if not 0 <= k < n:
                 # Optimizers with global state (LBFGS) keep it under key 0; any other key must be a parameter.
                 raise ValueError(f"{name}.load_state_dict: state for parameter {k}, but there are {n}")
-            self._check_state_shapes(k, st)
-        for group, sg in zip(self.param_groups, saved_groups):
-            for key, value in sg.items():
-                if key != "params":
-                    group[key] = copy.deepcopy(value)
+            if not isinstance(st, dict):
+                raise ValueError(f"{name}.load_state_dict: state of parameter {k} must be a dict, "
+                                 f"got {type(st).__name__}")
+            state[k] = self._load_param_state(k, copy.deepcopy(st))
+        for group, g in zip(self.param_groups, new_groups):
+            group.update(g)
         self.state = state
 
-    def _check_state_shapes(self, k: int, st: dict) -> None:
-        shape = self._params[k].data.shape
+    def _group_of(self, k: int) -> dict:
+        for group, idx in zip(self.param_groups, self._group_index):
+            if idx and idx[0] <= k <= idx[-1]:
+                return group
+        raise IndexError(k)
+
+    def _load_param_state(self, k: int, st: dict) -> dict:
+        """Check a loaded state of parameter ``k`` against the one ``_init_state`` would make: the
+        same keys, arrays of the parameter's shape (cast to its dtype), counters non-negative ints."""
+        name = type(self).__name__
+        p = self._params[k].data
+        init = getattr(self, "_init_state", None)
+        fresh = init(p, self._group_of(k)) if init is not None else None
+        if fresh is not None and set(st) != set(fresh):
+            raise ValueError(f"{name}.load_state_dict: state of parameter {k} has keys {sorted(st)}, "
+                             f"{name} keeps {sorted(fresh)} (a state saved by another optimizer?)")
         for key, v in st.items():
-            if isinstance(v, np.ndarray) and v.shape != shape:
-                raise ValueError(f"{type(self).__name__}.load_state_dict: state '{key}' of parameter {k} "
-                                 f"has shape {v.shape}, the parameter has shape {shape}")
+            want = None if fresh is None else fresh[key]
+            if isinstance(v, np.ndarray) or isinstance(want, np.ndarray):
+                v = np.asarray(v)
+                if v.shape != p.shape:
+                    raise ValueError(f"{name}.load_state_dict: state '{key}' of parameter {k} "
+                                     f"has shape {v.shape}, the parameter has shape {p.shape}")
+                if v.dtype.kind not in "fiu":
+                    raise ValueError(f"{name}.load_state_dict: state '{key}' of parameter {k} has dtype "
+                                     f"{v.dtype}, expected numbers")
+                st[key] = v.astype(p.dtype, copy=False)
+            elif isinstance(want, int) and not (isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                                and v >= 0):
+                raise ValueError(f"{name}.load_state_dict: state '{key}' of parameter {k} must be an "
+                                 f"integer >= 0, got {v!r}")
+        return st
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]

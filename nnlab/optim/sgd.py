@@ -86,6 +86,9 @@ class SGD(Optimizer):
             raise ValueError(f"SGD: nesterov=True needs momentum > 0 and dampening = 0, got "
                              f"momentum={group['momentum']}, dampening={group['dampening']}")
 
+    def _init_state(self, w, group):
+        return {"velocity": np.zeros_like(w)}
+
     def step(self, closure=None):
         """One SGD update of every parameter with a gradient."""
         loss = self._eval_closure(closure)
@@ -110,6 +113,6 @@ class SGD(Optimizer):
                     continue
                 st = state.get(i)
                 if st is None:
-                    st = state[i] = {"velocity": np.zeros_like(w)}
+                    st = state[i] = self._init_state(w, group)
                 update(w, dw, st["velocity"], lr, mu, tmp, damp)
         return loss

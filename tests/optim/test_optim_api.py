@@ -1,5 +1,7 @@
 """Optimizer mechanics: groups, frozen parameters, zero_grad, state_dict, dtype and in-place updates,
 bad input, and parity with torch.optim."""
+import copy
+
 import numpy as np
 import pytest
 
@@ -104,6 +106,97 @@ def test_load_state_dict_rejects_a_mismatched_model():
     other = Adam(nn.Linear(4, 3).parameters())
     with pytest.raises(ValueError, match="group 0 has 4 parameters"):
         other.load_state_dict(opt.state_dict())
+
+
+def _trained_state(factory):
+    model, (x, y) = mlp(), data()
+    opt = factory(model.parameters())
+    train(model, opt, 2, x, y)
+    return opt.state_dict()
+
+
+def _unchanged_after_failed_load(opt, bad, match):
+    before = copy.deepcopy(opt.state_dict())
+    with pytest.raises(ValueError, match=match):
+        opt.load_state_dict(bad)
+    after = opt.state_dict()
+    assert after["param_groups"] == before["param_groups"] and sorted(after["state"]) == sorted(before["state"])
+
+
+@pytest.mark.parametrize("source,target", [("adam", "momentum"), ("momentum", "adagrad"),
+                                           ("rmsprop", "adam"), ("adagrad", "rmsprop")])
+def test_load_state_dict_rejects_another_optimizers_state(source, target):
+    opt = FACTORIES[target](mlp().parameters())
+    _unchanged_after_failed_load(opt, _trained_state(FACTORIES[source]),
+                                 r"state of parameter 0 has keys .* keeps .*another optimizer")
+
+
+def test_load_state_dict_checks_keys_shapes_counters_and_hyperparameters():
+    saved = _trained_state(FACTORIES["adam"])
+    opt = Adam(mlp().parameters(), lr=0.01)
+    bad = copy.deepcopy(saved)
+    del bad["state"][1]["exp_avg_sq"]
+    _unchanged_after_failed_load(opt, bad, r"parameter 1 has keys \['exp_avg', 'step'\]")
+    bad = copy.deepcopy(saved)
+    bad["state"][3]["exp_avg"] = np.zeros((3, 8), np.float32)
+    _unchanged_after_failed_load(opt, bad, r"'exp_avg' of parameter 3 has shape \(3, 8\), the parameter has shape \(3,\)")
+    for step in (-1, 1.5, True):
+        bad = copy.deepcopy(saved)
+        bad["state"][0]["step"] = step
+        _unchanged_after_failed_load(opt, bad, r"'step' of parameter 0 must be an integer >= 0")
+    bad = copy.deepcopy(saved)
+    bad["param_groups"][0]["lr"] = -0.1
+    _unchanged_after_failed_load(opt, bad, r"Adam: lr must be a finite number >= 0, got -0.1")
+    bad = copy.deepcopy(saved)
+    bad["param_groups"][0]["betas"] = (0.9, 1.5)
+    _unchanged_after_failed_load(opt, bad, r"Adam: beta2 must be a number in \[0.0, 1.0\)")
+    bad = copy.deepcopy(saved)
+    bad["state"][9] = bad["state"][0]
+    _unchanged_after_failed_load(opt, bad, r"state for parameter 9, but there are 4")
+    for garbage in ([], {"state": [], "param_groups": []}, {"state": {}, "param_groups": [{"lr": 1}]}):
+        with pytest.raises(ValueError, match="Adam.load_state_dict"):
+            opt.load_state_dict(garbage)
+
+
+def test_load_state_dict_casts_state_to_the_parameters_dtype_and_accepts_string_keys():
+    saved = _trained_state(FACTORIES["adam"])
+    wide = copy.deepcopy(saved)
+    wide["state"] = {str(k): {n: (v.astype(np.float64) if isinstance(v, np.ndarray) else v)
+                              for n, v in st.items()} for k, st in wide["state"].items()}
+    a, b = mlp(), mlp()
+    opt_a, opt_b = Adam(a.parameters(), lr=0.01), Adam(b.parameters(), lr=0.01)
+    opt_a.load_state_dict(saved)
+    opt_b.load_state_dict(wide)   # as from a JSON/float64 store
+    assert all(v.dtype == np.float32 for st in opt_b.state.values() for v in st.values()
+               if isinstance(v, np.ndarray))
+    x, y = data()
+    train(a, opt_a, 2, x, y)
+    train(b, opt_b, 2, x, y)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert pa.data.dtype == np.float32 and np.array_equal(pa.data, pb.data)
+
+
+def test_lbfgs_load_state_dict_checks_its_vectors():
+    model, (x, y) = mlp(), data()
+    opt = LBFGS(model.parameters(), max_iter=3)
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        return loss
+    opt.step(closure)
+    saved = opt.state_dict()
+    small = LBFGS(nn.Linear(4, 3).parameters())
+    bad = copy.deepcopy(saved)
+    bad["param_groups"][0]["params"] = [0, 1]
+    with pytest.raises(ValueError, match=r"LBFGS.load_state_dict: state 'd' has shape \(67,\), the trainable "
+                                         r"parameters have 15 values"):
+        small.load_state_dict(bad)
+    bad = copy.deepcopy(saved)
+    del bad["state"][0]["n_iter"]
+    with pytest.raises(ValueError, match=r"LBFGS.load_state_dict: the state lacks \['n_iter'\]"):
+        LBFGS(mlp().parameters()).load_state_dict(bad)
 
 
 def test_parameter_groups_have_their_own_lr_and_lr_is_writable():
