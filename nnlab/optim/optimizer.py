@@ -274,8 +274,8 @@ def _num(name: str, key: str, value, lo: float, hi: float | None = None, hi_open
     if ok and hi is not None:
         ok = value < hi if hi_open else value <= hi
     if not ok:
-        rng = f"[{lo}, {hi})" if hi is not None and hi_open else (f"[{lo}, {hi}]" if hi is not None else f">= {lo}")
-        raise ValueError(f"{name}: {key} must be a number in {rng}, got {value!r}")
+        rng = f"in [{lo}, {hi})" if hi is not None and hi_open else (f"in [{lo}, {hi}]" if hi is not None else f">= {lo}")
+        raise ValueError(f"{name}: {key} must be a number {rng}, got {value!r}")
 
 
 def _with_weight_decay(w, dw, wd: float, out):

@@ -13,7 +13,10 @@ The notes' annealing forms: step decay (halve every few epochs), exponential ``a
 """
 from __future__ import annotations
 
+import copy
 import math
+
+import numpy as np
 
 from nnlab.optim.optimizer import Optimizer
 
@@ -89,10 +92,10 @@ class StepLR(Schedule):
     """Step decay: a(t) = a0 * gamma^floor(t / step_size) (halve every 5 epochs: gamma=0.5, step_size=5)."""
 
     def __init__(self, base=None, step_size: int = 1, gamma: float = 0.1):
-        if not (isinstance(step_size, int) and step_size >= 1):
+        if not (isinstance(step_size, (int, np.integer)) and step_size >= 1):
             raise ValueError(f"StepLR: step_size must be an integer >= 1, got {step_size!r}")
         _check("StepLR", "gamma", gamma, 0.0, lo_open=True)
-        self.step_size, self.gamma = step_size, float(gamma)
+        self.step_size, self.gamma = int(step_size), float(gamma)
         super().__init__(base)
 
     def value(self, t, base):
@@ -200,7 +203,7 @@ class LinearWarmup(Schedule):
     (constant a0 when ``after`` is None). Large early steps on a fresh network can diverge; warm-up avoids it."""
 
     def __init__(self, base=None, warmup_steps: int = 1, start_factor: float = 0.0, after: Schedule | None = None):
-        if not (isinstance(warmup_steps, int) and warmup_steps >= 1):
+        if not (isinstance(warmup_steps, (int, np.integer)) and warmup_steps >= 1):
             raise ValueError(f"LinearWarmup: warmup_steps must be an integer >= 1, got {warmup_steps!r}")
         _check("LinearWarmup", "start_factor", start_factor, 0.0, hi=1.0)
         if after is not None and not isinstance(after, Schedule):
@@ -222,7 +225,7 @@ class MomentumSchedule(Schedule):
     def __init__(self, base=None, start: float = 0.5, end: float = 0.99, epochs: int = 10):
         _check("MomentumSchedule", "start", start, 0.0, hi=1.0)
         _check("MomentumSchedule", "end", end, 0.0, hi=1.0)
-        if not (isinstance(epochs, int) and epochs >= 1):
+        if not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
             raise ValueError(f"MomentumSchedule: epochs must be an integer >= 1, got {epochs!r}")
         if isinstance(base, Optimizer):
             raise TypeError("MomentumSchedule: bind it with Scheduler(optimizer, schedule, key='momentum')")
@@ -288,10 +291,22 @@ class Scheduler:
         return {"t": self.t, "base_values": list(self.base_values), "key": self.key}
 
     def load_state_dict(self, state: dict) -> None:
-        if len(state["base_values"]) != len(self.optimizer.param_groups):
-            raise ValueError(f"Scheduler.load_state_dict: {len(state['base_values'])} saved groups, "
-                             f"{len(self.optimizer.param_groups)} here")
-        self.t, self.base_values = int(state["t"]), [float(b) for b in state["base_values"]]
+        """Resume at the saved step with the saved bases (checked first: a bad dict changes nothing)."""
+        where = "Scheduler.load_state_dict"
+        if not isinstance(state, dict) or not {"t", "base_values"} <= set(state):
+            raise ValueError(f"{where}: expected a dict with 't' and 'base_values' (from state_dict()), "
+                             f"got {state!r:.80}")
+        if state.get("key", self.key) != self.key:
+            raise ValueError(f"{where}: the state drives '{state['key']}', this scheduler drives '{self.key}'")
+        t, bases = state["t"], state["base_values"]
+        if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
+            raise ValueError(f"{where}: t must be an integer >= 0, got {t!r}")
+        if not isinstance(bases, (list, tuple)) or len(bases) != len(self.optimizer.param_groups):
+            n = len(bases) if isinstance(bases, (list, tuple)) else bases
+            raise ValueError(f"{where}: {n} saved groups, {len(self.optimizer.param_groups)} here")
+        for b in bases:
+            _check("Scheduler", "a saved base value", b)
+        self.t, self.base_values = int(t), [float(b) for b in bases]
         self._write()
 
 
@@ -317,9 +332,9 @@ class ReduceLROnPlateau:
             raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
         if not (isinstance(factor, (int, float)) and 0.0 < factor < 1.0):
             raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor!r}")
-        if not (isinstance(patience, int) and patience >= 0):
+        if not (isinstance(patience, (int, np.integer)) and patience >= 0):
             raise ValueError(f"ReduceLROnPlateau: patience must be an integer >= 0, got {patience!r}")
-        if not (isinstance(cooldown, int) and cooldown >= 0):
+        if not (isinstance(cooldown, (int, np.integer)) and cooldown >= 0):
             raise ValueError(f"ReduceLROnPlateau: cooldown must be an integer >= 0, got {cooldown!r}")
         n = len(optimizer.param_groups)
         min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * n
@@ -367,8 +382,36 @@ class ReduceLROnPlateau:
     def get_last_lr(self) -> list[float]:
         return [float(g["lr"]) for g in self.optimizer.param_groups]
 
+    _STATE = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lrs", "eps",
+              "best", "num_bad_epochs", "cooldown_counter", "last_epoch")
+
     def state_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+        return {k: copy.deepcopy(getattr(self, k)) for k in self._STATE}
 
     def load_state_dict(self, state: dict) -> None:
-        self.__dict__.update({k: v for k, v in state.items() if k != "optimizer"})
+        """Restore a ``state_dict()``; its settings are checked like the constructor's, and nothing
+        changes when one is wrong."""
+        where = "ReduceLROnPlateau.load_state_dict"
+        if not isinstance(state, dict):
+            raise ValueError(f"{where}: expected a dict from state_dict(), got {type(state).__name__}")
+        missing, unknown = set(self._STATE) - set(state), set(state) - set(self._STATE)
+        if missing or unknown:
+            raise ValueError(f"{where}: missing keys {sorted(missing)}, unexpected keys {sorted(unknown)}")
+        probe = ReduceLROnPlateau(self.optimizer, mode=state["mode"], factor=state["factor"],
+                                  patience=state["patience"], threshold=state["threshold"],
+                                  threshold_mode=state["threshold_mode"], cooldown=state["cooldown"],
+                                  min_lr=list(state["min_lrs"]), eps=state["eps"])
+        for key in ("num_bad_epochs", "cooldown_counter", "last_epoch"):
+            v = state[key]
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValueError(f"{where}: {key} must be an integer >= 0, got {v!r}")
+        try:
+            best = float(state["best"])
+        except (TypeError, ValueError):
+            best = math.nan
+        if math.isnan(best):
+            raise ValueError(f"{where}: best must be a number, got {state['best']!r}")
+        self.__dict__.update({k: v for k, v in probe.__dict__.items() if k != "optimizer"})
+        self.best = best
+        for key in ("num_bad_epochs", "cooldown_counter", "last_epoch"):
+            setattr(self, key, int(state[key]))

@@ -155,3 +155,87 @@ def test_reduce_on_plateau_abs_threshold_and_bad_input():
         ReduceLROnPlateau(opt, factor=1.5)
     with pytest.raises(ValueError, match="finite"):
         sched.step(float("nan"))
+
+
+# ---- state_dict round trips mid-training and bad loads ----------------------------------------------
+def _sgd(lr=0.1):
+    return SGD([{"params": [Parameter(np.ones(1))]}, {"params": [Parameter(np.ones(1))], "lr": 0.01}],
+               lr=lr, momentum=0.5)
+
+
+@pytest.mark.parametrize("name", [n for n in CASES if n != "momentum"] + ["momentum"])
+def test_every_schedule_resumes_from_its_state_dict_mid_training(name):
+    sched, _ = CASES[name]
+    key = "momentum" if name == "momentum" else "lr"
+    opt_a = _sgd()
+    run_a = Scheduler(opt_a, sched, key=key)
+    for _ in range(4):
+        run_a.step()
+    saved = run_a.state_dict()
+    opt_b = _sgd(lr=0.7)          # another starting lr: the saved bases must win
+    run_b = Scheduler(opt_b, sched, key=key)
+    run_b.load_state_dict(saved)
+    for _ in range(7):
+        assert [g[key] for g in opt_b.param_groups] == [g[key] for g in opt_a.param_groups]
+        run_a.step(), run_b.step()
+
+
+def test_scheduler_load_state_dict_rejects_bad_states_and_changes_nothing():
+    opt = _sgd()
+    sch = S.StepLR(opt, step_size=2, gamma=0.5)
+    sch.step(), sch.step(), sch.step()
+    good = sch.state_dict()
+    other = Scheduler(_sgd(), S.MomentumSchedule(), key="momentum")
+    bad_states = [
+        ([1, 2], "expected a dict with 't' and 'base_values'"),
+        ({"t": 3}, "expected a dict with 't' and 'base_values'"),
+        (dict(good, t=-1), "t must be an integer >= 0, got -1"),
+        (dict(good, t=2.5), "t must be an integer >= 0, got 2.5"),
+        (dict(good, base_values=[0.1]), "1 saved groups, 2 here"),
+        (dict(good, base_values=[0.1, float("nan")]), "a saved base value must be a number >= 0"),
+    ]
+    for bad, match in bad_states:
+        with pytest.raises(ValueError, match=match):
+            sch.load_state_dict(bad)
+        assert sch.state_dict() == good and opt.param_groups[0]["lr"] == 0.05
+    with pytest.raises(ValueError, match="the state drives 'lr', this scheduler drives 'momentum'"):
+        other.load_state_dict(good)
+
+
+def test_reduce_on_plateau_resumes_mid_training_and_rejects_bad_states():
+    opt_a = plateau_opt()
+    a = ReduceLROnPlateau(opt_a, factor=0.5, patience=1, cooldown=1, min_lr=[0.1, 0.0])
+    losses = [1.0, 0.9, 0.95, 0.96, 0.97, 0.98, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.4]
+    for v in losses[:4]:
+        a.step(v)
+    saved = a.state_dict()
+    a.best = -1.0                       # the saved dict is a copy
+    a.load_state_dict(saved)
+    opt_b = plateau_opt()
+    opt_b.load_state_dict(opt_a.state_dict())
+    b = ReduceLROnPlateau(opt_b)       # default settings: all of them come from the state
+    b.load_state_dict(saved)
+    assert b.patience == 1 and b.cooldown == 1 and b.min_lrs == [0.1, 0.0]
+    for v in losses[4:]:
+        a.step(v), b.step(v)
+        assert [g["lr"] for g in opt_a.param_groups] == [g["lr"] for g in opt_b.param_groups]
+    assert opt_a.param_groups[0]["lr"] == 0.1   # clamped at min_lr on the way
+    bad_states = [
+        ({"foo": 1}, "missing keys .*unexpected keys \\['foo'\\]"),
+        (dict(saved, factor=2.0), "factor must be in \\(0, 1\\)"),
+        (dict(saved, min_lrs=[0.0]), "1 min_lr values for 2 parameter groups"),
+        (dict(saved, num_bad_epochs=-2), "num_bad_epochs must be an integer >= 0"),
+        (dict(saved, best="low"), "best must be a number"),
+        ("state", "expected a dict"),
+    ]
+    before = b.state_dict()
+    for bad, match in bad_states:
+        with pytest.raises(ValueError, match=match):
+            b.load_state_dict(bad)
+        assert b.state_dict() == before
+
+
+def test_integer_settings_accept_numpy_integers():
+    assert S.StepLR(1.0, step_size=np.int64(2), gamma=0.5)(3) == 0.5
+    assert S.MomentumSchedule(start=0.5, end=0.9, epochs=np.int32(4))(2) == pytest.approx(0.7)
+    assert S.LinearWarmup(1.0, warmup_steps=np.int64(4))(2) == 0.5
