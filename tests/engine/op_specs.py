@@ -165,6 +165,10 @@ _BINARY_SHAPES = [
     ("col", (3, 1), (1, 4)),
     ("scalar", (2, 3), ()),
     ("lead", (5,), (2, 3, 5)),
+    ("both-stretched", (4, 1, 3), (5, 1)),
+    ("size-one", (1, 1), (1,)),
+    ("0d-0d", (), ()),
+    ("0d-left", (), (2, 3)),
 ]
 for case, sx, sy in _BINARY_SHAPES:
     spec(f"add/{case}", "add", lambda x, y: ops.add(x, y), (N(*sx), N(*sy)), np.add,
@@ -248,7 +252,9 @@ for op_name, np_fn, torch_name in [("sum", np.sum, "sum"), ("mean", np.mean, "me
     for case, shape, axis, keep in [("all", (3, 4), None, False), ("axis0", (3, 4), 0, False),
                                     ("axis-1-keepdims", (3, 4), -1, True),
                                     ("axes-tuple", (2, 3, 4), (0, 2), False),
-                                    ("axes-tuple-keepdims", (2, 3, 4), (1, 2), True)]:
+                                    ("axes-tuple-keepdims", (2, 3, 4), (1, 2), True),
+                                    ("0d", (), None, False), ("axis-2-keepdims", (2, 3, 4), -2, True),
+                                    ("negative-axes-tuple", (2, 3, 4), (-1, 0), False)]:
         spec(f"{op_name}/{case}", op_name,
              (lambda f, a, k: lambda x: getattr(ops, f)(x, axis=a, keepdims=k))(op_name, axis, keep),
              (N(*shape),),
@@ -261,7 +267,8 @@ spec("sum/method", "sum", lambda x: x.sum(axis=1), (N(3, 4),), lambda x: x.sum(a
 for op_name, np_fn, torch_name in [("max", np.max, "amax"), ("min", np.min, "amin")]:
     for case, shape, axis, keep in [("all", (3, 4), None, False), ("axis0", (3, 4), 0, False),
                                     ("axis1-keepdims", (3, 4), 1, True),
-                                    ("axes-tuple", (2, 3, 4), (0, 2), False)]:
+                                    ("axes-tuple", (2, 3, 4), (0, 2), False), ("0d", (), None, False),
+                                    ("negative-axes-tuple-keepdims", (2, 3, 4), (-1, -3), True)]:
         spec(f"{op_name}/{case}", op_name,
              (lambda f, a, k: lambda x: getattr(ops, f)(x, axis=a, keepdims=k))(op_name, axis, keep),
              (D(*shape),),
@@ -356,6 +363,24 @@ spec("pad", "pad", lambda x: ops.pad(x, [(1, 2), (0, 1)]), (N(3, 4),),
 spec("pad/nchw-value", "pad", lambda x: ops.pad(x, [(0, 0), (0, 0), (1, 1), (2, 0)], value=-1.0),
      (N(2, 1, 3, 3),), lambda x: np.pad(x, [(0, 0), (0, 0), (1, 1), (2, 0)], constant_values=-1.0),
      lambda torch, x: _torch_pad(torch, x, [(0, 0), (0, 0), (1, 1), (2, 0)], -1.0))
+
+# 0-d and non-contiguous inputs (a transposed or strided view reaches the gate's forward).
+spec("exp/0d", "exp", lambda x: ops.exp(x), (N(),), np.exp, lambda torch, x: torch.exp(x))
+spec("sigmoid/0d", "sigmoid", lambda x: ops.sigmoid(x), (N(),), _sigmoid, lambda torch, x: torch.sigmoid(x))
+spec("sigmoid/transposed", "sigmoid", lambda x: ops.sigmoid(x.T), (N(3, 4),), lambda x: _sigmoid(x.T),
+     lambda torch, x: torch.sigmoid(x.T))
+spec("tanh/strided", "tanh", lambda x: ops.tanh(x[:, ::2]), (N(3, 6),), lambda x: np.tanh(x[:, ::2]),
+     lambda torch, x: torch.tanh(x[:, ::2]))
+spec("relu/transposed", "relu", lambda x: ops.relu(x.T), (A(3, 4),), lambda x: np.maximum(x.T, 0),
+     lambda torch, x: torch.relu(x.T), kink="x = 0: inputs kept 0.1 away")
+spec("softmax/transposed-axis0", "softmax", lambda x: ops.softmax(x.T, axis=0), (N(3, 4),),
+     lambda x: _softmax(x.T, axis=0), lambda torch, x: torch.softmax(x.T, dim=0))
+spec("linear/strided-input", "linear", lambda x, w, b: ops.linear(x[:, ::2], w, b), (N(5, 8), N(3, 4), N(3)),
+     lambda x, w, b: x[:, ::2] @ w.T + b, lambda torch, x, w, b: torch.nn.functional.linear(x[:, ::2], w, b))
+spec("linear/1d-input", "linear", lambda x, w, b: ops.linear(x, w, b), (N(4), N(3, 4), N(3)),
+     lambda x, w, b: w @ x + b, lambda torch, x, w, b: torch.nn.functional.linear(x, w, b))
+spec("linear/transposed-weight", "linear", lambda x, w: ops.linear(x, w.T), (N(5, 4), N(4, 3)),
+     lambda x, w: x @ w, lambda torch, x, w: torch.nn.functional.linear(x, w.T))
 
 # Linear algebra.
 for case, sx, sw in [("vec-vec", (4,), (4,)), ("vec-mat", (4,), (4, 3)), ("mat-vec", (3, 4), (4,)),
