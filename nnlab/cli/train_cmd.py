@@ -156,8 +156,13 @@ def _train(args, threads) -> int:
             raise UsageError(f"{payload['path']}: not a checkpoint written by `nnlab train`; resume it from Python "
                              "with Trainer.fit(..., resume=path)")
         resume_path = payload["path"]
+        done = int((payload.get("train_state") or {}).get("epoch", 0))
+        if args.epochs is not None and args.epochs < done:
+            raise UsageError(f"--epochs {args.epochs}: the run already trained {done} epochs; "
+                             f"give --epochs above {done} to train further")
         if args.epochs is not None:
             cfg["options"]["epochs"] = args.epochs
+
         model_name, data_name, seed, limit = cfg["model"], cfg["data"], cfg["seed"], cfg.get("limit")
         options = cfg["options"]
         out = Path(args.out) if args.out else Path(resume_path).parent
@@ -166,6 +171,7 @@ def _train(args, threads) -> int:
         data_name, seed, limit = args.data, args.seed, args.limit
         options = _options_from(args)
         out = None
+        done = 0
     t_start = time.perf_counter()
     splits = _load_data(data_name, 0, limit)
     if model_name is None:  # the CNN for images, the MLP for feature vectors and tiny images
@@ -177,6 +183,9 @@ def _train(args, threads) -> int:
         from nnlab.train.checkpoint import build_model
         model = build_model(payload["architecture"])
     r = recipe(model_name, splits.input_shape, splits.num_classes, model=model, **options)
+    if resume_path and done >= r.epochs and not args.quiet:
+        print(f"note: the run already finished its {done} epochs; re-measuring it "
+              f"(pass --epochs above {done} to train further)", file=sys.stderr)
     out = out or _run_dir(args, model_name)
     try:
         out.mkdir(parents=True, exist_ok=True)

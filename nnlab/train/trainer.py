@@ -429,7 +429,7 @@ class Trainer:
                 used.add(key)
                 cb.load_state_dict(states[key])
         self.history.truncate_iterations(self.global_step)
-        self.config = payload.get("config") or self.config
+        self.config = self.config or payload.get("config") or {}  # a config given to this Trainer wins
 
 
 def _is_softmax_loss(loss_fn) -> bool:

@@ -218,6 +218,24 @@ def test_evaluate_empty_data_is_an_error():
         t.evaluate((np.zeros((0, 2), np.float32), np.zeros(0, np.int64)))
 
 
+def test_resume_a_finished_run_with_more_fewer_or_the_same_epochs(tiny_run, tmp_path, capsys):
+    import shutil
+    from nnlab.train.checkpoint import read_checkpoint
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    code, _, err = run_cli(["train", "--resume", str(run), "--epochs", "1"], capsys)
+    assert_one_line_error(code, err, "--epochs 1", "already trained 2 epochs")
+    code, _, err = run_cli(["train", "--resume", str(run), "--no-report"], capsys)
+    assert code == 0 and "already finished its 2 epochs" in err
+    code, _, err = run_cli(["train", "--resume", str(run), "--epochs", "3", "--quiet", "--no-report"], capsys)
+    assert code == 0 and json.loads((run / "metrics.json").read_text())["epochs"] == 3
+    # the checkpoint records the extended run, so a later resume continues from 3 epochs, not 2
+    payload = read_checkpoint(run)
+    assert payload["config"]["cli"]["options"]["epochs"] == 3 and payload["train_state"]["epoch"] == 3
+    code, _, err = run_cli(["train", "--resume", str(run), "--no-report"], capsys)
+    assert code == 0 and "already finished its 3 epochs" in err and ", 3 epochs," in err
+
+
 def test_debug_shows_the_traceback(tmp_path, capsys):
     with pytest.raises(Exception):
         main(["train", "--debug", "--data", str(tmp_path / "nope.npz")])
