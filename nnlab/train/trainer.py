@@ -105,6 +105,10 @@ class Trainer:
     def _prepare(self, data, fit_preprocessor: bool = False):
         """Apply (and on the training split, fit) the preprocessor; returns data of the same kind."""
         p = self.preprocessor
+        if p is not None and fit_preprocessor and hasattr(data, "permutation"):
+            # a DataLoader is used as given: its batches would skip the preprocessing dev/test get
+            raise ValueError("Trainer.fit: with a preprocessor, pass the training data as an ArrayDataset or "
+                             "(X, y), not a DataLoader (the trainer builds the loader from the preprocessed data)")
         if p is None or data is None or hasattr(data, "permutation"):  # DataLoaders are used as given
             return data
         X, y = _as_xy(data, "fit")

@@ -234,6 +234,9 @@ def test_preprocessing_is_fitted_on_the_training_split_only(spiral):
     t2.preprocessor = Standardize()
     with pytest.raises(ValueError, match="training split only"):
         t2.fit(spiral.dev, epochs=1)
+    from nnlab.data import DataLoader
+    with pytest.raises(ValueError, match="not a DataLoader"):  # its batches would skip the preprocessing
+        t2.fit(DataLoader(spiral.train), spiral.dev, epochs=1)
 
 
 def test_scheduler_bound_to_the_optimizer_is_stepped_and_saved(spiral, tmp_path):
