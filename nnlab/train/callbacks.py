@@ -188,8 +188,9 @@ class _Monitor:
         value = (logs or {}).get(self.monitor)
         if value is None or (isinstance(value, float) and math.isnan(value)):
             if not getattr(self, "_warned", False):
-                warnings.warn(f"{who}: monitored key '{self.monitor}' is not in the logs; available keys: "
-                              f"{', '.join(sorted(logs or {})) or '(none)'}", RuntimeWarning, stacklevel=3)
+                why = ("is NaN this epoch (the loss diverged?)" if value is not None else
+                       f"is not in the logs; available keys: {', '.join(sorted(logs or {})) or '(none)'}")
+                warnings.warn(f"{who}: monitored key '{self.monitor}' {why}", RuntimeWarning, stacklevel=3)
                 self._warned = True
             return None
         return float(value)

@@ -115,6 +115,10 @@ def test_missing_monitor_warns_with_available_keys(spiral):
     t = make_trainer(callbacks=[EarlyStopping(monitor="val_acc")])
     with pytest.warns(RuntimeWarning, match="val_acc.*available keys: .*val_accuracy"):
         t.fit(spiral.train, spiral.dev, epochs=1, batch_size=32)
+    es = EarlyStopping(monitor="val_loss")
+    es.trainer = t
+    with pytest.warns(RuntimeWarning, match="'val_loss' is NaN"):
+        es.on_epoch_end(0, {"val_loss": float("nan")})
 
 
 def test_learning_rate_scheduler_per_epoch_and_per_step(spiral):
