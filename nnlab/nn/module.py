@@ -4,12 +4,20 @@ from __future__ import annotations
 import functools
 import importlib
 from collections import OrderedDict
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import numpy as np
 
 from nnlab.engine.tensor import Tensor
 from nnlab.nn.parameter import Parameter
+
+
+class LoadResult(NamedTuple):
+    """What ``Module.load_state_dict`` did not match: model keys absent from the state, and state
+    keys the model does not have (both empty after a strict load)."""
+
+    missing_keys: list
+    unexpected_keys: list
 
 
 class Module:
@@ -202,8 +210,15 @@ class Module:
                     out[pre + k] = np.array(b, copy=True)
         return out
 
-    def load_state_dict(self, state: dict, strict: bool = True) -> None:
-        """Copy arrays into the parameters and buffers; shapes must match, names too when strict."""
+    def load_state_dict(self, state: dict, strict: bool = True) -> "LoadResult":
+        """Copy arrays into the parameters and buffers; shapes must match, names too when strict.
+
+        Every entry is checked before any is copied, so a bad state leaves the model unchanged.
+        Returns ``(missing_keys, unexpected_keys)``, both empty when strict.
+        """
+        if not isinstance(state, dict):
+            raise TypeError(f"load_state_dict: expected a dict of arrays (from state_dict()), "
+                            f"got {type(state).__name__}")
         own = {}
         for mname, m in self.named_modules():
             pre = f"{mname}." if mname else ""
@@ -217,18 +232,26 @@ class Module:
         unexpected = [k for k in state if k not in own]
         if strict and (missing or unexpected):
             raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+        staged = []
         for key, (m, k, kind) in own.items():
             if key not in state:
                 continue
-            value = np.asarray(state[key])
+            value = state[key]
+            value = np.asarray(value.data if isinstance(value, Tensor) else value)
             cur = m._parameters[k].data if kind == "p" else m._buffers[k]
             if value.shape != cur.shape:
                 raise ValueError(f"load_state_dict: '{key}' has shape {value.shape} in the state, "
                                  f"{cur.shape} in the model")
+            if value.dtype.kind not in "fiub" or (cur.dtype.kind in "iub" and value.dtype.kind == "f"):
+                raise TypeError(f"load_state_dict: '{key}' has dtype {value.dtype} in the state, "
+                                f"{cur.dtype} in the model")
+            staged.append((m, k, kind, value.astype(cur.dtype, copy=True)))
+        for m, k, kind, value in staged:
             if kind == "p":
-                m._parameters[k].data = value.astype(cur.dtype, copy=True)
+                m._parameters[k].data = value
             else:
-                m._buffers[k] = value.astype(cur.dtype, copy=True)
+                m._buffers[k] = value
+        return LoadResult(missing, unexpected)
 
     # ---- architecture as data ---------------------------------------------------------
     def get_config(self) -> dict:

@@ -85,6 +85,32 @@ def test_state_dict_round_trip_and_errors():
         m2.load_state_dict(missing)
 
 
+def test_a_bad_state_leaves_the_model_unchanged():
+    m = make()
+    before = m.state_dict()
+    for key, value, err, match in [
+        ("second.weight", np.zeros((9, 9)), ValueError, r"'second.weight' has shape \(9, 9\) in the state, \(2, 4\)"),
+        ("second.bias", np.array(["a", "b"]), TypeError, r"'second.bias' has dtype <U1 in the state, float32"),
+    ]:
+        bad = {k: np.full_like(v, 3.0) for k, v in before.items()}   # every other entry is fine
+        bad[key] = value
+        with pytest.raises(err, match=match):
+            m.load_state_dict(bad)
+        for k, v in m.state_dict().items():
+            np.testing.assert_array_equal(v, before[k], err_msg=k)
+    with pytest.raises(TypeError, match="expected a dict of arrays"):
+        m.load_state_dict([("first.weight", np.ones((4, 3)))])
+
+
+def test_non_strict_load_reports_what_did_not_match_and_accepts_tensors():
+    m = make()
+    state = {"first.weight": nnlab.tensor(np.full((4, 3), 2.0)), "extra": np.ones(1)}
+    result = m.load_state_dict(state, strict=False)
+    assert result.unexpected_keys == ["extra"] and "first.bias" in result.missing_keys
+    assert m.first.weight.dtype == np.float32 and (m.first.weight.data == 2.0).all()
+    assert m.load_state_dict(m.state_dict()) == ([], [])
+
+
 def test_state_dict_is_a_copy():
     m = Affine(2, 2)
     sd = m.state_dict()
