@@ -32,7 +32,7 @@ def _int_list(text: str) -> list[int]:
 
 
 def _configure_train(p):
-    from nnlab.train.models import ACTIVATIONS, DEFAULT_MODEL, OPTIMIZERS, model_names
+    from nnlab.train.models import ACTIVATIONS, DEFAULT_MODEL, OPTIMIZERS, model_names, recipe_settings
     g = p.add_argument_group("model")
     g.add_argument("--model", default=None, metavar="NAME",
                    help=f"network: {', '.join(model_names())} (default {DEFAULT_MODEL} for images, "
@@ -42,11 +42,14 @@ def _configure_train(p):
     g.add_argument("--channels", type=str, default=None, metavar="SIZES",
                    help="conv channels per stage for cnn, e.g. 16,32")
     g.add_argument("--activation", choices=sorted(ACTIVATIONS), default=None, help="hidden-unit nonlinearity")
-    g.add_argument("--dropout", type=_probability, default=None, metavar="P", help="drop probability (0 = off)")
+    g.add_argument("--dropout", type=_probability, default=None, metavar="P", help="drop probability in [0, 1) (0 = off)")
     g.add_argument("--batchnorm", action=argparse_bool(), default=None, help="batch normalization after each layer")
     g.add_argument("--init", default=None, choices=["he", "xavier", "small", "xavier_uniform", "xavier_normal", "sparse"],
                    help="weight initialization")
-    g = p.add_argument_group("training")
+    d = recipe_settings(DEFAULT_MODEL)
+    g = p.add_argument_group("training", f"defaults: the recipe each --model was tuned with; for {DEFAULT_MODEL}: "
+                                         f"{d['optimizer']}, lr {d['lr']:g}, {d['schedule']} schedule,\n"
+                                         f"{d['epochs']} epochs, batch {d['batch_size']}, L2 {d['l2']:g}")
     g.add_argument("--optimizer", choices=OPTIMIZERS, default=None, help="update rule")
     g.add_argument("--lr", type=_positive(float), default=None, help="learning rate")
     g.add_argument("--schedule", choices=["cosine", "step", "none"], default=None, help="learning-rate schedule")

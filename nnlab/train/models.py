@@ -27,7 +27,7 @@ from nnlab.nn import functional as F
 from nnlab.nn.module import Module
 
 __all__ = ["mlp", "digit16", "cnn", "OneHotMSELoss", "MODELS", "DEFAULT_MODEL", "Recipe", "recipe",
-           "build_model", "make_optimizer", "model_names", "ACTIVATIONS", "OPTIMIZERS"]
+           "build_model", "make_optimizer", "model_names", "recipe_settings", "ACTIVATIONS", "OPTIMIZERS"]
 
 DEFAULT_MODEL = "cnn"
 
@@ -146,6 +146,12 @@ _ARCH_OPTIONS = {"mlp": ("hidden", "activation", "dropout", "batchnorm", "init")
                  "cnn": ("channels", "kernel_size", "padding", "fc", "dropout", "batchnorm", "activation", "init")}
 
 
+def recipe_settings(name: str = DEFAULT_MODEL) -> dict:
+    """The training settings ``name`` was tuned with (optimizer, lr, epochs, batch_size, l2,
+    schedule, loss); zoo models share one recipe."""
+    return dict(_RECIPES[name if name in _RECIPES else "zoo"])
+
+
 def model_names() -> list[str]:
     names = list(MODELS)
     try:
@@ -216,8 +222,7 @@ def recipe(name: str = DEFAULT_MODEL, input_shape=(1, 28, 28), num_classes: int 
     values ignored) replace the tuned settings: hidden, activation, dropout, batchnorm, init,
     channels, kernel_size, padding, fc, optimizer, lr, epochs, batch_size, l2, schedule."""
     overrides = {k: v for k, v in overrides.items() if v is not None}
-    kind = name if name in _RECIPES else "zoo"
-    settings = dict(_RECIPES[kind])
+    settings = recipe_settings(name)
     arch_keys = _ARCH_OPTIONS.get(name, ())
     arch = {k: overrides.pop(k) for k in list(overrides) if k in arch_keys}
     ignored = [k for k in overrides if k not in settings]

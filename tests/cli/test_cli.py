@@ -58,6 +58,9 @@ def test_help_reads_well(capsys):
     for flag in ("--model", "--hidden", "--activation", "--optimizer", "--lr", "--epochs", "--batch-size", "--l2",
                  "--dropout", "--init", "--batchnorm", "--seed", "--data", "--out", "--resume"):
         assert flag in out, flag
+    from nnlab.train.models import DEFAULT_MODEL, recipe_settings
+    d = recipe_settings(DEFAULT_MODEL)
+    assert f"for {DEFAULT_MODEL}: {d['optimizer']}, lr {d['lr']:g}" in out and f"{d['epochs']} epochs" in out
     assert main([]) == 0  # no command: the overview
 
 
