@@ -101,6 +101,22 @@ def test_parameter_counts_of_the_notes_networks():
     assert digits.num_parameters() == 13002     # the 003 digit recognizer
 
 
+@pytest.mark.parametrize("sizes,neurons,weights,biases,total", [
+    ((3, 4, 2), 6, 20, 6, 26),          # [3*4] + [4*2] = 20 weights, 4 + 2 biases
+    ((3, 4, 4, 1), 9, 32, 9, 41),       # [3*4] + [4*4] + [4*1] = 32 weights, 9 biases
+])
+def test_parameter_count_breakdown(sizes, neurons, weights, biases, total):
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(n_in, n_out), nn.Sigmoid()]
+    net = nn.Sequential(*layers[:-1])
+    named = dict(net.named_parameters())
+    assert sum(p.size for n, p in named.items() if n.endswith("weight")) == weights
+    assert sum(p.size for n, p in named.items() if n.endswith("bias")) == biases
+    assert sum(m.out_features for m in net if isinstance(m, nn.Linear)) == neurons
+    assert net.num_parameters() == total
+
+
 def test_digit_recognizer_mse_step_reduces_loss():
     # 784-16-16-10 sigmoid net with MSE against one-hot targets (003), one SGD step helps.
     nnlab.manual_seed(0)
@@ -119,6 +135,55 @@ def test_digit_recognizer_mse_step_reduces_loss():
         for p in net.parameters():
             p.data -= 1.0 * p.grad
     assert losses[1] < losses[0]
+
+
+# ---- 004: exponentially weighted averages, bias correction, Adam -------------------------------------
+def _ewa_through_sgd(thetas, beta):
+    """V_t = beta V_{t-1} + (1 - beta) theta_t, read off SGD's dampened momentum (v = -lr V, lr = 1)."""
+    p = nnlab.nn.Parameter(np.zeros(1))
+    opt = nnlab.optim.SGD([p], lr=1.0, momentum=beta, dampening=beta)
+    vs = []
+    for theta in thetas:
+        before = p.data.copy()
+        p.grad = np.array([theta])
+        opt.step()
+        vs.append(float(before[0] - p.data[0]))   # x += v with v = -V_t
+    return vs
+
+
+def test_exponentially_weighted_average_averages_about_1_over_1_minus_beta_points():
+    beta = 0.9
+    # an impulse at t = 1 followed by zeros: its weight t steps later is (1 - beta) beta^t
+    vs = _ewa_through_sgd([1.0] + [0.0] * 10, beta)
+    np.testing.assert_allclose(vs, [(1 - beta) * beta ** t for t in range(11)], rtol=1e-12)
+    # after 1/(1 - beta) = 10 steps the weight has fallen below 1/e of where it started
+    assert vs[10] / vs[0] == pytest.approx(0.9 ** 10) == pytest.approx(0.3487, abs=1e-4)
+    assert vs[10] / vs[0] < 1 / math.e < vs[9] / vs[0]
+
+
+def test_bias_correction_removes_the_start_at_zero():
+    beta = 0.9
+    vs = _ewa_through_sgd([5.0] * 30, beta)   # a constant series
+    assert vs[0] == pytest.approx(0.5)        # V_1 = (1 - beta) theta_1: far too small
+    corrected = [v / (1 - beta ** t) for t, v in enumerate(vs, start=1)]
+    np.testing.assert_allclose(corrected, 5.0, rtol=1e-12)
+    assert vs[-1] == pytest.approx(5.0, rel=0.05)   # for large t the correction hardly matters
+
+
+def test_adam_keeps_bias_corrected_moments_with_the_notes_defaults():
+    p = nnlab.nn.Parameter(np.array([1.0, -2.0, 3.0]))
+    opt = nnlab.optim.Adam([p], lr=0.01)
+    b1, b2 = opt.param_groups[0]["betas"]
+    assert (b1, b2, opt.param_groups[0]["eps"]) == (0.9, 0.999, 1e-8)
+    g = np.array([0.5, -4.0, 2.0])
+    p.grad = g.copy()
+    opt.step()
+    st = opt.state[0]
+    np.testing.assert_allclose(st["exp_avg"], (1 - b1) * g, rtol=1e-12)          # v_dW, biased low
+    np.testing.assert_allclose(st["exp_avg_sq"], (1 - b2) * g ** 2, rtol=1e-12)  # S_dW
+    np.testing.assert_allclose(st["exp_avg"] / (1 - b1 ** 1), g, rtol=1e-12)      # corrected: dW
+    np.testing.assert_allclose(st["exp_avg_sq"] / (1 - b2 ** 1), g ** 2, rtol=1e-12)
+    np.testing.assert_allclose(p.data, [1.0, -2.0, 3.0] - 0.01 * g / (np.abs(g) + 1e-8), rtol=1e-12)
 
 
 # ---- 000: regularization ----------------------------------------------------------------------------
