@@ -31,6 +31,17 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
+def _image_size(text: str) -> list[int]:
+    """``--image-size``: "N" (square) or "HxW", positive integers."""
+    try:
+        values = [int(v) for v in text.lower().split("x")]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2) or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected a size such as 28 or 32x24 (H x W pixels), got {text!r}")
+    return values * 2 if len(values) == 1 else values
+
+
 def _configure_train(p):
     from nnlab.train.models import ACTIVATIONS, DEFAULT_MODEL, OPTIMIZERS, model_names, recipe_settings
     g = p.add_argument_group("model")
@@ -65,6 +76,9 @@ def _configure_train(p):
     g.add_argument("--data", default="mnist5k", metavar="NAME|PATH",
                    help="bundled (mnist5k, digits8x8), synthetic (spiral, circles, moons, xor, blobs), "
                         "or a path: .npz (X, y), .csv, or a folder with one sub-folder per class")
+    g.add_argument("--image-size", type=_image_size, default=None, metavar="HxW",
+                   help="resize the images of an image folder to H x W pixels (e.g. 28 or 32x24); "
+                        "needed when their sizes differ")
     g.add_argument("--limit", type=_positive(int), default=None, metavar="N",
                    help="train on the first N training examples only (quick experiments)")
     g.add_argument("--out", default=None, metavar="DIR", help="run folder (default runs/<model>-<time>)")
@@ -85,13 +99,13 @@ _TRAIN_FLAGS = ("optimizer", "lr", "schedule", "epochs", "batch_size", "l2")
 # ------------------------------------------------------------------------------------------
 # train
 # ------------------------------------------------------------------------------------------
-def _load_data(name, seed_split: int = 0, limit=None):
+def _load_data(name, seed_split: int = 0, limit=None, image_size=None):
     """The run's train/dev/test splits; a data problem is a usage error naming --data."""
     from nnlab.data import DataError, load_dataset
     try:
-        splits = load_dataset(name, seed=seed_split)
+        splits = load_dataset(name, seed=seed_split, image_size=image_size)
     except DataError as e:
-        raise UsageError(f"--data {name}: {e}") from None
+        raise UsageError(f"--data {name}: {_cli_hint(e)}") from None
     empty = [s for s, d in zip(("train", "dev", "test"), splits) if len(d) == 0]
     if empty:
         raise UsageError(f"--data {name}: {sum(splits.sizes())} samples leave the {' and '.join(empty)} "
@@ -100,6 +114,11 @@ def _load_data(name, seed_split: int = 0, limit=None):
     if limit is not None and limit < len(splits.train):
         splits.train = splits.train.subset(np.arange(limit), role="train")
     return splits
+
+
+def _cli_hint(e: Exception) -> str:
+    """A data error's text with the Python keyword it suggests replaced by the CLI option."""
+    return str(e).replace("pass image_size=(H, W)", "pass --image-size HxW")
 
 
 def _run_dir(args, model_name) -> Path:
@@ -167,16 +186,17 @@ def _train(args, threads) -> int:
             cfg["options"]["epochs"] = args.epochs
 
         model_name, data_name, seed, limit = cfg["model"], cfg["data"], cfg["seed"], cfg.get("limit")
+        image_size = cfg.get("image_size")
         options = cfg["options"]
         out = Path(args.out) if args.out else Path(resume_path).parent
     else:
         model_name = args.model
-        data_name, seed, limit = args.data, args.seed, args.limit
+        data_name, seed, limit, image_size = args.data, args.seed, args.limit, args.image_size
         options = _options_from(args)
         out = None
         done = 0
     t_start = time.perf_counter()
-    splits = _load_data(data_name, 0, limit)
+    splits = _load_data(data_name, 0, limit, image_size)
     if model_name is None:  # the CNN for images, the MLP for feature vectors and tiny images
         shape = splits.input_shape
         model_name = DEFAULT_MODEL if len(shape) == 3 and min(shape[1:]) >= 16 else "mlp"
@@ -199,7 +219,8 @@ def _train(args, threads) -> int:
     if r.ignored and not quiet:
         print(f"note: {', '.join('--' + k.replace('_', '-') for k in r.ignored)} do not apply to --model {model_name}; ignored",
               file=sys.stderr)
-    cli_cfg = {"model": model_name, "data": data_name, "seed": seed, "limit": limit, "options": options,
+    cli_cfg = {"model": model_name, "data": data_name, "seed": seed, "limit": limit, "image_size": image_size,
+               "options": options,
                "threads": threads}
     config = {"cli": cli_cfg, "settings": r.settings, "num_classes": splits.num_classes,
               "input_shape": list(splits.input_shape), "class_names": splits.class_names,
@@ -368,13 +389,17 @@ def evaluate(args) -> int:
     if args.data is None:
         cli = ck.config.get("cli") or {}
         data = cli.get("data", "mnist5k")
-        splits = _load_data(data, 0, cli.get("limit"))
+        splits = _load_data(data, 0, cli.get("limit"), cli.get("image_size"))
         parts = [("train", splits.train), ("dev", splits.dev), ("test", splits.test)]
     else:
         data = args.data
         from nnlab.data import DataError, load_dataset
+        shape = tuple(ck.config.get("input_shape") or ())
+        images = {}  # an image folder is read at the model's input size and channels
+        if len(shape) == 3:
+            images = {"image_size": shape[1:], "color": "grayscale" if shape[0] == 1 else "rgb"}
         try:
-            splits = load_dataset(data, seed=0, splits=(0.0, 0.0, 1.0))
+            splits = load_dataset(data, seed=0, splits=(0.0, 0.0, 1.0), **images)
         except DataError as e:
             raise UsageError(f"--data {data}: {e}") from None
         parts = [("all", splits.test)]

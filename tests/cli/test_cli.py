@@ -116,6 +116,41 @@ def test_csv_with_text_cells_and_csv_without_label_column(tmp_path, capsys):
     assert_one_line_error(code, err, "label column")
 
 
+def _image_folder(root, sizes, mode="L"):
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for k, cls in enumerate(("a", "b")):
+        (root / cls).mkdir(parents=True)
+        for i in range(12):
+            h, w = sizes[i % len(sizes)]
+            a = (rng.random((h, w) + ((3,) if mode == "RGB" else ())) * 100 + 120 * k).astype(np.uint8)
+            Image.fromarray(a, mode).save(root / cls / f"{i}.png")
+    return root
+
+
+def test_image_folder_sizes_with_image_size_option(tmp_path, capsys):
+    folder = _image_folder(tmp_path / "imgs", [(20, 20), (24, 18)])
+    args = ["train", "--data", str(folder), "--model", "mlp", "--hidden", "8", "--epochs", "1", "--quiet",
+            "--no-report", "--out", str(tmp_path / "r")]
+    code, _, err = run_cli(args, capsys)
+    assert_one_line_error(code, err, "--data", "images differ in size", "--image-size HxW")
+    for bad in ("0", "3x", "axb", "1x2x3"):
+        try:
+            code = main(args + ["--image-size", bad])
+        except SystemExit as e:
+            code = e.code
+        assert_one_line_error(code, capsys.readouterr().err, "--image-size", "32x24", repr(bad))
+    code, _, err = run_cli(args + ["--image-size", "16x12"], capsys)
+    assert code == 0, err
+    cfg = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert cfg["input_shape"] == [1, 16, 12] and cfg["cli"]["image_size"] == [16, 12]
+    code, out, err = run_cli(["evaluate", str(tmp_path / "r")], capsys)  # re-reads the folder at 16x12
+    assert code == 0 and "test" in out, err
+    rgb = _image_folder(tmp_path / "rgb", [(30, 30)], mode="RGB")  # other size and colour: fitted to the model
+    code, out, err = run_cli(["evaluate", str(tmp_path / "r"), "--data", str(rgb)], capsys)
+    assert code == 0 and "all" in out and "    24 " in out, (out, err)
+
+
 def test_labels_that_do_not_match_the_model(tiny_run, tmp_path, capsys):
     data = tmp_path / "more.npz"
     rng = np.random.default_rng(0)
