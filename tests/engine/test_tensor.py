@@ -260,3 +260,38 @@ def test_pow_zero_exponent_has_zero_gradient_at_zero():
     with np.errstate(all="raise"):
         (x ** 0).sum().backward()
     np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+
+
+# ---- empty reductions and clip bounds ------------------------------------------------------------
+@pytest.mark.parametrize("reduce", [ops.max, ops.min])
+def test_max_min_over_an_empty_axis_is_an_error_naming_the_op(reduce):
+    name = reduce.__name__
+    x = nnlab.tensor(np.zeros((0, 3), np.float32))
+    with pytest.raises(ValueError, match=rf"{name}: cannot reduce over an empty axis \(input shape \(0, 3\)"):
+        reduce(x, axis=0)
+    with pytest.raises(ValueError, match=rf"{name}: cannot reduce over an empty axis"):
+        reduce(x)
+    assert reduce(x, axis=1).shape == (0,)   # reducing the non-empty axis is fine
+
+
+def test_clip_with_tensor_bounds_gives_them_gradients_like_torch_clamp():
+    rng = np.random.default_rng(0)
+    x_np, lo_np, hi_np = rng.normal(size=(3, 4)), rng.normal(size=(4,)) - 0.5, rng.normal(size=(4,)) + 0.5
+    x, lo, hi = (nnlab.tensor(a, requires_grad=True) for a in (x_np, lo_np, hi_np))
+    u = rng.normal(size=(3, 4))
+    y = ops.clip(x, lo, hi)
+    np.testing.assert_array_equal(y.data, np.clip(x_np, lo_np, hi_np))
+    (y * nnlab.tensor(u)).sum().backward()
+    inside = (x_np >= lo_np) & (x_np <= hi_np)
+    np.testing.assert_array_equal(x.grad, u * inside)
+    np.testing.assert_allclose(lo.grad, (u * (x_np < lo_np)).sum(0))
+    np.testing.assert_allclose(hi.grad, (u * (x_np > hi_np)).sum(0))
+    # bounds that need no gradient are plain constants
+    np.testing.assert_array_equal(ops.clip(nnlab.tensor(x_np), nnlab.tensor(lo_np), None).data,
+                                  np.maximum(x_np, lo_np))
+    torch = pytest.importorskip("torch", reason="PyTorch is the reference for parity tests; skipped when it "
+                                               "is not installed")
+    tx, tlo, thi = (torch.tensor(a, requires_grad=True) for a in (x_np, lo_np, hi_np))
+    (torch.clamp(tx, tlo, thi) * torch.tensor(u)).sum().backward()
+    for ours, theirs in ((x, tx), (lo, tlo), (hi, thi)):
+        np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-12)

@@ -407,6 +407,11 @@ def clip(x, low=None, high=None):
     if low is None and high is None:
         raise ValueError("clip: give low, high or both")
     x = lift(x)
+    if any(isinstance(b, Tensor) and b.requires_grad for b in (low, high)):
+        # Bounds that need a gradient (as torch.clamp gives them): the max and min gates route it.
+        out = x if low is None else maximum(x, low)
+        return out if high is None else minimum(out, high)
+    low, high = (b.data if isinstance(b, Tensor) else b for b in (low, high))
     for bound in (low, high):
         if bound is not None and np.ndim(bound) and broadcast_shapes("clip", x.shape, np.shape(bound)) != x.shape:
             raise ValueError(f"clip: bounds of shape {np.shape(bound)} would broadcast the input of "

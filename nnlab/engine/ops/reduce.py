@@ -78,6 +78,9 @@ class Max(Function):
     def forward(self, x, axis=None, keepdims=False):
         op = "max" if self.sign > 0 else "min"
         self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim, op), keepdims
+        if x.size == 0 and any(x.shape[a] == 0 for a in self.axes):
+            raise ValueError(f"{op}: cannot reduce over an empty axis (input shape {x.shape}, "
+                             f"axes {self.axes}): the {op} of no values is undefined")
         out = np.max(x, axis=self.axes, keepdims=True) if self.sign > 0 else np.min(x, axis=self.axes, keepdims=True)
         mask = x == out
         count = mask.sum(axis=self.axes, keepdims=True)
