@@ -470,9 +470,23 @@ def _is_number(cell: str) -> bool:
         return False
 
 
+def _numbered_header(rows, label_column) -> bool:
+    """A first row whose label cell is text while every other row's label is a number is a header
+    even if it names the feature columns with numbers ("0,1,2,...,label")."""
+    if len(rows) < 2 or not (label_column is None or isinstance(label_column, int)):
+        return False
+    col = -1 if label_column is None else label_column
+    try:
+        first, rest = rows[0][col], [r[col] for r in rows[1:]]
+    except IndexError:
+        return False
+    return not _is_number(first) and all(_is_number(c) for c in rest)
+
+
 def load_csv(path, label_column: int | str | None = None) -> ArrayDataset:
     """A CSV of numeric features and one label column (the last unless ``label_column`` names or
-    indexes another). A first row without any number in it is taken as the header."""
+    indexes another). A first row without any number in it is taken as the header, and so is one
+    whose label cell is text above numeric labels (numbered columns: "0,1,...,783,label")."""
     path = Path(path)
     _check_exists(path)
     try:
@@ -484,7 +498,7 @@ def load_csv(path, label_column: int | str | None = None) -> ArrayDataset:
         raise DataError(f"{path}: the CSV is empty; it needs feature columns and a label column")
     first_line = 1
     header = None
-    if not any(_is_number(c) for c in rows[0]):  # a header row names columns, holds no numbers
+    if not any(_is_number(c) for c in rows[0]) or _numbered_header(rows, label_column):
         header = [c.strip() for c in rows[0]]
         rows, first_line = rows[1:], 2
     if not rows:

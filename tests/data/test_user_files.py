@@ -234,3 +234,11 @@ def test_missing_labels_and_non_finite_npz_features(tmp_path):
 def test_csv_with_another_separator_says_so(tmp_path):
     with pytest.raises(nd.DataError, match="separate cells with ';'"):
         nd.load_csv(_write(tmp_path / "semi.csv", "a;b;label\n1;2;0\n3;4;1\n"))
+
+
+def test_csv_header_with_numbered_feature_columns(tmp_path):
+    d = nd.load_csv(_write(tmp_path / "n.csv", "0,1,label\n0.5,1,3\n2,3,1\n"))
+    assert d.class_names == ["0", "1", "2", "3"] and list(d.y) == [3, 1] and d.X.tolist() == [[0.5, 1], [2, 3]]
+    # text labels throughout: the first row is data, not a header
+    d = nd.load_csv(_write(tmp_path / "t.csv", "0,1,cat\n2,3,dog\n"))
+    assert len(d) == 2 and d.class_names == ["cat", "dog"]
