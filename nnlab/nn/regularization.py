@@ -9,6 +9,8 @@ weights). Biases and batch-norm gamma/beta (1-D parameters) are left alone unles
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from nnlab.engine.function import Function
@@ -64,6 +66,16 @@ def elastic_net_penalty(params, l1: float, l2: float) -> Tensor:
     return _penalty(list(params), l2=l2, l1=l1)
 
 
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _strength(name: str, v) -> float:
+    if not (_is_number(v) and v >= 0):
+        raise ValueError(f"Regularizer: {name} must be a finite number >= 0, got {v!r}")
+    return float(v)
+
+
 def _is_weight(p) -> bool:
     return p.ndim >= 2
 
@@ -83,17 +95,14 @@ class Regularizer:
 
     def __init__(self, l2: float = 0.0, l1: float = 0.0, per_layer: dict | None = None,
                  include_bias: bool = False):
-        for name, v in (("l2", l2), ("l1", l1)):
-            if v < 0:
-                raise ValueError(f"Regularizer: {name} must be >= 0, got {v}")
-        self.l2, self.l1 = float(l2), float(l1)
+        self.l2, self.l1 = _strength("l2", l2), _strength("l1", l1)
         self.per_layer = {}
         for prefix, cfg in (per_layer or {}).items():
             bad = set(cfg) - {"l2", "l1"}
             if bad:
                 raise ValueError(f"Regularizer: per_layer[{prefix!r}] has unknown keys {sorted(bad)} "
                                  f"(expected 'l2' and/or 'l1')")
-            self.per_layer[prefix] = dict(cfg)
+            self.per_layer[prefix] = {k: _strength(f"per_layer[{prefix!r}][{k!r}]", v) for k, v in cfg.items()}
         self.include_bias = include_bias
 
     def strengths(self, name: str) -> tuple[float, float]:
@@ -107,8 +116,17 @@ class Regularizer:
         return float(cfg.get("l2", self.l2)), float(cfg.get("l1", self.l1))
 
     def penalized(self, model):
-        """(name, parameter, l2, l1) for each parameter that receives a non-zero penalty."""
-        for name, p in model.named_parameters():
+        """(name, parameter, l2, l1) for each parameter that receives a non-zero penalty.
+
+        A ``per_layer`` prefix that names no parameter of the model is an error (a typo would
+        otherwise leave that layer at the global strength without a word)."""
+        named = list(model.named_parameters())
+        for prefix in self.per_layer:
+            if not any(n == prefix or n.startswith(prefix + ".") for n, _ in named):
+                layers = sorted({n.rsplit(".", 1)[0] for n, _ in named if "." in n})
+                raise ValueError(f"Regularizer: per_layer prefix {prefix!r} matches no parameter of "
+                                 f"the model; its layers are {layers}")
+        for name, p in named:
             if not p.requires_grad or not (self.include_bias or _is_weight(p)):
                 continue
             l2, l1 = self.strengths(name)
@@ -149,8 +167,8 @@ class MaxNorm:
     """
 
     def __init__(self, c: float = 3.0, include_bias: bool = False):
-        if c <= 0:
-            raise ValueError(f"MaxNorm: c must be > 0, got {c}")
+        if not (_is_number(c) and c > 0):
+            raise ValueError(f"MaxNorm: c must be a finite number > 0, got {c!r}")
         self.c, self.include_bias = float(c), include_bias
 
     def apply(self, model) -> None:

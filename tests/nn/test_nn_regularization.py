@@ -52,8 +52,29 @@ def test_include_bias_and_per_layer():
     assert got == {"3.weight": (1.0, 2.0)}
     with pytest.raises(ValueError, match="unknown keys"):
         Regularizer(per_layer={"0": {"lambda": 1}})
-    with pytest.raises(ValueError, match="l2 must be >= 0"):
+    with pytest.raises(ValueError, match="l2 must be a finite number >= 0, got -1"):
         Regularizer(l2=-1)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(l2=float("nan")), "l2 must be a finite number >= 0, got nan"),
+    (dict(l1="0.1"), "l1 must be a finite number >= 0, got '0.1'"),
+    (dict(l2=True), "l2 must be a finite number >= 0, got True"),
+    (dict(per_layer={"0": {"l2": -0.5}}), r"per_layer\['0'\]\['l2'\] must be a finite number >= 0, got -0.5"),
+])
+def test_bad_strengths_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Regularizer(**kwargs)
+
+
+def test_a_per_layer_prefix_that_matches_nothing_is_an_error():
+    m = model64()
+    reg = Regularizer(l2=1.0, per_layer={"fc1": {"l2": 0.0}})
+    with pytest.raises(ValueError, match=r"per_layer prefix 'fc1' matches no parameter of the model; its "
+                                         r"layers are \['0', '2', '3'\]"):
+        reg(m)
+    # a prefix must match whole name components: "0" covers "0.weight", not "00.weight"
+    assert Regularizer(l2=1.0, per_layer={"0": {"l2": 0.0}}).strengths("00.weight") == (1.0, 0.0)
 
 
 def test_data_and_reg_loss_separable_and_summed():
@@ -99,5 +120,6 @@ def test_max_norm_projection():
     cos = (m[0].weight.data[big] * before[big]).sum(1) / (
         np.linalg.norm(m[0].weight.data[big], axis=1) * np.linalg.norm(before[big], axis=1))
     np.testing.assert_allclose(cos, 1.0, rtol=1e-5)
-    with pytest.raises(ValueError, match="c must be > 0"):
-        MaxNorm(0)
+    for bad in (0, -1.0, float("inf"), float("nan"), "3"):
+        with pytest.raises(ValueError, match="MaxNorm: c must be a finite number > 0"):
+            MaxNorm(bad)
