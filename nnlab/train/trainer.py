@@ -145,6 +145,12 @@ class Trainer:
         """
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"Trainer.fit: epochs must be a non-negative integer, got {epochs!r}")
+        payload = ckpt.read_checkpoint(resume) if resume is not None else None
+        if payload is not None and payload.get("preprocessor") is not None:
+            # the run's fitted preprocessor, before any data goes through it (a fresh one fitted
+            # here, or none at all, would feed the resumed model differently scaled inputs)
+            from nnlab.data.preprocessing import preprocessor_from_state
+            self.preprocessor = preprocessor_from_state(payload["preprocessor"])
         train = self._prepare(train, fit_preprocessor=True)
         val = self._prepare(val)
         loader = self._make_loader(train, batch_size, shuffle, drop_last, augment)
@@ -155,8 +161,8 @@ class Trainer:
         self._cbs = CallbackList(cbs, self)
         self.stop_training = self.interrupted = False
         self._pending = None
-        if resume is not None:
-            self._restore(ckpt.read_checkpoint(resume))
+        if payload is not None:
+            self._restore(payload)
             self.resuming = True
         else:
             self.resuming = False
@@ -412,9 +418,6 @@ class Trainer:
             raise ckpt.CheckpointError(f"{path}: saved with optimizer {saved_class}, resuming with "
                                        f"{type(self.optimizer).__name__}; use the same optimizer")
         self.optimizer.load_state_dict(opt)
-        if payload.get("preprocessor") is not None:
-            from nnlab.data.preprocessing import preprocessor_from_state
-            self.preprocessor = preprocessor_from_state(payload["preprocessor"])
         nrandom.set_state(st["rng"])
         if self._loader is not None and st.get("loader"):
             self._loader.seed = int(st["loader"]["seed"])

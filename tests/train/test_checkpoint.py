@@ -79,6 +79,25 @@ def test_interrupted_then_resumed_equals_uninterrupted_bitwise(spiral, tmp_path,
     assert t.history.iterations == ref_h.iterations
 
 
+def test_resume_uses_the_runs_preprocessor_even_if_the_new_trainer_has_none(spiral, tmp_path):
+    # shifted, scaled inputs: training on them unstandardized would give other weights
+    train = (spiral.train.X * 7 + 3, spiral.train.y)
+    dev = (spiral.dev.X * 7 + 3, spiral.dev.y)
+    full = make_trainer(seed=1)
+    full.preprocessor = Standardize()
+    full.fit(train, dev, epochs=4, batch_size=BATCH)
+    path = tmp_path / "ck.npz"
+    half = make_trainer(seed=1, callbacks=[ModelCheckpoint(path)])
+    half.preprocessor = Standardize()
+    half.fit(train, dev, epochs=2, batch_size=BATCH)
+    for fresh in (None, Standardize()):  # none at all, or an unfitted one that fit() would fit anew
+        resumed = make_trainer(seed=1)
+        resumed.preprocessor = fresh
+        resumed.fit(train, dev, epochs=4, batch_size=BATCH, resume=path)
+        assert_bitwise_equal(weights(resumed.model), weights(full.model))
+        assert resumed.history.history["val_loss"] == full.history.history["val_loss"]
+
+
 def test_resume_after_sigkill_equals_uninterrupted(spiral, tmp_path, reference):
     """A process killed right after writing its epoch-2 checkpoint, resumed in another process."""
     path = tmp_path / "ck.npz"
