@@ -32,6 +32,14 @@ def logged_sleepy(params, epochs=1, trial_dir=None, seed=0):
     key = json.dumps(params, sort_keys=True)
     with open(log, "a") as f:
         f.write(f"start {os.getpid()} {key}\n")
+    # $NNLAB_TEST_BARRIER=K: no trial ends before K processes have started one (so that a test
+    # of K workers does not depend on how fast a loaded machine starts them).
+    barrier, t0 = int(os.environ.get("NNLAB_TEST_BARRIER", "0")), time.time()
+    while barrier and time.time() - t0 < 120:
+        with open(log) as f:
+            if len({line.split()[1] for line in f if line.startswith("start ")}) >= barrier:
+                break
+        time.sleep(0.05)
     time.sleep(float(os.environ.get("NNLAB_TEST_SLEEP", "0.3")))
     out = bowl(params, epochs)
     with open(log, "a") as f:

@@ -152,6 +152,32 @@ def test_boundary_warning_lower_edge_from_rows():
     assert boundary_warnings(rows, space, direction="minimize", top=1) == []
 
 
+def test_boundary_warning_when_the_metric_still_improves_at_the_last_value_tried():
+    """No trial landed in the last tenth of the range, but the metric keeps improving towards the
+    end and the best is the most extreme value tried: warn. The same positions with the metric
+    shuffled (a parameter that does not matter) stay quiet."""
+    space = SearchSpace.parse("lr=log:1e-5,1e-1")
+    us = np.linspace(0.2, 0.82, 14)                      # nothing tried above 0.82
+    lrs = [10 ** (-5 + 4 * u) for u in us]
+    rows = [{"lr": lr, "val_accuracy": 0.5 + 0.4 * u} for lr, u in zip(lrs, us)]
+    w = boundary_warnings(rows, space)
+    assert len(w) == 1 and "upper edge" in w[0] and "beyond 0.1" in w[0], w
+    shuffled = np.random.default_rng(0).permutation([r["val_accuracy"] for r in rows])
+    flat = [{"lr": r["lr"], "val_accuracy": 1.0 if r["lr"] == lrs[-1] else float(a) * 0.9}
+            for r, a in zip(rows, shuffled)]
+    assert boundary_warnings(flat, space) == []  # best at the extreme but no trend
+    # With the optimum inside (0.5), the best is not the most extreme value tried.
+    inside = [{"lr": lr, "val_accuracy": 1 - (u - 0.5) ** 2} for lr, u in zip(lrs, us)]
+    assert boundary_warnings(inside, space) == []
+
+
+def test_boundary_warning_fires_whatever_the_seed_when_the_optimum_is_beyond_the_range(tmp_path):
+    for seed in range(4):
+        r = _mem(tmp_path, f"b{seed}", space=["lr=log:1e-5,1e-1", "dropout=uniform:0,0.5"],
+                 objective=objectives.upper_edge, trials=20, seed=seed).run()
+        assert [w.split(":")[0] for w in r.warnings] == ["lr"] and "upper edge" in r.warnings[0], (seed, r.warnings)
+
+
 # ------------------------------------------------------------------------------------------
 # Resuming
 # ------------------------------------------------------------------------------------------
@@ -249,7 +275,8 @@ def test_two_workers_on_sqlite_complete_exactly_the_total(tmp_path):
     both processes train, and exactly --trials trials complete."""
     log = tmp_path / "calls.log"
     p = _cli(["--trials", "6", "--workers", "2", "--objective", f"{OBJ}:logged_sleepy", "--lr", "1e-4,1e-1",
-              "--stages", "1", "--out", str(tmp_path / "s")], {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "0.8"})
+              "--stages", "1", "--out", str(tmp_path / "s")],
+             {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "0.5", "NNLAB_TEST_BARRIER": "2"})
     stdout, stderr = p.communicate(timeout=180)
     assert p.returncode == 0, stderr
     assert "locked" not in stderr + stdout
@@ -265,7 +292,7 @@ def test_killed_helper_worker_loses_only_its_trial(tmp_path):
     the heartbeat's 30 s grace), runs its parameters again, completes the total and exits 0."""
     out, log = tmp_path / "s", tmp_path / "calls.log"
     p = _cli(["--trials", "5", "--workers", "2", "--objective", f"{OBJ}:logged_sleepy", "--lr", "1e-4,1e-1",
-              "--stages", "1", "--out", str(out)], {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "1.0"})
+              "--stages", "1", "--out", str(out)], {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "1.0", "NNLAB_TEST_BARRIER": "2"})
 
     def helper_in_flight():
         lines = log.read_text().splitlines() if log.exists() else []
@@ -387,7 +414,7 @@ def test_two_worker_processes_share_a_postgresql_study(tmp_path):
     log = tmp_path / "calls.log"
     p = _cli(["--trials", "6", "--workers", "2", "--storage", url, "--study", study, "--objective",
               f"{OBJ}:logged_sleepy", "--lr", "1e-4,1e-1", "--stages", "1", "--out", str(tmp_path / "s")],
-             {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "0.4"})
+             {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "0.4", "NNLAB_TEST_BARRIER": "2"})
     stdout, stderr = p.communicate(timeout=120)
     assert p.returncode == 0, stderr
     import optuna
