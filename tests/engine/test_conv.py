@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import nnlab
-from nnlab.engine.ops.conv import col2im, conv2d, im2col, locally_connected2d
+from nnlab.engine.ops.conv import (col2im, conv2d, conv_input_grad_shifted, im2col,
+                                   locally_connected2d)
 
 
 def numeric_grad(f, arrays, i, h=1e-5):
@@ -59,6 +60,12 @@ CASES = [  # (C, O, H, W, k, stride, padding, dilation, groups)
     (2, 16, 6, 5, (3, 5), 1, (0, 2), 1, 1),
     (1, 16, 4, 5, (2, 3), 1, (1, 0), 1, 1),
 ]
+# conv_input_grad_shifted with O <= C (per-tap GEMMs; the cases above have O > C: stacked GEMM
+# and fold). Too many weights for centered differences at tol 1e-6, so checked against PyTorch.
+PARITY_CASES = CASES + [
+    (16, 16, 4, 4, 3, 1, 1, 1, 1),
+    (18, 16, 5, 4, (3, 2), 1, (0, 1), 1, 1),
+]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[str(c) for c in CASES])
@@ -98,7 +105,7 @@ def test_im2col_col2im_are_adjoint():
         assert np.isclose((cols * u).sum(), (x * back).sum(), rtol=1e-12)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[str(c) for c in CASES])
+@pytest.mark.parametrize("case", PARITY_CASES, ids=[str(c) for c in PARITY_CASES])
 def test_conv2d_matches_torch(case):
     torch = pytest.importorskip("torch", reason="PyTorch is the reference for conv2d parity")
     C, O, H, W, k, s, p, d, g = case
@@ -116,6 +123,21 @@ def test_conv2d_matches_torch(case):
     np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
     for a, b in zip(ts, tt):
         np.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("C, O", [(3, 16), (16, 16), (24, 16)])
+def test_shifted_input_grad_matches_col2im(C, O):
+    """Both branches of conv_input_grad_shifted (O > C: stacked GEMM and fold; O <= C: per-tap
+    GEMMs) give col2im(W^T dY), on a channel-major dY as a convolution's output gradient is."""
+    rng = np.random.default_rng(5)
+    N, H, W, KH, KW, P, Q = 3, 6, 5, 3, 2, 1, 0
+    w = rng.standard_normal((O, C, KH, KW))
+    OH, OW = H + 2 * P - KH + 1, W + 2 * Q - KW + 1
+    g = np.ascontiguousarray(rng.standard_normal((O, N, OH, OW))).transpose(1, 0, 2, 3)
+    ref = col2im(w.reshape(O, -1).T @ g.transpose(1, 0, 2, 3).reshape(O, -1), (N, C, H, W),
+                 KH, KW, OH, OW, (1, 1), (P, Q), (1, 1))
+    got = conv_input_grad_shifted(g, w, (N, C, H, W), (P, Q))
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
 
 
 def test_conv2d_keeps_float32():
