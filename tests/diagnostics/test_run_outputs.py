@@ -14,18 +14,29 @@ from nnlab.train import Trainer
 
 
 def _events(folder):
-    """Every Event in the TFRecord files of ``folder`` (length, crc, payload, crc)."""
+    """Every Event in the TFRecord files of ``folder`` (length, crc, payload, crc), with both masked
+    CRC-32C checksums verified as TensorBoard's reader does."""
     event_pb2 = pytest.importorskip("tensorboardX.proto.event_pb2", reason="tensorboardX reads its own events")
+    from tensorboardX.crc32c import crc32c
+
+    def masked(b):
+        x = crc32c(b)
+        return (((x >> 15) | (x << 17)) + 0xa282ead8) & 0xffffffff
+
     out = []
     for f in sorted(folder.glob("events.out.tfevents.*")):
         data = f.read_bytes()
         i = 0
         while i < len(data):
-            (n,) = struct.unpack("<Q", data[i:i + 8])
+            head = data[i:i + 8]
+            (n,) = struct.unpack("<Q", head)
+            payload = data[i + 12:i + 12 + n]
+            assert struct.unpack("<I", data[i + 8:i + 12])[0] == masked(head), f"{f}: bad length CRC"
+            assert struct.unpack("<I", data[i + 12 + n:i + 16 + n])[0] == masked(payload), f"{f}: bad data CRC"
             ev = event_pb2.Event()
-            ev.ParseFromString(data[i + 12:i + 12 + n])
+            ev.ParseFromString(payload)
             out.append(ev)
-            i += 12 + n + 4
+            i += 16 + n
     return out
 
 
@@ -50,7 +61,8 @@ def test_default_monitors_write_figures_json_and_tensorboard(digits, tmp_path, c
     events = _events(tmp_path / "tensorboard")
     tags = {v.tag for e in events for v in e.summary.value}
     assert "iteration/loss" in tags and "epoch/val_accuracy" in tags
-    assert "update_ratio/1.weight" in tags
+    assert "update_ratio/1.weight" in tags and "update_ratio/1.bias" not in tags
+    assert {"layers/2/saturated", "layers/2/std", "epoch/loss", "epoch/accuracy"} <= tags
     assert "activations/2" in tags and "gradients/2" in tags
     assert {"figures/loss", "figures/first_layer", "figures/activations"} <= tags
     losses = [v.simple_value for e in events for v in e.summary.value if v.tag == "iteration/loss"]
@@ -132,3 +144,15 @@ def test_report_gets_a_diagnostics_section(digits, tmp_path):
     t2 = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.3))
     t2.fit(digits.train, epochs=1, batch_size=64)
     assert "<h2>Diagnostics</h2>" not in open(write_report(tmp_path / "b", t2, digits)).read()
+
+
+def test_tensorboard_writer_does_not_import_torch():
+    """tensorboardX imports PyTorch when it can (about 1 s of CPU per run); nnlab passes arrays only."""
+    import subprocess
+    import sys
+    code = ("import sys; from nnlab.diagnostics.run import _summary_writer_class; _summary_writer_class(); "
+            "assert 'torch' not in sys.modules, 'torch imported'; "
+            "import importlib.util\nif importlib.util.find_spec('torch'): import torch  # still importable later")
+    pytest.importorskip("tensorboardX")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
