@@ -8,7 +8,8 @@ import numpy as np
 from nnlab.engine.ops.conv import pair
 from nnlab.nn import functional as F
 from nnlab.nn import init as _init
-from nnlab.nn.linear import WeightedLayer, _features
+from nnlab.nn._checks import positive_ints as _features
+from nnlab.nn.linear import WeightedLayer
 from nnlab.nn.module import Module
 from nnlab.nn.parameter import Parameter
 
