@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from nnlab.nn import functional as F
+from nnlab.nn._checks import is_number
 from nnlab.nn.module import Module
 
 
@@ -49,6 +50,8 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
+        if not is_number(negative_slope):
+            raise ValueError(f"LeakyReLU: negative_slope must be a finite number, got {negative_slope!r}")
         self.negative_slope = float(negative_slope)
 
     def forward(self, x):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from nnlab.nn import functional as F
+from nnlab.nn._checks import is_number
 from nnlab.nn.module import Module
 
 
@@ -18,8 +19,8 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p (drop probability) must lie in [0, 1], got {p}")
+        if not (is_number(p) and 0.0 <= p <= 1.0):
+            raise ValueError(f"Dropout: p (drop probability) must lie in [0, 1], got {p!r}")
         self.p = float(p)
 
     def forward(self, x):

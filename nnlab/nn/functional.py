@@ -102,10 +102,7 @@ def maxout(x, pieces: int, *, name: str = "maxout"):
 
 def flatten(x, start_dim: int = 1):
     """Merge every axis from ``start_dim`` on; (N, C, H, W) -> (N, C*H*W) by default."""
-    x = lift(x)
-    if not 0 <= start_dim < max(x.ndim, 1):
-        raise ValueError(f"flatten: start_dim {start_dim} out of range for shape {tuple(x.shape)}")
-    return ops.flatten(x, start_dim)
+    return ops.flatten(x, start_dim)  # checks start_dim (negative counts from the end)
 
 
 def dropout(x, p: float = 0.5, training: bool = True, rng=None):

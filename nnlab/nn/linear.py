@@ -5,6 +5,7 @@ import numpy as np
 
 from nnlab.nn import functional as F
 from nnlab.nn import init as _init
+from nnlab.nn._checks import positive_ints
 from nnlab.nn.module import Module
 from nnlab.nn.parameter import Parameter
 
@@ -14,16 +15,6 @@ class Identity(Module):
 
     def forward(self, x):
         return x
-
-
-def _features(layer: str, **sizes) -> tuple[int, ...]:
-    """The given sizes as ints, each a positive integer (2.5 or True is an error, not truncated)."""
-    out = []
-    for key, v in sizes.items():
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{layer}: {key} must be a positive integer, got {v!r}")
-        out.append(int(v))
-    return tuple(out)
 
 
 class WeightedLayer(Module):
@@ -62,7 +53,7 @@ class Linear(WeightedLayer):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, init="he",
                  dtype=np.float32):
         super().__init__()
-        self.in_features, self.out_features = _features("Linear", in_features=in_features,
+        self.in_features, self.out_features = positive_ints("Linear", in_features=in_features,
                                                         out_features=out_features)
         self._make_weight_and_bias((self.out_features, self.in_features), self.out_features, bias, init, dtype)
 
@@ -93,7 +84,7 @@ class Maxout(WeightedLayer):
     def __init__(self, in_features: int, out_features: int, pieces: int = 2, bias: bool = True,
                  init="xavier", dtype=np.float32):
         super().__init__()
-        self.in_features, self.out_features, self.pieces = _features(
+        self.in_features, self.out_features, self.pieces = positive_ints(
             "Maxout", in_features=in_features, out_features=out_features, pieces=pieces)
         rows = self.out_features * self.pieces
         self._make_weight_and_bias((rows, self.in_features), rows, bias, init, dtype)

@@ -89,17 +89,33 @@ class Module:
                 return
         object.__delattr__(self, name)
 
+    def _check_name(self, what: str, name) -> None:
+        """Dotted names address nested entries in state_dict and named_parameters, so a name
+        must be a non-empty string without dots."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{type(self).__name__}: a {what} name must be a non-empty string without "
+                           f"'.', got {name!r}")
+
     def register_buffer(self, name: str, value) -> None:
         """Keep an array that is state but not learned (saved, loaded, moved with the module)."""
+        self._check_name("buffer", name)
         self._buffers[name] = None if value is None else np.asarray(value)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
+        self._check_name("parameter", name)
         if param is None:
             self._parameters[name] = None
+        elif not isinstance(param, Parameter):
+            raise TypeError(f"{type(self).__name__}.register_parameter: {name!r} must be a Parameter "
+                            f"or None, got {type(param).__name__} (wrap arrays in nn.Parameter)")
         else:
             setattr(self, name, param)
 
     def add_module(self, name: str, module: "Module") -> None:
+        self._check_name("module", name)
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.add_module: {name!r} must be a Module, "
+                            f"got {type(module).__name__}")
         setattr(self, name, module)
 
     # ---- traversal -------------------------------------------------------------------
@@ -149,6 +165,9 @@ class Module:
 
     # ---- modes -------------------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
+        if not isinstance(mode, (bool, np.bool_)):
+            raise ValueError(f"{type(self).__name__}.train: mode must be True or False, got {mode!r}")
+        mode = bool(mode)
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnlab.nn import functional as F
+from nnlab.nn._checks import is_number, positive_ints
 from nnlab.nn.module import Module
 from nnlab.nn.parameter import Parameter
 
@@ -24,9 +25,13 @@ class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  affine: bool = True, track_running_stats: bool = True, dtype=np.float32):
         super().__init__()
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"{type(self).__name__}: momentum must lie in [0, 1], got {momentum}")
-        self.num_features, self.eps, self.momentum = int(num_features), float(eps), float(momentum)
+        name = type(self).__name__
+        (num_features,) = positive_ints(name, num_features=num_features)
+        if not (is_number(momentum) and 0.0 <= momentum <= 1.0):
+            raise ValueError(f"{name}: momentum must lie in [0, 1], got {momentum!r}")
+        if not (is_number(eps) and eps > 0):
+            raise ValueError(f"{name}: eps must be a finite number > 0, got {eps!r}")
+        self.num_features, self.eps, self.momentum = num_features, float(eps), float(momentum)
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
             self.weight = Parameter(np.ones(self.num_features, dtype=dtype))

@@ -9,12 +9,11 @@ weights). Biases and batch-norm gamma/beta (1-D parameters) are left alone unles
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from nnlab.engine.function import Function
 from nnlab.engine.tensor import Tensor
+from nnlab.nn._checks import is_number
 
 __all__ = ["Regularizer", "MaxNorm", "l2_penalty", "l1_penalty", "elastic_net_penalty", "max_norm_"]
 
@@ -66,12 +65,8 @@ def elastic_net_penalty(params, l1: float, l2: float) -> Tensor:
     return _penalty(list(params), l2=l2, l1=l1)
 
 
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and math.isfinite(v)
-
-
 def _strength(name: str, v) -> float:
-    if not (_is_number(v) and v >= 0):
+    if not (is_number(v) and v >= 0):
         raise ValueError(f"Regularizer: {name} must be a finite number >= 0, got {v!r}")
     return float(v)
 
@@ -167,7 +162,7 @@ class MaxNorm:
     """
 
     def __init__(self, c: float = 3.0, include_bias: bool = False):
-        if not (_is_number(c) and c > 0):
+        if not (is_number(c) and c > 0):
             raise ValueError(f"MaxNorm: c must be a finite number > 0, got {c!r}")
         self.c, self.include_bias = float(c), include_bias
 

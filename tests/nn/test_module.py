@@ -159,3 +159,27 @@ def test_unserializable_argument_is_named():
 def test_repr_nests():
     text = repr(make())
     assert text.startswith("Pair(") and "(first): Affine()" in text
+
+
+@pytest.mark.parametrize("call,err,match", [
+    (lambda m: m.register_buffer("a.b", np.ones(1)), KeyError, "buffer name must be a non-empty string without '.', got 'a.b'"),
+    (lambda m: m.register_parameter("", nn.Parameter(np.ones(1))), KeyError, "parameter name must be a non-empty"),
+    (lambda m: m.add_module("x.y", nn.ReLU()), KeyError, "module name must be a non-empty string without '.', got 'x.y'"),
+    (lambda m: m.add_module(3, nn.ReLU()), KeyError, "module name must be a non-empty string without '.', got 3"),
+    (lambda m: m.add_module("head", lambda x: x), TypeError, "Affine.add_module: 'head' must be a Module, got function"),
+    (lambda m: m.register_parameter("scale", np.ones(1)), TypeError,
+     "Affine.register_parameter: 'scale' must be a Parameter or None, got ndarray"),
+    (lambda m: m.train("no"), ValueError, "Affine.train: mode must be True or False, got 'no'"),
+])
+def test_registration_rejects_names_and_values_that_would_break_state_dict(call, err, match):
+    m = Affine(2, 2)
+    before = list(m.state_dict())
+    with pytest.raises(err, match=match):
+        call(m)
+    assert list(m.state_dict()) == before
+
+
+def test_sequential_refuses_dotted_child_names():
+    from collections import OrderedDict
+    with pytest.raises(KeyError, match="got 'block.0'"):
+        nn.Sequential(OrderedDict([("block.0", nn.ReLU())]))

@@ -262,6 +262,30 @@ def test_layer_sizes_must_be_positive_integers_not_truncated(make, arg):
         make()
 
 
+@pytest.mark.parametrize("make,match", [
+    (lambda: nn.BatchNorm1d(0), r"BatchNorm1d: num_features must be a positive integer, got 0"),
+    (lambda: nn.BatchNorm1d(4.5), r"BatchNorm1d: num_features must be a positive integer, got 4.5"),
+    (lambda: nn.BatchNorm1d(4, momentum=None), r"BatchNorm1d: momentum must lie in \[0, 1\], got None"),
+    (lambda: nn.BatchNorm1d(4, eps=0.0), r"BatchNorm1d: eps must be a finite number > 0, got 0.0"),
+    (lambda: nn.Dropout("0.5"), r"Dropout: p \(drop probability\) must lie in \[0, 1\], got '0.5'"),
+    (lambda: nn.Dropout(float("nan")), r"Dropout: p \(drop probability\) must lie in \[0, 1\], got nan"),
+    (lambda: nn.LeakyReLU("0.1"), r"LeakyReLU: negative_slope must be a finite number, got '0.1'"),
+])
+def test_layer_settings_are_checked_at_construction(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_flatten_start_dim_counts_from_the_end_when_negative():
+    x = nnlab.tensor(np.zeros((2, 3, 4, 5), np.float32))
+    assert nn.Flatten(-2)(x).shape == (2, 3, 20) and nn.Flatten(-1)(x).shape == (2, 3, 4, 5)
+    assert F.flatten(x, -3).shape == (2, 60) and F.flatten(x).shape == (2, 60)
+    with pytest.raises(ValueError, match=r"flatten: start_dim 4 is out of range for a tensor of shape \(2, 3, 4, 5\)"):
+        nn.Flatten(4)(x)
+    with pytest.raises(ValueError, match="start_dim -5 is out of range"):
+        F.flatten(x, -5)
+
+
 def test_layer_sizes_accept_numpy_integers_and_reset_redraws():
     nnlab.manual_seed(0)
     lin = nn.Linear(np.int64(3), np.int32(2))
