@@ -168,18 +168,17 @@ def _param_dtype(model):
     return np.dtype(np.float32)
 
 
-def trace_leaves(model, x: np.ndarray):
-    """Run ``model`` on ``x`` under no_grad in eval mode; return (output, calls) where calls is a
-    list of (name, module, output_array) for every leaf-module call, in call order."""
+def trace_leaves(model, x, graph: bool = False):
+    """Run ``model`` on ``x`` in eval mode; return (output, calls) where calls is a list of
+    (name, module, input, output) for every leaf-module call, in call order. Under no_grad unless
+    ``graph`` (then ``x`` should be a Tensor requiring grad, and the outputs keep their graph)."""
+    from nnlab.engine.autograd import enable_grad
     calls = []
-    leaves = _leaf_modules(model)
     patched = []
-    for name, m in leaves:
-        orig = m.forward
-
-        def wrapped(*args, __orig=orig, __name=name, __m=m, **kw):
+    for name, m in _leaf_modules(model):
+        def wrapped(*args, __orig=m.forward, __name=name, __m=m, **kw):
             out = __orig(*args, **kw)
-            calls.append((__name, __m, out))
+            calls.append((__name, __m, args[0] if args else None, out))
             return out
 
         object.__setattr__(m, "forward", wrapped)
@@ -187,8 +186,8 @@ def trace_leaves(model, x: np.ndarray):
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
-        with no_grad():
-            out = model(Tensor(x))
+        with (enable_grad() if graph else no_grad()):
+            out = model(x if isinstance(x, Tensor) else Tensor(x))
     finally:
         for m in patched:
             m.__dict__.pop("forward", None)
@@ -224,7 +223,7 @@ def summary(model, input_shape, batch_size: int = 1, dtype=np.float32, fold_elem
                          trainable_params=model.num_parameters(trainable_only=True))
     table.rows.append(LayerRow("input", "Input", (1, *shape), int(np.prod(shape)) * batch_size, 0))
     seen_params = set()
-    for name, m, out in calls:
+    for name, m, _, out in calls:
         arr = out.data if isinstance(out, Tensor) else np.asarray(out)
         own = [(k, p) for k, p in m._parameters.items() if p is not None and id(p) not in seen_params]
         seen_params.update(id(p) for _, p in own)
@@ -343,8 +342,8 @@ class ReceptiveField:
     """Receptive field of the last layer of a chain on the input, with the per-layer trace.
 
     ``size``: input pixels (per side) one output unit sees; ``stride``: input pixels between
-    neighbouring output units (the product of the strides); ``params``: learnable numbers in the
-    chain; ``trace``: (layer, kernel, stride, dilation, size after it, stride after it).
+    neighbouring output units (the product of the strides); ``params``: learnable numbers of the
+    layers up to that map (not the classifier after it); ``trace``: (layer, kernel, stride, dilation, size after it, stride after it).
     """
     size: int
     stride: int
@@ -368,16 +367,55 @@ def _first(v):
     return int(v)
 
 
-def receptive_field(layers) -> ReceptiveField:
+_GLOBAL_TYPES = ("GlobalAvgPool2d", "AdaptiveAvgPool2d", "Flatten", "Linear")
+
+
+def _geometry(layer, name):
+    """(kernel, stride, dilation) of a layer with a window, (1, stride, 1) for a parameter-free
+    subsampler (an option-A shortcut), None for a position-wise layer."""
+    if hasattr(layer, "kernel_size"):
+        k = _first(layer.kernel_size)
+        return k, _first(getattr(layer, "stride", None) or k), _first(getattr(layer, "dilation", 1) or 1)
+    s = getattr(layer, "stride", None)
+    if isinstance(s, (int, np.integer, tuple, list)) and not isinstance(s, bool):
+        return 1, _first(s), 1
+    return None
+
+
+def _check_parallel_free(model):
+    from nnlab.nn.container import Sequential
+    for name, m in model.named_modules():
+        if name and not isinstance(m, Sequential) and any(True for _ in m.children()):
+            raise ValueError(
+                f"receptive_field: {type(m).__name__} at {name!r} is a block whose layers may run in "
+                f"parallel (residual or Inception branches), so the chain of its layers would overstate the "
+                f"field; pass input_shape=(C, H, W) to trace the real graph")
+
+
+def receptive_field(layers, input_shape=None) -> ReceptiveField:
     """Receptive field of a chain of layers: r_l = r_{l-1} + (F_eff - 1) * j_{l-1}, j_l = j_{l-1} * S.
 
-    ``layers`` is a Module (its leaf layers in order, treated as a chain: for branching models the
-    result is that of the chain of registered layers), a list of Modules, or a list of
-    (kernel, stride[, dilation]) tuples. Three stacked 3x3 stride-1 convolutions see 7x7, as one
-    7x7 convolution does, with 27C^2 weights instead of 49C^2 (C channels in and out, no bias).
+    ``layers`` is a Module, a list of Modules, or a list of (kernel, stride[, dilation]) tuples.
+    Three stacked 3x3 stride-1 convolutions see 7x7, as one 7x7 convolution does, with 27C^2
+    weights instead of 49C^2 (C channels in and out, no bias).
+
+    A Module without ``input_shape`` is read as the chain of its leaf layers in registration order
+    (the root is taken to apply its children in order, as the zoo models do); a model with blocks
+    (a non-Sequential container below the root, e.g. residual or Inception blocks) is refused
+    then, since parallel branches would be added up. With ``input_shape`` (one
+    example, e.g. (3, 224, 224)) the model runs once and the field is followed through the
+    recorded graph: where branches meet (a residual sum, a concatenation) the field is the widest
+    of them. The result is that of the last layer whose output is still a spatial map (before
+    global pooling / Flatten / Linear). Ops written inline in a ``forward`` (additions,
+    concatenations, activations) are taken as position-wise; windows come from the layers.
     """
     from nnlab.nn.module import Module
+    if input_shape is not None:
+        if not isinstance(layers, Module):
+            raise TypeError(f"receptive_field: input_shape needs a Module to run, got {type(layers).__name__}")
+        return _traced_receptive_field(layers, _check_shape(input_shape, "receptive_field"))
     if isinstance(layers, Module):
+        _check_parallel_free(layers)
         items = [(n, m) for n, m in _leaf_modules(layers)]
     else:
         try:
@@ -388,12 +426,13 @@ def receptive_field(layers) -> ReceptiveField:
     r, j, params, trace = 1, 1, 0, []
     for name, layer in items:
         if isinstance(layer, Module):
+            if type(layer).__name__ in _GLOBAL_TYPES:
+                break           # from here on every unit sees the whole input
             params += sum(p.data.size for p in layer._parameters.values() if p is not None)
-            if not hasattr(layer, "kernel_size"):
+            geom = _geometry(layer, name)
+            if geom is None:
                 continue
-            k = _first(layer.kernel_size)
-            s = _first(getattr(layer, "stride", None) or k)
-            d = _first(getattr(layer, "dilation", 1) or 1)
+            k, s, d = geom
             name = f"{name} {type(layer).__name__}"
         elif isinstance(layer, (tuple, list)) and 2 <= len(layer) <= 3:
             k, s, d = (int(v) for v in (*layer, 1)[:3])
@@ -406,3 +445,75 @@ def receptive_field(layers) -> ReceptiveField:
         j *= s
         trace.append((name, k, s, d, r, j))
     return ReceptiveField(int(r), int(j), int(params), trace)
+
+
+def _traced_receptive_field(model, shape) -> ReceptiveField:
+    """Run ``model`` once with a graph and follow (field, jump) from the input through every op."""
+    x = Tensor(np.zeros((1, *shape), dtype=_param_dtype(model)), requires_grad=True)
+    y, calls = trace_leaves(model, x, graph=True)
+    # (eval-mode Dropout and Identity return their input: no new tensor, nothing to follow)
+    calls = [c for c in calls if isinstance(c[2], Tensor) and isinstance(c[3], Tensor) and c[3] is not c[2]]
+    by_output = {id(out): (name, m, inp) for name, m, inp, out in calls}
+    field = {id(x): (1, 1)}                      # id(tensor) -> (r, j); None: sees the whole input
+
+    def resolve(t):
+        # iterative post-order over the graph (deep residual nets would overflow a recursion)
+        stack = [t]
+        while stack:
+            u = stack[-1]
+            if id(u) in field:
+                stack.pop()
+                continue
+            if id(u) in by_output:
+                parents = [by_output[id(u)][2]]
+            else:
+                fn = u.grad_fn
+                parents = [p for p in (fn.inputs if fn is not None else ()) if isinstance(p, Tensor)]
+            todo = [p for p in parents if id(p) not in field]
+            if todo:
+                stack.extend(todo)
+                continue
+            stack.pop()
+            if id(u) in by_output:
+                name, m, _ = by_output[id(u)]
+                rj = field[id(parents[0])]
+                geom = _geometry(m, name)
+                if rj is None or type(m).__name__ in _GLOBAL_TYPES:
+                    field[id(u)] = None
+                elif geom is None:
+                    field[id(u)] = rj
+                else:
+                    k, s, d = geom
+                    field[id(u)] = (rj[0] + d * (k - 1) * rj[1], rj[1] * s)
+            else:
+                seen = [field[id(p)] for p in parents if id(p) in field and field[id(p)] != "const"]
+                if not seen:
+                    field[id(u)] = "const"            # does not depend on the input (a weight)
+                elif any(v is None for v in seen):
+                    field[id(u)] = None
+                else:
+                    field[id(u)] = (max(v[0] for v in seen), max(v[1] for v in seen))
+        return field[id(t)]
+
+    # the answer: the field of the map that global pooling / Flatten / Linear first consumes, or of
+    # the output of a fully convolutional model
+    result = resolve(y) if isinstance(y, Tensor) else None
+    for name, m, inp, out in calls:
+        if type(m).__name__ in _GLOBAL_TYPES and isinstance(resolve(inp), tuple):
+            result = resolve(inp)
+            break
+    if not isinstance(result, tuple):
+        raise ValueError(f"receptive_field: {type(model).__name__}'s output does not depend on positions of the input")
+    trace, params, seen_params = [], 0, set()
+    for name, m, inp, out in calls:
+        rj = resolve(out)
+        if not isinstance(rj, tuple):
+            continue
+        own = [p for p in m._parameters.values() if p is not None and id(p) not in seen_params]
+        seen_params.update(id(p) for p in own)
+        params += sum(p.data.size for p in own)
+        geom = _geometry(m, name)
+        if geom is not None:
+            k, s, d = geom
+            trace.append((f"{name} {type(m).__name__}", k, s, d, int(rj[0]), int(rj[1])))
+    return ReceptiveField(int(result[0]), int(result[1]), int(params), trace)

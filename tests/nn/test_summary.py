@@ -151,3 +151,88 @@ def test_memory_estimate_inference_keeps_only_live_volumes():
     assert est.total_bytes < memory_estimate(model, (1, 32, 32), batch_size=4).total_bytes
     assert "inference" in str(est)
     assert memory_estimate(t, batch_size=4, training=False).total_bytes == est.total_bytes
+
+
+def _empirical_field(trunk, shape):
+    """Rows of the input that reach the centre unit of the trunk's last map, found by backprop."""
+    trunk.double().eval()
+    x = nnlab.tensor(np.random.default_rng(0).standard_normal((1, *shape)), requires_grad=True)
+    feats = trunk(x)
+    g = np.zeros(feats.shape)
+    g[0, :, feats.shape[2] // 2, feats.shape[3] // 2] = 1
+    (feats * nnlab.tensor(g)).sum().backward()
+    rows = np.nonzero(np.abs(x.grad[0]).sum(axis=(0, 2)))[0]
+    return int(rows.max() - rows.min() + 1)
+
+
+class _TwoBranch(nn.Module):
+    """Parallel 3x3 and dilated 3x3 (span 5) branches, summed, then a strided conv and a
+    concatenation of a 1x1 and a 7x7 branch: a graph no chain of layers describes (untraced, the
+    root's children are read as a chain: 1 + 2 + 4 + 2 + 2*6 = 21)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(2, 3, 3, padding=1)
+        self.b = nn.Conv2d(2, 3, 3, padding=2, dilation=2)
+        self.down = nn.Conv2d(3, 3, 3, stride=2, padding=1, rounding="floor")
+        self.c = nn.Conv2d(3, 2, 1)
+        self.d = nn.Conv2d(3, 2, 7, padding=3)
+
+    def forward(self, x):
+        h = self.down(nnlab.nn.functional.tanh(self.a(x) + self.b(x)))
+        return nnlab.engine.ops.concatenate([self.c(h), self.d(h)], axis=1)
+
+
+def test_receptive_field_follows_branches_when_traced():
+    """Traced through the graph, the field of branching models is the widest path, as backprop
+    through the same network shows; the layer chain would add parallel branches up, so it is refused."""
+    net = _TwoBranch()
+    rf = receptive_field(net, (2, 41, 41))
+    assert (rf.size, rf.stride) == (5 + 2 * 1 + 6 * 2, 2) == (19, 2)
+    assert rf.size == _empirical_field(net, (2, 41, 41))
+    assert rf.params == net.num_parameters()
+    assert receptive_field(net).size == 21             # the documented chain reading of the root
+    res = zoo.resnet20()
+    rf = receptive_field(res, (3, 96, 96))
+    assert (rf.size, rf.stride) == (81, 4) == (_empirical_field(res.features[:-1], (3, 96, 96)), 4)
+    assert rf.params == res.num_parameters() - 650                   # all but the 64 -> 10 classifier
+    with pytest.raises(ValueError, match=r"BasicBlockA at 'features.3.0' .* pass input_shape"):
+        receptive_field(res)
+
+
+def test_receptive_field_published_figures():
+    """Theoretical fields of the classic trunks: AlexNet 195, VGG-16 212, ResNet-18 435 (stride 32)."""
+    alex = zoo.alexnet(hidden=8)
+    assert receptive_field(alex).size == receptive_field(alex, (3, 227, 227)).size == 195
+    assert receptive_field(alex).stride == 32
+    rf = receptive_field(zoo.resnet18(input_size=64), (3, 64, 64))
+    assert (rf.size, rf.stride) == (435, 32)
+    trace_fields = [row[4] for row in rf.trace]
+    assert trace_fields[:2] == [7, 11]                                  # 7x7/2 stem, 3x3/2 pool
+    with pytest.raises(TypeError, match="needs a Module"):
+        receptive_field([(3, 1)], (1, 8, 8))
+
+
+def test_summary_parameter_counts_match_torch():
+    """Per-layer parameters and output shapes of a network not in the zoo against PyTorch's."""
+    torch = pytest.importorskip("torch", reason="PyTorch is the reference for parameter counts")
+    ours = nn.Sequential(nn.Conv2d(3, 12, 5, stride=2, padding=1, bias=False), nn.BatchNorm2d(12), nn.ReLU(),
+                         nn.Conv2d(12, 12, 3, groups=4, dilation=2, padding=2), nn.MaxPool2d(3, 2),
+                         nn.Conv2d(12, 24, 1), nn.AvgPool2d(3, 2), nn.Flatten(), nn.Linear(24 * 3 * 3, 17),
+                         nn.ReLU(), nn.Linear(17, 5, bias=False))
+    T = torch.nn
+    theirs = T.Sequential(T.Conv2d(3, 12, 5, stride=2, padding=1, bias=False), T.BatchNorm2d(12), T.ReLU(),
+                          T.Conv2d(12, 12, 3, groups=4, dilation=2, padding=2), T.MaxPool2d(3, 2),
+                          T.Conv2d(12, 24, 1), T.AvgPool2d(3, 2), T.Flatten(), T.Linear(24 * 3 * 3, 17),
+                          T.ReLU(), T.Linear(17, 5, bias=False))
+    t = summary(ours, (3, 31, 31), print_fn=None)
+    shapes = []
+    x = torch.zeros(1, 3, 31, 31)
+    for layer in theirs:
+        x = layer(x)
+        shapes.append(tuple(x.shape))
+    rows = t.rows[1:]
+    assert [r.output_shape for r in rows] == shapes
+    assert [r.params for r in rows] == [sum(p.numel() for p in layer.parameters()) for layer in theirs]
+    assert t.total_params == sum(p.numel() for p in theirs.parameters())
+    assert t.total_activations == 3 * 31 * 31 + sum(int(np.prod(s)) for s, r in zip(shapes, rows) if not r.folded)
