@@ -138,7 +138,7 @@ def col2im(dcols, x_shape, kh, kw, oh, ow, stride, padding, dilation):
 
 
 def conv_input_grad_shifted(g, w, x_shape, padding):
-    """dX of a stride-1, undilated, ungrouped convolution without a column matrix or col2im.
+    """dX of a stride-1, undilated, ungrouped convolution without a 9x dX_col or col2im.
 
     dX[c, y, x] = sum_{o,i,j} W[o, c, i, j] dY[o, y + P - i, x + Q - j] (zero outside dY). Put dY
     into a zero-bordered buffer B (O, N, H+KH-1, W+KW-1), offset (KH-1-P, KW-1-Q); then in B's
@@ -150,13 +150,16 @@ def conv_input_grad_shifted(g, w, x_shape, padding):
     on (64, 32, 32, 32), 20 -> 15 ms on (64, 64, 16, 16) and a tie on (64, 32, 14, 14) with O = 64
     (one thread; ``benchmarks/micro_conv.py``-style timing). Needs P <= KH-1, Q <= KW-1.
 
-    With more output than input channels (O > C) the KH*KW per-tap GEMMs (C, O) @ (O, L) are
-    replaced by one GEMM of all taps stacked, (KH*KW*C, O) @ B_flat, whose slabs are then folded:
-    dX = sum over taps of slab_ij[:, shift:shift + L], contiguous slices. The larger GEMM runs
-    closer to BLAS speed than nine thin ones and outweighs the 9x-larger intermediate there:
-    (64, 32, 14, 14) with O = 64 8.1-8.6 -> 7.0-7.3 ms, (64, 32, 16, 16) with O = 64
-    11.1-11.6 -> 10.1-10.2 ms; with O = C it loses ((64, 32, 32, 32): 26.9 -> 30.8 ms), so the
-    per-tap GEMMs stay there (one thread, CPU time, medians of 15 alternating runs)."""
+    KH*KW separate per-tap GEMMs (C, O) @ (O, L) have the thin inner size O and run far below
+    BLAS speed, so the taps are grouped into larger GEMMs, two ways (one thread, CPU time, medians
+    of 9-15 alternating runs, against per-tap GEMMs):
+    - O > C: one GEMM of all taps stacked, (KH*KW*C, O) @ B_flat, whose slabs are then folded:
+      dX = sum over taps of slab_ij[:, shift:shift + L], contiguous slices. (64, 32, 14, 14) with
+      O = 64 8.1-8.6 -> 7.0-7.3 ms, (64, 32, 16, 16) with O = 64 10.4-11.6 -> 9.5-10.2 ms.
+    - O <= C (the fold's KH*KW-times-larger intermediate costs more than it saves): per kernel
+      row i, one GEMM (C, KW*O) @ B3 over a copy B3 (KW*O, .) of B_flat holding its KW column
+      shifts, so the inner size is KW*O and only KH-1 adds remain. (64, 32, 32, 32) with O = 32
+      24.0-25.7 -> 20.6-21.2 ms, (64, 64, 16, 16) with O = 64 19.9-21.0 -> 18.2-18.7 ms."""
     N, C, H, W = x_shape
     O, _, KH, KW = w.shape
     P, Q = padding
@@ -179,13 +182,19 @@ def conv_input_grad_shifted(g, w, x_shape, padding):
         for t in range(2, len(shifts)):
             of[:, :L] += slabs[t][:, shifts[t]:shifts[t] + L]
         return out[:, :, :H, :W].transpose(1, 0, 2, 3)
-    wt = wt.reshape(KH * KW, C, O)
-    tmp = np.empty((C, L), dtype=g.dtype) if KH * KW > 1 else None
-    for t, shift in enumerate(shifts):
-        if t == 0:
-            np.matmul(wt[t], bf[:, shift:shift + L], out=of[:, :L])
+    L2 = L + (KH - 1) * Wb  # the span one kernel row's GEMM reads
+    b3 = np.empty((KW, O, L2), dtype=g.dtype)
+    for j in range(KW):
+        b3[j] = bf[:, KW - 1 - j:KW - 1 - j + L2]
+    b3 = b3.reshape(KW * O, L2)
+    wr = np.ascontiguousarray(wt.transpose(0, 2, 1, 3)).reshape(KH, C, KW * O)  # (i, c, (j, o))
+    tmp = np.empty((C, L), dtype=g.dtype) if KH > 1 else None
+    for i in range(KH):
+        shift = (KH - 1 - i) * Wb
+        if i == 0:
+            np.matmul(wr[i], b3[:, shift:shift + L], out=of[:, :L])
         else:
-            np.matmul(wt[t], bf[:, shift:shift + L], out=tmp)
+            np.matmul(wr[i], b3[:, shift:shift + L], out=tmp)
             of[:, :L] += tmp
     return out[:, :, :H, :W].transpose(1, 0, 2, 3)
 
