@@ -119,3 +119,22 @@ def test_conversion_errors():
         to_fully_convolutional(nn.Sequential(nn.Linear(4, 2)), (1, 2, 2))
     with pytest.raises(ValueError, match=r"input_shape must be \(C, H, W\)"):
         to_fully_convolutional(zoo.lenet5(), (32, 32))
+
+
+def test_float64_and_frozen_heads_convert_faithfully():
+    nnlab.manual_seed(1)
+    model = _net(pad=0, window=22).double()
+    model[7].bias.requires_grad = False
+    model[10].weight.requires_grad = False
+    fcn = to_fully_convolutional(model, (3, 22, 22))
+    convs = [m for m in fcn if type(m).__name__ == "Conv2d"]
+    assert all(c.weight.dtype == np.float64 and c.bias.dtype == np.float64 for c in convs)
+    assert [(c.weight.requires_grad, c.bias.requires_grad) for c in convs[2:]] == [(True, False), (False, True)]
+    x = np.random.default_rng(2).standard_normal((2, 3, 22 + 4 * 3, 22 + 4 * 3))
+    with nnlab.no_grad():
+        dense = fcn(nnlab.tensor(x)).data
+        assert dense.dtype == np.float64 and dense.shape == (2, 10, 4, 4)
+        # exact up to float64 rounding at every window position
+        for i, j in [(0, 0), (3, 1), (2, 3)]:
+            crop = x[:, :, 4 * i:4 * i + 22, 4 * j:4 * j + 22]
+            np.testing.assert_allclose(dense[:, :, i, j], model(nnlab.tensor(crop)).data, rtol=1e-12, atol=1e-12)

@@ -31,6 +31,20 @@ def test_vgg16_most_memory_early_most_parameters_in_fc(monkeypatch):
     # which sums to 15.2M values, 61 MB: the exact count is printed instead.
     assert t.total_activations == 15_237_608 and abs(t.total_activations - 24e6) > 8e6
     assert "15,237,608" in str(t)
+    # The table row by row: memory as the notes round it, weights as they print them.
+    rows = [r for r in t.rows if not r.folded]
+    assert [r.type for r in rows] == ["Input"] + ["Conv2d", "Conv2d", "MaxPool2d"] * 2 + (
+        ["Conv2d"] * 3 + ["MaxPool2d"]) * 3 + ["Linear"] * 3
+    notes_memory = [150e3, 3.2e6, 3.2e6, 800e3, 1.6e6, 1.6e6, 400e3, 800e3, 800e3, 800e3, 200e3,
+                    400e3, 400e3, 400e3, 100e3, 100e3, 100e3, 100e3, 25e3, 4096, 4096, 1000]
+    assert [r.activations for r in rows] == pytest.approx(notes_memory, rel=0.01)
+    notes_weights = [0, 1_728, 36_864, 0, 73_728, 147_456, 0, 294_912, 589_824, 589_824, 0,
+                     1_179_648, 2_359_296, 2_359_296, 0, 2_359_296, 2_359_296, 2_359_296, 0,
+                     102_760_448, 16_777_216, 4_096_000]
+    assert [r.weights for r in rows] == notes_weights
+    assert [r.output_shape[1:] for r in rows][-4:] == [(512, 7, 7), (4096,), (4096,), (1000,)]
+    # "TOTAL params: 138M": the weights above plus 13,416 biases (the notes' column omits them)
+    assert sum(notes_weights) + sum(r.biases for r in rows) == t.total_params == 138_357_544
 
 
 def test_first_layer_compromise_memory():
@@ -92,9 +106,14 @@ def test_fc_to_conv_224_in_384(pools, grid):
     fcn = to_fully_convolutional(model, (3, 224, 224))
     first = [m for m in fcn if type(m).__name__ == "Conv2d"][-2]
     assert first.kernel_size == (224 // 2 ** pools,) * 2
+    big = nnlab.tensor(np.random.default_rng(0).random((1, 3, 384, 384), dtype=np.float32))
     with nnlab.no_grad():
-        out = fcn(nnlab.tensor(np.random.default_rng(0).random((1, 3, 384, 384), dtype=np.float32)))
+        out = fcn(big)
+        trunk_out = model[0](big)
     assert out.shape == (1, 10, grid, grid)
+    assert trunk_out.shape[-1] == 384 // 2 ** pools            # 12 (the notes' [12x12x512]) or 24
+    assert (trunk_out.shape[-1] - first.kernel_size[0]) // 1 + 1 == grid    # (12 - 7)/1 + 1 = 6
+    assert nnlab.nn.convert.total_stride(model) == 2 ** pools   # 32: windows 32 pixels apart
 
 
 def test_parameter_memory_multiplier():
