@@ -30,31 +30,44 @@ def _parent(model, dotted: str):
     return parent, leaf
 
 
-def find_head(model, kind: str = "Linear") -> tuple[str, object]:
+def find_head(model, kind: str | None = None) -> tuple[str, object]:
     """(dotted name, module) of the model's last ``kind`` layer in registration order: the classifier
-    head of the zoo models (for NIN, whose classifier is a 1x1 convolution, pass kind="Conv2d")."""
-    found = [(n, m) for n, m in model.named_modules() if n and type(m).__name__ == kind]
-    if not found:
-        raise ValueError(f"find_head: {type(model).__name__} has no {kind} layer")
-    return found[-1]
+    head of the zoo models. By default the last Linear layer, or the last Conv2d when the model has
+    no Linear layer (NIN, whose classifier is a 1x1 convolution giving one map per class)."""
+    kinds = [kind] if kind is not None else ["Linear", "Conv2d"]
+    for k in kinds:
+        found = [(n, m) for n, m in model.named_modules() if n and type(m).__name__ == k]
+        if found:
+            return found[-1]
+    raise ValueError(f"find_head: {type(model).__name__} has no {' or '.join(kinds)} layer")
 
 
 def replace_head(model, num_classes: int, name: str | None = None):
-    """Swap the last Linear layer (or the layer at dotted ``name``) for a freshly initialised
-    Linear(in_features, num_classes); returns the new layer. The rest of the model is unchanged."""
+    """Swap the head (``find_head``'s layer, or the layer at dotted ``name``) for a freshly
+    initialised one with ``num_classes`` outputs: a Linear(in_features, num_classes), or for a
+    convolutional head a Conv2d with the same geometry and ``num_classes`` filters. Returns the
+    new layer; the rest of the model is unchanged."""
+    from nnlab.nn.conv import Conv2d
     from nnlab.nn.linear import Linear
-    if not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
         raise ValueError(f"replace_head: num_classes must be a positive int, got {num_classes!r}")
     if name is None:
         name, old = find_head(model)
     else:
         old = dict(model.named_modules()).get(name)
-        if old is None:
+        if old is None or not name:
             raise ValueError(f"replace_head: {type(model).__name__} has no layer {name!r}")
-    if not hasattr(old, "in_features"):
-        raise TypeError(f"replace_head: layer {name!r} is a {type(old).__name__}; expected a Linear layer")
-    dtype = old.weight.data.dtype
-    new = Linear(old.in_features, int(num_classes), bias=old.bias is not None, dtype=dtype)
+    dtype = old.weight.data.dtype if hasattr(old, "weight") else None
+    if isinstance(old, Linear):
+        new = Linear(old.in_features, int(num_classes), bias=old.bias is not None, dtype=dtype)
+    elif isinstance(old, Conv2d):
+        if old.groups != 1:
+            raise TypeError(f"replace_head: layer {name!r} is a grouped convolution; name an ungrouped head")
+        new = Conv2d(old.in_channels, int(num_classes), old.kernel_size, stride=old.stride, padding=old.padding,
+                     dilation=old.dilation, bias=old.bias is not None, rounding=old.rounding, dtype=dtype)
+    else:
+        raise TypeError(f"replace_head: layer {name!r} is a {type(old).__name__}; expected a Linear or "
+                        f"Conv2d layer")
     parent, leaf = _parent(model, name)
     setattr(parent, leaf, new)  # re-registering an existing name keeps its place in a Sequential
     return new
@@ -92,7 +105,7 @@ def unfreeze(model, names=None):
 
 def split_trunk_head(model, head: str | None = None):
     """(trunk parameter names, head parameter names); the head is ``head`` (a dotted module name)
-    or the module holding the last Linear layer."""
+    or ``find_head``'s layer."""
     head = head if head is not None else find_head(model)[0]
     names = [n for n, _ in model.named_parameters()]
     in_head = [n for n in names if n == head or n.startswith(head + ".")]
@@ -102,7 +115,7 @@ def split_trunk_head(model, head: str | None = None):
 
 
 def freeze_trunk(model, head: str | None = None):
-    """Freeze everything except the head (default: the last Linear layer); returns model."""
+    """Freeze everything except the head (default: ``find_head``'s layer); returns model."""
     trunk, head_names = split_trunk_head(model, head)
     params = dict(model.named_parameters())
     for n in trunk:

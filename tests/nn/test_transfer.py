@@ -70,8 +70,28 @@ def test_replace_head_keeps_the_trunk():
     assert model.num_parameters() == 61_706 - 850 + 84 * 5 + 5
     with pytest.raises(ValueError, match="num_classes"):
         transfer.replace_head(model, 0)
-    with pytest.raises(TypeError, match="expected a Linear"):
-        transfer.replace_head(model, 3, name="features.0")
+    with pytest.raises(TypeError, match="is a ReLU; expected a Linear or Conv2d"):
+        transfer.replace_head(model, 3, name="features.1")
+    with pytest.raises(ValueError, match="no layer 'features.9'"):
+        transfer.replace_head(model, 3, name="features.9")
+
+
+def test_convolutional_head_of_nin_is_replaced_and_trained_alone():
+    """NIN has no Linear layer: its head is the last 1x1 convolution (one map per class)."""
+    nnlab.manual_seed(0)
+    model = zoo.nin(num_classes=10, input_size=28, in_channels=1)
+    name, old = transfer.find_head(model)
+    assert name == "classifier.0.layers.4" and old.out_channels == 10 and old.kernel_size == (1, 1)
+    new = transfer.replace_head(model, 5)
+    assert model.classifier[0].layers[4] is new and (new.in_channels, new.out_channels) == (192, 5)
+    transfer.freeze_trunk(model)
+    assert [n for n, p in model.named_parameters() if p.requires_grad] == [
+        "classifier.0.layers.4.weight", "classifier.0.layers.4.bias"]
+    x = nnlab.tensor(np.random.default_rng(0).standard_normal((3, 1, 28, 28)).astype(np.float32))
+    loss = nn.CrossEntropyLoss()(model(x), np.array([0, 4, 2]))
+    loss.backward()
+    assert new.weight.grad is not None and model.features[0].layers[0].weight.grad is None
+    assert model(x).shape == (3, 5)
 
 
 def test_param_groups_give_per_layer_learning_rates():
