@@ -42,12 +42,14 @@ def _check_p(p, who: str) -> float:
 
 
 def _pair(v, name: str, who: str) -> tuple[int, int]:
-    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
-        v = (int(v), int(v))
-    v = tuple(int(a) for a in v)
-    if len(v) != 2:
-        raise ValueError(f"{who}: {name} must be an int or (height, width), got {v!r}")
-    return v
+    def is_int(a):
+        return isinstance(a, (int, np.integer)) and not isinstance(a, bool)
+    if is_int(v):
+        return int(v), int(v)
+    if not isinstance(v, (tuple, list)) or len(v) != 2 or not all(is_int(a) for a in v):
+        # (2.5 or (3.7, 4) would be truncated by int(): refuse rather than crop a different size)
+        raise ValueError(f"{who}: {name} must be an int or a (height, width) pair of ints, got {v!r}")
+    return int(v[0]), int(v[1])
 
 
 class Transform:
@@ -236,7 +238,8 @@ class ColorJitter(Transform):
 
     brightness: x * f;  contrast: mean + f * (x - mean), mean = the image's mean gray level;
     saturation (RGB only): gray + f * (x - gray). Results are clipped to ``clip`` (default
-    [0, 1], the range of loaded images; None to disable).
+    [0, 1], the range of loaded images; None to disable); an input outside that range is an error
+    rather than silently flattened.
     """
 
     def __init__(self, brightness: float = 0.0, contrast: float = 0.0, saturation: float = 0.0,
@@ -255,6 +258,13 @@ class ColorJitter(Transform):
         who = type(self).__name__
         x = _check_batch(x, who)
         rng = _check_rng(rng, who)
+        if self.clip is not None and x.size:
+            lo, hi = float(x.min()), float(x.max())
+            if lo < self.clip[0] or hi > self.clip[1]:
+                # clipping would silently flatten everything outside the range (0-255 pixels,
+                # standardized data): the caller must state the range
+                raise ValueError(f"{who}: input values span [{lo:g}, {hi:g}], outside clip={self.clip}; "
+                                 f"pass the data's range as clip=(lo, hi), or clip=None")
         n, c = x.shape[:2]
         out = x
         if self.brightness:

@@ -145,3 +145,48 @@ def test_bad_arguments():
         T.ColorJitter(brightness=-1)
     with pytest.raises(ValueError, match="num_output_channels"):
         T.Grayscale(2)
+
+
+def test_trainer_augments_training_batches_only():
+    """Trainer.fit(augment=...) transforms every training batch (seeded per batch) and never the
+    validation data; the data set itself is left untouched."""
+    import nnlab
+    from nnlab import nn, optim
+    from nnlab.train import Trainer
+
+    seen = []
+
+    def spy(x, rng):
+        seen.append(x.shape[0])
+        return T.RandomHorizontalFlip(0.5)(x, rng)
+
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 1, 6, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 40)
+    Xv = rng.random((25, 1, 6, 6)).astype(np.float32)
+    yv = rng.integers(0, 3, 25)
+    X_before = X.copy()
+    nnlab.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(32, 3))
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), seed=0)
+    history = trainer.fit((X, y), val=(Xv, yv), epochs=2, batch_size=16, augment=spy)
+    assert seen == [16, 16, 8] * 2                    # training batches only, both epochs
+    assert "val_loss" in history.history
+    np.testing.assert_array_equal(X, X_before)
+    seen.clear()
+    trainer.evaluate((Xv, yv))
+    assert seen == []
+
+
+def test_sizes_are_not_truncated_and_jitter_refuses_out_of_range_input():
+    for bad in (2.5, (3.7, 4), (3,), "3"):
+        with pytest.raises(ValueError, match=r"RandomCrop: size must be an int or a \(height, width\) pair of ints"):
+            T.RandomCrop(bad)
+    with pytest.raises(ValueError, match="RandomTranslate: max_shift must be"):
+        T.RandomTranslate(1.5)
+    pixels = np.random.default_rng(0).integers(0, 256, (2, 3, 4, 4)).astype(np.float32)   # 0-255 images
+    with pytest.raises(ValueError, match=r"ColorJitter: input values span \[.*255\], outside clip=\(0.0, 1.0\)"):
+        T.ColorJitter(brightness=0.2)(pixels, g())
+    out = T.ColorJitter(brightness=0.2, clip=(0, 255))(pixels, g())
+    assert out.max() <= 255 and out.max() > 1
+    assert T.ColorJitter(brightness=0.2, clip=None)(pixels - 128, g()).min() < 0
