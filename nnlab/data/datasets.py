@@ -470,22 +470,30 @@ def _is_number(cell: str) -> bool:
         return False
 
 
+LABEL_NAMES = ("label", "labels", "class", "target", "y")
+
+
 def _numbered_header(rows, label_column) -> bool:
-    """A first row whose label cell is text while every other row's label is a number is a header
-    even if it names the feature columns with numbers ("0,1,2,...,label")."""
+    """A first row whose label cell (the given column, the last, or one named like a label) is
+    text while every other row's label is a number is a header, even if it names the feature
+    columns with numbers ("0,1,2,...,label" or "label,0,1,...")."""
     if len(rows) < 2 or not (label_column is None or isinstance(label_column, int)):
         return False
-    col = -1 if label_column is None else label_column
-    try:
-        first, rest = rows[0][col], [r[col] for r in rows[1:]]
-    except IndexError:
-        return False
-    return not _is_number(first) and all(_is_number(c) for c in rest)
+    cols = [label_column] if label_column is not None else [-1] + [
+        j for j, c in enumerate(rows[0]) if c.strip().lower() in LABEL_NAMES]
+    for col in cols:
+        try:
+            first, rest = rows[0][col], [r[col] for r in rows[1:]]
+        except IndexError:
+            continue
+        if not _is_number(first) and all(_is_number(c) for c in rest):
+            return True
+    return False
 
 
 def load_csv(path, label_column: int | str | None = None) -> ArrayDataset:
-    """A CSV of numeric features and one label column (the last unless ``label_column`` names or
-    indexes another). A first row without any number in it is taken as the header, and so is one
+    """A CSV of numeric features and one label column: ``label_column`` (a name or index), else the
+    one column the header names label/labels/class/target/y (any case), else the last. A first row without any number in it is taken as the header, and so is one
     whose label cell is text above numeric labels (numbered columns: "0,1,...,783,label")."""
     path = Path(path)
     _check_exists(path)
@@ -514,8 +522,10 @@ def load_csv(path, label_column: int | str | None = None) -> ArrayDataset:
                 if other else "")
         raise DataError(f"{path}: need at least one feature column and a label column, "
                         f"found {width} column(s){hint}")
+    named = [j for j, c in enumerate(header or []) if c.lower() in LABEL_NAMES]
     if label_column is None:
-        col = width - 1
+        # a header naming one column "label" (or class/target/y) marks it, wherever it is
+        col = named[0] if len(named) == 1 else width - 1
     elif isinstance(label_column, str) and not label_column.lstrip("-").isdigit():
         if header is None or label_column not in header:
             have = f"columns are {header}" if header is not None else "the file has no header row"

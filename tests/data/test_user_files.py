@@ -242,3 +242,16 @@ def test_csv_header_with_numbered_feature_columns(tmp_path):
     # text labels throughout: the first row is data, not a header
     d = nd.load_csv(_write(tmp_path / "t.csv", "0,1,cat\n2,3,dog\n"))
     assert len(d) == 2 and d.class_names == ["cat", "dog"]
+
+
+def test_csv_label_column_named_in_the_header_is_found_anywhere(tmp_path):
+    # Kaggle-style MNIST CSV: the label first, then pixel columns
+    d = nd.load_csv(_write(tmp_path / "k.csv", "label,pixel0,pixel1\n7,0,255\n3,10,20\n7,1,2\n"))
+    assert d.class_names == ["3", "7"] and list(d.y) == [1, 0, 1]
+    assert d.X.tolist() == [[0, 255], [10, 20], [1, 2]]
+    d = nd.load_csv(_write(tmp_path / "n.csv", "Class,0,1\n1,0.5,1\n0,2,3\n"))  # numbered features
+    assert list(d.y) == [1, 0] and d.X.tolist() == [[0.5, 1], [2, 3]]
+    # two label-like names: ambiguous, so the last column, as without a header
+    d = nd.load_csv(_write(tmp_path / "two.csv", "y,a,target\n1,2,0\n0,3,1\n"))
+    assert list(d.y) == [0, 1] and d.X.tolist() == [[1, 2], [0, 3]]
+    assert list(nd.load_csv(tmp_path / "two.csv", label_column="y").y) == [1, 0]
