@@ -76,6 +76,9 @@ def _configure_train(p):
     g.add_argument("--data", default="mnist5k", metavar="NAME|PATH",
                    help="bundled (mnist5k, digits8x8), synthetic (spiral, circles, moons, xor, blobs), "
                         "or a path: .npz (X, y), .csv, or a folder with one sub-folder per class")
+    g.add_argument("--label-column", default=None, metavar="NAME|INDEX",
+                   help="the label column of a .csv (default: the column its header names "
+                        "label/class/target/y, else the last)")
     g.add_argument("--image-size", type=_image_size, default=None, metavar="HxW",
                    help="resize the images of an image folder to H x W pixels (e.g. 28 or 32x24); "
                         "needed when their sizes differ")
@@ -99,11 +102,11 @@ _TRAIN_FLAGS = ("optimizer", "lr", "schedule", "epochs", "batch_size", "l2")
 # ------------------------------------------------------------------------------------------
 # train
 # ------------------------------------------------------------------------------------------
-def _load_data(name, seed_split: int = 0, limit=None, image_size=None):
+def _load_data(name, seed_split: int = 0, limit=None, image_size=None, label_column=None):
     """The run's train/dev/test splits; a data problem is a usage error naming --data."""
     from nnlab.data import DataError, load_dataset
     try:
-        splits = load_dataset(name, seed=seed_split, image_size=image_size)
+        splits = load_dataset(name, seed=seed_split, image_size=image_size, label_column=label_column)
     except DataError as e:
         raise UsageError(f"--data {name}: {_cli_hint(e)}") from None
     empty = [s for s, d in zip(("train", "dev", "test"), splits) if len(d) == 0]
@@ -118,7 +121,8 @@ def _load_data(name, seed_split: int = 0, limit=None, image_size=None):
 
 def _cli_hint(e: Exception) -> str:
     """A data error's text with the Python keyword it suggests replaced by the CLI option."""
-    return str(e).replace("pass image_size=(H, W)", "pass --image-size HxW")
+    return (str(e).replace("pass image_size=(H, W)", "pass --image-size HxW")
+            .replace("set label_column=", "set --label-column").replace("pass label_column=", "pass --label-column"))
 
 
 def _run_dir(args, model_name) -> Path:
@@ -186,17 +190,18 @@ def _train(args, threads) -> int:
             cfg["options"]["epochs"] = args.epochs
 
         model_name, data_name, seed, limit = cfg["model"], cfg["data"], cfg["seed"], cfg.get("limit")
-        image_size = cfg.get("image_size")
+        image_size, label_column = cfg.get("image_size"), cfg.get("label_column")
         options = cfg["options"]
         out = Path(args.out) if args.out else Path(resume_path).parent
     else:
         model_name = args.model
         data_name, seed, limit, image_size = args.data, args.seed, args.limit, args.image_size
+        label_column = args.label_column
         options = _options_from(args)
         out = None
         done = 0
     t_start = time.perf_counter()
-    splits = _load_data(data_name, 0, limit, image_size)
+    splits = _load_data(data_name, 0, limit, image_size, label_column)
     if model_name is None:  # the CNN for images, the MLP for feature vectors and tiny images
         shape = splits.input_shape
         model_name = DEFAULT_MODEL if len(shape) == 3 and min(shape[1:]) >= 16 else "mlp"
@@ -220,6 +225,7 @@ def _train(args, threads) -> int:
         print(f"note: {', '.join('--' + k.replace('_', '-') for k in r.ignored)} do not apply to --model {model_name}; ignored",
               file=sys.stderr)
     cli_cfg = {"model": model_name, "data": data_name, "seed": seed, "limit": limit, "image_size": image_size,
+               "label_column": label_column,
                "options": options,
                "threads": threads}
     config = {"cli": cli_cfg, "settings": r.settings, "num_classes": splits.num_classes,
@@ -389,7 +395,7 @@ def evaluate(args) -> int:
     if args.data is None:
         cli = ck.config.get("cli") or {}
         data = cli.get("data", "mnist5k")
-        splits = _load_data(data, 0, cli.get("limit"), cli.get("image_size"))
+        splits = _load_data(data, 0, cli.get("limit"), cli.get("image_size"), cli.get("label_column"))
         parts = [("train", splits.train), ("dev", splits.dev), ("test", splits.test)]
     else:
         data = args.data
@@ -399,9 +405,10 @@ def evaluate(args) -> int:
         if len(shape) == 3:
             images = {"image_size": shape[1:], "color": "grayscale" if shape[0] == 1 else "rgb"}
         try:
-            splits = load_dataset(data, seed=0, splits=(0.0, 0.0, 1.0), **images)
+            splits = load_dataset(data, seed=0, splits=(0.0, 0.0, 1.0),
+                                  label_column=(ck.config.get("cli") or {}).get("label_column"), **images)
         except DataError as e:
-            raise UsageError(f"--data {data}: {e}") from None
+            raise UsageError(f"--data {data}: {_cli_hint(e)}") from None
         parts = [("all", splits.test)]
     rows = []
     for name, ds in parts:

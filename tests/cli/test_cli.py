@@ -151,6 +151,26 @@ def test_image_folder_sizes_with_image_size_option(tmp_path, capsys):
     assert code == 0 and "all" in out and "    24 " in out, (out, err)
 
 
+def test_csv_label_column_option(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 3
+    rows = [f"{a:.3f},{b:.3f},{k},{k + 0.5 * rng.standard_normal():.3f}" for k, (a, b) in zip(y, rng.random((60, 2)))]
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,kind,c\n" + "\n".join(rows) + "\n")
+    args = ["train", "--data", str(data), "--model", "mlp", "--hidden", "8", "--epochs", "1", "--quiet",
+            "--no-report"]
+    code, _, err = run_cli(args + ["--out", str(tmp_path / "r0")], capsys)  # last column: not labels
+    assert_one_line_error(code, err, "--data", "non-integer values")
+    code, _, err = run_cli(args + ["--label-column", "kind", "--out", str(tmp_path / "r")], capsys)
+    assert code == 0, err
+    cfg = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert cfg["input_shape"] == [3] and cfg["num_classes"] == 3 and cfg["cli"]["label_column"] == "kind"
+    code, out, err = run_cli(["evaluate", str(tmp_path / "r"), "--data", str(data)], capsys)
+    assert code == 0 and "    60 " in out, err
+    code, _, err = run_cli(args + ["--label-column", "nope", "--out", str(tmp_path / "r1")], capsys)
+    assert_one_line_error(code, err, "label column 'nope' not found", "pass --label-column")
+
+
 def test_labels_that_do_not_match_the_model(tiny_run, tmp_path, capsys):
     data = tmp_path / "more.npz"
     rng = np.random.default_rng(0)
