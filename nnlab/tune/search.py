@@ -240,6 +240,7 @@ class Search:
         self._helpers: list = []      # helper processes this master started (run)
         self._reaped: set = set()     # pids of helpers found dead
         self._studies: dict = {}      # stage -> study this process worked on
+        self._parent = None           # pid of the master of a helper process
 
     # ------------------------------------------------------------------------------------
     def config(self) -> dict:
@@ -326,6 +327,7 @@ class Search:
             study = self._study(k)
             t0 = time.time()
             while not study.user_attrs.get("planned"):  # another worker is queueing
+                _exit_if_orphaned(self._parent)
                 if time.time() - t0 > 60:
                     break
                 time.sleep(0.5)
@@ -344,7 +346,13 @@ class Search:
         return study, space, target
 
     def work(self, parent: int | None = None, worker_id: int = 0) -> None:
-        """Run trials of every stage until each stage has its total (what one worker does)."""
+        """Run trials of every stage until each stage has its total (what one worker does).
+
+        ``parent``: the pid of the master that started this helper process; when the master is
+        gone (killed), the helper exits too, between trials or in one (its trial is then lost
+        and queued again), so that a re-run of the master does not compete with orphans.
+        """
+        self._parent = parent
         study0 = self._study(0)
         self._check_space(study0)
         for k, stage in enumerate(self.stages):
@@ -366,6 +374,7 @@ class Search:
         objective = self._objective()
         self._studies[k] = study
         while True:
+            _exit_if_orphaned(parent)
             self._reap_helpers()
             st.reclaim(study)
             trials = study.get_trials(deepcopy=False)
@@ -563,6 +572,11 @@ def _fmt(v):
 def _write_json(path, doc) -> None:
     from nnlab.train.callbacks import atomic_write_text
     atomic_write_text(path, json.dumps(_jsonable(doc), indent=2) + "\n")
+
+
+def _exit_if_orphaned(parent: int | None) -> None:
+    if parent is not None and os.getppid() != parent:
+        os._exit(3)  # the master was killed; see Search.work
 
 
 def _helper_main(cfg: dict, parent: int, worker_id: int) -> None:

@@ -318,6 +318,49 @@ def test_killed_helper_worker_loses_only_its_trial(tmp_path):
     assert sorted(r["status"] for r in rows) == ["complete"] * 5 + ["lost"]
 
 
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return "\nState:\tZ" not in f.read()  # a zombie has exited
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads process states from /proc")
+def test_killed_master_takes_its_helper_down_and_a_rerun_finishes(tmp_path):
+    """kill -9 of the master while its helper waits for the last trial (in flight in the
+    master): the helper stops too instead of taking the trial over after the heartbeat's grace
+    period beside a re-run; the re-run re-queues the lost trial and completes the total."""
+    out, log = tmp_path / "s", tmp_path / "calls.log"
+    args = ["--trials", "1", "--workers", "2", "--objective", f"{OBJ}:logged_sleepy", "--lr", "1e-4,1e-1",
+            "--stages", "1", "--out", str(out)]
+    p = _cli(args, {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "60"})
+
+    def helper_started():
+        if not (log.exists() and log.read_text().startswith(f"start {p.pid} ")):
+            return None
+        with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
+            kids = [int(k) for k in f.read().split()]
+        return kids[0] if kids else None
+    helper = _wait_for(helper_started, p)
+    time.sleep(3)  # the helper imports, finds the only trial in flight and waits
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    t0 = time.time()
+    while _alive(helper) and time.time() - t0 < 10:
+        time.sleep(0.05)
+    assert not _alive(helper), "the helper outlived its master"
+    p = _cli(args, {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "0.1"})
+    stdout, stderr = p.communicate(timeout=120)
+    assert p.returncode == 0, stderr
+    lines = log.read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["start", "start", "end"]
+    assert lines[0].split(" ", 2)[2] == lines[2].split(" ", 2)[2]  # the lost trial ran again
+    with open(out / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["status"] for r in rows) == ["complete", "lost"]
+
+
 def test_a_surplus_trial_is_withdrawn_before_it_runs(tmp_path):
     """Two workers both saw one trial missing and both asked: the later one withdraws its trial
     (PRUNED, left out of the results); a queued configuration goes back to the queue."""
