@@ -68,14 +68,14 @@ def _configure_train(p):
     g.add_argument("--batch-size", type=_positive(int), default=None, metavar="N", help="examples per step")
     g.add_argument("--l2", type=_nonneg_float, default=None, metavar="LAMBDA",
                    help="L2 regularization strength (loss + lambda/2 * sum w^2)")
-    g.add_argument("--seed", type=_nonneg_int, default=0, help="one seed for init, shuffling and dropout (default 0)")
+    g.add_argument("--seed", type=_nonneg_int, default=None, help="one seed for init, shuffling and dropout (default 0)")
     g.add_argument("--threads", type=_positive(int), default=1, metavar="N",
                    help="BLAS threads (default 1: the per-step products are small, and one thread stays fast "
                         "when other programs share the CPU)")
     g = p.add_argument_group("data and output")
-    g.add_argument("--data", default="mnist5k", metavar="NAME|PATH",
+    g.add_argument("--data", default=None, metavar="NAME|PATH",
                    help="bundled (mnist5k, digits8x8), synthetic (spiral, circles, moons, xor, blobs), "
-                        "or a path: .npz (X, y), .csv, or a folder with one sub-folder per class")
+                        "or a path: .npz (X, y), .csv, or a folder with one sub-folder per class (default mnist5k)")
     g.add_argument("--label-column", default=None, metavar="NAME|INDEX",
                    help="the label column of a .csv (default: the column its header names "
                         "label/class/target/y, else the last)")
@@ -176,6 +176,12 @@ def _train(args, threads) -> int:
 
     resume_path = None
     if args.resume:
+        fixed = [f for f in ("model", "data", "seed", "limit", "image_size", "label_column") + _ARCH_FLAGS + _TRAIN_FLAGS
+                 if f != "epochs" and getattr(args, f, None) is not None]
+        if fixed:  # the run continues exactly as it started; only its length can change
+            flags = ", ".join("--" + f.replace("_", "-") for f in fixed)
+            raise UsageError(f"--resume continues the run with its own settings; {flags} cannot change "
+                             "(only --epochs can; start a new run with --out for other settings)")
         payload = read_checkpoint(args.resume)
         cfg = payload.get("config", {}).get("cli")
         if not cfg:
@@ -195,7 +201,8 @@ def _train(args, threads) -> int:
         out = Path(args.out) if args.out else Path(resume_path).parent
     else:
         model_name = args.model
-        data_name, seed, limit, image_size = args.data, args.seed, args.limit, args.image_size
+        data_name, limit, image_size = args.data or "mnist5k", args.limit, args.image_size
+        seed = 0 if args.seed is None else args.seed
         label_column = args.label_column
         options = _options_from(args)
         out = None

@@ -283,6 +283,8 @@ def test_resume_a_finished_run_with_more_fewer_or_the_same_epochs(tiny_run, tmp_
     shutil.copytree(tiny_run, run)
     code, _, err = run_cli(["train", "--resume", str(run), "--epochs", "1"], capsys)
     assert_one_line_error(code, err, "--epochs 1", "already trained 2 epochs")
+    code, _, err = run_cli(["train", "--resume", str(run), "--lr", "0.5", "--seed", "0", "--data", "spiral"], capsys)
+    assert_one_line_error(code, err, "--data, --seed, --lr cannot change", "only --epochs")
     code, _, err = run_cli(["train", "--resume", str(run), "--no-report"], capsys)
     assert code == 0 and "already finished its 2 epochs" in err
     code, _, err = run_cli(["train", "--resume", str(run), "--epochs", "3", "--quiet", "--no-report"], capsys)
