@@ -229,8 +229,9 @@ def _train(args, threads) -> int:
                          "give a writable folder") from None
     quiet = args.quiet
     if r.ignored and not quiet:
-        print(f"note: {', '.join('--' + k.replace('_', '-') for k in r.ignored)} do not apply to --model {model_name}; ignored",
-              file=sys.stderr)
+        verb = "does" if len(r.ignored) == 1 else "do"
+        flags = ", ".join("--" + k.replace("_", "-") for k in r.ignored)
+        print(f"note: {flags} {verb} not apply to --model {model_name}; ignored", file=sys.stderr)
     cli_cfg = {"model": model_name, "data": data_name, "seed": seed, "limit": limit, "image_size": image_size,
                "label_column": label_column,
                "options": options,
@@ -251,7 +252,7 @@ def _train(args, threads) -> int:
     if not quiet:
         what = "resuming" if resume_path else "training"
         print(f"{what} {model_name} ({r.model.num_parameters():,} parameters) on {splits.name or data_name}: "
-              f"{len(splits.train)}/{len(splits.dev)}/{len(splits.test)} train/dev/test, {r.epochs} epochs, "
+              f"{len(splits.train)}/{len(splits.dev)}/{len(splits.test)} train/dev/test, {r.epochs} epoch{'s' if r.epochs != 1 else ''}, "
               f"batch {r.batch_size}, {r.settings['optimizer']} lr {r.settings['lr']:g} -> {out}", file=sys.stderr)
     diverged = None
     try:
