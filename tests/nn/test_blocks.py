@@ -97,3 +97,60 @@ def test_mlpconv_is_a_per_pixel_mlp_after_the_first_conv():
     h = np.maximum(pix @ c1.weight.data[:, :, 0, 0].T + c1.bias.data, 0)
     ref = np.maximum(h @ c2.weight.data[:, :, 0, 0].T + c2.bias.data, 0)
     np.testing.assert_allclose(y.transpose(0, 2, 3, 1).reshape(-1, 5), ref, rtol=1e-5, atol=1e-6)
+
+
+def _torch_block(torch, m, x):
+    """The same block written with torch.nn.functional on the block's own parameters (BN in
+    training mode); returns the output and the torch leaf tensors keyed by parameter name."""
+    F = torch.nn.functional
+    leaves = {n: torch.tensor(p.data, requires_grad=True) for n, p in m.named_parameters()}
+
+    def conv(prefix, h):
+        c = dict(m.named_modules())[prefix]
+        return F.conv2d(h, leaves[prefix + ".weight"], leaves.get(prefix + ".bias"), c.stride, c.padding, c.dilation)
+
+    def bn(prefix, h):
+        return F.batch_norm(h, None, None, leaves[prefix + ".weight"], leaves[prefix + ".bias"], training=True,
+                            eps=dict(m.named_modules())[prefix].eps)
+
+    if isinstance(m, nn.InceptionModule):
+        def unit(prefix, h, n):
+            for i in range(0, 2 * n, 2):
+                h = F.relu(conv(f"{prefix}.{i}", h))
+            return h
+        pooled = F.max_pool2d(x, 3, 1, 1)
+        return torch.cat([unit("branch1", x, 1), unit("branch3", x, 2), unit("branch5", x, 2),
+                          F.relu(conv("branch_pool.1", pooled))], dim=1), leaves
+    short = x if m.shortcut is None else bn("shortcut.1", conv("shortcut.0", x))
+    h = F.relu(bn("bn1", conv("conv1", x)))
+    if isinstance(m, nn.Bottleneck):
+        h = F.relu(bn("bn2", conv("conv2", h)))
+        h = bn("bn3", conv("conv3", h))
+    else:
+        h = bn("bn2", conv("conv2", h))
+    return F.relu(h + short), leaves
+
+
+@pytest.mark.parametrize("make,shape", [(lambda: nn.BasicBlock(3, 4, stride=2), (2, 3, 7, 7)),
+                                        (lambda: nn.BasicBlock(4, 4), (2, 4, 5, 6)),
+                                        (lambda: nn.Bottleneck(4, 2, stride=2), (3, 4, 8, 8)),
+                                        (lambda: nn.InceptionModule(3, 2, 2, 3, 1, 2, 2), (2, 3, 6, 5))])
+def test_blocks_match_torch(make, shape):
+    torch = pytest.importorskip("torch", reason="PyTorch is the reference for the blocks")
+    nnlab.manual_seed(4)
+    rng = np.random.default_rng(4)
+    m = make().double()
+    for name, p in m.named_parameters():
+        if name.endswith("bias"):
+            p.data[...] = rng.uniform(-0.2, 0.3, p.shape)
+    x = rng.standard_normal(shape)
+    xo, xt = nnlab.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    yo = m(xo)
+    yt, leaves = _torch_block(torch, m, xt)
+    np.testing.assert_allclose(yo.data, yt.detach().numpy(), rtol=1e-9, atol=1e-10)
+    grad = rng.standard_normal(yo.shape)
+    (yo * nnlab.tensor(grad)).sum().backward()
+    (yt * torch.tensor(grad)).sum().backward()
+    np.testing.assert_allclose(xo.grad, xt.grad.numpy(), rtol=1e-8, atol=1e-10)
+    for name, p in m.named_parameters():
+        np.testing.assert_allclose(p.grad, leaves[name].grad.numpy(), rtol=1e-8, atol=1e-10, err_msg=name)
