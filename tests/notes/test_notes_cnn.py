@@ -295,3 +295,15 @@ def test_same_padding_keeps_the_size():
             assert nn.Conv2d(1, 1, k, padding=(k - 1) // 2).output_shape((1, w, w)) == (1, w, w)
     for w, k, p, s in [(227, 11, 0, 4), (11, 5, 0, 2), (13, 3, 1, 2), (225, 7, 3, 2), (10, 4, 3, 3)]:
         assert nn.Conv2d(1, 1, k, stride=s, padding=p).output_shape((1, w, w))[1] == (w - k + 2 * p) // s + 1
+
+
+def test_zfnet_tweaks_alexnet():
+    """ZFNet improved AlexNet by enlarging the middle convolutional layers and making the first
+    layer's filter and stride smaller (7x7 stride 2 instead of 11x11 stride 4)."""
+    alex, zf = zoo.alexnet(hidden=8), zoo.zfnet(hidden=8)
+    convs = lambda m: [c for c in m.features if isinstance(c, nn.Conv2d)]  # noqa: E731
+    a, z = convs(alex), convs(zf)
+    assert (a[0].kernel_size, a[0].stride) == ((11, 11), (4, 4)) and (z[0].kernel_size, z[0].stride) == ((7, 7), (2, 2))
+    middle = lambda cs: sum(c.num_parameters() for c in cs[2:])  # noqa: E731
+    assert middle(z) > middle(a)                     # 3,097,600 against 1,991,680 (AlexNet's two GPU groups)
+    assert (middle(z), middle(a)) == (3_097_600, 1_991_680)
