@@ -305,6 +305,24 @@ class MemoryEstimate:
     __repr__ = __str__
 
 
+def _optimizer_kind(optimizer) -> str:
+    """A key of OPTIMIZER_CACHES from a name or an optimizer object (SGD counts as "momentum"
+    when any group has momentum > 0)."""
+    from nnlab.optim.optimizer import Optimizer
+    if isinstance(optimizer, Optimizer):
+        kind = type(optimizer).__name__.lower()
+        if kind == "sgd" and any(float(g.get("momentum", 0)) > 0 for g in optimizer.param_groups):
+            kind = "momentum"
+        if kind in OPTIMIZER_CACHES:
+            return kind
+        raise ValueError(f"memory_estimate: no cache count known for {type(optimizer).__name__}; "
+                         f"pass one of {sorted(OPTIMIZER_CACHES)} by name")
+    if optimizer not in OPTIMIZER_CACHES:
+        raise ValueError(f"memory_estimate: optimizer must be one of {sorted(OPTIMIZER_CACHES)} "
+                         f"(or an optimizer object), got {optimizer!r}")
+    return optimizer
+
+
 def memory_estimate(model, input_shape=None, batch_size: int = 1, optimizer: str = "sgd",
                     dtype=np.float32, training: bool = True) -> MemoryEstimate:
     """Training-time memory: activations and their gradients for the batch, plus the parameters
@@ -313,10 +331,10 @@ def memory_estimate(model, input_shape=None, batch_size: int = 1, optimizer: str
     Miscellaneous buffers (the data pipeline, im2col scratch) are not included.
 
     ``model`` may also be a ``SummaryTable`` already computed (``input_shape`` is then not needed
-    and no forward pass runs); its dtype is used.
+    and no forward pass runs); its dtype is used. ``optimizer`` is a name (a key of
+    ``OPTIMIZER_CACHES``) or the optimizer object itself.
     """
-    if optimizer not in OPTIMIZER_CACHES:
-        raise ValueError(f"memory_estimate: optimizer must be one of {sorted(OPTIMIZER_CACHES)}, got {optimizer!r}")
+    optimizer = _optimizer_kind(optimizer)
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"memory_estimate: batch_size must be a positive int, got {batch_size!r}")
     if isinstance(model, SummaryTable):

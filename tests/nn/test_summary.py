@@ -236,3 +236,17 @@ def test_summary_parameter_counts_match_torch():
     assert [r.params for r in rows] == [sum(p.numel() for p in layer.parameters()) for layer in theirs]
     assert t.total_params == sum(p.numel() for p in theirs.parameters())
     assert t.total_activations == 3 * 31 * 31 + sum(int(np.prod(s)) for s, r in zip(shapes, rows) if not r.folded)
+
+
+def test_memory_estimate_takes_the_optimizer_object():
+    from nnlab import optim
+    model = zoo.lenet5()
+    t = summary(model, (1, 32, 32), print_fn=None)
+    for opt, kind in [(optim.SGD(model.parameters(), lr=0.1), "sgd"),
+                      (optim.SGD(model.parameters(), lr=0.1, momentum=0.9), "momentum"),
+                      (optim.Adam(model.parameters()), "adam"), (optim.RMSprop(model.parameters()), "rmsprop")]:
+        est = memory_estimate(t, batch_size=2, optimizer=opt)
+        assert est.optimizer == kind
+        assert est.param_bytes == 4 * (2 + OPTIMIZER_CACHES[kind]) * 61_706
+    with pytest.raises(ValueError, match="no cache count known for LBFGS"):
+        memory_estimate(t, optimizer=optim.LBFGS(model.parameters()))
