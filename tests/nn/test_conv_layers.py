@@ -340,3 +340,9 @@ def test_pool_error_suggests_only_paddings_the_pool_accepts():
         nn.MaxPool2d(5)(nnlab.tensor(np.zeros((1, 1, 4, 4), np.float32)))
     suggested = [int(p) for p in __import__("re").findall(r"(\d+) \(->", str(e.value).split("paddings that fit")[1].split(";")[0])]
     assert suggested and all(2 * p <= 5 for p in suggested), str(e.value)
+
+
+def test_local_response_norm_size_is_checked_at_construction():
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="LocalResponseNorm: size must be a positive int"):
+            nn.LocalResponseNorm(bad)
