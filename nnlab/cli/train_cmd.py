@@ -447,16 +447,14 @@ def _read_image(path: Path, shape, resize: bool, invert: bool) -> np.ndarray:
         from PIL import Image
     except ModuleNotFoundError:
         raise UsageError("reading images needs Pillow: pip install pillow") from None
+    from nnlab.data.datasets import image_array
     c, h, w = shape
     try:
         with Image.open(path) as im:
-            im = im.convert("L" if c == 1 else "RGB")
-            if im.size != (w, h):
-                if not resize:
-                    raise UsageError(f"{path}: image is {im.size[0]}x{im.size[1]}, the model expects {w}x{h}; "
-                                     "resize it or pass --resize")
-                im = im.resize((w, h), Image.BILINEAR)
-            a = np.asarray(im, dtype=np.float32) / np.float32(255.0)
+            if im.size != (w, h) and not resize:
+                raise UsageError(f"{path}: image is {im.size[0]}x{im.size[1]}, the model expects {w}x{h}; "
+                                 "resize it or pass --resize")
+            a = image_array(im, "L" if c == 1 else "RGB", (h, w))
     except UsageError:
         raise
     except Exception as e:

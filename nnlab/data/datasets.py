@@ -21,7 +21,7 @@ __all__ = [
     "DataError", "DataFileNotFoundError", "ArrayDataset", "DatasetSplits",
     "load_mnist5k", "load_digits8x8", "make_spiral", "make_circles", "make_moons", "make_xor",
     "make_blobs", "train_dev_test_split", "kfold", "load_dataset", "load_npz", "load_csv",
-    "load_image_folder", "load_images", "cache_dir", "KNOWN_DATASETS", "ROLES",
+    "load_image_folder", "load_images", "image_array", "cache_dir", "KNOWN_DATASETS", "ROLES",
 ]
 
 ROLES = ("train", "dev", "test", None)
@@ -624,20 +624,40 @@ def _read_images(files: Sequence[Path], image_size, color: str, where: str) -> n
         grayscale &= im.mode in ("1", "L", "LA", "I", "I;16", "F")
         images.append(im)
     mode = {"grayscale": "L", "rgb": "RGB"}.get(color) or ("L" if grayscale else "RGB")
-    arrays = []
-    for im in images:
-        im = im.convert(mode)
-        if image_size is not None and im.size != (image_size[1], image_size[0]):
-            im = im.resize((image_size[1], image_size[0]), Image.BILINEAR)
-        arrays.append(np.asarray(im, dtype=np.uint8))
+    arrays = [image_array(im, mode, image_size) for im in images]
     first = arrays[0].shape
     j = next((i for i, a in enumerate(arrays) if a.shape != first), None)
     if j is not None:
         raise DataError(f"{where}: images differ in size ({Path(files[0]).name} is {first[1]}x{first[0]}, "
                         f"{Path(files[j]).name} is {arrays[j].shape[1]}x{arrays[j].shape[0]}); "
                         "pass image_size=(H, W) to resize them")
-    X = np.stack(arrays).astype(np.float32) / np.float32(255.0)
+    X = np.stack(arrays)
     return X[:, None] if X.ndim == 3 else X.transpose(0, 3, 1, 2)
+
+
+_DEEP_GRAY = ("I", "I;16", "I;16B", "I;16L", "F")  # more than 8 bits per pixel
+
+
+def image_array(im, mode: str = "L", image_size=None) -> np.ndarray:
+    """A PIL image as float32 in [0, 1], (H, W) for mode "L" or (H, W, 3) for "RGB", resized
+    (bilinear) to ``image_size`` (H, W) if given. 16-bit and float grayscale keep their depth:
+    Pillow's convert("L") would clip every value above 255 to white."""
+    from PIL import Image
+    size = None if image_size is None else (int(image_size[1]), int(image_size[0]))
+    if im.mode in _DEEP_GRAY:
+        a = np.asarray(im, dtype=np.float32)
+        if im.mode.startswith("I;16") or (im.mode == "I" and a.max(initial=0) > 255):
+            a = a / np.float32(65535.0)
+        elif im.mode == "I" or a.max(initial=0) > 1:
+            a = a / np.float32(255.0)
+        if size is not None and im.size != size:
+            a = np.asarray(Image.fromarray(a, mode="F").resize(size, Image.BILINEAR), dtype=np.float32)
+        a = np.clip(a, 0.0, 1.0)
+        return np.repeat(a[:, :, None], 3, axis=2) if mode == "RGB" else a
+    im = im.convert(mode)
+    if size is not None and im.size != size:
+        im = im.resize(size, Image.BILINEAR)
+    return np.asarray(im, dtype=np.float32) / np.float32(255.0)
 
 
 def load_images(paths: Sequence[str | os.PathLike], image_size=None, color: str = "grayscale",

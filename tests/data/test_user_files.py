@@ -255,3 +255,17 @@ def test_csv_label_column_named_in_the_header_is_found_anywhere(tmp_path):
     d = nd.load_csv(_write(tmp_path / "two.csv", "y,a,target\n1,2,0\n0,3,1\n"))
     assert list(d.y) == [0, 1] and d.X.tolist() == [[1, 2], [0, 3]]
     assert list(nd.load_csv(tmp_path / "two.csv", label_column="y").y) == [1, 0]
+
+
+def test_16_bit_grayscale_images_keep_their_depth(tmp_path):
+    from PIL import Image
+    ramp = np.linspace(0, 65535, 64).reshape(8, 8).astype(np.uint16)
+    for cls, img in (("a", ramp), ("b", ramp[::-1])):
+        (tmp_path / cls).mkdir()
+        Image.fromarray(img).save(tmp_path / cls / "1.png")
+    assert Image.open(tmp_path / "a" / "1.png").mode.startswith("I")
+    d = nd.load_image_folder(tmp_path)
+    assert d.X.shape == (2, 1, 8, 8)
+    np.testing.assert_allclose(d.X[0, 0], ramp / 65535.0, atol=1e-6)  # convert("L") made all but 0 white
+    d = nd.load_image_folder(tmp_path, image_size=4, color="rgb")
+    assert d.X.shape == (2, 3, 4, 4) and 0.1 < d.X.mean() < 0.9 and np.array_equal(d.X[:, 0], d.X[:, 2])
