@@ -269,3 +269,15 @@ def test_16_bit_grayscale_images_keep_their_depth(tmp_path):
     np.testing.assert_allclose(d.X[0, 0], ramp / 65535.0, atol=1e-6)  # convert("L") made all but 0 white
     d = nd.load_image_folder(tmp_path, image_size=4, color="rgb")
     assert d.X.shape == (2, 3, 4, 4) and 0.1 < d.X.mean() < 0.9 and np.array_equal(d.X[:, 0], d.X[:, 2])
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    from PIL import Image
+    a = np.zeros((4, 6), np.uint8)
+    a[0, :] = 255  # a bright top row
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    Image.fromarray(a).save(tmp_path / "cam.png", exif=exif)
+    X = nd.load_images([tmp_path / "cam.png"])
+    assert X.shape == (1, 1, 6, 4)
+    assert X[0, 0, :, -1].min() > 0.9 and X[0, 0, :, :-1].max() < 0.1  # the top row is now the right column
