@@ -451,6 +451,8 @@ def _read_image(path: Path, shape, resize: bool, invert: bool) -> np.ndarray:
     c, h, w = shape
     try:
         with Image.open(path) as im:
+            from PIL import ImageOps
+            im = ImageOps.exif_transpose(im)  # the size as displayed (image_array keeps it upright)
             if im.size != (w, h) and not resize:
                 raise UsageError(f"{path}: image is {im.size[0]}x{im.size[1]}, the model expects {w}x{h}; "
                                  "resize it or pass --resize")

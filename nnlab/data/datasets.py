@@ -641,8 +641,7 @@ _DEEP_GRAY = ("I", "I;16", "I;16B", "I;16L", "F")  # more than 8 bits per pixel
 def image_array(im, mode: str = "L", image_size=None) -> np.ndarray:
     """A PIL image as float32 in [0, 1], (H, W) for mode "L" or (H, W, 3) for "RGB", resized
     (bilinear) to ``image_size`` (H, W) if given, upright by its EXIF orientation. 16-bit and float
-    grayscale keep their depth:
-    Pillow's convert("L") would clip every value above 255 to white."""
+    grayscale keep their depth: Pillow's convert("L") would clip every value above 255 to white."""
     from PIL import Image, ImageOps
     size = None if image_size is None else (int(image_size[1]), int(image_size[0]))
     im = ImageOps.exif_transpose(im)  # a camera's "rotate on display" tag, applied as viewers do
