@@ -440,6 +440,18 @@ class Search:
         study.tell(trial, state=TrialState.PRUNED)
         return True
 
+    def _lost_checkpoint(self, study, trial):
+        """The checkpoint a lost trial left (written at each epoch end), when ``trial`` re-runs it
+        with the same parameters and epochs: the retry continues from there."""
+        lost = trial.user_attrs.get("retry_of") if hasattr(trial, "user_attrs") else None
+        if lost is None:
+            return None
+        old = next((t for t in study.get_trials(deepcopy=False) if t.number == lost), None)
+        if old is None:
+            return None
+        path = self.out / old.user_attrs.get("dir", "-") / "checkpoint.npz"
+        return path if path.exists() and old.params == trial.params else None
+
     def _run_trial(self, k, study, trial, params, epochs, objective, parent) -> None:
         from optuna.trial import TrialState
         tdir = self.out / "trials" / f"s{k + 1}-{trial.number:04d}"
@@ -451,7 +463,12 @@ class Search:
         stats = {"trial": trial.number, "stage": k, "epochs": int(epochs), "params": params, "seed": seed}
         with _Heartbeat(study._storage, trial._trial_id, parent):
             try:
-                result = objective(dict(params), epochs=int(epochs), trial_dir=str(tdir), seed=seed)
+                extra = {}
+                resume = self._lost_checkpoint(study, trial)
+                if resume is not None and _accepts(objective, "resume"):
+                    extra["resume"] = str(resume)
+                    stats["resumed_from"] = str(resume.relative_to(self.out))
+                result = objective(dict(params), epochs=int(epochs), trial_dir=str(tdir), seed=seed, **extra)
                 value, metrics = _metric_value(result, self.metric)
             except KeyboardInterrupt:
                 study.tell(trial, state=TrialState.FAIL)  # no "error": queued again on resume
@@ -572,6 +589,14 @@ def _fmt(v):
 def _write_json(path, doc) -> None:
     from nnlab.train.callbacks import atomic_write_text
     atomic_write_text(path, json.dumps(_jsonable(doc), indent=2) + "\n")
+
+
+def _accepts(fn, name: str) -> bool:
+    import inspect
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _exit_if_orphaned(parent: int | None) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.util
-import json
 import os
 from pathlib import Path
 
@@ -67,10 +66,14 @@ class DigitsTask:
             out[k] = v
         return out
 
-    def __call__(self, params: dict, epochs: int = 1, trial_dir=None, seed: int = 0) -> dict:
+    def __call__(self, params: dict, epochs: int = 1, trial_dir=None, seed: int = 0, resume=None) -> dict:
+        """Train and evaluate one trial. With ``trial_dir``, ``checkpoint.npz`` and ``history.json``
+        are rewritten at every epoch end (the notes' worker: statistics and a checkpoint in shared
+        storage as it goes); ``resume``: such a checkpoint of a lost trial with the same
+        parameters, to continue from instead of starting again."""
         import nnlab
         from nnlab.train import Trainer
-        from nnlab.train.callbacks import LearningRateScheduler
+        from nnlab.train.callbacks import JSONLogger, LearningRateScheduler, ModelCheckpoint
         from nnlab.train.models import recipe
         splits = _dataset(self.data, self.data_seed)
         Xtr, ytr = _subset(splits.train, self.subset)
@@ -84,15 +87,18 @@ class DigitsTask:
         callbacks = [LearningRateScheduler(r.schedule)] if r.schedule is not None else []
         trainer = Trainer(r.model, r.loss, r.optimizer, regularizer=r.regularizer, callbacks=callbacks,
                           seed=int(seed), builder=r.builder, config={"params": params, "task": self.config()})
-        hist = trainer.fit((Xtr, ytr), (Xva, yva), epochs=r.epochs, batch_size=r.batch_size)
-        last = {k: float(v[-1]) for k, v in hist.history.items() if v}
+        per_epoch = []
         if trial_dir is not None:
             d = Path(trial_dir)
             d.mkdir(parents=True, exist_ok=True)
+            per_epoch.append(JSONLogger(d / "history.json"))
             if self.save_checkpoint:
-                trainer.save_checkpoint(d / "checkpoint.npz")
-            with open(d / "history.json", "w", encoding="utf-8") as f:
-                json.dump({k: [float(x) for x in v] for k, v in hist.history.items()}, f)
+                per_epoch.append(ModelCheckpoint(d / "checkpoint.npz", save_on_interrupt=False))
+        hist = trainer.fit((Xtr, ytr), (Xva, yva), epochs=r.epochs, batch_size=r.batch_size, callbacks=per_epoch,
+                           resume=resume)
+        last = {k: float(v[-1]) for k, v in hist.history.items() if v and v[-1] is not None}
+        if trial_dir is not None and self.save_checkpoint:
+            trainer.save_checkpoint(Path(trial_dir) / "checkpoint.npz")
         last.setdefault("val_accuracy", float("nan"))
         return last
 

@@ -419,6 +419,66 @@ def test_cli_on_the_digits_writes_results_best_report_and_checkpoints(tmp_path, 
     assert "val_accuracy_vs_lr.png" in (out / "report.md").read_text()
 
 
+def test_digits_trial_writes_statistics_each_epoch_and_resumes_from_a_lost_checkpoint(tmp_path, monkeypatch):
+    """A trial killed after its first epoch left checkpoint.npz and history.json; continuing from
+    that checkpoint gives exactly the uninterrupted trial."""
+    from nnlab.train import callbacks
+    from nnlab.tune import DigitsTask
+    task = DigitsTask(model="mlp", subset=200)
+    params = {"lr": 0.05, "l2": 1e-4}
+    whole = task(params, epochs=3, trial_dir=tmp_path / "whole", seed=5)
+    hist = json.loads((tmp_path / "whole" / "history.json").read_text())
+    assert hist["epoch"] == [1, 2, 3] and len(hist["val_accuracy"]) == 3
+
+    class Killed(callbacks.ModelCheckpoint):
+        def on_epoch_end(self, epoch, logs=None):
+            super().on_epoch_end(epoch, logs)
+            raise KeyboardInterrupt  # the worker dies right after the first epoch's checkpoint
+    monkeypatch.setattr(callbacks, "ModelCheckpoint", Killed)
+    with pytest.raises(KeyboardInterrupt):
+        task(params, epochs=3, trial_dir=tmp_path / "lost", seed=5)
+    monkeypatch.undo()
+    assert json.loads((tmp_path / "lost" / "history.json").read_text())["epoch"] == [1]
+    # The retry is another trial with another seed: the checkpoint's state (weights, optimizer,
+    # random streams) decides the continuation, so it ends where the lost trial would have.
+    again = task(params, epochs=3, trial_dir=tmp_path / "retry", seed=6,
+                 resume=str(tmp_path / "lost" / "checkpoint.npz"))
+    fresh = task(params, epochs=3, trial_dir=None, seed=6)
+    assert fresh["loss"] != pytest.approx(whole["loss"], rel=1e-6)  # so the seed alone would show
+    timing = {"epoch_seconds"}
+    assert set(again) == set(whole) and "val_accuracy" in whole
+    assert {k: v for k, v in again.items() if k not in timing} == pytest.approx(
+        {k: v for k, v in whole.items() if k not in timing}, rel=1e-6)
+    import nnlab
+    a = nnlab.load(tmp_path / "whole" / "checkpoint.npz").model.state_dict()
+    b = nnlab.load(tmp_path / "retry" / "checkpoint.npz").model.state_dict()
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], rtol=1e-6)
+
+
+def test_a_retried_trial_is_given_the_lost_trials_checkpoint(tmp_path):
+    calls = []
+
+    def objective(params, epochs=1, trial_dir=None, seed=0, resume=None):
+        calls.append(resume)
+        if len(calls) == 2:  # the second trial dies after writing its first checkpoint
+            (Path(trial_dir) / "checkpoint.npz").write_bytes(b"epoch 1")
+            raise KeyboardInterrupt
+        return 0.5
+    out = tmp_path / "s"
+    kw = dict(space=["lr=log:1e-4,1e-1"], objective=objective, trials=3, plots=False)
+    with pytest.raises(KeyboardInterrupt):
+        Search(out, **kw).run()
+    r = Search(out, **kw).run()
+    assert calls[:2] == [None, None] and len(calls) == 4
+    assert calls[2] == str(out / "trials" / "s1-0001" / "checkpoint.npz") and calls[3] is None
+    lost = next(row for row in r.rows if row["status"] == "lost")
+    retry = next(row for row in r.rows if row["trial"] == 2)
+    assert lost["trial"] == 1 and retry["lr"] == lost["lr"]
+    stats = json.loads((out / retry["dir"] / "stats.json").read_text())
+    assert stats["resumed_from"] == "trials/s1-0001/checkpoint.npz"
+
+
 def test_unknown_model_parameter_fails_the_trial_with_a_reason(tmp_path):
     r = _mem(tmp_path, "bad", space=["lr=log:1e-3,1e-1", "momentum=uniform:0.5,0.99"], trials=1,
              task={"model": "mlp", "subset": 100}).run()
