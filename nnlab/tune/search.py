@@ -180,7 +180,9 @@ class Search:
         objective: ``f(params, epochs=, trial_dir=, seed=) -> metric or dict of metrics``; or a
             ``"module:function"`` / ``"file.py:function"`` string; None = the digits task built
             from ``task`` (model, data, subset).
-        trials: total trials of the first stage (a re-run continues up to it).
+        trials: total trials of the first stage (a re-run continues up to it); exactly this many
+            complete, also with several workers (see ``_surplus``). Failed trials count, lost
+            ones (their worker vanished) are run again.
         stages: epochs per stage (``"1,5,20"`` or Stage list); each later stage re-trains the best
             ``keep`` fraction of the stage before with more epochs. None = as recorded in the study
             (when resuming or joining it), else ``default_stages``.
@@ -190,7 +192,10 @@ class Search:
             that fits in ``trials``).
         storage: database URL shared by workers on several machines; None = ``<out>/study.db``;
             ``":memory:"`` = in this process only.
-        workers: processes on this machine (the calling one included).
+        workers: processes on this machine (the calling one included). Helpers are started with
+            ``spawn``, so a script that runs a search with ``workers > 1`` needs the usual
+            ``if __name__ == "__main__":`` guard. A helper that dies loses only its trial in
+            flight (re-queued at once); when the master dies, its helpers stop too.
         metric, direction: what the objective's result is judged by.
         plots: draw the report's plots (metric against each numeric parameter).
     """
