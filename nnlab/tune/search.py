@@ -181,8 +181,8 @@ class Search:
             ``"module:function"`` / ``"file.py:function"`` string; None = the digits task built
             from ``task`` (model, data, subset).
         trials: total trials of the first stage (a re-run continues up to it); exactly this many
-            complete, also with several workers (see ``_surplus``). Failed trials count, lost
-            ones (their worker vanished) are run again.
+            finish, also with several workers (see ``_surplus``): completed ones and ones that
+            failed by their own error count; lost ones (their worker vanished) are run again.
         stages: epochs per stage (``"1,5,20"`` or Stage list); each later stage re-trains the best
             ``keep`` fraction of the stage before with more epochs. None = as recorded in the study
             (when resuming or joining it), else ``default_stages``.
