@@ -108,6 +108,19 @@ def test_stages_promote_the_best_fraction_with_more_epochs(tmp_path):
     assert [row["val_accuracy"] for row in s2] == sorted((row["val_accuracy"] for row in s2), reverse=True)
 
 
+def test_three_stages_one_then_five_then_many_epochs(tmp_path):
+    """The notes' schedule: everything for 1 epoch, the best third for 5, the best of those for 20."""
+    r = _mem(tmp_path, "s3", space=["lr=log:1e-6,1", "l2=log:1e-6,1e-2"], objective=objectives.bowl, trials=9,
+             stages="1,5,20").run()
+    by_stage = {k: [row for row in r.rows if row["stage"] == k] for k in (1, 2, 3)}
+    assert [len(v) for v in by_stage.values()] == [9, 3, 1]
+    assert [{row["epochs"] for row in v} for v in by_stage.values()] == [{1}, {5}, {20}]
+    best2 = max(by_stage[2], key=lambda row: row["val_accuracy"])
+    assert (by_stage[3][0]["lr"], by_stage[3][0]["l2"]) == (best2["lr"], best2["l2"])
+    assert r.best["epochs"] == 20 and json.loads((tmp_path / "s3" / "best.json").read_text())["trials"] == \
+        {"stage1": 9, "stage2": 3, "stage3": 1}
+
+
 def test_narrowed_stage_samples_fresh_points_near_the_best(tmp_path):
     r = _mem(tmp_path, "n", space=["lr=log:1e-6,1", "l2=log:1e-6,1e-2"], objective=objectives.bowl, trials=12,
              stages="1,2", keep=0.25, narrow=True, seed=3).run()
