@@ -247,7 +247,7 @@ def _json(o):
     return str(o)
 
 
-def default_monitors(run_dir, *, update_every: int = 4, activation_every: int = 100, tensorboard: bool = True,
+def default_monitors(run_dir, *, update_every: int = 10, activation_every: int = 100, tensorboard: bool = True,
                      figures: bool = True, verbose: bool = True, image_shape=None) -> list:
     """The monitors ``nnlab train`` runs by default, writing into ``run_dir`` (see the module doc).
 

@@ -178,12 +178,14 @@ def test_exploding_gradients_by_depth():
     """ReLU layers with twice the He scale: the gradient doubles at each layer on the way down."""
     rng = np.random.default_rng(0)
     layers = []
-    for _ in range(12):
+    for _ in range(14):
         lin = nn.Linear(40, 40)
         lin.weight.data = (rng.standard_normal((40, 40)) * 2 * np.sqrt(2 / 40)).astype(np.float32)
         lin.bias.data[:] = 0
         layers += [lin, nn.ReLU()]
-    model = nn.Sequential(*layers, nn.Linear(40, 3))
+    head = nn.Linear(40, 3)
+    head.weight.data = (rng.standard_normal((3, 40)) / np.sqrt(40)).astype(np.float32)
+    model = nn.Sequential(*layers, head)
     mon = ActivationMonitor()
     mon.attach(model)
     mon.start_sample(0)
