@@ -165,6 +165,9 @@ class LBFGS(Optimizer):
         return [p for p in self.param_groups[0]["params"] if p.requires_grad]
 
     def _flat_grad(self, params, dtype):
+        for i, p in enumerate(params):
+            if p.grad is not None and p.grad.shape != p.data.shape:
+                self._bad_grad(i, p.data, p.grad)
         parts = [np.zeros(p.data.size, dtype) if p.grad is None else p.grad.reshape(-1) for p in params]
         return np.concatenate(parts).astype(dtype, copy=False)
 

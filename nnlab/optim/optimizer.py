@@ -150,6 +150,8 @@ class Optimizer:
                 if dw is None or not p.requires_grad:
                     continue
                 w = p.data
+                if dw.shape != w.shape:
+                    self._bad_grad(i, w, dw)
                 if wd:
                     dw = _with_weight_decay(w, dw, wd, self._decay_buffer(i, w))
                 st = state.get(i)
@@ -157,6 +159,11 @@ class Optimizer:
                     st = state[i] = self._init_state(w, group)
                 update(w, dw, st, hyper, work(i, w))
         return loss
+
+    def _bad_grad(self, i: int, w, dw) -> None:
+        """A gradient set by hand with another shape would broadcast into a wrong update."""
+        raise ValueError(f"{type(self).__name__}.step: parameter {i} has shape {w.shape} but its grad has "
+                         f"shape {np.shape(dw)}")
 
     @staticmethod
     def _eval_closure(closure):

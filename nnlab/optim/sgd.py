@@ -105,6 +105,8 @@ class SGD(Optimizer):
                 if dw is None or not p.requires_grad:
                     continue
                 w = p.data
+                if dw.shape != w.shape:
+                    self._bad_grad(i, w, dw)
                 tmp = work(i, w)
                 if wd:
                     dw = _with_weight_decay(w, dw, wd, self._decay_buffer(i, w))

@@ -409,3 +409,22 @@ def test_lbfgs_matches_torch_on_rosenbrock_without_line_search():
     for _ in range(2):
         ours.step(closure), theirs.step(tclosure)
     np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", list(FACTORIES) + ["lbfgs"])
+def test_a_gradient_of_the_wrong_shape_is_an_error_not_a_broadcast(name):
+    p = Parameter(np.ones((3, 4), np.float32))
+    if name == "lbfgs":
+        opt = LBFGS([p])
+
+        def closure():
+            p.grad = np.ones(4, np.float32)
+            return 0.0
+        with pytest.raises(ValueError, match=r"LBFGS.step: parameter 0 has shape \(3, 4\) but its grad has shape \(4,\)"):
+            opt.step(closure)
+    else:
+        opt = FACTORIES[name]([p])
+        p.grad = np.ones(4, np.float32)    # would broadcast over the rows
+        with pytest.raises(ValueError, match=r"step: parameter 0 has shape \(3, 4\) but its grad has shape \(4,\)"):
+            opt.step()
+    np.testing.assert_array_equal(p.data, 1.0)
