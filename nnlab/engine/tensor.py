@@ -63,6 +63,11 @@ class Tensor:
         data: the ndarray.
         grad: ndarray of the same shape after ``backward`` (None before).
         requires_grad: whether gradients flow to (and accumulate in) this tensor.
+
+    Gates keep references to their inputs' arrays, not copies (a copy per op would double the
+    memory of a step). So an in-place edit of ``data`` between a forward and its backward changes
+    the gradient that backward computes, without an error (PyTorch detects this with version
+    counters). Update parameters after ``backward``, as the optimizers do.
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retain_grad", "__weakref__")
