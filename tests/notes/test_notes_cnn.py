@@ -151,7 +151,7 @@ def test_local_connectivity_weights_per_neuron():
     assert nn.Conv2d(20, 1, 3, padding=1).weight.data[0].size == 180
 
 
-def test_parameter_sharing_figures(monkeypatch):
+def test_parameter_sharing_figures():
     """AlexNet's first layer: 55*55*96 = 290,400 neurons, each 11*11*3 = 363 weights + 1 bias.
     Shared filters: 11*11*3*96 + 96 = 34,944 parameters. Unshared (a locally connected layer):
     290,400 * 364 = 105,705,600 (the notes print 10570560, a digit short)."""
@@ -159,12 +159,12 @@ def test_parameter_sharing_figures(monkeypatch):
     assert conv.output_shape((3, 227, 227)) == (96, 55, 55)
     assert 55 * 55 * 96 == 290_400 and conv.weight.data[0].size + 1 == 364
     assert conv.num_parameters() == 34_944
-    # 105.7M float32 weights: left as untouched zero pages (no random fill) so the count costs nothing
-    monkeypatch.setattr(nnlab.nn.init, "normal_", lambda t, *a, **k: t)
-    lc = nn.LocallyConnected2d(3, 96, input_size=227, kernel_size=11, stride=4)
-    assert lc.output_size == (55, 55)
-    assert lc.num_parameters() == 290_400 * 364 == 105_705_600
-    assert lc.num_parameters() == 55 * 55 * conv.num_parameters()
+    # One unshared filter bank per output channel (the full 96-channel layer would hold 423 MB):
+    # weight (55, 55, O, 3, 11, 11) and bias (O, 55, 55), so the count is O times this one's.
+    lc = nn.LocallyConnected2d(3, 1, input_size=227, kernel_size=11, stride=4)
+    assert lc.output_size == (55, 55) and lc.weight.shape == (55, 55, 1, 3, 11, 11)
+    assert lc.num_parameters() == 55 * 55 * 364
+    assert 96 * lc.num_parameters() == 290_400 * 364 == 105_705_600 == 55 * 55 * conv.num_parameters()
 
 
 def test_locally_connected_with_equal_filters_is_a_convolution():
