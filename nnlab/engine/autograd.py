@@ -22,18 +22,10 @@ def grad_enabled() -> bool:
     return _state.enabled
 
 
-@contextlib.contextmanager
-def _set_grad(enabled: bool):
-    prev = grad_enabled()
-    _state.enabled = enabled
-    try:
-        yield
-    finally:
-        _state.enabled = prev
+class _GradMode(contextlib.ContextDecorator):
+    """Sets grad mode to ``enabled`` inside the block and restores the previous mode after it."""
 
-
-class no_grad(contextlib.ContextDecorator):
-    """Context manager (and decorator) under which ops record no graph: inference and updates."""
+    enabled = True
 
     def _recreate_cm(self):
         # A decorated function gets a fresh manager per call, so recursive or concurrent calls do
@@ -42,26 +34,23 @@ class no_grad(contextlib.ContextDecorator):
 
     def __enter__(self):
         self._prev = grad_enabled()
-        _state.enabled = False
+        _state.enabled = self.enabled
 
     def __exit__(self, *exc):
         _state.enabled = self._prev
         return False
 
 
-class enable_grad(contextlib.ContextDecorator):
+class no_grad(_GradMode):
+    """Context manager (and decorator) under which ops record no graph: inference and updates."""
+
+    enabled = False
+
+
+class enable_grad(_GradMode):
     """Switch recording back on inside a ``no_grad`` block."""
 
-    def _recreate_cm(self):
-        return type(self)()
-
-    def __enter__(self):
-        self._prev = grad_enabled()
-        _state.enabled = True
-
-    def __exit__(self, *exc):
-        _state.enabled = self._prev
-        return False
+    enabled = True
 
 
 class _FreedGraph:
