@@ -1,9 +1,8 @@
 """Local response normalization (AlexNet's cross-channel normalization)."""
 from __future__ import annotations
 
-import numpy as np
-
 from nnlab.nn import functional as F
+from nnlab.nn._checks import is_number, positive_ints
 from nnlab.nn.module import Module
 
 
@@ -20,9 +19,11 @@ class LocalResponseNorm(Module):
 
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0):
         super().__init__()
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-            raise ValueError(f"LocalResponseNorm: size must be a positive int (channels per window), got {size!r}")
-        self.size, self.alpha, self.beta, self.k = int(size), float(alpha), float(beta), float(k)
+        (size,) = positive_ints("LocalResponseNorm", size=size)
+        for key, v in (("alpha", alpha), ("beta", beta), ("k", k)):
+            if not is_number(v):
+                raise ValueError(f"LocalResponseNorm: {key} must be a finite number, got {v!r}")
+        self.size, self.alpha, self.beta, self.k = size, float(alpha), float(beta), float(k)
 
     def forward(self, x):
         return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k,

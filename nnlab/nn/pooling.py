@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from nnlab.engine.ops.conv import pair
 from nnlab.nn import functional as F
+from nnlab.nn._checks import is_number
 from nnlab.nn.conv import _rounding
 from nnlab.nn.module import Module
 
@@ -67,7 +68,7 @@ class LPPool2d(_Pool2d):
 
     def __init__(self, norm_type, kernel_size, stride=None, rounding: str = "exact"):
         super().__init__(kernel_size, stride, 0, rounding)
-        if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)) or not 0 < norm_type < float("inf"):
+        if not is_number(norm_type) or norm_type <= 0:
             raise ValueError(f"LPPool2d: norm_type must be a positive finite number (2: L2-norm pooling), "
                              f"got {norm_type!r}")
         self.norm_type = norm_type

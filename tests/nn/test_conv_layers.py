@@ -344,5 +344,7 @@ def test_pool_error_suggests_only_paddings_the_pool_accepts():
 
 def test_local_response_norm_size_is_checked_at_construction():
     for bad in (0, 2.5, True):
-        with pytest.raises(ValueError, match="LocalResponseNorm: size must be a positive int"):
+        with pytest.raises(ValueError, match="LocalResponseNorm: size must be a positive integer"):
             nn.LocalResponseNorm(bad)
+    with pytest.raises(ValueError, match="LocalResponseNorm: beta must be a finite number"):
+        nn.LocalResponseNorm(5, beta=float("nan"))
