@@ -97,7 +97,8 @@ def cnn(input_shape=(1, 28, 28), num_classes: int = 10, channels=(16, 32), kerne
         h2, w2 = h + 2 * p - k + 1, w + 2 * p - k + 1
         if h2 < 2 or w2 < 2:
             raise ValueError(f"cnn: {len(channels)} stages of {k}x{k} convolutions and 2x2 pooling do not fit "
-                             f"{input_shape[1]}x{input_shape[2]} images; use fewer --channels or a smaller kernel")
+                             f"{input_shape[1]}x{input_shape[2]} images; use fewer stages (--channels 16), a smaller "
+                             "kernel_size or padding, or --model mlp")
         layers.append(nn.Conv2d(c, int(out), k, padding=p, init=init))
         if batchnorm:
             layers.append(nn.BatchNorm2d(int(out)))

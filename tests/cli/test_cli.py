@@ -296,6 +296,13 @@ def test_resume_a_finished_run_with_more_fewer_or_the_same_epochs(tiny_run, tmp_
     assert code == 0 and "already finished its 3 epochs" in err and ", 3 epochs," in err
 
 
+def test_model_that_does_not_fit_the_data_says_what_to_change(tmp_path, capsys):
+    code, _, err = run_cli(["train", "--data", "digits8x8", "--model", "cnn", "--out", str(tmp_path / "r")], capsys)
+    assert_one_line_error(code, err, "do not fit 8x8 images", "--channels 16", "--model mlp")
+    code, _, err = run_cli(["train", "--data", "circles", "--model", "cnn", "--out", str(tmp_path / "r")], capsys)
+    assert_one_line_error(code, err, "needs image input", "--model mlp")
+
+
 def test_debug_shows_the_traceback(tmp_path, capsys):
     with pytest.raises(Exception):
         main(["train", "--debug", "--data", str(tmp_path / "nope.npz")])
