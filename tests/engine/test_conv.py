@@ -126,11 +126,16 @@ def test_conv2d_matches_torch(case):
 
 
 @pytest.mark.parametrize("C, O", [(3, 16), (16, 16), (24, 16)])
-def test_shifted_input_grad_matches_col2im(C, O):
-    """Both branches of conv_input_grad_shifted (O > C: stacked GEMM and fold; O <= C: per-tap
-    GEMMs) give col2im(W^T dY), on a channel-major dY as a convolution's output gradient is."""
+@pytest.mark.parametrize("geom", [(6, 5, 3, 2, 1, 0), (7, 6, 3, 3, 1, 1), (5, 7, 5, 3, 2, 0),
+                                  (6, 5, 3, 5, 0, 4), (3, 3, 3, 3, 2, 2), (5, 5, 1, 3, 0, 1)],
+                         ids=lambda g: "H%d W%d k%dx%d pad%d,%d" % g)
+def test_shifted_input_grad_matches_col2im(C, O, geom):
+    """Both branches of conv_input_grad_shifted (O > C: stacked GEMM and fold; O <= C: one GEMM
+    per kernel row) give col2im(W^T dY) for paddings from 0 to K-1 (the shared zero borders of
+    its (H+P) x (W+Q) grid), on a channel-major dY as a convolution's output gradient is."""
     rng = np.random.default_rng(5)
-    N, H, W, KH, KW, P, Q = 3, 6, 5, 3, 2, 1, 0
+    N = 3
+    H, W, KH, KW, P, Q = geom
     w = rng.standard_normal((O, C, KH, KW))
     OH, OW = H + 2 * P - KH + 1, W + 2 * Q - KW + 1
     g = np.ascontiguousarray(rng.standard_normal((O, N, OH, OW))).transpose(1, 0, 2, 3)

@@ -141,14 +141,18 @@ def conv_input_grad_shifted(g, w, x_shape, padding):
     """dX of a stride-1, undilated, ungrouped convolution without a 9x dX_col or col2im.
 
     dX[c, y, x] = sum_{o,i,j} W[o, c, i, j] dY[o, y + P - i, x + Q - j] (zero outside dY). Put dY
-    into a zero-bordered buffer B (O, N, H+KH-1, W+KW-1), offset (KH-1-P, KW-1-Q); then in B's
-    flattened (O, N*Hb*Wb) memory every tap (i, j) is the constant shift (KH-1-i)*Wb + (KW-1-j), so
-    dX (laid out on the same Hb x Wb grid) is a sum of KH*KW GEMMs W_ij^T (C, O) @ B_flat[:, shift:]
-    whose right operand is a plain slice with a row stride: BLAS reads it in place. The grid's
-    extra KH-1 rows and KW-1 columns per image are computed and cropped (13-31% extra flops at
-    32x32-14x14). Against dX_col = W^T dY (a 9x-larger array) plus col2im this measured 30 -> 20 ms
-    on (64, 32, 32, 32), 20 -> 15 ms on (64, 64, 16, 16) and a tie on (64, 32, 14, 14) with O = 64
-    (one thread; ``benchmarks/micro_conv.py``-style timing). Needs P <= KH-1, Q <= KW-1.
+    into a zero-bordered buffer B (O, N, Hb, Wb), offset (KH-1-P, KW-1-Q); then in B's flattened
+    (O, N*Hb*Wb) memory every tap (i, j) is the constant shift (KH-1-i)*Wb + (KW-1-j), so dX (laid
+    out on the same Hb x Wb grid) is a sum of KH*KW GEMMs W_ij^T (C, O) @ B_flat[:, shift:] whose
+    right operand is a plain slice with a row stride: BLAS reads it in place. The grid is
+    Hb x Wb = (H+P) x (W+Q): a tap reading past an image's last row (column) lands in the next
+    image's (row's) leading KH-1-P zero rows (KW-1-Q columns), so neighbours share their zero
+    borders, and a zero tail of the largest shift ends the buffer. Only the grid's extra P rows
+    and Q columns per image are computed and cropped (15% extra flops at 14x14 and 'same' 3x3;
+    H+KH-1 x W+KW-1 with unshared borders cost 31%). Against dX_col = W^T dY (a 9x-larger array)
+    plus col2im this measured 30 -> 20 ms on (64, 32, 32, 32), 20 -> 15 ms on (64, 64, 16, 16)
+    and a tie on (64, 32, 14, 14) with O = 64 (one thread; ``benchmarks/micro_conv.py``-style
+    timing). Needs P <= KH-1, Q <= KW-1.
 
     KH*KW separate per-tap GEMMs (C, O) @ (O, L) have the thin inner size O and run far below
     BLAS speed, so the taps are grouped into larger GEMMs, two ways (one thread, CPU time, medians
@@ -164,16 +168,14 @@ def conv_input_grad_shifted(g, w, x_shape, padding):
     O, _, KH, KW = w.shape
     P, Q = padding
     OH, OW = g.shape[2], g.shape[3]
-    Hb, Wb = H + KH - 1, W + KW - 1
+    Hb, Wb = H + P, W + Q  # = a + OH = H + KH-1 - a: dY fits, reads stop short of the next dY
     a, b = KH - 1 - P, KW - 1 - Q
-    buf = np.zeros((O, N, Hb, Wb), dtype=g.dtype)
-    buf[:, :, a:a + OH, b:b + OW] = g.transpose(1, 0, 2, 3)
-    bf = buf.reshape(O, N * Hb * Wb)
-    L = N * Hb * Wb - ((KH - 1) * Wb + KW - 1)
+    L = N * Hb * Wb
+    bf = np.zeros((O, L + (KH - 1) * Wb + KW - 1), dtype=g.dtype)  # + zero tail for the shifts
+    bf[:, :L].reshape(O, N, Hb, Wb)[:, :, a:a + OH, b:b + OW] = g.transpose(1, 0, 2, 3)
     wt = np.ascontiguousarray(w.transpose(2, 3, 1, 0))  # (KH, KW, C, O): W_ij^T contiguous
     out = np.empty((C, N, Hb, Wb), dtype=g.dtype)
-    of = out.reshape(C, N * Hb * Wb)
-    of[:, L:] = 0  # the tail no tap reaches lies in the cropped region; keep it finite
+    of = out.reshape(C, L)
     shifts = [(KH - 1 - i) * Wb + (KW - 1 - j) for i in range(KH) for j in range(KW)]
     if O > C and len(shifts) > 1:
         slabs = (wt.reshape(KH * KW * C, O) @ bf).reshape(KH * KW, C, -1)  # tap t = i*KW + j
