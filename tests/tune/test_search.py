@@ -492,6 +492,29 @@ def test_a_retried_trial_is_given_the_lost_trials_checkpoint(tmp_path):
     assert stats["resumed_from"] == "trials/s1-0001/checkpoint.npz"
 
 
+def test_report_plots_lr_and_l2_on_log_axes(tmp_path, monkeypatch):
+    """One plot per numeric parameter, log x axis for log ranges (lr, L2), linear for dropout."""
+    import matplotlib.axes
+    from nnlab.tune.report import write_report
+    scales = {}
+    real = matplotlib.axes.Axes.set_xlabel
+
+    def record(ax, label, *a, **kw):
+        scales[label.split()[0]] = ax.get_xscale()
+        return real(ax, label, *a, **kw)
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_xlabel", record)
+    space = default_space()
+    rng = np.random.default_rng(0)
+    rows = [{"stage": 1, "trial": i, "epochs": 1, "status": "complete", "val_accuracy": float(rng.uniform()),
+             "lr": 10 ** rng.uniform(-4, -1), "l2": 10 ** rng.uniform(-6, -2), "dropout": rng.uniform(0, 0.6)}
+            for i in range(8)]
+    write_report(tmp_path, rows, space, "val_accuracy", [], None)
+    assert scales == {"lr": "log", "l2": "log", "dropout": "linear"}
+    text = (tmp_path / "report.md").read_text()
+    for name in ("lr", "l2", "dropout"):
+        assert f"](val_accuracy_vs_{name}.png)" in text and (tmp_path / f"val_accuracy_vs_{name}.png").stat().st_size
+
+
 def test_unknown_model_parameter_fails_the_trial_with_a_reason(tmp_path):
     r = _mem(tmp_path, "bad", space=["lr=log:1e-3,1e-1", "momentum=uniform:0.5,0.99"], trials=1,
              task={"model": "mlp", "subset": 100}).run()
