@@ -187,6 +187,39 @@ def test_polyak_batchnorm_statistics_model_average_or_recomputed():
         PolyakAveraging(buffers="mean")
 
 
+def test_polyak_average_survives_an_interrupted_and_resumed_fit(tmp_path):
+    from nnlab.train.callbacks import ModelCheckpoint
+    X = np.random.default_rng(0).normal(size=(64, 5)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+
+    class StopAfter(nnlab.train.Callback):
+        def __init__(self, n):
+            self.n = n
+
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 == self.n:
+                raise KeyboardInterrupt
+
+    def run(stop=None, resume=None):
+        nnlab.manual_seed(0)
+        m = nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+        tr = Trainer(m, nn.CrossEntropyLoss(), optim.SGD(m.parameters(), lr=0.1, momentum=0.9), seed=0)
+        pa = PolyakAveraging(start=5, buffers="average")
+        cbs = [pa, ModelCheckpoint(tmp_path / "ck.npz")] + ([StopAfter(stop)] if stop else [])
+        try:
+            tr.fit((X, y), None, epochs=4, batch_size=16, callbacks=cbs, resume=resume)
+        except KeyboardInterrupt:
+            pass
+        return pa
+    whole = run()
+    assert run(stop=2).count == 3  # 8 steps done, averaging from step 6
+    resumed = run(resume=tmp_path / "ck.npz")
+    assert resumed.count == whole.count == 11
+    assert set(resumed.avg) == set(whole.avg) and "1.running_mean" in whole.avg
+    for k in whole.avg:
+        np.testing.assert_allclose(resumed.avg[k], whole.avg[k], rtol=1e-6, atol=1e-7)
+
+
 def test_update_bn_on_the_digits_and_averaged_bn_net_does_not_lose(digits):
     from nnlab.ensemble import update_bn
     nnlab.manual_seed(0)
