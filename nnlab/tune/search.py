@@ -611,7 +611,10 @@ def _exit_if_orphaned(parent: int | None) -> None:
 
 def _helper_main(cfg: dict, parent: int, worker_id: int) -> None:
     search = Search.from_config(cfg)
-    search.work(parent=parent, worker_id=worker_id)
+    try:
+        search.work(parent=parent, worker_id=worker_id)
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group; the master reports it
+        sys.exit(130)
 
 
 def boundary_warnings(rows, space: SearchSpace, metric: str = "val_accuracy", direction: str = "maximize",

@@ -374,6 +374,26 @@ def test_killed_master_takes_its_helper_down_and_a_rerun_finishes(tmp_path):
     assert sorted(r["status"] for r in rows) == ["complete", "lost"]
 
 
+def test_ctrl_c_with_workers_stops_quietly_and_a_rerun_finishes(tmp_path):
+    """Ctrl-C reaches the master and its helper (one process group): both stop without a
+    traceback, exit status 130; the trials they had in flight run again on the re-run."""
+    out, log = tmp_path / "s", tmp_path / "calls.log"
+    args = ["--trials", "3", "--workers", "2", "--objective", f"{OBJ}:logged_sleepy", "--lr", "1e-4,1e-1",
+            "--stages", "1", "--out", str(out), "--quiet"]
+    env = {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "3", "NNLAB_TEST_BARRIER": "2"}
+    p = _cli(args, env, start_new_session=True)
+    _wait_for(lambda: log.exists() and len({line.split()[1] for line in log.read_text().splitlines()}) == 2, p)
+    os.killpg(p.pid, signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=60)
+    assert p.returncode == 130 and "Traceback" not in stderr and "interrupted" in stderr, stderr
+    p = _cli(args, dict(env, NNLAB_TEST_SLEEP="0.1", NNLAB_TEST_BARRIER="0"))
+    stdout, stderr = p.communicate(timeout=120)
+    assert p.returncode == 0, stderr
+    with open(out / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["status"] for r in rows) == ["complete"] * 3 + ["lost"] * 2
+
+
 def test_a_surplus_trial_is_withdrawn_before_it_runs(tmp_path):
     """Two workers both saw one trial missing and both asked: the later one withdraws its trial
     (PRUNED, left out of the results); a queued configuration goes back to the queue."""
