@@ -535,6 +535,37 @@ def test_report_plots_lr_and_l2_on_log_axes(tmp_path, monkeypatch):
         assert f"](val_accuracy_vs_{name}.png)" in text and (tmp_path / f"val_accuracy_vs_{name}.png").stat().st_size
 
 
+def test_diverged_and_erroring_trials_fail_count_and_are_not_run_again(tmp_path):
+    """A NaN metric (diverged) or an exception fails the trial with its reason; such trials count
+    towards the total (a retry would fail the same way) and never become the best."""
+    calls = []
+
+    def objective(params, epochs=1, trial_dir=None, seed=0):
+        calls.append(params["lr"])
+        if params["lr"] > 0.01:
+            return {"val_accuracy": float("nan")}
+        if params["lr"] < 5e-4:
+            raise FloatingPointError("overflow in the loss")
+        return {"val_accuracy": params["lr"]}
+    kw = dict(space=["lr=log:1e-4,1e-1"], objective=objective, trials=12, seed=4)
+    r = _mem(tmp_path, "f", **kw).run()
+    status = {row["trial"]: row for row in r.rows}
+    assert len(r.rows) == 12 and len(calls) == 12
+    diverged = [row for row in r.rows if row["lr"] > 0.01]
+    errors = [row for row in r.rows if row["lr"] < 5e-4]
+    assert diverged and errors and len(diverged) + len(errors) < 12
+    assert all(row["status"] == "fail" and "diverged" in row["error"] for row in diverged)
+    assert all(row["status"] == "fail" and "FloatingPointError: overflow" in row["error"] for row in errors)
+    assert r.best["value"] == max(row["lr"] for row in r.rows if 5e-4 <= row["lr"] <= 0.01)
+    assert status[r.best["trial"]]["status"] == "complete"
+    # A re-run of a file-backed search with failures does not retry them.
+    out = tmp_path / "file"
+    Search(out, plots=False, **kw).run()
+    n = len(calls)
+    again = Search(out, plots=False, **kw).run()
+    assert len(calls) == n and len(again.rows) == 12
+
+
 def test_unknown_model_parameter_fails_the_trial_with_a_reason(tmp_path):
     r = _mem(tmp_path, "bad", space=["lr=log:1e-3,1e-1", "momentum=uniform:0.5,0.99"], trials=1,
              task={"model": "mlp", "subset": 100}).run()
