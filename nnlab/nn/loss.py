@@ -6,13 +6,21 @@ accept "batchmean": per-example sums averaged over the batch).
 """
 from __future__ import annotations
 
+# the reductions the fused loss gates accept: per example, and per element ("batchmean" too)
+from nnlab.engine.ops.loss import _ELEMENT_REDUCTIONS as _PER_ELEMENT, _REDUCTIONS as _PER_EXAMPLE
 from nnlab.nn import functional as F
+from nnlab.nn._checks import is_number
 from nnlab.nn.module import Module
 
 
 class _Loss(Module):
+    reductions = _PER_EXAMPLE  # what the functional form accepts
+
     def __init__(self, reduction: str = "mean"):
         super().__init__()
+        if reduction not in self.reductions:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of {self.reductions}, "
+                             f"got {reduction!r}")
         self.reduction = reduction
 
     def extra_repr(self) -> str:
@@ -39,6 +47,8 @@ class MultiClassSVMLoss(_Loss):
 
     def __init__(self, delta: float = 1.0, squared: bool = False, reduction: str = "mean"):
         super().__init__(reduction)
+        if not (is_number(delta) and delta >= 0):
+            raise ValueError(f"MultiClassSVMLoss: delta must be a finite number >= 0, got {delta!r}")
         self.delta, self.squared = float(delta), bool(squared)
 
     def forward(self, scores, labels):
@@ -55,6 +65,8 @@ class MSELoss(_Loss):
     Shape: prediction and target of the same shape; output scalar.
     """
 
+    reductions = _PER_ELEMENT
+
     def forward(self, pred, target):
         return F.mse_loss(pred, target, reduction=self.reduction)
 
@@ -64,6 +76,8 @@ class L2Loss(_Loss):
 
     Shape: prediction and target (N, D); output scalar.
     """
+
+    reductions = _PER_ELEMENT
 
     def __init__(self):
         super().__init__("batchmean")
@@ -79,6 +93,8 @@ class L1Loss(_Loss):
     Shape: prediction and target of the same shape; output scalar.
     """
 
+    reductions = _PER_ELEMENT
+
     def forward(self, pred, target):
         return F.l1_loss(pred, target, reduction=self.reduction)
 
@@ -88,6 +104,8 @@ class BCEWithLogitsLoss(_Loss):
 
     Shape: logits and labels (N, K); output scalar.
     """
+
+    reductions = _PER_ELEMENT
 
     def forward(self, logits, labels):
         return F.binary_cross_entropy_with_logits(logits, labels, reduction=self.reduction)
@@ -99,6 +117,8 @@ class BinaryHingeLoss(_Loss):
 
     Shape: scores and labels (N, K); output scalar.
     """
+
+    reductions = _PER_ELEMENT
 
     def __init__(self, reduction: str = "batchmean"):
         super().__init__(reduction)

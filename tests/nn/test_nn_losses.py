@@ -227,6 +227,27 @@ def test_loss_modules_match_functional(rng):
     assert repr(nn.MultiClassSVMLoss()) == "MultiClassSVMLoss(delta=1.0, squared=False, reduction='mean')"
 
 
+@pytest.mark.parametrize("make,match", [
+    (lambda: nn.CrossEntropyLoss(reduction="batchmean"),
+     r"CrossEntropyLoss: reduction must be one of \('mean', 'sum', 'none'\), got 'batchmean'"),
+    (lambda: nn.MSELoss(reduction="avg"), r"MSELoss: reduction must be one of .*'batchmean'\), got 'avg'"),
+    (lambda: nn.HierarchicalSoftmaxLoss([-1, 0, 0], reduction="mean "), r"HierarchicalSoftmaxLoss: reduction"),
+    (lambda: nn.MultiClassSVMLoss(delta=-1.0), r"MultiClassSVMLoss: delta must be a finite number >= 0, got -1.0"),
+    (lambda: nn.MultiClassSVMLoss(delta="1"), r"MultiClassSVMLoss: delta must be a finite number >= 0, got '1'"),
+])
+def test_loss_modules_check_their_settings_when_built(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_loss_modules_accept_every_reduction_their_function_does(rng):
+    x = t64(rng.standard_normal((4, 3)), False)
+    t = rng.standard_normal((4, 3))
+    for reduction in ("mean", "sum", "none", "batchmean"):
+        assert np.allclose(nn.MSELoss(reduction=reduction)(x, t).data, F.mse_loss(x, t, reduction=reduction).data)
+        assert np.allclose(nn.L1Loss(reduction=reduction)(x, t).data, F.l1_loss(x, t, reduction=reduction).data)
+
+
 # ---- PyTorch parity -----------------------------------------------------------------------------------
 torch_reason = "PyTorch is the reference for parity tests; skipped when it is not installed"
 
