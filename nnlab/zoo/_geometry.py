@@ -13,8 +13,32 @@ def conv_out(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation
     num = size - span + 2 * padding
     if num < 0 or num % stride:
         raise ValueError(f"{where}: (W - F + 2P)/S + 1 = ({size} - {span} + 2*{padding})/{stride} + 1 "
-                         f"is not a whole positive number; choose another input_size")
+                         f"= {num / stride + 1:g} is not a whole positive number; choose another input_size")
     return num // stride + 1
+
+
+def chain_out(size: int, steps, model: str) -> int:
+    """The output side after ``steps`` ((name, kernel, stride, padding) windows in order); when a
+    step does not fit, the error also names the nearest input sizes for which every step fits."""
+    def run(s):
+        for name, k, st, p in steps:
+            s = conv_out(s, k, st, p, where=f"{model} {name}")
+        return s
+
+    try:
+        return run(size)
+    except ValueError as e:
+        fits = []
+        for c in sorted(range(max(1, size - 64), size + 65), key=lambda c: (abs(c - size), c)):
+            try:
+                run(c)
+            except ValueError:
+                continue
+            fits.append(c)
+            if len(fits) == 2:
+                break
+        hint = f" (input sizes that fit: {', '.join(map(str, sorted(fits)))})" if fits else ""
+        raise ValueError(f"{e}{hint}") from None
 
 
 def check_size(input_size, name: str) -> int:

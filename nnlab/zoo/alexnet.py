@@ -17,7 +17,7 @@ ZFNet keeps AlexNet's shape but uses a 7x7 stride-2 first layer and larger middl
 from __future__ import annotations
 
 from nnlab import nn
-from nnlab.zoo._geometry import check_size, conv_out
+from nnlab.zoo._geometry import chain_out, check_size
 
 _VARIANTS = ("original", "merged", "torchvision")
 
@@ -68,10 +68,8 @@ class AlexNet(nn.Module):
                    nn.Conv2d(c3, c4, 3, padding=1, groups=groups), nn.ReLU(),
                    nn.Conv2d(c4, c5, 3, padding=1, groups=groups), nn.ReLU(),
                    nn.MaxPool2d(3, 2)]
-        h = conv_out(s, 11, 4, pad1, where="alexnet conv1")
-        h = conv_out(h, 3, 2, where="alexnet pool1")
-        h = conv_out(h, 3, 2, where="alexnet pool2")
-        h = conv_out(h, 3, 2, where="alexnet pool5")
+        h = chain_out(s, [("conv1", 11, 4, pad1), ("pool1", 3, 2, 0), ("pool2", 3, 2, 0), ("pool5", 3, 2, 0)],
+                      "alexnet")
         self.features = nn.Sequential(*layers)
         self.flatten = nn.Flatten()
         self.classifier = _classifier(c5 * h * h, hidden, num_classes, dropout)
@@ -97,11 +95,8 @@ class ZFNet(nn.Module):
                  hidden: int = 4096, dropout: float = 0.5):
         super().__init__()
         s = check_size(input_size, "zfnet")
-        h = conv_out(s, 7, 2, 1, where="zfnet conv1")
-        h = conv_out(h, 3, 2, where="zfnet pool1")
-        h = conv_out(h, 5, 2, 1, where="zfnet conv2")
-        h = conv_out(h, 3, 2, where="zfnet pool2")
-        h = conv_out(h, 3, 2, where="zfnet pool5")
+        h = chain_out(s, [("conv1", 7, 2, 1), ("pool1", 3, 2, 0), ("conv2", 5, 2, 1), ("pool2", 3, 2, 0),
+                          ("pool5", 3, 2, 0)], "zfnet")
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 96, 7, stride=2, padding=1), nn.ReLU(),
             _lrn(), nn.MaxPool2d(3, 2),

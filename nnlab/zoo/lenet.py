@@ -8,7 +8,7 @@ shapes and the count stays 61,706.
 from __future__ import annotations
 
 from nnlab import nn
-from nnlab.zoo._geometry import check_size, conv_out
+from nnlab.zoo._geometry import chain_out, check_size
 
 
 class LeNet5(nn.Module):
@@ -25,10 +25,7 @@ class LeNet5(nn.Module):
             raise ValueError(f"lenet5: pool must be 'max' or 'avg', got {pool!r}")
         Pool = nn.MaxPool2d if pool == "max" else nn.AvgPool2d
         pad = 2 if s == 28 else 0
-        h = conv_out(s, 5, 1, pad, where="lenet5 conv1")
-        h = conv_out(h, 2, 2, where="lenet5 pool1")
-        h = conv_out(h, 5, where="lenet5 conv2")
-        h = conv_out(h, 2, 2, where="lenet5 pool2")
+        h = chain_out(s, [("conv1", 5, 1, pad), ("pool1", 2, 2, 0), ("conv2", 5, 1, 0), ("pool2", 2, 2, 0)], "lenet5")
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 6, 5, padding=pad), nn.ReLU(), Pool(2, 2),
             nn.Conv2d(6, 16, 5), nn.ReLU(), Pool(2, 2),

@@ -15,8 +15,10 @@ _BUILDERS = {
     "resnet20": resnet20, "nin": nin,
 }
 
-# Builders whose geometry accepts 28x28 single-channel digits (the bundled data).
-SMALL_INPUT = ("lenet5", "resnet20", "nin")
+# Builders whose geometry accepts 28x28 single-channel digits (the bundled data), lightest first;
+# ``nnlab train --model`` lists them. (AlexNet, ZFNet and VGG need larger inputs: 11x11/4 and 7x7/2
+# first layers, five 2x2 pools.)
+SMALL_INPUT = ("lenet5", "resnet20", "nin", "googlenet", "resnet18", "resnet34", "resnet50")
 
 
 def names() -> list[str]:

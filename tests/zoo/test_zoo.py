@@ -122,11 +122,24 @@ def test_registry_names_and_lookup():
         zoo.get(18)
 
 
-@pytest.mark.parametrize("name", zoo.SMALL_INPUT)
-def test_small_input_models_fit_digits(name):
-    model = zoo.get(name)(num_classes=10, input_size=28, in_channels=1)
-    out = model(nnlab.tensor(np.zeros((1, 1, 28, 28), dtype=np.float32)))
-    assert out.shape == (1, 10)
+def test_small_input_lists_exactly_the_models_that_fit_digits(monkeypatch):
+    """SMALL_INPUT (what ``nnlab train --model`` offers) is every builder that runs on 1x28x28;
+    the others refuse 28 with a geometry error naming the model."""
+    monkeypatch.setattr(nnlab.nn.init, "init_weight_", lambda t, how="he", rng=None: t)
+    fits = []
+    for name in zoo.names():
+        try:
+            model = zoo.get(name)(num_classes=10, input_size=28, in_channels=1)
+        except ValueError as e:
+            assert name[:3] in str(e) and "28" in str(e), str(e)
+            continue
+        with nnlab.no_grad():
+            out = model.eval()(nnlab.tensor(np.zeros((2, 1, 28, 28), dtype=np.float32)))
+        assert out.shape == (2, 10)
+        fits.append(name)
+    assert sorted(zoo.SMALL_INPUT) == sorted(fits)
+    from nnlab.train.models import model_names
+    assert set(zoo.SMALL_INPUT) <= set(model_names())
 
 
 def test_vgg_config_table_expands():
@@ -141,8 +154,13 @@ def test_vgg_config_table_expands():
 def test_geometry_errors_name_the_model():
     with pytest.raises(ValueError, match=r"vgg: input_size must be divisible by 2\*\*5 = 32.*got 40"):
         zoo.vgg11(input_size=40)
-    with pytest.raises(ValueError, match=r"alexnet conv1: \(W - F \+ 2P\)/S \+ 1"):
+    with pytest.raises(ValueError, match=r"alexnet conv1: \(W - F \+ 2P\)/S \+ 1 = \(224 - 11 \+ 2\*0\)/4 \+ 1 = 54.25 "
+                                         r"is not a whole .*\(input sizes that fit: 195, 227\)"):
         zoo.alexnet(input_size=224)
+    with pytest.raises(ValueError, match=r"zfnet conv1: .* = 110.5 .*\(input sizes that fit: 193, 225\)"):
+        zoo.zfnet(input_size=224)
+    for size, side in ((195, 5), (227, 6)):                  # the suggested sizes do build
+        assert zoo.alexnet(input_size=size, hidden=4).classifier[1].in_features == 256 * side * side
     with pytest.raises(ValueError, match="variant"):
         zoo.alexnet(variant="caffe")
     with pytest.raises(ValueError, match="input_size"):
