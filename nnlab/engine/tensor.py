@@ -123,6 +123,8 @@ class Tensor:
         return self._ctx is None
 
     def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor (a single number); use .item()")
         return len(self.data)
 
     def numpy(self) -> np.ndarray:

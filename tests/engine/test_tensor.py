@@ -295,3 +295,9 @@ def test_clip_with_tensor_bounds_gives_them_gradients_like_torch_clamp():
     (torch.clamp(tx, tlo, thi) * torch.tensor(u)).sum().backward()
     for ours, theirs in ((x, tx), (lo, tlo), (hi, thi)):
         np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-12)
+
+
+def test_len_of_a_0d_tensor_is_a_clear_type_error():
+    assert len(nnlab.tensor([[1.0, 2.0]])) == 1
+    with pytest.raises(TypeError, match=r"len\(\) of a 0-d tensor"):
+        len(nnlab.tensor(3.0))
