@@ -222,6 +222,9 @@ def _train(args, threads) -> int:
         print(f"note: the run already finished its {done} epochs; re-measuring it "
               f"(pass --epochs above {done} to train further)", file=sys.stderr)
     out = out or _run_dir(args, model_name)
+    if not resume_path and not args.quiet and (out / CHECKPOINT).exists():
+        print(f"note: {out} already holds a run; this one replaces its files "
+              f"(nnlab train --resume {out} would have continued it)", file=sys.stderr)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -303,6 +303,18 @@ def test_model_that_does_not_fit_the_data_says_what_to_change(tmp_path, capsys):
     assert_one_line_error(code, err, "needs image input", "--model mlp")
 
 
+def test_a_new_run_into_an_existing_run_folder_says_so(tiny_run, tmp_path, capsys):
+    import shutil
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    args = ["train", *[a for a in TINY if a != "--quiet"], "--epochs", "1", "--no-report", "--out", str(run)]
+    code, _, err = run_cli(args, capsys)
+    assert code == 0 and "already holds a run" in err and f"--resume {run}" in err
+    fresh = tmp_path / "fresh"
+    code, _, err = run_cli(args[:-1] + [str(fresh)], capsys)
+    assert code == 0 and "already holds" not in err
+
+
 def test_debug_shows_the_traceback(tmp_path, capsys):
     with pytest.raises(Exception):
         main(["train", "--debug", "--data", str(tmp_path / "nope.npz")])
