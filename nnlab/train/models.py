@@ -179,7 +179,18 @@ def build_model(name: str, input_shape=(1, 28, 28), num_classes: int = 10, **kwa
     shape = tuple(input_shape)
     if len(shape) != 3 or shape[1] != shape[2]:
         raise ValueError(f"model {name!r} needs square images (C, H, H), got samples of shape {shape}")
-    return builder(num_classes=int(num_classes), input_size=int(shape[1]), in_channels=int(shape[0]), **kwargs)
+    model = builder(num_classes=int(num_classes), input_size=int(shape[1]), in_channels=int(shape[0]), **kwargs)
+    # The zoo keeps each paper's layer init; for training from scratch here the classifier starts
+    # small (std 0.01, bias 0), as the cnn's does, so the first loss is about ln C: the papers'
+    # heads gave 1.3-4.8x ln 10 on the digits (lenet5 11.0, nin 5.0), which the monitors rightly
+    # flag as a too-large init.
+    from nnlab.nn import init
+    from nnlab.nn.transfer import find_head
+    head = find_head(model)[1]
+    init.small_random_(head.weight)
+    if getattr(head, "bias", None) is not None:
+        init.zeros_(head.bias)
+    return model
 
 
 def make_optimizer(name: str, params, lr: float):
