@@ -239,7 +239,8 @@ def test_truncated_and_newer_checkpoints(tiny_run, tmp_path, capsys):
 def test_bad_option_values(capsys):
     for args, frag in ((["train", "--epochs", "0"], "--epochs"), (["train", "--lr", "abc"], "--lr"),
                        (["train", "--model", "nope", "--out", "/tmp/x-nnlab-never"], "unknown model 'nope'"),
-                       (["train", "--hidden", "5,-1"], "--hidden")):
+                       (["train", "--hidden", "5,-1"], "--hidden"),
+                       (["tune", "--seed", "-1"], "--seed")):
         try:
             code = main(args)
         except SystemExit as e:
