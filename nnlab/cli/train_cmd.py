@@ -88,6 +88,9 @@ def _configure_train(p):
     g.add_argument("--resume", default=None, metavar="RUN",
                    help="continue an interrupted run (its folder or checkpoint file)")
     g.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    g.add_argument("--no-monitors", action="store_true",
+                   help="skip the training monitors (update ratios, activation statistics, advice, "
+                        "figures/, tensorboard/): about 3%% per step plus ~1 s of pictures at the end")
     g.add_argument("--quiet", action="store_true", help="no progress output, only the final table")
 
 
@@ -249,7 +252,8 @@ def _train(args, threads) -> int:
         callbacks.insert(0, C.LearningRateScheduler(r.schedule, interval="epoch"))
     if not quiet:
         callbacks.append(C.ProgressBar())
-    callbacks += _extra_callbacks(out, verbose=not quiet)
+    if not args.no_monitors:
+        callbacks += _extra_callbacks(out, verbose=not quiet)
     trainer = Trainer(r.model, r.loss, r.optimizer, regularizer=r.regularizer, callbacks=callbacks, seed=seed,
                       preprocessor=Standardize(per="global"), config=config, builder=r.builder)
     if not quiet:

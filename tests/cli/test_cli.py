@@ -408,3 +408,13 @@ def test_divergence_exits_with_its_own_code_and_still_reports(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     assert "3    training diverged" in capsys.readouterr().out
+
+
+def test_no_monitors_skips_the_diagnostics_but_not_the_run(tiny_run, tmp_path, capsys):
+    assert (tiny_run / "diagnostics.json").exists() and (tiny_run / "tensorboard").is_dir()   # on by default
+    out = tmp_path / "plain"
+    code, _, err = run_cli(["train", *TINY, "--out", str(out), "--no-monitors"], capsys)
+    assert code == 0, err
+    assert (out / "checkpoint.npz").exists() and (out / "metrics.json").exists() and (out / "report.html").exists()
+    assert not (out / "diagnostics.json").exists() and not (out / "tensorboard").exists()
+    assert not (out / "figures").exists()
