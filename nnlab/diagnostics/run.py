@@ -4,7 +4,8 @@
 they write into ``run_dir``:
 
 - ``figures/*.png``: loss per iteration + smoothed, train/dev accuracy, update ratios, activation
-  and gradient histograms per layer, first-layer filters / hidden-unit weight images;
+  and gradient histograms per layer, first-layer filters / hidden-unit weight images (the first
+  three drawn by ``nnlab.report.plots``; the run's report shows these files instead of redrawing);
 - ``diagnostics.json`` (findings, per-layer statistics, update ratios, figure paths) and
   ``diagnostics.txt`` (the findings as text);
 - ``tensorboard/``: TensorBoard event files (scalars, histograms, images), written with
@@ -39,12 +40,13 @@ def write_figures(out_dir, trainer=None, monitors=(), image_shape=None) -> dict:
     figs = {}
     act = _find(monitors, ActivationMonitor)
     upd = _find(monitors, UpdateRatioMonitor)
-    if trainer is not None:
-        it = trainer.history.iterations
-        figs["loss"] = F.plot_loss(it.get("loss", []), out_dir / "loss.png", it.get("reg_loss"),
-                                   trainer.steps_per_epoch or None)
-        figs["accuracy"] = F.plot_accuracy(trainer.history, out_dir / "accuracy.png")
-        figs["first_layer"] = F.plot_first_layer(trainer.model, out_dir / "first_layer.png", image_shape)
+    if trainer is not None:  # the report's pictures: one drawing of each, reused by write_report
+        from nnlab.report import plots
+        out_dir.mkdir(parents=True, exist_ok=True)
+        figs["loss"] = plots.plot_loss(trainer.history, out_dir / "loss.png")
+        figs["accuracy"] = plots.plot_accuracy(trainer.history, out_dir / "accuracy.png")
+        figs["first_layer"] = plots.plot_first_layer(trainer.model, tuple(image_shape or ()),
+                                                     out_dir / "first_layer.png")
     figs["update_ratios"] = F.plot_update_ratios(upd, out_dir / "update_ratios.png")
     if act is not None:
         figs["activations"] = F.plot_histograms(act.last(), out_dir / "activations.png", "act")

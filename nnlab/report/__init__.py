@@ -48,13 +48,33 @@ def _fmt(v):
     return html.escape(str(v))
 
 
+def _drawn(trainer, run_dir: Path) -> dict:
+    """{name: path relative to run_dir} of pictures this trainer's callbacks already drew for this
+    run (the monitors' ``figure_paths``), so that the report does not draw them a second time."""
+    out = {}
+    last_fit = getattr(getattr(trainer, "_cbs", None), "callbacks", [])   # callbacks given to fit() too
+    for cb in list(getattr(trainer, "callbacks", []) or []) + list(last_fit):
+        for name, path in (getattr(cb, "figure_paths", None) or {}).items():
+            if path and os.path.exists(path):
+                out[name] = os.path.relpath(path, run_dir)
+    return out
+
+
 def _builtin_sections(run_dir: Path, trainer, splits) -> list[Section]:
     from nnlab.report import plots
     from nnlab.train.metrics import confusion_matrix
     h = trainer.history
-    out = [Section("Loss", [os.path.basename(plots.plot_loss(h, run_dir / "loss.png"))],
+    drawn = _drawn(trainer, run_dir)
+
+    def picture(name, draw, filename):
+        if name in drawn:
+            return drawn[name]
+        path = draw(run_dir / filename)
+        return os.path.basename(path) if path else None
+
+    out = [Section("Loss", [picture("loss", lambda p: plots.plot_loss(h, p), "loss.png")],
                    "Data loss per iteration with its moving average; the regularization loss is logged separately."),
-           Section("Accuracy", [os.path.basename(plots.plot_accuracy(h, run_dir / "accuracy.png"))],
+           Section("Accuracy", [picture("accuracy", lambda p: plots.plot_accuracy(h, p), "accuracy.png")],
                    "Training accuracy is the running value over each epoch (dropout on); dev accuracy is "
                    "measured at the end of the epoch.")]
     if splits is not None and len(splits.test):
@@ -71,9 +91,9 @@ def _builtin_sections(run_dir: Path, trainer, splits) -> list[Section]:
         if mis:
             out.append(Section("Misclassified test examples", [os.path.basename(mis)]))
     input_shape = tuple(splits.input_shape) if splits is not None else ()
-    w = plots.plot_first_layer(trainer.model, input_shape, run_dir / "weights.png")
+    w = picture("first_layer", lambda p: plots.plot_first_layer(trainer.model, input_shape, p), "weights.png")
     if w:
-        out.append(Section("First-layer weights", [os.path.basename(w)],
+        out.append(Section("First-layer weights", [w],
                            "What the first layer looks for: positive weights red, negative blue."))
     return out
 

@@ -171,11 +171,15 @@ def plot_misclassified(X, y_true, y_pred, path, class_names=None, limit: int = 4
 
 def first_layer_weights(model, input_shape):
     """(images, title) for the first layer: a Linear's rows reshaped to the input image (each
-    hidden unit's template), or a Conv2d's filters; None if the first layer is neither."""
+    hidden unit's template; square gray images when ``input_shape`` is not (C, H, W)), or a Conv2d's
+    filters; None if the first layer is neither."""
     from nnlab.nn import Conv2d, Linear
     for _, m in model.named_modules():
         if isinstance(m, Linear):
             W = m.weight.data
+            side = int(round(np.sqrt(W.shape[1])))
+            if len(input_shape) != 3 and side * side == W.shape[1]:  # shape unknown: square gray images
+                input_shape = (1, side, side)
             if len(input_shape) == 3 and W.shape[1] == int(np.prod(input_shape)):
                 return W.reshape((-1,) + tuple(input_shape)), "First-layer weights: each hidden unit as an image"
             return None

@@ -339,7 +339,8 @@ def test_main_job_end_to_end_small(tmp_path, capsys):
     m = json.loads((out / "metrics.json").read_text())
     assert m["model"] == "cnn" and m["epochs"] == 2 and m["test_accuracy"] > 0.5
     html = (out / "report.html").read_text()
-    for png in ("loss.png", "accuracy.png", "confusion.png", "misclassified.png", "weights.png"):
+    for png in ("figures/loss.png", "figures/accuracy.png", "confusion.png", "misclassified.png",
+                "figures/first_layer.png"):   # the monitors' pictures are shown, not drawn twice
         _nontrivial_png(out / png)
         assert f"src='{png}'" in html
     from PIL import Image
@@ -418,3 +419,6 @@ def test_no_monitors_skips_the_diagnostics_but_not_the_run(tiny_run, tmp_path, c
     assert (out / "checkpoint.npz").exists() and (out / "metrics.json").exists() and (out / "report.html").exists()
     assert not (out / "diagnostics.json").exists() and not (out / "tensorboard").exists()
     assert not (out / "figures").exists()
+    html = (out / "report.html").read_text()
+    for png in ("loss.png", "accuracy.png", "weights.png"):   # the report draws its own pictures
+        assert f"src='{png}'" in html and (out / png).exists()

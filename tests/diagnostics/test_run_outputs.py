@@ -9,7 +9,6 @@ import nnlab
 from nnlab import nn, optim
 from nnlab.data import load_dataset
 from nnlab.diagnostics import TrainingDiverged, default_monitors
-from nnlab.diagnostics.figures import filter_grid, first_layer_images
 from nnlab.train import Trainer
 
 
@@ -110,23 +109,29 @@ def test_an_exception_inside_the_loss_still_writes_the_diagnostics(digits, tmp_p
     assert not any(m._handles for m in cbs if hasattr(m, "_handles"))  # activation hooks removed
 
 
-def test_first_layer_pictures():
+def test_first_layer_pictures(digits, tmp_path):
+    """figures/first_layer.png: conv filters, or each hidden unit of an MLP on images as a picture
+    (square gray images guessed when the monitors are not told the input shape)."""
+    from nnlab.report.plots import first_layer_weights
     nnlab.manual_seed(0)
-    cnn = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU())
-    imgs, title = first_layer_images(cnn)
-    assert imgs.shape == (6, 5, 5) and "filters" in title
-    assert imgs.min() == 0 and imgs.max() == 1
-    rgb = nn.Sequential(nn.Conv2d(3, 4, 3))
-    assert first_layer_images(rgb)[0].shape == (4, 3, 3, 3)
+    imgs, title = first_layer_weights(nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU()), ())
+    assert imgs.shape == (6, 1, 5, 5) and "filters" in title
+    assert first_layer_weights(nn.Sequential(nn.Conv2d(3, 4, 3)), ())[0].shape == (4, 3, 3, 3)
     mlp = nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid())
-    imgs, title = first_layer_images(mlp)
-    assert imgs.shape == (16, 28, 28) and "28x28" in title
-    # the unit's picture is its weight vector, rescaled
-    w = mlp[1].weight.data[3].reshape(28, 28)
-    np.testing.assert_allclose(imgs[3], (w - w.min()) / (w.max() - w.min()), rtol=1e-5, atol=1e-6)
-    grid = filter_grid(np.zeros((5, 4, 4)))
-    assert grid.shape == (2 * 5 + 1, 3 * 5 + 1)   # 3 columns, 2 rows, 1-pixel gaps
-    assert first_layer_images(nn.Sequential(nn.Linear(10, 3))) is None
+    imgs, title = first_layer_weights(mlp, ())
+    assert imgs.shape == (16, 1, 28, 28) and "hidden unit" in title
+    np.testing.assert_array_equal(imgs[3].ravel(), mlp[1].weight.data[3])   # the unit's weights, as they are
+    assert first_layer_weights(nn.Sequential(nn.Linear(10, 3)), ()) is None
+    # drawn once per run: the report shows the monitors' picture instead of drawing its own
+    from nnlab.report import write_report
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10))
+    t = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.3),
+                callbacks=default_monitors(tmp_path, verbose=False, image_shape=(1, 8, 8)))
+    t.fit(digits.train, digits.dev, epochs=1, batch_size=64)
+    page = open(write_report(tmp_path, t, digits)).read()
+    for name in ("loss", "accuracy", "first_layer"):
+        assert f"figures/{name}.png" in page and (tmp_path / "figures" / f"{name}.png").exists()
+    assert not (tmp_path / "loss.png").exists() and not (tmp_path / "weights.png").exists()
 
 
 def test_report_gets_a_diagnostics_section(digits, tmp_path):
