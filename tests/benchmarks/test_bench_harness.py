@@ -23,14 +23,15 @@ def test_measure_alternates_and_reports_medians():
             time.sleep(seconds)
         return step
 
-    cases = {"fast": Case(sleeper("fast", 0.002), samples=10),
-             "slow": Case(sleeper("slow", 0.006), samples=10)}
+    cases = {"fast": Case(sleeper("fast", 0.005), samples=10),
+             "slow": Case(sleeper("slow", 0.030), samples=10)}
     res = bench.measure(cases, repeats=3, block_s=0.02, warmup_s=0.0, pause=0.0)
     assert set(res) == {"fast", "slow"}
     for v in res.values():
         assert len(v["runs"]) == 3 and v["median"] == sorted(v["runs"])[1]
-    # A 3x slower step gives clearly lower throughput (sleep only overshoots, so stay loose).
-    assert 1.5 < res["fast"]["median"] / res["slow"]["median"] < 4.5
+    # A 6x slower step gives clearly lower throughput (sleep only overshoots, by milliseconds on a
+    # loaded machine, which pulls the ratio down: stay loose).
+    assert 2.0 < res["fast"]["median"] / res["slow"]["median"] < 8.0
     # Timed blocks alternate: fast, slow, slow, fast, fast, slow (after the warm-up calls).
     warm = 4  # two warm-up steps each
     timed = calls[warm:]
