@@ -379,6 +379,9 @@ def locally_connected2d(x, weight, bias=None, stride=1, padding=0, *,
         raise ValueError(f"{name}: weight must be 6-D (OH, OW, out, in, kh, kw), got {weight.shape}")
     OHw, OWw, O, C, KH, KW = weight.shape
     check_input(x, C, name)
+    if x.data.dtype != weight.data.dtype:
+        raise TypeError(f"{name}: input dtype {x.data.dtype} differs from the weights' "
+                        f"{weight.data.dtype}; convert one of them (model.double() or x.float())")
     stride = pair(stride, "stride", name, minimum=1)
     padding = pair(padding, "padding", name, minimum=0)
     OH = out_size(x.shape[2], KH, stride[0], padding[0], 1, name=name, axis="height", rounding=rounding)
