@@ -324,9 +324,6 @@ def test_locally_connected_rejects_a_dtype_mismatch():
     assert m(nnlab.tensor(np.zeros((1, 3, 8, 8), np.float32))).dtype == np.float32
 
 
-@pytest.mark.xfail(reason="engine bug (nnlab/engine/ops/conv.py, not edited here): locally_connected2d has no dtype "
-                          "check, a float64 input silently gives float64 output and float32 weight gradients",
-                   strict=True)
 def test_functional_locally_connected_rejects_a_dtype_mismatch():
     w = nnlab.tensor(np.zeros((6, 6, 4, 3, 3, 3), np.float32), requires_grad=True)
     with pytest.raises(TypeError, match="dtype"):
