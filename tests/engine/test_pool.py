@@ -150,6 +150,21 @@ def test_pool_geometry_errors():
     assert max_pool2d(x, 2, rounding="floor").shape == (1, 2, 3, 3)
 
 
+def test_pool_geometry_error_suggests_only_paddings_a_pool_accepts():
+    """A pool takes padding <= kernel/2, so its error offers only such paddings; conv2d, with the
+    same geometry, may also offer larger ones."""
+    from nnlab.engine.ops.conv import conv2d
+    x = nnlab.tensor(np.zeros((1, 1, 5, 5)))
+    with pytest.raises(ValueError) as e:
+        max_pool2d(x, 4, 3)
+    assert "paddings that fit with stride 3: 1 (-> 2);" in str(e.value)
+    with pytest.raises(ValueError) as e:
+        conv2d(x, nnlab.tensor(np.zeros((1, 1, 4, 4))), stride=3)
+    assert "paddings that fit with stride 3: 1 (-> 2), 4 (-> 4);" in str(e.value)
+    with pytest.raises(ValueError, match="no padding fits with stride 5"):
+        avg_pool2d(nnlab.tensor(np.zeros((1, 1, 4, 4))), 5)
+
+
 def _torch_compare(torch, op, top, x, rng):
     t = nnlab.tensor(x, requires_grad=True)
     y = op(t)

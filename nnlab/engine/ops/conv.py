@@ -40,9 +40,11 @@ def _fits(size, k_eff, s, p):
     return span >= 0 and span % s == 0
 
 
-def _suggestions(size, k_eff, s, p):
-    """The nearest paddings (same stride) and strides (same padding) for which the formula is whole."""
-    pads = sorted((q for q in range(0, max(k_eff, p + 1) + 1) if _fits(size, k_eff, s, q)),
+def _suggestions(size, k_eff, s, p, max_padding=None):
+    """The nearest paddings (same stride) and strides (same padding) for which the formula is whole;
+    ``max_padding`` caps the paddings offered (a pool accepts at most half its kernel)."""
+    top = max(k_eff, p + 1) if max_padding is None else max_padding
+    pads = sorted((q for q in range(0, top + 1) if _fits(size, k_eff, s, q)),
                   key=lambda q: (abs(q - p), q))[:2]
     span = size - k_eff + 2 * p
     strides = sorted((t for t in range(1, max(span, 0) + 1) if span % t == 0),
@@ -60,16 +62,17 @@ def _suggestions(size, k_eff, s, p):
 
 
 def out_size(size: int, k: int, s: int, p: int, d: int, *, name: str, axis: str,
-             rounding: str = "exact") -> int:
+             rounding: str = "exact", max_padding: int | None = None) -> int:
     """(W - F + 2P)/S + 1 with effective F = D(F-1)+1; a ValueError unless it is a whole positive
-    number (``rounding="floor"`` drops the last rows/columns a window cannot reach, as PyTorch does)."""
+    number (``rounding="floor"`` drops the last rows/columns a window cannot reach, as PyTorch does).
+    The error suggests paddings up to ``max_padding`` (default: the kernel size)."""
     k_eff = d * (k - 1) + 1
     span = size - k_eff + 2 * p
     if span < 0:
         raise ValueError(
             f"{name}: the {'dilated ' if d > 1 else ''}kernel ({k_eff}) is larger than the padded "
             f"input {axis} ({size} + 2*{p} = {size + 2 * p}): (W - F + 2P)/S + 1 = "
-            f"({size} - {k_eff} + 2*{p})/{s} + 1 = {span / s + 1:g}; {_suggestions(size, k_eff, s, p)}")
+            f"({size} - {k_eff} + 2*{p})/{s} + 1 = {span / s + 1:g}; {_suggestions(size, k_eff, s, p, max_padding)}")
     if span % s == 0 or rounding == "floor":
         return span // s + 1
     if rounding != "exact":
@@ -78,7 +81,8 @@ def out_size(size: int, k: int, s: int, p: int, d: int, *, name: str, axis: str,
     raise ValueError(
         f"{name}: input {axis} {size} does not fit{dil}: (W - F + 2P)/S + 1 = "
         f"({size} - {k_eff} + 2*{p})/{s} + 1 = {span / s + 1:g} is not a whole number; "
-        f"{_suggestions(size, k_eff, s, p)} (or pass rounding='floor' to drop the remainder)")
+        f"{_suggestions(size, k_eff, s, p, max_padding)} (or pass rounding='floor' to drop the "
+        f"remainder)")
 
 
 def check_input(x, channels: int | None, name: str):

@@ -24,8 +24,10 @@ def pool_geometry(x_shape, kernel_size, stride, padding, name, rounding="exact")
     if p[0] * 2 > k[0] or p[1] * 2 > k[1]:
         raise ValueError(f"{name}: padding {p} must be at most half the kernel size {k} "
                          f"(a window must never lie entirely in the padding)")
-    OH = out_size(x_shape[2], k[0], s[0], p[0], 1, name=name, axis="height", rounding=rounding)
-    OW = out_size(x_shape[3], k[1], s[1], p[1], 1, name=name, axis="width", rounding=rounding)
+    OH = out_size(x_shape[2], k[0], s[0], p[0], 1, name=name, axis="height", rounding=rounding,
+                  max_padding=k[0] // 2)
+    OW = out_size(x_shape[3], k[1], s[1], p[1], 1, name=name, axis="width", rounding=rounding,
+                  max_padding=k[1] // 2)
     return k, s, p, (OH, OW)
 
 
