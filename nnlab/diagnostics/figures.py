@@ -42,7 +42,7 @@ def plot_histograms(sample: dict | None, path, which: str = "act", title: str | 
     for ax, name in zip(axes[0], layers):
         st = sample[which][name]
         counts, edges = st["hist"]
-        ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color="tab:blue" if which == "act" else "tab:red")
+        ax.stairs(counts, edges, fill=True, color="tab:blue" if which == "act" else "tab:red")  # one artist, not a bar per bin
         label = f"{name} ({st.get('kind', '')})" if which == "act" else name
         sub = f"mean {st['mean']:.2f} std {st['std']:.2f}" if which == "act" else f"norm {st['norm']:.1e}"
         ax.set_title(f"{label}\n{sub}", fontsize=8)
