@@ -42,7 +42,7 @@ DEFAULTS = {
     "optim": {"optimizer": "sgd", "lr": 0.03, "momentum": 0.9, "schedule": "constant", "decay": 0.1,
               "batch_size": 10, "l1": 0.0, "l2": 0.0, "max_norm": 0.0},
     "stop": {"target_loss": 0.0, "target_accuracy": 0.0, "max_epochs": 0},
-    "view": {"grid": 100, "unit_grid": 32, "hidden_layer": 0, "hidden_units": [0, 1], "curve_every": 10},
+    "view": {"grid": 100, "unit_grid": 32, "hidden_layer": 2, "hidden_units": [0, 1], "curve_every": 10},
 }
 
 

@@ -1,6 +1,7 @@
 """The playground's points: nnlab's synthetic 2-D sets scaled to TF Playground's [-6, 6] square,
 plus the checkerboard and the regression sets, and CSV import/export.
 
+Points are kept inside the square (noise that would carry one outside leaves it on the border).
 Every set is drawn from ``seed`` with the noise as a separate factor, so changing the noise moves the
 same points further or nearer (a live change), and drawing again with the same settings gives the
 same points.
@@ -54,7 +55,7 @@ def generate(dataset: str, n: int, classes: int, noise: float, seed: int):
         X, y = make_xor(n, noise=noise * 0.2, seed=seed)
         X = X * 5.0
     elif dataset == "blobs":
-        X, y = make_blobs(n, centers=classes, noise=0.6 + noise * 1.5, seed=seed, radius=3.5)
+        X, y = make_blobs(n, centers=classes, noise=0.5 + noise * 0.8, seed=seed, radius=3.0)
     elif dataset == "checkerboard":
         X, y = _checkerboard(n, classes, noise, seed)
     elif dataset == "plane":
@@ -74,7 +75,8 @@ def generate(dataset: str, n: int, classes: int, noise: float, seed: int):
     else:
         raise ValueError(f"data.dataset: unknown set {dataset!r}")
     y = np.asarray(y, dtype=np.float32 if dataset in REGRESSION_SETS else np.int64)
-    return np.asarray(X, dtype=np.float32), y
+    # the playground's world is the square: noise never carries a point off the map
+    return np.clip(np.asarray(X, dtype=np.float32), -DOMAIN, DOMAIN), y
 
 
 def split_mask(n: int, train_ratio: float, seed: int) -> np.ndarray:

@@ -126,19 +126,20 @@ def build_app(runner: Runner):
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.requests import Request
-    from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
+    from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
     def refuse_foreign(request: Request):
         host = (request.headers.get("host") or "").rsplit(":", 1)[0].strip("[]")
         if host and host not in LOOPBACK:
-            return PlainTextResponse(f"refused: host {host!r} is not loopback", status_code=403)
+            return JSONResponse({"ok": False, "error": f"refused: host {host!r} is not loopback"}, status_code=403)
         origin = request.headers.get("origin")
         if origin and origin != "null":
             o = origin.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
             if o not in LOOPBACK:
-                return PlainTextResponse(f"refused: origin {origin!r} is not loopback", status_code=403)
+                return JSONResponse({"ok": False, "error": f"refused: origin {origin!r} is not loopback"},
+                                    status_code=403)
         return None
 
     class LoopbackOnly:

@@ -267,7 +267,7 @@ class Session:
             norms = self._weight_norms()
             for (name, _), old, new in zip(self._weights(), self._norms, norms):
                 if not math.isfinite(new) or (old > 0 and new > 100 * old):
-                    what = f"the norm of {name} jumped from {old:.3g} to {new:.3g} in one step (an exploding layer)"
+                    what = f"the weights of layer {name} exploded: their norm jumped from {old:.3g} to {new:.3g} in one step"
                     break
             self._norms = norms
         if what is not None:
@@ -279,9 +279,6 @@ class Session:
     def _diverge(self, what: str, Xb, yb) -> None:
         """The NaN/Inf guard: read why (the monitors' words), restore the last good weights, halt."""
         findings = [f for f in read_loss_curve(self.losses) if f.kind == "nan_loss"]
-        if not findings:
-            findings.append(Finding("exploding_layer", what, "lower the learning rate 3-10x, or add max-norm / L2",
-                                    "weights"))
         mon = ActivationMonitor(every=1)
         mon.attach(self.model)
         try:
@@ -317,9 +314,9 @@ class Session:
                 seen.add(f.kind)
                 reasons.append(f"[{f.kind}] {f}")
         self.halted, self.running = "diverged", False
-        self.message = (f"Training paused at step {self.step_count}: {what}, so training diverged. "
-                        + " ".join(reasons) + f" {back} The learning rate {lr:g} is too high for this network: "
-                        f"lower optim.lr 3-10x and press play.")
+        why = (" What the monitors read: " + " ".join(reasons)) if reasons else ""
+        self.message = (f"Training paused at step {self.step_count}: {what}, so training diverged.{why} {back} "
+                        f"The learning rate {lr:g} is too high for this network: lower optim.lr 3-10x and press play.")
 
     def _evaluate(self, X, y):
         if len(X) == 0:
@@ -618,7 +615,7 @@ class Session:
         """ConvNetJS's view: a regular grid of lines over the input square and the points, mapped
         through two units of one layer (0 = the features themselves)."""
         v = self.config["view"]
-        layer = v["hidden_layer"] if layer is None else layer
+        layer = min(v["hidden_layer"], len(self.net.post)) if layer is None else layer
         units = v["hidden_units"] if units is None else units
         L = len(self.net.post)
         if not 0 <= layer <= L:

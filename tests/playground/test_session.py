@@ -185,8 +185,8 @@ def test_nan_guard_pauses_restores_and_says_why_in_the_monitors_words():
     assert s.halted == "diverged" and s.step_count < 200
     f = s.frame()
     assert "diverged" in f["message"] and "lower optim.lr" in f["message"]
-    assert any(k in f["message"] for k in ("[nan_loss]", "[exploding_layer]", "[exploding_gradients]"))
-    assert "lr_too_high" in f["message"] or "nan_loss" in f["message"]
+    assert "exploded" in f["message"] or "the loss became" in f["message"]
+    assert "[lr_too_high]" in f["message"] or "[nan_loss]" in f["message"]
     assert all(np.isfinite(p.data).all() for p in s.model.parameters())   # last good weights
     assert s.step(5) == 0                                                  # paused until changed
     with pytest.raises(ValueError, match="diverged"):

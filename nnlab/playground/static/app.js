@@ -284,7 +284,7 @@
       html += `<tr><td>${k}</td><td>${fmt(g.update_ratio[k], 2)}</td><td>${fmt(g.grad_norm[k], 3)}</td></tr>`;
     html += "</table><table><tr><th>activation</th><th>dead</th><th>saturated</th></tr>";
     const names = new Set([...Object.keys(g.dead), ...Object.keys(g.saturated)]);
-    for (const k of names) html += `<tr><td>${k}</td><td>${g.dead[k] !== undefined ? (100 * g.dead[k]).toFixed(0) + "%" : ""}</td><td>${g.saturated[k] !== undefined ? (100 * g.saturated[k]).toFixed(0) + "%" : ""}</td></tr>`;
+    for (const k of names) html += `<tr><td>${k}</td><td>${g.dead[k] !== undefined ? (100 * g.dead[k]).toFixed(0) + "%" : "–"}</td><td>${g.saturated[k] !== undefined ? (100 * g.saturated[k]).toFixed(0) + "%" : "–"}</td></tr>`;
     html += "</table><ul class='verdicts'>";
     for (const v of g.verdicts) html += `<li class="${v.kind === "ok" ? "ok" : "bad"}"><b>${v.kind}</b> ${v.message}${v.advice ? " → " + v.advice : ""}</li>`;
     $("gauges").innerHTML = html + "</ul>";
