@@ -13,6 +13,9 @@ def _configure(p):
     from nnlab.playground.presets import PRESETS
     p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0: any free port; default 8765)")
     p.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")
+    p.add_argument("--threads", type=int, default=1,
+                   help="NumPy BLAS threads (default 1: the playground's matrices are small, and more threads "
+                        "cost more than they give)")
     p.add_argument("--preset", choices=sorted(PRESETS), default=None, metavar="NAME",
                    help="start from a preset: " + ", ".join(sorted(PRESETS)))
 
@@ -28,7 +31,9 @@ def playground(args) -> int:
     except ModuleNotFoundError as e:
         raise UsageError(f"nnlab playground needs the 'playground' extra ({e.name} is missing): "
                          "pip install 'nnlab[playground]'") from None
-    server = serve(port=args.port, preset=args.preset)
+    if args.threads < 1:
+        raise UsageError(f"--threads must be >= 1, got {args.threads}")
+    server = serve(port=args.port, preset=args.preset, blas_threads=args.threads)
     print(f"nnlab playground: {server.url}  (Ctrl-C to stop)", flush=True)
     if not args.no_browser:
         try:

@@ -101,7 +101,7 @@ class Runner:
         self._dirty = False
         with self.lock:
             s = self.session
-            f = s.frame(curves_since=len(s.curves["step"]))   # curves are sliced per page
+            f = s.frame(curves_since=len(s.curves["step"]), max_age=0.5)   # curves are sliced per page
             curves = {k: list(v) for k, v in s.curves.items()}
         f.pop("curves")
         f["stepped_at"] = getattr(self, "last_step_time", time.time())
@@ -277,10 +277,22 @@ def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     return sock
 
 
-class Server:
-    """A running playground: ``url``, ``runner`` (and its ``session``), ``stop()``."""
+def limit_blas(n):
+    """Limit NumPy's BLAS to ``n`` threads process-wide (a playground net's matrices are tiny: on a
+    2-core machine one thread made a frame 3x cheaper in CPU, 12 -> 3.7 ms). Returns the limiter
+    (``restore_original_limits()`` undoes it) or None without threadpoolctl."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits(limits=int(n), user_api="blas")
 
-    def __init__(self, session: Session, host="127.0.0.1", port=0, fps=10.0, graceful=1.0):
+
+class Server:
+    """A running playground: ``url``, ``runner`` (and its ``session``), ``stop()``.
+    ``blas_threads``: limit NumPy's BLAS threads while it runs (None: leave them)."""
+
+    def __init__(self, session: Session, host="127.0.0.1", port=0, fps=10.0, graceful=1.0, blas_threads=None):
         import uvicorn
         self.sock = bind(host, port)
         self.host, self.port = self.sock.getsockname()[:2]
@@ -292,6 +304,7 @@ class Server:
                              timeout_graceful_shutdown=graceful)
         self.server = uvicorn.Server(cfg)
         self._thread = threading.Thread(target=self._run, name="nnlab-playground-http", daemon=True)
+        self.blas_threads, self._blas = blas_threads, None
 
     @property
     def session(self) -> Session:
@@ -301,6 +314,8 @@ class Server:
         asyncio.run(self.server.serve(sockets=[self.sock]))
 
     def start(self, timeout: float = 10.0) -> "Server":
+        if self.blas_threads:
+            self._blas = limit_blas(self.blas_threads)
         self.runner.start()
         self._thread.start()
         t0 = time.time()
@@ -318,6 +333,9 @@ class Server:
             self.sock.close()
         except OSError:
             pass
+        if self._blas is not None:
+            self._blas.restore_original_limits()
+            self._blas = None
 
     def __enter__(self):
         return self.start()
@@ -327,9 +345,9 @@ class Server:
 
 
 def serve(session: Session | None = None, host: str = "127.0.0.1", port: int = 0, preset: str | None = None,
-          fps: float = 10.0) -> Server:
+          fps: float = 10.0, blas_threads: int | None = None) -> Server:
     """Start the page for ``session`` (a new one from ``preset`` if None) and return the running
-    ``Server`` (its ``url``; ``stop()`` ends it)."""
+    ``Server`` (its ``url``; ``stop()`` ends it). ``blas_threads``: see ``limit_blas``."""
     if session is None:
         session = Session(preset=preset)
-    return Server(session, host, port, fps).start()
+    return Server(session, host, port, fps, blas_threads=blas_threads).start()

@@ -17,6 +17,7 @@ import contextlib
 import copy
 import hashlib
 import math
+import time
 
 import numpy as np
 
@@ -49,6 +50,15 @@ COMMANDS = {
 
 def _b64(a: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(a, dtype=np.uint8).tobytes()).decode("ascii")
+
+
+def _b64f(a: np.ndarray) -> str:
+    """float32 values, little-endian, as base64 (a JS Float32Array reads them back)."""
+    return base64.b64encode(np.ascontiguousarray(a, dtype="<f4").tobytes()).decode("ascii")
+
+
+def decode_f32(s: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(s), dtype="<f4")
 
 
 def _finite(v) -> bool:
@@ -87,6 +97,7 @@ class Session:
         self.selected: dict | None = None
         self.generation = 0           # +1 at each rebuild: the page clears its curves
         self.data_version = 0
+        self._view_cache: dict = {}
         self._new_data()
         self._rebuild()
 
@@ -533,12 +544,14 @@ class Session:
         xx, yy = np.meshgrid(lin, -lin)  # row 0 is the top (y = +6)
         return np.stack([xx.ravel(), yy.ravel()], axis=1)
 
-    def decision_map(self, g: int | None = None) -> dict:
+    def decision_map(self, g: int | None = None, out=None) -> dict:
         """The network's output on a g x g grid over [-6, 6]^2 (row 0 at the top): per cell the
-        winning class and the confidence (softmax of the scores, 0-255), or the value for regression."""
+        winning class and the confidence (softmax of the scores, 0-255), or the value for regression.
+        ``out``: the outputs on that grid if already computed."""
         g = g or self.config["view"]["grid"]
         P = self._grid(g)
-        _, _, out = self.net.forward_all(P)
+        if out is None:
+            _, _, out = self.net.forward_all(P)
         with np.errstate(all="ignore"):
             if self.regression:
                 v = np.nan_to_num(out[:, 0], nan=0.0, posinf=1e6, neginf=-1e6)
@@ -561,18 +574,21 @@ class Session:
         return {"kind": "classes", "grid": g, "classes": k, "label": _b64(label), "conf": _b64(c.round())}
 
     def _unit_maps(self, posts, pres, g: int, limit: int = 32):
+        """Each shown unit's output on the g x g grid as bytes, 128 = 0, scaled by the unit's largest
+        absolute value (so sign and shape read alike for every unit), with its range."""
         layers = []
-        for li, a in enumerate(posts):
-            units = []
-            for j in range(min(a.shape[1], limit)):
-                v = a[:, j]
-                lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
-                if not (math.isfinite(lo) and math.isfinite(hi)):
-                    lo, hi = -1.0, 1.0
-                m = max(abs(lo), abs(hi), 1e-6)
-                q = np.clip((np.nan_to_num(v) / m + 1) * 127.5, 0, 255).round()  # symmetric: 0 -> 128
-                units.append({"map": _b64(q), "lo": round(lo, 4), "hi": round(hi, 4)})
-            layers.append(units)
+        with np.errstate(all="ignore"):
+            for a in posts:
+                A = a[:, :limit].astype(np.float64)
+                finite = np.isfinite(A)
+                lo = np.where(finite, A, np.inf).min(0)
+                hi = np.where(finite, A, -np.inf).max(0)
+                ok = np.isfinite(lo) & np.isfinite(hi)
+                lo, hi = np.where(ok, lo, -1.0), np.where(ok, hi, 1.0)
+                m = np.maximum(np.maximum(np.abs(lo), np.abs(hi)), 1e-6)
+                Q = np.clip((np.where(finite, A, 0.0) / m + 1) * 127.5, 0, 255).round().astype(np.uint8)
+                layers.append([{"map": _b64(Q[:, j]), "lo": round(float(lo[j]), 4), "hi": round(float(hi[j]), 4)}
+                               for j in range(Q.shape[1])])
         return layers
 
     def _histograms(self, pres, bins: int = 20):
@@ -613,7 +629,9 @@ class Session:
 
     def hidden_space(self, layer: int | None = None, units=None, lines: int = 11, per_line: int = 41) -> dict:
         """ConvNetJS's view: a regular grid of lines over the input square and the points, mapped
-        through two units of one layer (0 = the features themselves)."""
+        through two units of one layer (0 = the features themselves). ``grid`` and ``points`` are
+        base64 float32 (x, y) pairs (``decode_f32``): lines first (``lines`` horizontal then as many
+        vertical, ``per_line`` points each), then one pair per data point."""
         v = self.config["view"]
         layer = min(v["hidden_layer"], len(self.net.post)) if layer is None else layer
         units = v["hidden_units"] if units is None else units
@@ -633,10 +651,10 @@ class Session:
         H = through(P)
         width = H.shape[1]
         a, b = (min(u, width - 1) for u in units)
-        pts = np.nan_to_num(np.stack([H[:, a], H[:, b]], axis=1)).round(4)
+        pts = np.nan_to_num(np.stack([H[:, a], H[:, b]], axis=1), posinf=1e6, neginf=-1e6).astype(np.float32)
         n_line = lines * per_line
         return {"layer": layer, "units": [a, b], "width": width, "lines": lines, "per_line": per_line,
-                "grid": pts[:2 * n_line].tolist(), "points": pts[2 * n_line:].tolist()}
+                "grid": _b64f(pts[:2 * n_line]), "points": _b64f(pts[2 * n_line:])}
 
     def explain(self, layer: int, unit: int, x=None, y=None) -> dict:
         """One unit in numbers: its formula with the current weights and bias and, for one point
@@ -756,8 +774,22 @@ class Session:
         return {"sizes": sizes, "features": list(self.config["features"]), "weights": weights, "biases": biases,
                 "activations": [l["activation"] for l in self.config["model"]["layers"]]}
 
-    def frame(self, curves_since: int = 0, views: bool = True) -> dict:
-        """What the page draws, as JSON-ready data. ``curves_since``: the first curve point to include."""
+    def _cached(self, key, fn, max_age: float):
+        """A view computed at most every ``max_age`` seconds (0: always fresh) while the network and
+        the points stay the same; only what the page shows is cached, never training state."""
+        now = time.monotonic()
+        stamp = (self.generation, self.data_version, len(self.config["model"]["layers"]))
+        hit = self._view_cache.get(key)
+        if max_age > 0 and hit is not None and hit[0] == stamp and now - hit[1] < max_age:
+            return hit[2]
+        value = fn()
+        self._view_cache[key] = (stamp, now, value)
+        return value
+
+    def frame(self, curves_since: int = 0, views: bool = True, max_age: float = 0.0) -> dict:
+        """What the page draws, as JSON-ready data. ``curves_since``: the first curve point to include;
+        ``max_age``: seconds the slower views (probes, hidden space, verdicts) may be reused (the
+        server uses 0.5 s to keep the training fast; the default recomputes everything)."""
         c = self.curves
         i = max(0, min(int(curves_since), len(c["step"])))
         last = {k: (v[-1] if v else None) for k, v in c.items()}
@@ -773,17 +805,19 @@ class Session:
              "limits": C.LIMITS_TEXT, "weights_sha256": self.weights_digest()[:16]}
         if not views:
             return f
-        g = self.config["view"]["unit_grid"]
-        pres, posts, _ = self.net.forward_all(self._grid(g))
-        pres_d, _, _ = self.net.forward_all(self.X_train) if len(self.X_train) else ([], [], None)
-        f["map"] = self.decision_map()
+        # one forward pass (eval mode: per-point) over the map grid, the thumbnail grid and the training points
+        G, g = self.config["view"]["grid"], self.config["view"]["unit_grid"]
+        PG, Pu = self._grid(G), self._grid(g)
+        pres, posts, out = self.net.forward_all(np.concatenate([PG, Pu, self.X_train]))
+        a, b = len(PG), len(PG) + len(Pu)
+        f["map"] = self.decision_map(G, out[:a])
         f["unit_grid"] = g
-        f["units"] = self._unit_maps(posts, pres, g)
-        f["histograms"] = self._histograms(pres_d)
+        f["units"] = self._unit_maps([h[a:b] for h in posts], None, g)
+        f["histograms"] = self._histograms([z[b:] for z in pres])
         f["network"] = self.network()
-        f["gauges"] = self.gauges()
-        f["probes"] = self.linear_probes()
-        f["hidden"] = self.hidden_space(layer=min(self.config["view"]["hidden_layer"], len(self.net.post)))
+        f["gauges"] = self._cached("gauges", self.gauges, max_age)
+        f["probes"] = self._cached("probes", self.linear_probes, max_age)
+        f["hidden"] = self._cached("hidden", self.hidden_space, max_age)
         f["explain"] = None
         if self.selected is not None:
             sel = self.selected

@@ -12,6 +12,7 @@ import nnlab
 from nnlab.playground import PRESETS, Session
 from nnlab.playground import config as C
 from nnlab.playground.data import DOMAIN
+from nnlab.playground.session import decode_f32
 
 
 def small(**over):
@@ -256,8 +257,13 @@ def test_hidden_space_probes_and_explain():
     s = Session(preset="convnetjs")
     s.step(200)
     h = s.hidden_space(layer=2, units=[0, 1])
-    assert len(h["grid"]) == 2 * h["lines"] * h["per_line"] and len(h["points"]) == len(s.X)
-    assert np.abs(np.array(h["grid"])).max() <= 1.0  # tanh layer
+    grid, pts = decode_f32(h["grid"]).reshape(-1, 2), decode_f32(h["points"]).reshape(-1, 2)
+    assert len(grid) == 2 * h["lines"] * h["per_line"] and len(pts) == len(s.X)
+    assert np.abs(grid).max() <= 1.0  # tanh layer
+    H = s.net.forward_all(s.X)[1][1]
+    np.testing.assert_allclose(pts, H[:, :2], atol=1e-6)
+    feats = decode_f32(s.hidden_space(layer=0, units=[1, 0])["points"]).reshape(-1, 2)
+    np.testing.assert_allclose(feats, s.X[:, ::-1], atol=1e-6)
     probes = s.linear_probes()
     assert len(probes) == 3 and all(0 <= p <= 1 for p in probes)
     e = s.explain(0, 1, 1.0, 1.0)

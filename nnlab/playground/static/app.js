@@ -8,7 +8,7 @@
   const pg = window.pg = {frames: 0, delays: [], frame: null, points: null, meta: null, cls: 0, lastPoint: null,
                           errors: [], curveStart: 0};
   let curves = {step: [], train_loss: [], test_loss: [], train_acc: [], test_acc: []};
-  let generation = null, dataVersion = null, lossPlot = null, accPlot = null, editing = null;
+  let generation = null, dataVersion = null, lossPlot = null, accPlot = null, editing = null, lastHidden = null;
 
   // ---------------------------------------------------------------- commands
   async function send(cmd) {
@@ -291,26 +291,31 @@
   }
   function drawHidden(f) {
     const h = f.hidden, c = $("hidden"), ctx = c.getContext("2d");
+    $("probes").innerHTML = f.probes.length ? "Linear-probe test accuracy by layer (least squares on one-hot labels): " +
+      f.probes.map((a, i) => `<b>${i === 0 ? "features" : "layer " + i}</b> ${a === null ? "–" : (100 * a).toFixed(1) + "%"}`).join(" · ") : "";
+    const key = h.layer + "|" + h.units + "|" + h.grid + "|" + h.points + "|" + (pg.points && pg.points.version);
+    if (key === lastHidden) return;  // the server recomputes this view about twice a second
+    lastHidden = key;
     ctx.clearRect(0, 0, c.width, c.height);
-    const all = h.grid.concat(h.points);
+    const pairs = s => { const v = new Float32Array(b64bytes(s).buffer), out = [];
+                         for (let i = 0; i < v.length; i += 2) out.push([v[i], v[i + 1]]); return out; };
+    const grid = pairs(h.grid), points = pairs(h.points), all = grid.concat(points);
     let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
     all.forEach(([a, b]) => { x0 = Math.min(x0, a); x1 = Math.max(x1, a); y0 = Math.min(y0, b); y1 = Math.max(y1, b); });
     const sx = v => 10 + (v - x0) / ((x1 - x0) || 1) * (c.width - 20), sy = v => c.height - 10 - (v - y0) / ((y1 - y0) || 1) * (c.height - 20);
     ctx.strokeStyle = "rgba(0,0,0,0.25)"; ctx.lineWidth = 1;
     for (let L = 0; L < 2 * h.lines; L++) {
       ctx.beginPath();
-      for (let k = 0; k < h.per_line; k++) { const [a, b] = h.grid[L * h.per_line + k]; k ? ctx.lineTo(sx(a), sy(b)) : ctx.moveTo(sx(a), sy(b)); }
+      for (let k = 0; k < h.per_line; k++) { const [a, b] = grid[L * h.per_line + k]; k ? ctx.lineTo(sx(a), sy(b)) : ctx.moveTo(sx(a), sy(b)); }
       ctx.stroke();
     }
     const p = pg.points;
-    h.points.forEach(([a, b], i) => {
+    points.forEach(([a, b], i) => {
       ctx.beginPath(); ctx.arc(sx(a), sy(b), 2.5, 0, 2 * Math.PI);
       ctx.fillStyle = p && !p.regression ? COLORS[p.label[i] % COLORS.length] : "#444"; ctx.fill();
     });
     ctx.fillStyle = "#333"; ctx.font = "11px sans-serif";
     ctx.fillText(`layer ${h.layer === 0 ? "0 (features)" : h.layer}: unit ${h.units[0]} → x, unit ${h.units[1]} → y`, 6, 12);
-    $("probes").innerHTML = f.probes.length ? "Linear-probe test accuracy by layer (least squares on one-hot labels): " +
-      f.probes.map((a, i) => `<b>${i === 0 ? "features" : "layer " + i}</b> ${a === null ? "–" : (100 * a).toFixed(1) + "%"}`).join(" · ") : "";
   }
   function drawExplain(f) {
     const e = f.explain, box = $("explain-text");
