@@ -455,6 +455,12 @@ def main(argv=None) -> int:
             entries.append(_entry(row.key, row.name, row.unit, nn_v, th_v, note=note))
             print("  " + table_lines(entries[-1:])[2], flush=True)
 
+    if wanted("7"):  # the playground: steps/s with its page streaming vs none, step-to-frame delay
+        from benchmarks.playground import bench_entries
+        for e in bench_entries(_entry, quick=args.quick):
+            entries.append(e)
+            print("  " + table_lines(entries[-1:])[2], flush=True)
+
     print()
     print("\n".join(table_lines(entries)))
     if args.json:

@@ -61,6 +61,12 @@ def decode_f32(s: str) -> np.ndarray:
     return np.frombuffer(base64.b64decode(s), dtype="<f4")
 
 
+def _sig(v, digits: int = 5):
+    """A number rounded to ``digits`` significant digits (small gradients keep their digits)."""
+    v = float(v)
+    return float(f"{v:.{digits}g}") if math.isfinite(v) else None
+
+
 def _finite(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
@@ -718,10 +724,9 @@ class Session:
                 "point": {"index": i, "x": float(xp[0, 0]), "y": float(xp[0, 1]),
                           "label": float(yp[0]) if self.regression else int(yp[0]),
                           "inputs": inputs.round(5).tolist() if inputs is not None else [],
-                          "z": round(z, 6), "a": round(float(grabbed.get("a", z)), 6), "loss": round(float(loss.data), 6)},
-                "backward": {"upstream": round(float(da), 6), "local": round(float(local), 6),
-                             "dz": round(dz, 6), "dw": (dz * inputs).round(6).tolist() if inputs is not None else [],
-                             "db": round(dz, 6)}}
+                          "z": _sig(z), "a": _sig(grabbed.get("a", z)), "loss": _sig(loss.data)},
+                "backward": {"upstream": _sig(da), "local": _sig(local), "dz": _sig(dz),
+                             "dw": [_sig(v) for v in dz * inputs] if inputs is not None else [], "db": _sig(dz)}}
 
     @staticmethod
     def _local_grad(act, z, a):

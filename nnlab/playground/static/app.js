@@ -326,7 +326,7 @@
       html += `<p>point #${p.index} (${p.x.toFixed(2)}, ${p.y.toFixed(2)}), label ${p.label}: inputs [${p.inputs.map(v => v.toFixed(3)).join(", ")}]
         → z = ${p.z}, a = ${p.a}; loss on this point ${p.loss}</p>
         <p>backward: upstream dL/da = ${b.upstream} × local da/dz = ${b.local} = dL/dz = ${b.dz};
-        dL/dw = dL/dz · inputs = [${b.dw.map(v => v.toFixed(4)).join(", ")}], dL/db = ${b.db}</p>`;
+        dL/dw = dL/dz · inputs = [${b.dw.map(v => Number(v).toPrecision(3)).join(", ")}], dL/db = ${b.db}</p>`;
     }
     box.innerHTML = html;
     const big = $("bigunit");
