@@ -163,7 +163,24 @@ def test_lr_change_applies_without_a_reset(open_page):
     f = page.evaluate("pg.frame")
     assert f["generation"] == gen and f["step"] > 100 and f["running"]
     assert p.server.session.optimizer.param_groups[0]["lr"] == 0.1
+    # a setting out of range: a clear message on the page, the session as it was
+    page.fill("#lr", "-1")
+    page.dispatch_event("#lr", "change")
+    err = page.locator("#error")
+    err.wait_for(state="visible")
+    assert "optim.lr must be in" in err.inner_text()
+    assert p.server.session.config["optim"]["lr"] == 0.1 and page.evaluate("pg.frame.generation") == gen
     page.click("#play")
+
+
+def test_settings_in_the_url_hash_are_applied(open_page):
+    p = open_page()
+    settings = {"optim.lr": 0.05, "data.classes": 4, "model.loss": "cross_entropy"}
+    p.page.goto(p.server.url + "#" + json.dumps(settings).replace(" ", ""))
+    p.wait("window.pg && pg.frame && pg.frame.classes === 4")
+    assert p.server.session.config["optim"]["lr"] == 0.05
+    assert p.page.locator("#swatches .swatch").count() == 4
+    assert "optim.lr" in p.page.evaluate("decodeURIComponent(location.hash)")
 
 
 def test_three_classes_show_three_colours(open_page):

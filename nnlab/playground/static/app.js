@@ -151,7 +151,16 @@
     }
   }
   function drawUnit(canvas, u, g) {
-    const v = b64bytes(u.map), img = new ImageData(g, g);
+    const v = b64bytes(u.map);
+    if (v.length === g) {  // the 1-D set: the unit's output as a curve over x1 (0 in the middle)
+      const ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
+      ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, W, H);
+      ctx.strokeStyle = "#ccc"; ctx.beginPath(); ctx.moveTo(0, H / 2); ctx.lineTo(W, H / 2); ctx.stroke();
+      ctx.strokeStyle = COLORS[1]; ctx.lineWidth = Math.max(1, W / 40); ctx.beginPath();
+      for (let i = 0; i < g; i++) { const x = i / (g - 1) * W, y = H - v[i] / 255 * H; i ? ctx.lineTo(x, y) : ctx.moveTo(x, y); }
+      ctx.stroke(); return;
+    }
+    const img = new ImageData(g, g);
     for (let i = 0; i < g * g; i++) { const c = diverging(v[i]); img.data.set([c[0], c[1], c[2], 255], 4 * i); }
     const tmp = document.createElement("canvas"); tmp.width = tmp.height = g;
     tmp.getContext("2d").putImageData(img, 0, 0);
@@ -198,7 +207,7 @@
       const el = nodes[k];
       if (l === 0) el.textContent = n.features[j];
       else if (l === shown.length - 1) { el.textContent = f.regression ? "ŷ" : "c" + j; el.title = "output bias " + n.biases[l - 1][j];
-        el.style.background = f.regression ? "#ddd" : COLORS[j % COLORS.length]; }
+        el.style.background = f.regression ? "#ddd" : COLORS[j % COLORS.length]; el.style.color = f.regression ? "#222" : "#fff"; }
       else {
         const u = f.units[l - 1] && f.units[l - 1][j];
         if (u) drawUnit(el, u, f.unit_grid);
@@ -323,7 +332,7 @@
     let html = `<p><b>${e.output ? "output" : "layer " + (e.layer + 1)} unit ${e.unit}</b> (${e.activation})</p><p class="formula">${e.formula}</p>`;
     if (e.point) {
       const p = e.point, b = e.backward;
-      html += `<p>point #${p.index} (${p.x.toFixed(2)}, ${p.y.toFixed(2)}), label ${p.label}: inputs [${p.inputs.map(v => v.toFixed(3)).join(", ")}]
+      html += `<p>point #${p.index} (${p.x.toFixed(2)}, ${p.y.toFixed(2)}), label ${f.regression ? Number(p.label).toPrecision(4) : p.label}: inputs [${p.inputs.map(v => v.toFixed(3)).join(", ")}]
         → z = ${p.z}, a = ${p.a}; loss on this point ${p.loss}</p>
         <p>backward: upstream dL/da = ${b.upstream} × local da/dz = ${b.local} = dL/dz = ${b.dz};
         dL/dw = dL/dz · inputs = [${b.dw.map(v => Number(v).toPrecision(3)).join(", ")}], dL/db = ${b.db}</p>`;
@@ -351,6 +360,8 @@
       accPlot = makePlot($("accchart"), "accuracy", ["train", "test"], ["#0877bd", "#f59322"]);
     }
     if (lossPlot) {
+      const t = accPlot.root.querySelector(".u-title");
+      if (t) t.textContent = f.regression ? "R²" : "accuracy";
       lossPlot.setData([curves.step, curves.train_loss, curves.test_loss]);
       accPlot.setData([curves.step, curves.train_acc, curves.test_acc]);
     }
