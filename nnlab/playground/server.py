@@ -1,8 +1,9 @@
 """The page's server: a thin Starlette layer over one ``Session``, served by uvicorn on loopback.
 
 - A training thread (``Runner``) owns the session: between chunks of steps it applies nothing
-  itself; commands from the page take the session's lock, so they land between two steps. About
-  ``fps`` times a second it publishes the newest frame; an event stream sends each page only the
+  itself; commands from the page take the session's lock, so they land between two steps. Up to
+  ``fps`` times a second (fewer when building a frame would take more than ``frame_share`` of the
+  thread's time) it publishes the newest frame; an event stream sends each page only the
   newest one (a slow page drops frames instead of queueing them) and only the curve points that
   page has not seen yet.
 - Routes: ``GET /`` (the page), ``/static/...``, ``GET /api/events`` (server-sent events),
@@ -41,8 +42,9 @@ def dumps(obj) -> str:
 class Runner:
     """The training thread and the latest published frame."""
 
-    def __init__(self, session: Session, fps: float = 10.0, chunk_seconds: float = 0.01):
+    def __init__(self, session: Session, fps: float = 10.0, chunk_seconds: float = 0.01, frame_share: float = 0.2):
         self.session = session
+        self.frame_share = float(frame_share)
         self.lock = threading.RLock()
         self.fps, self.chunk_seconds = float(fps), float(chunk_seconds)
         self.stopping = threading.Event()
@@ -67,7 +69,7 @@ class Runner:
         self._dirty = True
 
     def _loop(self):
-        chunk, last_pub = 1, 0.0
+        chunk, last_pub, build = 1, 0.0, 0.0
         self.last_step_time = time.time()
         while not self.stopping.is_set():
             s = self.session
@@ -91,9 +93,12 @@ class Runner:
                 if s.halted or not s.running:
                     self._dirty = True
             now = time.perf_counter()
-            if (trained and now - last_pub >= 1.0 / self.fps) or self._dirty:
+            # at most fps frames a second, and frames take at most ~1/frame_share of the thread's time
+            # (a loaded machine makes frames slow: then fewer of them, and training keeps its pace)
+            if (trained and now - last_pub >= max(1.0 / self.fps, build / self.frame_share)) or self._dirty:
                 self._publish()
-                last_pub = now
+                last_pub = time.perf_counter()
+                build = last_pub - now
             elif not trained:
                 time.sleep(0.01)
 
@@ -162,11 +167,12 @@ def build_app(runner: Runner):
 
     async def events(request: Request):
         async def stream():
-            seen, gen, sent = 0, None, 0
+            seen, gen, sent, idle = 0, None, 0, 0
             yield "retry: 1000\n\n"
             while not runner.stopping.is_set():
                 snap = runner.snapshot
                 if snap is not None and snap[0] != seen:
+                    idle = 0
                     version, generation, head, curves = snap
                     if generation != gen:
                         gen, sent = generation, 0
@@ -176,7 +182,9 @@ def build_app(runner: Runner):
                     yield f"id: {version}\nevent: frame\ndata: {body}\n\n"
                 else:
                     await asyncio.sleep(0.01)
-                    if await request.is_disconnected():
+                    idle += 1
+                    # asking whether the page left costs more than the wait: do it every 0.5 s
+                    if idle % 50 == 0 and await request.is_disconnected():
                         break
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
@@ -215,7 +223,10 @@ def build_app(runner: Runner):
     async def session_post(request: Request):
         try:
             rec = await request.json()
-            new = await asyncio.get_running_loop().run_in_executor(None, Session.replay, rec)
+            def replay():
+                with runner.lock:  # the training thread waits: one user of nnlab's generator at a time
+                    return Session.replay(rec)
+            new = await asyncio.get_running_loop().run_in_executor(None, replay)
         except (ValueError, UnicodeDecodeError, KeyError, TypeError) as e:
             return ok({"ok": False, "error": f"could not replay the session: {e}"}, 400)
         with runner.lock:

@@ -23,7 +23,7 @@ import numpy as np
 
 import nnlab
 from nnlab.diagnostics.hooks import tap
-from nnlab.diagnostics.monitors import (ActivationMonitor, Finding, UpdateRatioMonitor, activation_stats,
+from nnlab.diagnostics.monitors import (ActivationMonitor, Finding, UpdateRatioMonitor,
                                         read_loss_curve)
 from nnlab.engine import random as nrandom
 from nnlab.nn.regularization import MaxNorm, Regularizer
@@ -417,8 +417,9 @@ class Session:
             self._resplit()
         if kinds & {"data", "model"}:
             self._rebuild()
-        elif any(p.startswith("stop.") for p in changed) or self.halted == "diverged" and (
-                "optim.lr" in changed or old["optim"] != new["optim"]):
+        elif self.halted == "stopped" and any(p.startswith("stop.") for p in changed):
+            self.halted, self.message = None, ""
+        elif self.halted == "diverged" and old["optim"] != new["optim"]:  # e.g. a lower learning rate
             self.halted, self.message = None, ""
         if "optim.schedule" in changed or "optim.lr" in changed:
             write_hyperparameters(self.optimizer, self.config["optim"], self.epoch)

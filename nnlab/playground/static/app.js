@@ -8,7 +8,8 @@
   const pg = window.pg = {frames: 0, delays: [], frame: null, points: null, meta: null, cls: 0, lastPoint: null,
                           errors: [], curveStart: 0};
   let curves = {step: [], train_loss: [], test_loss: [], train_acc: [], test_acc: []};
-  let generation = null, dataVersion = null, lossPlot = null, accPlot = null, editing = null, lastHidden = null;
+  let generation = null, dataVersion = null, lossPlot = null, accPlot = null, editing = null, lastHidden = null,
+      lastEdges = null, edgesAt = -1e9, lastGauges = null;
 
   // ---------------------------------------------------------------- commands
   async function send(cmd) {
@@ -184,7 +185,9 @@
       const width = 0.3 + 4 * Math.abs(w) / maxw;
       html += `<path d="M${a[0] + TH / 2} ${a[1]} C ${(a[0] + b[0]) / 2} ${a[1]}, ${(a[0] + b[0]) / 2} ${b[1]}, ${b[0] - TH / 2} ${b[1]}" stroke="${w < 0 ? COLORS[0] : COLORS[1]}" stroke-width="${width.toFixed(2)}" fill="none" opacity="0.75"><title>w = ${w}</title></path>`;
     })));
-    svg.innerHTML = html;
+    if (html !== lastEdges && (!f.running || performance.now() - edgesAt > 250)) {  // at most 4 redraws a second while training
+      svg.innerHTML = html; lastEdges = html; edgesAt = performance.now();
+    }
     // nodes: features (labels), hidden thumbnails, outputs (with their bias, TF Playground hides it)
     const want = shown.map((s, l) => s).join(",") + "|" + f.unit_grid;
     if (net.dataset.layout !== want) {
@@ -287,7 +290,9 @@
   }
   function fmt(v, d = 4) { return v === null || v === undefined ? "–" : Number(v).toPrecision(d); }
   function drawGauges(f) {
-    const g = f.gauges;
+    const g = f.gauges, key = JSON.stringify(g);
+    if (key === lastGauges) return;  // recomputed on the server about twice a second
+    lastGauges = key;
     let html = "<table><tr><th>weights</th><th>update/param</th><th>grad norm</th></tr>";
     for (const k of Object.keys(g.update_ratio)) if (!k.endsWith("bias"))
       html += `<tr><td>${k}</td><td>${fmt(g.update_ratio[k], 2)}</td><td>${fmt(g.grad_norm[k], 3)}</td></tr>`;
