@@ -149,6 +149,17 @@ def test_click_adds_a_point_and_the_map_changes(open_page):
     page.click("#step")
     p.wait(f"pg.frame.step === {step + 1}")
     assert p.canvas_hash() != mp
+    # a malformed CSV: the page says what is wrong, the points stay
+    page.set_input_files("#csvfile", files=[{"name": "bad.csv", "mimeType": "text/csv",
+                                             "buffer": b"x1,x2,label\n1.0,2.0,7\n"}])
+    err = page.locator("#error")
+    err.wait_for(state="visible")
+    assert "line 2: label 7 is beyond the 2 classes" in err.inner_text()
+    assert len(s.X) == n + 1
+    page.set_input_files("#csvfile", files=[{"name": "ok.csv", "mimeType": "text/csv",
+                                             "buffer": b"x1,x2,label,split\n1,1,0,train\n-1,-1,1,test\n"}])
+    p.wait("pg.points.x.length === 2")
+    assert page.locator("#error").is_hidden()
 
 
 def test_lr_change_applies_without_a_reset(open_page):
