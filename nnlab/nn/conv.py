@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from nnlab.engine._args import check_bool, check_dtype
 from nnlab.engine.ops.conv import pair
 from nnlab.nn import functional as F
 from nnlab.nn import init as _init
@@ -122,6 +123,7 @@ class LocallyConnected2d(Module):
         self.stride = pair(stride, "stride", name, minimum=1)
         self.padding = pair(padding, "padding", name, minimum=0)
         self.rounding = _rounding(rounding, name)
+        bias, dtype = check_bool(name, "bias", bias), check_dtype(name, dtype)
         oh, ow = (out_size(self.input_size[a], self.kernel_size[a], self.stride[a], self.padding[a], 1,
                            name=name, axis=("height", "width")[a], rounding=rounding) for a in (0, 1))
         self.output_size = (oh, ow)

@@ -8,6 +8,7 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
+from nnlab.engine._args import check_dtype
 from nnlab.engine.tensor import Tensor
 from nnlab.nn.parameter import Parameter
 
@@ -193,7 +194,7 @@ class Module:
 
     def to_dtype(self, dtype) -> "Module":
         """Cast every parameter and floating buffer (e.g. float64 for gradient checks)."""
-        dtype = np.dtype(dtype)
+        dtype = check_dtype(f"{type(self).__name__}.to_dtype", dtype)
         for m in self.modules():
             for p in m._parameters.values():
                 if p is not None:

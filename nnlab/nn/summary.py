@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nnlab.engine._args import check_instance
 from nnlab.engine.autograd import no_grad
 from nnlab.engine.tensor import Tensor
 
@@ -212,6 +213,8 @@ def summary(model, input_shape, batch_size: int = 1, dtype=np.float32, fold_elem
     Returns:
         A ``SummaryTable`` with ``.rows``, ``.total_params`` and ``.total_activations``.
     """
+    from nnlab.nn.module import Module
+    check_instance("summary", "model", model, Module, "an nnlab.nn.Module")
     shape = _check_shape(input_shape, "summary")
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"summary: batch_size must be a positive int, got {batch_size!r}")
