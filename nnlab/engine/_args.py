@@ -16,7 +16,7 @@ import numpy as np
 
 __all__ = ["describe", "check_int", "check_float", "check_positive_float", "check_bool", "check_axis",
            "check_axes", "check_shape", "check_dtype", "check_callable", "check_int_list", "check_choice", "check_array_data",
-           "check_instance"]
+           "check_instance", "check_float_input"]
 
 
 def describe(value) -> str:
@@ -207,3 +207,12 @@ def check_instance(fn: str, name: str, value, cls, expected: str):
     if not isinstance(value, cls):
         raise TypeError(f"{fn}: {name} must be {expected}, got {describe(value)}")
     return value
+
+
+def check_float_input(fn: str, x, name: str = "input") -> None:
+    """``x`` (a Tensor or array) holds floating-point values: an average of integers or booleans
+    would be truncated back to the input's dtype (PyTorch refuses them too)."""
+    dt = getattr(x, "dtype", None)
+    if dt is not None and np.dtype(dt).kind != "f":
+        raise TypeError(f"{fn}: {name} must be floating point (averages of integers would be truncated), "
+                        f"got dtype {np.dtype(dt)}; convert it first, e.g. x.float()")
