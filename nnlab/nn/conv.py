@@ -12,7 +12,7 @@ from nnlab.nn import init as _init
 from nnlab.nn._checks import positive_ints as _features
 from nnlab.nn.linear import WeightedLayer
 from nnlab.nn.module import Module
-from nnlab.nn.parameter import Parameter
+from nnlab.nn.parameter import Parameter, check_allocation
 
 
 def _fmt(p):
@@ -129,6 +129,7 @@ class LocallyConnected2d(Module):
         self.output_size = (oh, ow)
         kh, kw = self.kernel_size
         fan_in = in_channels * kh * kw
+        check_allocation((oh, ow, out_channels, in_channels, kh, kw))
         self.weight = Parameter(np.zeros((oh, ow, out_channels, in_channels, kh, kw), dtype=dtype))
         _init.normal_(self.weight, 0.0, math.sqrt(2.0 / fan_in))
         if bias:

@@ -8,7 +8,7 @@ from nnlab.nn import functional as F
 from nnlab.nn import init as _init
 from nnlab.nn._checks import positive_ints
 from nnlab.nn.module import Module
-from nnlab.nn.parameter import Parameter
+from nnlab.nn.parameter import Parameter, check_allocation
 
 
 class Identity(Module):
@@ -27,6 +27,7 @@ class WeightedLayer(Module):
         name = type(self).__name__
         bias, dtype = check_bool(name, "bias", bias), check_dtype(name, dtype)
         self.init = init
+        check_allocation(weight_shape)
         self.weight = Parameter(np.zeros(weight_shape, dtype=dtype))
         if bias:
             self.bias = Parameter(np.zeros(bias_size, dtype=dtype))

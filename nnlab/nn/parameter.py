@@ -11,6 +11,13 @@ from nnlab.engine.tensor import Tensor
 _BUILD_GUARDS: list = []
 
 
+def check_allocation(shape) -> None:
+    """Called by layers before they allocate a parameter of ``shape`` (a model being rebuilt from
+    a file may refuse it); the parameter itself is counted when it is made."""
+    if _BUILD_GUARDS:
+        _BUILD_GUARDS[-1](tuple(shape), commit=False)
+
+
 class Parameter(Tensor):
     """A learnable tensor: requires grad unless frozen; float32 unless given a float64 array."""
 

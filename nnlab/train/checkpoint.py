@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import struct
 import zipfile
 import zlib
 
@@ -177,7 +178,8 @@ def read_checkpoint(path) -> dict:
             payload = decode({k: v for k, v in doc.items() if k not in ("format", "version", "checksum")}, array)
     except CheckpointError:
         raise
-    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, OSError, UnicodeDecodeError) as e:
+    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, OSError, UnicodeDecodeError, RuntimeError,
+            NotImplementedError, zlib.error, struct.error) as e:  # a damaged zip raises any of these
         if isinstance(e, OSError) and not isinstance(e, (EOFError,)) and e.errno is not None:
             raise CheckpointError(f"{path}: cannot read the checkpoint ({e.strerror}); check the file's permissions") from None
         raise CheckpointError(corrupt) from None
@@ -216,9 +218,11 @@ def build_model(arch: dict, custom_objects=None, max_values: int | None = None):
     state = nrandom.get_state()
     seen = [0]
 
-    def guard(shape):
-        seen[0] += int(np.prod(shape, dtype=np.int64)) if len(shape) else 1
-        if seen[0] > max_values:
+    def guard(shape, commit=True):
+        n = seen[0] + (int(np.prod(shape, dtype=np.int64)) if len(shape) else 1)
+        if commit:
+            seen[0] = n
+        if n > max_values:
             raise CheckpointError(f"the stored architecture asks for more than the {max_values:,} weight values the "
                                   "file holds (a parameter of shape "
                                   f"{tuple(int(d) for d in shape)}); the file is damaged or was edited")
