@@ -21,6 +21,8 @@ __all__ = ["describe", "check_int", "check_float", "check_positive_float", "chec
 
 def describe(value) -> str:
     """``'x' (str)``, ``1.5 (float)``, ``an array of shape (2,)``: what came, for a message."""
+    if value is None:
+        return "None"
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     if type(value).__name__ == "Tensor":
@@ -190,7 +192,9 @@ def check_array_data(fn: str, data, dtype=None) -> np.ndarray:
     if isinstance(data, (str, bytes)):
         raise TypeError(f"{fn}: expected a number, a (nested) list of numbers or an array, got a string {data!r:.40}")
     try:
-        arr = np.asarray(data, dtype=dtype)
+        arr = np.asarray(data)
+        if dtype is not None and arr.dtype.kind in _NUMERIC_KINDS:  # strings are refused below, not parsed
+            arr = np.asarray(arr, dtype=dtype)
     except (ValueError, TypeError) as e:
         what = "a ragged (nested) list: every row must have the same length" if "inhomogeneous" in str(e) \
             else f"data NumPy cannot convert to {dtype or 'numbers'} ({e})"

@@ -157,7 +157,7 @@ class Tensor:
 
     def astype(self, dtype) -> "Tensor":
         from nnlab.engine.ops import elementwise
-        return elementwise.cast(self, dtype=np.dtype(dtype))
+        return elementwise.cast(self, dtype=dtype)
 
     def float(self) -> "Tensor":
         return self.astype(np.float32)

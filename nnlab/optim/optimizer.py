@@ -279,7 +279,8 @@ class Optimizer:
 
 def _num(name: str, key: str, value, lo: float, hi: float | None = None, hi_open: bool = True) -> None:
     """Range check for a hyperparameter with a message naming it."""
-    ok = isinstance(value, (int, float, np.floating)) and math.isfinite(value) and value >= lo
+    check_float(name, key, value)  # a number: not a bool, a string or None (TypeError)
+    ok = isinstance(value, (int, float, np.floating, np.integer)) and math.isfinite(value) and value >= lo
     if ok and hi is not None:
         ok = value < hi if hi_open else value <= hi
     if not ok:

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from nnlab.engine._args import check_float, check_int_list
+from nnlab.engine._args import check_float, check_int, check_int_list
 from nnlab.optim.optimizer import Optimizer
 
 __all__ = ["Schedule", "Scheduler", "Constant", "StepLR", "StepDecay", "MultiStepLR", "ExponentialLR",
@@ -93,8 +93,7 @@ class StepLR(Schedule):
     """Step decay: a(t) = a0 * gamma^floor(t / step_size) (halve every 5 epochs: gamma=0.5, step_size=5)."""
 
     def __init__(self, base=None, step_size: int = 1, gamma: float = 0.1):
-        if not (isinstance(step_size, (int, np.integer)) and step_size >= 1):
-            raise ValueError(f"StepLR: step_size must be an integer >= 1, got {step_size!r}")
+        check_int("StepLR", "step_size", step_size, min=1)
         _check("StepLR", "gamma", gamma, 0.0, lo_open=True)
         self.step_size, self.gamma = int(step_size), float(gamma)
         super().__init__(base)
