@@ -52,7 +52,9 @@ def configure(p) -> None:
     g.add_argument("--metric", default="val_accuracy", help="validation metric to optimize (default val_accuracy)")
     g.add_argument("--direction", choices=["maximize", "minimize"], default=None,
                    help="default: maximize accuracies, minimize losses")
-    g.add_argument("--seed", type=nonneg_int, default=0, help="seed of the sampler and of each trial's training")
+    g.add_argument("--seed", type=nonneg_int, default=0,
+                   help="seed of the sampler and of each trial's training; with one worker, a killed and re-run "
+                        "search trains the same configurations with the same seeds as an uninterrupted one")
     g = p.add_argument_group("search space (default: --lr 1e-4,1e-1 --l2 1e-6,1e-2 --dropout 0,0.6)")
     g.add_argument("--param", action="append", default=[], metavar="NAME=KIND:ARGS",
                    help="a parameter: lr=log:1e-4,1e-1  dropout=uniform:0,0.5  hidden=int:32,256  "
