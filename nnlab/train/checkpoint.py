@@ -251,7 +251,7 @@ def _build_model(arch: dict, custom_objects=None):
                           "load the weights with model.load_state_dict(ckpt.model_state)")
 
 
-def _state_values(state) -> int:
+def state_values(state) -> int:
     """How many values a state dict's arrays hold."""
     return sum(int(np.size(v)) for v in state.values()) if isinstance(state, dict) else 0
 
@@ -289,7 +289,7 @@ class Checkpoint:
         self.model = None
         if self.architecture:
             try:
-                self.model = build_model(self.architecture, custom_objects, max_values=_state_values(self.model_state))
+                self.model = build_model(self.architecture, custom_objects, max_values=state_values(self.model_state))
             except CheckpointError as e:
                 raise CheckpointError(f"{self.path}: {e}") from None
             except (ValueError, TypeError) as e:
