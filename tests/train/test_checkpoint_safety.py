@@ -173,3 +173,20 @@ def test_a_killed_writes_temporary_file_is_removed_on_start_and_resume(tmp_path)
         seen.append(remove_stale_temps(tmp_path))
     atomic_write(tmp_path / "live.bin", writer)
     assert seen == [[]] and (tmp_path / "live.bin").read_bytes() == b"partial"
+
+
+def test_resume_from_the_command_line_is_bounded_too(tmp_path, capsys):
+    from nnlab.cli.main import main
+    run = tmp_path / "run"
+    assert main(["train", "--data", "spiral", "--model", "mlp", "--hidden", "8", "--epochs", "1", "--quiet",
+                 "--no-report", "--out", str(run)]) == 0
+    capsys.readouterr()
+
+    def huge(doc):
+        layers = doc["architecture"]["config"]["args"]
+        first = next(x["__module__"] for x in layers if x["__module__"]["class"].endswith(":Linear"))
+        first["args"] = [20000, 20000]
+    _rewrite(run / "checkpoint.npz", run / "checkpoint.npz", huge)
+    code = main(["train", "--resume", str(run), "--epochs", "2", "--quiet", "--no-report"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "asks for more than" in err[0], err
