@@ -218,8 +218,8 @@ def _train(args, threads) -> int:
     manual_seed(seed)
     model = None
     if resume_path:  # the architecture the run was started with, even if the defaults changed since
-        from nnlab.train.checkpoint import build_model
-        model = build_model(payload["architecture"])
+        from nnlab.train.checkpoint import build_model, state_values
+        model = build_model(payload["architecture"], max_values=state_values(payload.get("model_state")))
     r = recipe(model_name, splits.input_shape, splits.num_classes, model=model, **options)
     if resume_path and done >= r.epochs and not args.quiet:
         print(f"note: the run already finished its {done} epochs; re-measuring it "

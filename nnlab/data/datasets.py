@@ -707,6 +707,15 @@ def _looks_like_path(s) -> bool:
             or Path(s).exists())
 
 
+def _check_classes(data: "ArrayDataset", where) -> None:
+    """A classification dataset needs two classes at least: with one, every model reaches loss 0
+    by predicting it, and nothing is learnt."""
+    if data.y is not None and len(data.y) and np.unique(data.y).size < 2:
+        only = data.class_names[int(data.y[0])] if data.class_names else int(data.y[0])
+        raise DataError(f"{where}: every sample has the same label ({only!r}); a classifier needs at least "
+                        "two classes: add samples of another class")
+
+
 def load_dataset(name_or_path="mnist5k", *, seed: int = 0, splits=None, stratify: bool = True,
                  label_column: int | str | None = None, image_size=None, color: str = "auto",
                  n_samples: int | None = None, noise: float | None = None, classes: int | None = None,
@@ -763,5 +772,6 @@ def load_dataset(name_or_path="mnist5k", *, seed: int = 0, splits=None, stratify
             raise DataError(f"{path}: unsupported file type {suffix or '(none)'!r}; "
                             "use a .npz (X, y), a .csv, or a folder of class sub-folders with images")
         default = _FILE_SPLITS
+    _check_classes(data, name_or_path)
     return train_dev_test_split(data, sizes=splits if splits is not None else default,
                                 stratify=stratify, seed=seed, name=name)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nnlab.engine._args import check_callable, check_float, check_int, check_positive_float
 from nnlab.engine import autograd
 from nnlab.engine import random as nn_random
 from nnlab.engine.tensor import Tensor
@@ -216,10 +217,11 @@ def gradcheck(f, *inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float = 1
     Returns:
         A GradcheckReport (``bool(report)`` is ``report.ok``; ``print(report)`` shows a table).
     """
-    if eps <= 0:
-        raise ValueError(f"gradcheck: eps must be positive, got {eps}")
-    if samples is not None and samples < 1:
-        raise ValueError(f"gradcheck: samples must be a positive number of entries, got {samples}")
+    check_callable("gradcheck", "f", f)
+    eps = check_positive_float("gradcheck", "eps", eps)
+    atol, rtol = (check_float("gradcheck", n, v, min=0.0) for n, v in (("atol", atol), ("rtol", rtol)))
+    if samples is not None:
+        samples = check_int("gradcheck", "samples", samples, min=1)
     tensors, checked = _prepare(inputs, None if wrt is None else set(wrt))
     if not checked:
         raise ValueError("gradcheck: no floating-point input to check")

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 
 from nnlab.engine import autograd
+from nnlab.engine._args import check_array_data, check_axis
 
 DEFAULT_DTYPE = np.float32
 _FLOAT_KINDS = "f"
@@ -44,13 +45,11 @@ def _as_array(data, dtype=None) -> np.ndarray:
     float32 (as in PyTorch); integers and booleans keep theirs (labels, indices, masks)."""
     if isinstance(data, Tensor):
         data = data.data
-    if dtype is not None:
-        return np.asarray(data, dtype=dtype)
-    if isinstance(data, np.ndarray):
+    if isinstance(data, np.ndarray) and dtype is None and data.dtype.kind in "biuf":
         return data
-    if isinstance(data, np.generic):
-        return np.asarray(data)
-    arr = np.asarray(data)
+    arr = check_array_data("tensor", data, dtype)  # strings, objects, ragged lists: a TypeError
+    if dtype is not None or isinstance(data, (np.ndarray, np.generic)):
+        return arr
     if arr.dtype == np.float64:
         arr = arr.astype(DEFAULT_DTYPE)
     return arr
@@ -158,7 +157,7 @@ class Tensor:
 
     def astype(self, dtype) -> "Tensor":
         from nnlab.engine.ops import elementwise
-        return elementwise.cast(self, dtype=np.dtype(dtype))
+        return elementwise.cast(self, dtype=dtype)
 
     def float(self) -> "Tensor":
         return self.astype(np.float32)
@@ -308,6 +307,7 @@ class Tensor:
         return _ops().clip(self, low, high)
 
     def argmax(self, axis=None):
+        axis = None if axis is None else check_axis("argmax", axis, self.ndim)
         return np.argmax(self.data, axis=axis)
 
 

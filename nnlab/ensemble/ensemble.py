@@ -181,7 +181,7 @@ def from_checkpoints(paths, method: str = "mean") -> Ensemble:
 
 def from_search(search_dir, k: int = 5, method: str = "mean", stage: int | None = None) -> Ensemble:
     """The top-``k`` trials of a search (last stage with results, or ``stage``), from their checkpoints."""
-    from nnlab.tune.search import load_results
+    from nnlab.tune.results import load_results
     out = Path(search_dir)
     rows = [r for r in load_results(out) if r.get("status") == "complete" and r.get("dir")]
     if stage is None and rows:

@@ -1,5 +1,5 @@
 """Layers, losses and initializers (PyTorch names)."""
-from nnlab.nn.module import Module
+from nnlab.nn.module import Module, register_module
 from nnlab.nn.parameter import Parameter
 # Each part adds its exports below, one import line per file.
 from nnlab.nn.linear import Linear, Maxout, Identity

@@ -5,13 +5,14 @@ import math
 
 import numpy as np
 
+from nnlab.engine._args import check_bool, check_dtype
 from nnlab.engine.ops.conv import pair
 from nnlab.nn import functional as F
 from nnlab.nn import init as _init
 from nnlab.nn._checks import positive_ints as _features
 from nnlab.nn.linear import WeightedLayer
 from nnlab.nn.module import Module
-from nnlab.nn.parameter import Parameter
+from nnlab.nn.parameter import Parameter, check_allocation
 
 
 def _fmt(p):
@@ -122,11 +123,13 @@ class LocallyConnected2d(Module):
         self.stride = pair(stride, "stride", name, minimum=1)
         self.padding = pair(padding, "padding", name, minimum=0)
         self.rounding = _rounding(rounding, name)
+        bias, dtype = check_bool(name, "bias", bias), check_dtype(name, dtype)
         oh, ow = (out_size(self.input_size[a], self.kernel_size[a], self.stride[a], self.padding[a], 1,
                            name=name, axis=("height", "width")[a], rounding=rounding) for a in (0, 1))
         self.output_size = (oh, ow)
         kh, kw = self.kernel_size
         fan_in = in_channels * kh * kw
+        check_allocation((oh, ow, out_channels, in_channels, kh, kw))
         self.weight = Parameter(np.zeros((oh, ow, out_channels, in_channels, kh, kw), dtype=dtype))
         _init.normal_(self.weight, 0.0, math.sqrt(2.0 / fan_in))
         if bias:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnlab.engine._args import check_float_input
 from nnlab.engine import ops
 from nnlab.engine.ops import loss as _loss
 from nnlab.engine.ops import norm as _norm
@@ -166,8 +167,27 @@ def hierarchical_softmax_loss(scores, labels, tree, reduction: str = "mean"):
 # are appended below this line by the CNN part.
 # ======================================================================================
 from nnlab.engine.ops.conv import conv2d, locally_connected2d  # noqa: E402
-from nnlab.engine.ops.pool import max_pool2d, avg_pool2d, lp_pool2d, global_avg_pool2d  # noqa: E402
+from nnlab.engine.ops.pool import max_pool2d  # noqa: E402
+from nnlab.engine.ops import pool as _pool  # noqa: E402
 from nnlab.engine.ops.lrn import local_response_norm  # noqa: E402
+
+
+def avg_pool2d(x, *args, name="avg_pool2d", **kwargs):
+    """Average pooling (see ``engine.ops.pool.avg_pool2d``); integer or boolean input is refused."""
+    check_float_input(name, x)
+    return _pool.avg_pool2d(x, *args, name=name, **kwargs)
+
+
+def lp_pool2d(x, *args, name="lp_pool2d", **kwargs):
+    """Power-average pooling (see ``engine.ops.pool.lp_pool2d``); floating-point input only."""
+    check_float_input(name, x)
+    return _pool.lp_pool2d(x, *args, name=name, **kwargs)
+
+
+def global_avg_pool2d(x, *, name="global_avg_pool2d"):
+    """Mean over the spatial axes, output (N, C, 1, 1); floating-point input only."""
+    check_float_input(name, x)
+    return _pool.global_avg_pool2d(x, name=name)
 
 
 def adaptive_avg_pool2d(x, output_size=1):

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnlab.engine._args import check_bool, check_dtype
 from nnlab.nn import functional as F
 from nnlab.nn import init as _init
 from nnlab.nn._checks import positive_ints
 from nnlab.nn.module import Module
-from nnlab.nn.parameter import Parameter
+from nnlab.nn.parameter import Parameter, check_allocation
 
 
 class Identity(Module):
@@ -23,7 +24,10 @@ class WeightedLayer(Module):
     ``reset_parameters()`` draws both afresh."""
 
     def _make_weight_and_bias(self, weight_shape, bias_size: int, bias: bool, init, dtype) -> None:
+        name = type(self).__name__
+        bias, dtype = check_bool(name, "bias", bias), check_dtype(name, dtype)
         self.init = init
+        check_allocation(weight_shape)
         self.weight = Parameter(np.zeros(weight_shape, dtype=dtype))
         if bias:
             self.bias = Parameter(np.zeros(bias_size, dtype=dtype))

@@ -8,6 +8,7 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
+from nnlab.engine._args import check_dtype
 from nnlab.engine.tensor import Tensor
 from nnlab.nn.parameter import Parameter
 
@@ -193,7 +194,7 @@ class Module:
 
     def to_dtype(self, dtype) -> "Module":
         """Cast every parameter and floating buffer (e.g. float64 for gradient checks)."""
-        dtype = np.dtype(dtype)
+        dtype = check_dtype(f"{type(self).__name__}.to_dtype", dtype)
         for m in self.modules():
             for p in m._parameters.values():
                 if p is not None:
@@ -330,35 +331,100 @@ def _encode(value, where: str):
                     f"({value!r:.60}), which cannot be stored as data; override get_config() for it")
 
 
-def _decode(value):
+def _decode(value, custom_objects=None):
     if isinstance(value, list):
-        return [_decode(v) for v in value]
+        return [_decode(v, custom_objects) for v in value]
     if isinstance(value, dict):
         if "__module__" in value:
-            return module_from_config(value["__module__"])
+            return module_from_config(value["__module__"], custom_objects)
         if "__tuple__" in value:
-            return tuple(_decode(v) for v in value["__tuple__"])
+            return tuple(_decode(v, custom_objects) for v in value["__tuple__"])
         if "__dict__" in value:
-            return {k: _decode(v) for k, v in value["__dict__"].items()}
+            return {k: _decode(v, custom_objects) for k, v in value["__dict__"].items()}
     return value
 
 
-def module_from_config(config: dict) -> Module:
-    """Rebuild a module from ``get_config()`` output (fresh weights: load a state_dict after).
+# Module classes defined outside nnlab that configs and checkpoints may rebuild, by "module:Qualname".
+_REGISTERED: dict = {}
 
-    Only ``Module`` subclasses are constructed, so a config cannot run arbitrary callables.
+
+def _class_name(cls) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def register_module(cls):
+    """Let configs and checkpoints rebuild ``cls``, a Module subclass defined outside nnlab
+    (a decorator, as Keras's ``register_keras_serializable``)::
+
+        @nn.register_module
+        class Net(nn.Module): ...
+
+    A file only names the classes to build; nnlab builds its own classes, registered ones and those
+    passed to ``nnlab.load(..., custom_objects=...)``, and refuses any other name before importing
+    anything (an import runs the module's code).
     """
-    try:
-        modname, qualname = config["class"].split(":")
-    except (KeyError, ValueError, AttributeError):
-        raise ValueError(f"module_from_config: expected {{'class': 'pkg.mod:Class', ...}}, got {config!r:.80}") from None
+    if not (isinstance(cls, type) and issubclass(cls, Module)):
+        raise TypeError(f"register_module: expected a Module subclass, got {cls!r:.60}")
+    _REGISTERED[_class_name(cls)] = cls
+    return cls
+
+
+def _custom_class(name: str, custom_objects):
+    """The class ``custom_objects`` gives for ``name`` ("module:Qualname"), by full name or by
+    qualified/bare class name; ``custom_objects`` is a dict of names to classes or a list of classes."""
+    if not custom_objects:
+        return None
+    if isinstance(custom_objects, dict):
+        items = list(custom_objects.items())
+    else:
+        items = [(_class_name(c) if isinstance(c, type) else repr(c), c) for c in custom_objects]
+    qualname = name.partition(":")[2]
+    for key, cls in items:
+        full = _class_name(cls) if isinstance(cls, type) else None
+        if key in (name, qualname, qualname.rpartition(".")[2]) or full == name:
+            if not (isinstance(cls, type) and issubclass(cls, Module)):
+                raise ValueError(f"module_from_config: custom_objects[{key!r}] is not a Module subclass")
+            return cls
+    return None
+
+
+def _resolve_class(name, custom_objects=None):
+    """The Module class a config names, imported only when it is nnlab's own."""
+    if not isinstance(name, str) or name.count(":") != 1:
+        raise ValueError(f"module_from_config: expected {{'class': 'pkg.mod:Class', ...}}, got class {name!r:.80}")
+    cls = _custom_class(name, custom_objects) or _REGISTERED.get(name)
+    if cls is not None:
+        return cls
+    modname, qualname = name.split(":")
+    if modname != "nnlab" and not modname.startswith("nnlab."):
+        raise ValueError(f"module_from_config: the file asks for class {name}, which is not part of nnlab; "
+                         "it was not imported. If you trust the file, pass the class: "
+                         f"nnlab.load(path, custom_objects={{{qualname.rpartition('.')[2]!r}: {qualname}}}), "
+                         "or decorate it with @nnlab.nn.register_module")
     try:
         obj = importlib.import_module(modname)
         for part in qualname.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError):
-        raise ValueError(f"module_from_config: cannot find class {config['class']}: is the module that "
+        raise ValueError(f"module_from_config: cannot find class {name}: is the module that "
                          f"defines it importable?") from None
     if not (isinstance(obj, type) and issubclass(obj, Module)):
-        raise ValueError(f"module_from_config: {config['class']} is not an nnlab Module")
-    return obj(*_decode(config.get("args", [])), **{k: _decode(v) for k, v in config.get("kwargs", {}).items()})
+        raise ValueError(f"module_from_config: {name} is not an nnlab Module")
+    return obj
+
+
+def module_from_config(config: dict, custom_objects=None) -> Module:
+    """Rebuild a module from ``get_config()`` output (fresh weights: load a state_dict after).
+
+    Only ``Module`` subclasses are constructed: nnlab's own, those registered with
+    ``register_module`` and those in ``custom_objects`` (a dict of names to classes, or a list of
+    classes). Any other class name is refused before anything is imported, so a crafted config
+    cannot run an installed module's import-time code.
+    """
+    if not isinstance(config, dict) or "class" not in config:
+        raise ValueError(f"module_from_config: expected {{'class': 'pkg.mod:Class', ...}}, got {config!r:.80}")
+    cls = _resolve_class(config["class"], custom_objects)
+    args, kwargs = config.get("args", []), config.get("kwargs", {})
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise ValueError(f"module_from_config: {config['class']}: args must be a list and kwargs a dict")
+    return cls(*_decode(args, custom_objects), **{k: _decode(v, custom_objects) for k, v in kwargs.items()})

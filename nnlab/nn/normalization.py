@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnlab.engine._args import check_bool, check_dtype
 from nnlab.nn import functional as F
 from nnlab.nn._checks import is_number, positive_ints
 from nnlab.nn.module import Module
@@ -31,6 +32,9 @@ class _BatchNorm(Module):
             raise ValueError(f"{name}: momentum must lie in [0, 1], got {momentum!r}")
         if not (is_number(eps) and eps > 0):
             raise ValueError(f"{name}: eps must be a finite number > 0, got {eps!r}")
+        affine, track_running_stats = check_bool(name, "affine", affine), check_bool(name, "track_running_stats",
+                                                                                      track_running_stats)
+        dtype = check_dtype(name, dtype)
         self.num_features, self.eps, self.momentum = num_features, float(eps), float(momentum)
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nnlab.engine._args import check_instance, check_shape
 from nnlab.engine.autograd import no_grad
 from nnlab.engine.tensor import Tensor
 
@@ -153,7 +154,7 @@ def _check_shape(input_shape, where: str) -> tuple:
     try:
         if isinstance(input_shape, (str, bytes)):
             raise TypeError
-        shape = tuple(int(d) for d in input_shape)
+        shape = check_shape(where, tuple(input_shape), "input_shape", allow_infer=False)
     except (TypeError, ValueError):
         raise TypeError(f"{where}: input_shape must be a tuple of ints such as (3, 224, 224) "
                         f"(one image, no batch axis), got {input_shape!r}") from None
@@ -212,6 +213,8 @@ def summary(model, input_shape, batch_size: int = 1, dtype=np.float32, fold_elem
     Returns:
         A ``SummaryTable`` with ``.rows``, ``.total_params`` and ``.total_activations``.
     """
+    from nnlab.nn.module import Module
+    check_instance("summary", "model", model, Module, "an nnlab.nn.Module")
     shape = _check_shape(input_shape, "summary")
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"summary: batch_size must be a positive int, got {batch_size!r}")

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from nnlab.engine._args import check_float, describe
 from nnlab.engine.autograd import enable_grad
 from nnlab.engine.tensor import Tensor
 
@@ -92,12 +93,9 @@ class Optimizer:
     def _check_group(self, group: dict) -> None:
         """Validate a group's hyperparameters (subclasses name what is wrong)."""
         name = type(self).__name__
-        lr = group.get("lr")
-        if lr is not None and not (isinstance(lr, (int, float, np.floating)) and lr >= 0 and math.isfinite(lr)):
-            raise ValueError(f"{name}: lr must be a finite number >= 0, got {lr!r}")
-        wd = group.get("weight_decay", 0.0)
-        if not (isinstance(wd, (int, float, np.floating)) and wd >= 0):
-            raise ValueError(f"{name}: weight_decay must be >= 0, got {wd!r}")
+        if "lr" in group:  # None too: refused here, not at the first step()
+            check_float(name, "lr", group["lr"], min=0.0)
+        check_float(name, "weight_decay", group.get("weight_decay", 0.0), min=0.0)
 
     def _work(self, i: int, w: np.ndarray) -> np.ndarray:
         """A scratch array shaped like ``w`` (shared by same-shape parameters; never state)."""
@@ -150,7 +148,7 @@ class Optimizer:
                 if dw is None or not p.requires_grad:
                     continue
                 w = p.data
-                if dw.shape != w.shape:
+                if type(dw) is not np.ndarray or dw.shape != w.shape or dw.dtype.kind != "f":
                     self._bad_grad(i, w, dw)
                 if wd:
                     dw = _with_weight_decay(w, dw, wd, self._decay_buffer(i, w))
@@ -161,7 +159,11 @@ class Optimizer:
         return loss
 
     def _bad_grad(self, i: int, w, dw) -> None:
-        """A gradient set by hand with another shape would broadcast into a wrong update."""
+        """A gradient set by hand with another shape would broadcast into a wrong update; an
+        integer one would truncate it."""
+        if type(dw) is not np.ndarray or dw.dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}.step: parameter {i}'s grad must be a floating-point "
+                            f"ndarray like the parameter ({w.dtype}), got {describe(dw)}")
         raise ValueError(f"{type(self).__name__}.step: parameter {i} has shape {w.shape} but its grad has "
                          f"shape {np.shape(dw)}")
 
@@ -277,7 +279,8 @@ class Optimizer:
 
 def _num(name: str, key: str, value, lo: float, hi: float | None = None, hi_open: bool = True) -> None:
     """Range check for a hyperparameter with a message naming it."""
-    ok = isinstance(value, (int, float, np.floating)) and math.isfinite(value) and value >= lo
+    check_float(name, key, value)  # a number: not a bool, a string or None (TypeError)
+    ok = isinstance(value, (int, float, np.floating, np.integer)) and math.isfinite(value) and value >= lo
     if ok and hi is not None:
         ok = value < hi if hi_open else value <= hi
     if not ok:

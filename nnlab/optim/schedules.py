@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from nnlab.engine._args import check_float, check_int, check_int_list
 from nnlab.optim.optimizer import Optimizer
 
 __all__ = ["Schedule", "Scheduler", "Constant", "StepLR", "StepDecay", "MultiStepLR", "ExponentialLR",
@@ -92,8 +93,7 @@ class StepLR(Schedule):
     """Step decay: a(t) = a0 * gamma^floor(t / step_size) (halve every 5 epochs: gamma=0.5, step_size=5)."""
 
     def __init__(self, base=None, step_size: int = 1, gamma: float = 0.1):
-        if not (isinstance(step_size, (int, np.integer)) and step_size >= 1):
-            raise ValueError(f"StepLR: step_size must be an integer >= 1, got {step_size!r}")
+        check_int("StepLR", "step_size", step_size, min=1)
         _check("StepLR", "gamma", gamma, 0.0, lo_open=True)
         self.step_size, self.gamma = int(step_size), float(gamma)
         super().__init__(base)
@@ -109,7 +109,7 @@ class MultiStepLR(Schedule):
     """a(t) = a0 * gamma^(number of milestones <= t)."""
 
     def __init__(self, base=None, milestones=(), gamma: float = 0.1):
-        self.milestones = sorted(int(m) for m in milestones)
+        self.milestones = sorted(check_int_list("MultiStepLR", "milestones", milestones, min=0))
         _check("MultiStepLR", "gamma", gamma, 0.0, lo_open=True)
         self.gamma = float(gamma)
         super().__init__(base)
@@ -343,7 +343,9 @@ class ReduceLROnPlateau:
         self.optimizer = optimizer
         self.mode, self.factor, self.patience = mode, float(factor), patience
         self.threshold, self.threshold_mode, self.cooldown = float(threshold), threshold_mode, cooldown
-        self.min_lrs, self.eps = [float(m) for m in min_lrs], float(eps)
+        self.min_lrs = [check_float("ReduceLROnPlateau", "min_lr", m, min=0.0) for m in min_lrs]
+        self.eps = check_float("ReduceLROnPlateau", "eps", eps, min=0.0)
+        self.threshold = check_float("ReduceLROnPlateau", "threshold", threshold, min=0.0)
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = 0
         self.cooldown_counter = 0

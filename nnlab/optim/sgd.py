@@ -110,7 +110,7 @@ class SGD(Optimizer):
                 if dw is None or not p.requires_grad:
                     continue
                 w = p.data
-                if dw.shape != w.shape:
+                if type(dw) is not np.ndarray or dw.shape != w.shape or dw.dtype.kind != "f":
                     self._bad_grad(i, w, dw)
                 tmp = work(i, w)
                 if wd:

@@ -280,6 +280,12 @@ class ModelCheckpoint(Callback, _Monitor):
         t = self.trainer
         return self.filepath.format(epoch=t.epoch + 1, step=t.global_step)
 
+    def on_train_begin(self, logs=None):
+        """A run that starts or resumes first removes the temporary files of checkpoint writes
+        that a killed process left in its folder (each up to a checkpoint's size)."""
+        from nnlab.utils.io import remove_stale_temps
+        remove_stale_temps(os.path.dirname(os.path.abspath(self.filepath)))
+
     def _save(self) -> None:
         self.last_path = self.trainer.save_checkpoint(self._path())
 

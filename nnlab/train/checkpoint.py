@@ -19,7 +19,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import struct
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -44,15 +46,17 @@ class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
 # ------------------------------------------------------------------------------------------
 # Nested data <-> JSON + arrays
 # ------------------------------------------------------------------------------------------
-_TAGS = ("__ndarray__", "__tuple__", "__items__", "__float__")
+_TAGS = ("__ndarray__", "__tuple__", "__items__", "__float__", "__tensor__")
 
 
 def encode(obj, arrays: list):
     """JSON-compatible form of nested dicts/lists/tuples/numbers/strings/ndarrays; arrays are
     appended to ``arrays`` and replaced by references."""
+    if type(obj).__name__ in ("Tensor", "Parameter") and hasattr(obj, "data") and hasattr(obj, "requires_grad"):
+        return {"__tensor__": encode(np.asarray(obj.data), arrays)}
     if isinstance(obj, np.ndarray):
-        if obj.dtype.kind not in "biufc":
-            raise TypeError(f"checkpoint: cannot store an array of dtype {obj.dtype} (numbers only)")
+        if obj.dtype.kind not in "biuf":
+            raise TypeError(f"checkpoint: cannot store an array of dtype {obj.dtype} (real numbers only)")
         arrays.append(obj)
         return {"__ndarray__": len(arrays) - 1}
     if isinstance(obj, np.generic):
@@ -87,6 +91,9 @@ def decode(obj, arrays):
                 return {_hashable(decode(k, arrays)): decode(x, arrays) for k, x in v}
             if tag == "__float__":
                 return float(v)
+            if tag == "__tensor__":
+                from nnlab.engine.tensor import Tensor
+                return Tensor(decode(v, arrays))
         return {k: decode(v, arrays) for k, v in obj.items()}
     return obj
 
@@ -103,10 +110,39 @@ def write_checkpoint(path, payload: dict) -> str:
     path = os.fspath(path)
     arrays: list = []
     doc = {"format": FORMAT, "version": VERSION, **encode(payload, arrays)}
+    doc["checksum"] = {"crc32": arrays_checksum(arrays), "arrays": len(arrays)}
     text = json.dumps(doc, separators=(",", ":"))
     entries = {_META: np.frombuffer(text.encode("utf-8"), dtype=np.uint8)}
     entries.update({f"a{i}": a for i, a in enumerate(arrays)})
     return atomic_savez(path, entries, fsync=True)
+
+
+def arrays_checksum(arrays) -> int:
+    """CRC-32 of the arrays' names, dtypes, shapes and bytes, in order: a flipped byte anywhere in
+    the stored weights (or arrays swapped by a damaged zip directory) changes it."""
+    crc = 0
+    for i, a in enumerate(arrays):
+        a = np.ascontiguousarray(a)
+        crc = zlib.crc32(f"a{i}:{a.dtype.str}:{a.shape};".encode(), crc)
+        crc = zlib.crc32(memoryview(a).cast("B") if a.size else b"", crc)
+    return crc
+
+
+def _verified_arrays(doc: dict, z, path: str, corrupt: str) -> dict:
+    """The file's arrays by index, after comparing them with the stored checksum (checkpoints
+    written before the checksum existed have none: their arrays are read when referenced)."""
+    want = doc.get("checksum")
+    if want is None:
+        return {}
+    if not isinstance(want, dict) or not isinstance(want.get("arrays"), int) or not isinstance(want.get("crc32"), int):
+        raise CheckpointError(corrupt)
+    if not {f"a{i}" for i in range(want["arrays"])} <= set(z.files):
+        raise CheckpointError(corrupt)
+    arrays = [z[f"a{i}"] for i in range(want["arrays"])]
+    if arrays_checksum(arrays) != want["crc32"]:
+        raise CheckpointError(f"{path}: the stored arrays do not match the checkpoint's checksum (the file was "
+                              "damaged or edited); use an earlier checkpoint or train again")
+    return dict(enumerate(arrays))
 
 
 def read_checkpoint(path) -> dict:
@@ -133,16 +169,17 @@ def read_checkpoint(path) -> dict:
             if not isinstance(version, int) or version > VERSION or version < 1:
                 raise CheckpointError(f"{path}: checkpoint format version {version!r}, this nnlab reads version "
                                       f"{VERSION}; upgrade nnlab (pip install -U nnlab) or retrain")
-            cache = {}
+            cache = _verified_arrays(doc, z, path, corrupt)
 
             def array(i):
                 if i not in cache:
                     cache[i] = z[f"a{i}"]
                 return cache[i]
-            payload = decode({k: v for k, v in doc.items() if k not in ("format", "version")}, array)
+            payload = decode({k: v for k, v in doc.items() if k not in ("format", "version", "checksum")}, array)
     except CheckpointError:
         raise
-    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, OSError, UnicodeDecodeError) as e:
+    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, OSError, UnicodeDecodeError, RuntimeError,
+            NotImplementedError, zlib.error, struct.error) as e:  # a damaged zip raises any of these
         if isinstance(e, OSError) and not isinstance(e, (EOFError,)) and e.errno is not None:
             raise CheckpointError(f"{path}: cannot read the checkpoint ({e.strerror}); check the file's permissions") from None
         raise CheckpointError(corrupt) from None
@@ -167,24 +204,45 @@ def model_architecture(model, builder: dict | None = None) -> dict:
     return arch
 
 
-def build_model(arch: dict):
+def build_model(arch: dict, custom_objects=None, max_values: int | None = None):
     """Rebuild an architecture recorded by ``model_architecture`` (fresh weights).
 
     Construction initializes weights from nnlab's generator; its state is restored afterwards,
     so loading a checkpoint does not change the random stream of the code that loads it.
+    ``custom_objects``: Module classes from outside nnlab that the architecture may name (see
+    ``nn.module_from_config``). ``max_values``: the number of values the stored weights hold; a
+    parameter that would take the architecture beyond it stops the build before it is allocated.
     """
     from nnlab.engine import random as nrandom
+    from nnlab.nn import parameter
     state = nrandom.get_state()
+    seen = [0]
+
+    def guard(shape, commit=True):
+        n = seen[0] + (int(np.prod(shape, dtype=np.int64)) if len(shape) else 1)
+        if commit:
+            seen[0] = n
+        if n > max_values:
+            raise CheckpointError(f"the stored architecture asks for more than the {max_values:,} weight values the "
+                                  "file holds (a parameter of shape "
+                                  f"{tuple(int(d) for d in shape)}); the file is damaged or was edited")
+    if max_values is not None:
+        parameter._BUILD_GUARDS.append(guard)
     try:
-        return _build_model(arch)
+        return _build_model(arch, custom_objects)
+    except MemoryError:
+        raise CheckpointError("the stored architecture asks for more memory than this machine has; the file is "
+                              "damaged or was edited") from None
     finally:
+        if max_values is not None:
+            parameter._BUILD_GUARDS.remove(guard)
         nrandom.set_state(state)
 
 
-def _build_model(arch: dict):
+def _build_model(arch: dict, custom_objects=None):
     if "config" in arch and arch["config"] is not None:
         from nnlab.nn.module import module_from_config
-        return module_from_config(arch["config"])
+        return module_from_config(arch["config"], custom_objects)
     if "builder" in arch:
         from nnlab.train import models
         b = arch["builder"]
@@ -193,12 +251,17 @@ def _build_model(arch: dict):
                           "load the weights with model.load_state_dict(ckpt.model_state)")
 
 
+def state_values(state) -> int:
+    """How many values a state dict's arrays hold."""
+    return sum(int(np.size(v)) for v in state.values()) if isinstance(state, dict) else 0
+
+
 class Checkpoint:
     """What ``nnlab.load`` returns: the rebuilt ``model`` (weights loaded, eval mode) and the rest
     of the checkpoint as attributes (``preprocessor``, ``history``, ``optimizer_state``,
     ``train_state``, ``config``, ``epoch`` (epochs completed), ``step``, ``version``, ``path``)."""
 
-    def __init__(self, payload: dict):
+    def __init__(self, payload: dict, custom_objects=None):
         self.payload = payload
         self.path = payload.get("path")
         self.version = payload.get("version")
@@ -225,7 +288,12 @@ class Checkpoint:
             self.history.load_state_dict(payload["history"])
         self.model = None
         if self.architecture:
-            self.model = build_model(self.architecture)
+            try:
+                self.model = build_model(self.architecture, custom_objects, max_values=state_values(self.model_state))
+            except CheckpointError as e:
+                raise CheckpointError(f"{self.path}: {e}") from None
+            except (ValueError, TypeError) as e:
+                raise CheckpointError(f"{self.path}: cannot rebuild the stored architecture: {e}") from None
             try:
                 self.model.load_state_dict(self.model_state)
             except (KeyError, ValueError) as e:
@@ -239,13 +307,24 @@ class Checkpoint:
 
 
 def save(obj, path, *, preprocessor=None, config: dict | None = None, builder: dict | None = None, **extra) -> str:
-    """Save a Module (architecture + weights + buffers) or a Trainer (a full, resumable
-    training checkpoint) to ``path`` as one .npz. Returns the path."""
+    """Save to ``path`` as one .npz (no pickle): a Module (architecture + weights + buffers), a
+    Trainer (a full, resumable training checkpoint), or plain data such as a ``state_dict()``:
+    dicts, lists and tuples of arrays, Tensors, numbers, strings and None (``nnlab.load`` gives
+    it back as saved, as ``torch.save``/``torch.load`` do). Returns the path."""
     from nnlab.nn.module import Module
+    _check_target(path)
     if hasattr(obj, "save_checkpoint") and hasattr(obj, "model"):
         return obj.save_checkpoint(path)
     if not isinstance(obj, Module):
-        raise TypeError(f"nnlab.save: expected a Module or a Trainer, got {type(obj).__name__}")
+        if preprocessor is not None or config or builder is not None or extra:
+            raise TypeError("nnlab.save: preprocessor=, config=, builder= and extra keywords go with a Module; "
+                            f"got a {type(obj).__name__}")
+        try:
+            encode(obj, [])
+        except TypeError as e:
+            raise TypeError(f"nnlab.save: expected a Module, a Trainer, or data made of dicts, lists, tuples, arrays, "
+                            f"Tensors, numbers and strings ({str(e).removeprefix('checkpoint: ')})") from None
+        return write_checkpoint(path, {"kind": "data", "data": obj})
     payload = {"kind": "model", "architecture": model_architecture(obj, builder),
                "model_state": dict(obj.state_dict()),
                "preprocessor": None if preprocessor is None else preprocessor.state_dict(),
@@ -253,6 +332,26 @@ def save(obj, path, *, preprocessor=None, config: dict | None = None, builder: d
     return write_checkpoint(path, payload)
 
 
-def load(path) -> Checkpoint:
-    """Read a checkpoint written by ``nnlab.save`` or a Trainer and rebuild its model."""
-    return Checkpoint(read_checkpoint(path))
+def _check_target(path) -> None:
+    try:
+        target = os.fspath(path)
+    except TypeError:
+        raise TypeError(f"nnlab.save: path must be a file path (str or os.PathLike), got {type(path).__name__}") from None
+    if os.path.isdir(target):
+        raise IsADirectoryError(f"nnlab.save: {target} is a folder; give a file name such as "
+                                f"{os.path.join(target, 'model.npz')}")
+
+
+def load(path, custom_objects=None):
+    """Read a file written by ``nnlab.save`` or a Trainer.
+
+    A model or training checkpoint gives a ``Checkpoint`` with the model rebuilt; data saved with
+    ``nnlab.save`` (a state_dict, a dict of arrays...) is given back as it was saved.
+    ``custom_objects``: Module classes defined outside nnlab that the file may name (a dict of
+    names to classes, or a list of classes); any other class it names is refused before anything
+    is imported (see ``nnlab.nn.register_module``).
+    """
+    payload = read_checkpoint(path)
+    if payload.get("kind") == "data":
+        return payload.get("data")
+    return Checkpoint(payload, custom_objects)

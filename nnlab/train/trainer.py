@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 
+from nnlab.engine._args import check_array_data, check_int
 from nnlab.engine import random as nrandom
 from nnlab.engine.autograd import no_grad
 from nnlab.engine.tensor import Tensor
@@ -351,7 +352,7 @@ class Trainer:
     def predict(self, X, classes: bool = False, batch_size: int | None = None, preprocess: bool = True) -> np.ndarray:
         """Class probabilities (softmax of the outputs; outputs as they are for non-softmax
         losses such as MSE), or predicted classes with ``classes=True``."""
-        X = np.asarray(X.X if hasattr(X, "X") else X)
+        X = _batch_input("Trainer.predict", X.X if hasattr(X, "X") else X)
         if preprocess and self.preprocessor is not None:
             X = self.preprocessor.transform(X)
         return predict(self.model, X, classes=classes, batch_size=batch_size or self.eval_batch_size,
@@ -448,7 +449,8 @@ def _is_softmax_loss(loss_fn) -> bool:
 
 def predict(model, X, classes: bool = False, batch_size: int = 1000, softmax: bool = True) -> np.ndarray:
     """Run ``model`` in eval mode over ``X`` in batches; probabilities or classes."""
-    X = np.asarray(X, dtype=np.float32)
+    X = _batch_input("predict", X).astype(np.float32, copy=False)
+    batch_size = check_int("predict", "batch_size", batch_size, min=1)
     was = model.training
     model.eval()
     outs = []
@@ -467,3 +469,12 @@ def predict(model, X, classes: bool = False, batch_size: int = 1000, softmax: bo
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
     return scores
+
+
+def _batch_input(fn: str, X) -> np.ndarray:
+    """Examples to predict: a numeric array (or Tensor, or nested list) with a batch axis."""
+    X = check_array_data(fn, X.data if isinstance(X, Tensor) else X)
+    if X.ndim == 0:
+        raise ValueError(f"{fn}: X must hold a batch of examples (an array with a first, batch axis), "
+                         f"got a single number")
+    return X

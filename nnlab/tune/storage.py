@@ -45,17 +45,55 @@ def open_storage(url: str, heartbeat: int = HEARTBEAT_SECONDS, grace: int = GRAC
     optuna = _optuna()
     if url == MEMORY:
         return optuna.storages.InMemoryStorage()
+    check_storage_url(url)
     url = _with_driver(url)
     engine_kwargs = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
         # Several processes write one file: wait for the lock rather than fail at once.
         engine_kwargs = {"connect_args": {"timeout": 120}}
+    scheme = url.split("://")[0]
     try:
         return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=int(heartbeat),
                                           grace_period=int(grace))
     except ImportError as e:
-        raise ValueError(f"--storage {url.split('://')[0]}://...: cannot load the database driver ({e}); "
+        raise ValueError(f"--storage {scheme}://...: cannot load the database driver ({e}); "
                          "install it (PostgreSQL: pip install psycopg2-binary)") from None
+    except Exception as e:  # noqa: BLE001 - SQLAlchemy's errors, said as what to fix
+        kind = type(e).__name__
+        if kind == "NoSuchModuleError":
+            raise ValueError(f"--storage {scheme}://...: unknown database driver {scheme!r}; use sqlite:///PATH, "
+                             "postgresql://USER@HOST/DB or mysql://USER@HOST/DB") from None
+        if kind == "ArgumentError":
+            raise ValueError(f"--storage: cannot parse {url!r} as a database URL such as sqlite:///runs/study.db "
+                             "or postgresql://USER@HOST/DB") from None
+        if kind == "OperationalError":
+            detail = str(getattr(e, "orig", e)).splitlines()[0]
+            raise ValueError(f"--storage {_safe(url)}: cannot open the database ({detail}); check that it exists "
+                             "and is reachable (for SQLite, that its folder exists)") from None
+        raise
+
+
+def _safe(url: str) -> str:
+    """``url`` without a password."""
+    head, sep, rest = url.partition("://")
+    if "@" in rest and ":" in rest.split("@", 1)[0]:
+        user = rest.split("@", 1)[0].split(":", 1)[0]
+        rest = f"{user}:***@" + rest.split("@", 1)[1]
+    return head + sep + rest
+
+
+def check_storage_url(url: str) -> None:
+    """A database URL (``driver://...``), and for SQLite a file whose folder exists."""
+    scheme, sep, rest = str(url).partition("://")
+    if not sep or not scheme or not all(c.isalnum() or c in "+-_." for c in scheme):
+        raise ValueError(f"--storage: cannot parse {url!r} as a database URL such as sqlite:///runs/study.db "
+                         "or postgresql://USER@HOST/DB")
+    if scheme.split("+")[0] == "sqlite":
+        path = rest[1:] if rest.startswith("/") else rest
+        if path and path != ":memory:":
+            folder = Path(path).parent
+            if not folder.is_dir():
+                raise ValueError(f"--storage {url}: folder {folder} does not exist; create it or give another path")
 
 
 def _with_driver(url: str) -> str:

@@ -45,11 +45,28 @@ class DigitsTask:
     """
 
     def __init__(self, model: str | None = None, data: str = "mnist5k", subset: int | None = None, data_seed: int = 0,
-                 save_checkpoint: bool = True):
+                 save_checkpoint: bool = True, check: bool = True):
         from nnlab.train.models import DEFAULT_MODEL
         self.model = model or DEFAULT_MODEL
         self.data, self.subset, self.data_seed = data, subset, int(data_seed)
         self.save_checkpoint = save_checkpoint
+        if check:
+            self.check()
+
+    def check(self) -> None:
+        """Fail now, in one line, on a model or dataset that no trial could train (a typo in
+        ``--model`` or ``--data`` would otherwise fail every trial of the search)."""
+        from nnlab.train.models import model_names
+        names = model_names()
+        if self.model not in names:
+            raise ValueError(f"--model: unknown model {self.model!r}; choose one of {', '.join(names)}")
+        if self.subset is not None and (isinstance(self.subset, bool) or not isinstance(self.subset, int)
+                                        or self.subset < 1):
+            raise ValueError(f"--subset: expected a positive number of examples, got {self.subset!r}")
+        try:
+            _dataset(self.data, self.data_seed)
+        except (OSError, ValueError) as e:
+            raise ValueError(f"--data {self.data}: {e}") from None
 
     def config(self) -> dict:
         return {"model": self.model, "data": self.data, "subset": self.subset, "data_seed": self.data_seed,
@@ -109,14 +126,18 @@ def _load_callable(spec: str):
         raise ValueError(f"--objective expects MODULE:FUNCTION or FILE.py:FUNCTION, got {spec!r}")
     if target.endswith(".py") or os.sep in target:
         path = Path(target).resolve()
-        if not path.exists():
-            raise FileNotFoundError(f"--objective: {path} does not exist")
+        if not path.is_file():
+            raise ValueError(f"--objective {spec}: {path} does not exist; give FILE.py:FUNCTION or MODULE:FUNCTION")
         mod_name = "_nnlab_objective_" + path.stem
         module_spec = importlib.util.spec_from_file_location(mod_name, path)
         module = importlib.util.module_from_spec(module_spec)
         module_spec.loader.exec_module(module)
     else:
-        module = importlib.import_module(target)
+        try:
+            module = importlib.import_module(target)
+        except ImportError as e:
+            raise ValueError(f"--objective {spec}: cannot import module {target!r} ({e}); give an importable "
+                             "module (on PYTHONPATH) or a path such as path/to/file.py:function") from None
     fn = getattr(module, name, None)
     if not callable(fn):
         raise ValueError(f"--objective: {target} has no function {name!r}")

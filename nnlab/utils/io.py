@@ -6,9 +6,19 @@ The data goes to a temporary file in the destination's folder (same file system,
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import time
 
-__all__ = ["atomic_write", "atomic_write_text", "atomic_savez", "file_mode"]
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: temporary files are not locked, only aged
+    fcntl = None
+
+__all__ = ["atomic_write", "atomic_write_text", "atomic_savez", "file_mode", "remove_stale_temps"]
+
+# mkstemp's names: "<target>.<8 random characters>.tmp"
+_TEMP_NAME = re.compile(r"^.+\.[A-Za-z0-9_]{8}\.tmp$")
 
 
 def file_mode() -> int:
@@ -30,6 +40,7 @@ def atomic_write(path, writer, *, text: bool = False, fsync: bool = False) -> st
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    _lock(fd)  # held while writing: remove_stale_temps leaves the file alone
     try:
         with (os.fdopen(fd, "w", encoding="utf-8", newline="") if text else os.fdopen(fd, "wb")) as f:
             writer(f)
@@ -56,3 +67,49 @@ def atomic_savez(path, arrays: dict, *, fsync: bool = False) -> str:
     """``np.savez(path, **arrays)``, atomically (``arrays`` a dict: any key is a valid name)."""
     import numpy as np
     return atomic_write(path, lambda f: np.savez(f, **arrays), fsync=fsync)
+
+
+def _lock(fd: int) -> bool:
+    if fcntl is None:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+
+
+def remove_stale_temps(folder, min_age: float = 2.0) -> list[str]:
+    """Delete the temporary files that writers killed mid-write (kill -9, power loss) left in
+    ``folder``; returns their paths.
+
+    A temporary file of ``atomic_write`` is locked while its writer lives (the lock goes with the
+    process), so a file that can be locked, and is at least ``min_age`` seconds old, has no writer
+    any more; one being written by another process right now is left alone.
+    """
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    now = time.time()
+    for name in names:
+        if not _TEMP_NAME.match(name):
+            continue
+        path = os.path.join(folder, name)
+        try:
+            if now - os.stat(path).st_mtime < min_age:
+                continue
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if fcntl is not None and not _lock(fd):
+                continue  # its writer is alive
+            os.unlink(path)
+            removed.append(path)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed

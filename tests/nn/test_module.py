@@ -135,7 +135,9 @@ def test_double_casts_parameters_and_buffers():
 def test_config_round_trip_rebuilds_architecture():
     m = make()
     cfg = json.loads(json.dumps(m.get_config()))
-    rebuilt = module_from_config(cfg)
+    with pytest.raises(ValueError, match="not part of nnlab"):
+        module_from_config(cfg)  # a class from outside nnlab must be passed or registered
+    rebuilt = module_from_config(cfg, custom_objects=[Pair, Affine])
     assert isinstance(rebuilt, Pair) and rebuilt.scale == 2.0
     assert rebuilt.second.shape == (5, 6)  # tuples survive the JSON round trip
     rebuilt.load_state_dict(m.state_dict())
@@ -144,8 +146,10 @@ def test_config_round_trip_rebuilds_architecture():
 
 
 def test_config_refuses_non_modules():
-    with pytest.raises(ValueError, match="not an nnlab Module"):
+    with pytest.raises(ValueError, match="not part of nnlab"):
         module_from_config({"class": "os:system", "args": ["true"]})
+    with pytest.raises(ValueError, match="not an nnlab Module"):
+        module_from_config({"class": "nnlab.nn.functional:relu"})
     with pytest.raises(ValueError, match="cannot find class"):
         module_from_config({"class": "nnlab.nn:NoSuchLayer"})
 

@@ -535,9 +535,10 @@ def test_report_plots_lr_and_l2_on_log_axes(tmp_path, monkeypatch):
         assert f"](val_accuracy_vs_{name}.png)" in text and (tmp_path / f"val_accuracy_vs_{name}.png").stat().st_size
 
 
-def test_diverged_and_erroring_trials_fail_count_and_are_not_run_again(tmp_path):
-    """A NaN metric (diverged) or an exception fails the trial with its reason; such trials count
-    towards the total (a retry would fail the same way) and never become the best."""
+def test_failed_trials_do_not_count_towards_the_total_and_are_not_run_again(tmp_path):
+    """A NaN metric (diverged) or an exception fails the trial with its reason; other
+    configurations are sampled in their place until ``trials`` complete, failed ones never become
+    the best, and a re-run neither retries them nor counts them."""
     calls = []
 
     def objective(params, epochs=1, trial_dir=None, seed=0):
@@ -547,23 +548,37 @@ def test_diverged_and_erroring_trials_fail_count_and_are_not_run_again(tmp_path)
         if params["lr"] < 5e-4:
             raise FloatingPointError("overflow in the loss")
         return {"val_accuracy": params["lr"]}
-    kw = dict(space=["lr=log:1e-4,1e-1"], objective=objective, trials=12, seed=4)
+    kw = dict(space=["lr=log:1e-4,1e-1"], objective=objective, trials=6, seed=4, max_failures=100)
     r = _mem(tmp_path, "f", **kw).run()
     status = {row["trial"]: row for row in r.rows}
-    assert len(r.rows) == 12 and len(calls) == 12
+    complete = [row for row in r.rows if row["status"] == "complete"]
+    assert len(complete) == 6 and len(calls) == len(r.rows) > 6 and r.stopped is None
     diverged = [row for row in r.rows if row["lr"] > 0.01]
     errors = [row for row in r.rows if row["lr"] < 5e-4]
-    assert diverged and errors and len(diverged) + len(errors) < 12
+    assert diverged and errors
     assert all(row["status"] == "fail" and "diverged" in row["error"] for row in diverged)
     assert all(row["status"] == "fail" and "FloatingPointError: overflow" in row["error"] for row in errors)
-    assert r.best["value"] == max(row["lr"] for row in r.rows if 5e-4 <= row["lr"] <= 0.01)
+    assert r.best["value"] == max(row["lr"] for row in complete)
     assert status[r.best["trial"]]["status"] == "complete"
-    # A re-run of a file-backed search with failures does not retry them.
+    # A re-run of a file-backed search with failures does not retry them, and a larger total
+    # trains new configurations only.
     out = tmp_path / "file"
-    Search(out, plots=False, **kw).run()
+    first = Search(out, plots=False, **kw).run()
     n = len(calls)
     again = Search(out, plots=False, **kw).run()
-    assert len(calls) == n and len(again.rows) == 12
+    assert len(calls) == n and len(again.rows) == len(first.rows)
+    more = Search(out, plots=False, **dict(kw, trials=7)).run()
+    assert sum(row["status"] == "complete" for row in more.rows) == 7
+    failed_lrs = {row["lr"] for row in first.rows if row["status"] == "fail"}
+    assert not failed_lrs & set(calls[n:])
+
+
+def test_a_search_whose_trials_all_fail_stops_after_max_failures(tmp_path):
+    def broken(params, epochs=1, trial_dir=None, seed=0):
+        raise RuntimeError("no such layer")
+    r = _mem(tmp_path, "b", space=["lr=log:1e-4,1e-1"], objective=broken, trials=3).run()
+    assert len(r.rows) == 3 and all(row["status"] == "fail" for row in r.rows) and r.best is None
+    assert "stopped after 3 failed trials" in r.stopped
 
 
 def test_unknown_model_parameter_fails_the_trial_with_a_reason(tmp_path):

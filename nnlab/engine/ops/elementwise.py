@@ -9,6 +9,7 @@ import builtins
 
 import numpy as np
 
+from nnlab.engine._args import check_dtype
 from nnlab.engine.broadcast import broadcast_shapes, unbroadcast
 from nnlab.engine.function import Function
 from nnlab.engine.tensor import Tensor
@@ -420,7 +421,7 @@ def clip(x, low=None, high=None):
 
 
 def cast(x, dtype):
-    return Cast.apply(lift(x), dtype=np.dtype(dtype))
+    return Cast.apply(lift(x), dtype=check_dtype("astype", dtype, kinds="biuf"))
 
 
 def sigmoid(x):

@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from nnlab.engine._args import check_bool, check_float
 from nnlab.engine.function import Function
 from nnlab.engine.ops.elementwise import lift
 from nnlab.engine.tensor import Tensor
@@ -179,10 +180,9 @@ def multiclass_svm(scores, labels, delta: float = 1.0, squared: bool = False, re
     x = lift(scores)
     _check_scores(op, x.data)
     _check_reduction(op, reduction)
-    if delta < 0:
-        raise ValueError(f"{op}: delta must be >= 0, got {delta}")
+    delta, squared = check_float(op, "delta", delta, min=0.0), check_bool(op, "squared", squared)
     y = _int_labels(op, labels, *x.shape)
-    return MultiClassSVM.apply(x, labels=y, delta=float(delta), squared=bool(squared), reduction=reduction)
+    return MultiClassSVM.apply(x, labels=y, delta=delta, squared=squared, reduction=reduction)
 
 
 # ---- attribute classification ---------------------------------------------------------------------

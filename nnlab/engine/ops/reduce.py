@@ -8,24 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnlab.engine._args import check_axes, check_bool
 from nnlab.engine.function import Function
 from nnlab.engine.ops.elementwise import lift
 
 
 def _axes(axis, ndim, op="reduction"):
     """Normalized, validated reduction axes; errors name the op."""
-    if axis is None:
-        return tuple(range(ndim))
-    if isinstance(axis, (int, np.integer)):
-        axis = (axis,)
-    out = []
-    for a in axis:
-        if not -ndim <= a < ndim:
-            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
-        out.append(int(a) % ndim)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{op}: repeated axis in {tuple(axis)}")
-    return tuple(out)
+    return check_axes(op, axis, ndim)
 
 
 def _axis(axis, ndim, op):
@@ -46,7 +36,7 @@ class Sum(Function):
     """z = sum(x over axes); dz/dx = 1 everywhere."""
 
     def forward(self, x, axis=None, keepdims=False):
-        self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim, "sum"), keepdims
+        self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim, "sum"), check_bool("sum", "keepdims", keepdims)
         return np.sum(x, axis=self.axes, keepdims=keepdims)
 
     def backward(self, g):
@@ -58,7 +48,7 @@ class Mean(Function):
     """z = mean(x over axes); dz/dx = 1/n."""
 
     def forward(self, x, axis=None, keepdims=False):
-        self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim, "mean"), keepdims
+        self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim, "mean"), check_bool("mean", "keepdims", keepdims)
         self.n = int(np.prod([x.shape[a] for a in self.axes])) if self.axes else 1
         return np.mean(x, axis=self.axes, keepdims=keepdims)
 
@@ -77,7 +67,7 @@ class Max(Function):
 
     def forward(self, x, axis=None, keepdims=False):
         op = "max" if self.sign > 0 else "min"
-        self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim, op), keepdims
+        self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim, op), check_bool(op, "keepdims", keepdims)
         if x.size == 0 and any(x.shape[a] == 0 for a in self.axes):
             raise ValueError(f"{op}: cannot reduce over an empty axis (input shape {x.shape}, "
                              f"axes {self.axes}): the {op} of no values is undefined")

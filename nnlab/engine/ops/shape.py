@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnlab.engine._args import check_axis, check_int, check_shape
 from nnlab.engine.function import Function
 from nnlab.engine.ops.elementwise import lift
 from nnlab.engine.tensor import Tensor
@@ -102,22 +103,20 @@ class Pad(Function):
 
 
 def reshape(x, shape):
-    return Reshape.apply(lift(x), shape=tuple(shape))
+    return Reshape.apply(lift(x), shape=check_shape("reshape", shape))
 
 
 def flatten(x, start_dim: int = 0):
     """Merge every axis from ``start_dim`` on (``start_dim=1`` keeps the batch axis)."""
     x = lift(x)
-    nd = max(x.ndim, 1)
-    if not -nd <= start_dim < nd:
-        raise ValueError(f"flatten: start_dim {start_dim} is out of range for a tensor of shape {x.shape}")
-    return reshape(x, x.shape[:start_dim % nd] + (-1,))
+    start_dim = check_axis("flatten", start_dim, x.shape, "start_dim")
+    return reshape(x, x.shape[:start_dim] + (-1,))
 
 
 def transpose(x, axes=None):
     x = lift(x)
     if axes is not None:
-        given = tuple(int(a) for a in axes)
+        given = tuple(check_int("transpose", "axes", a) for a in (axes if isinstance(axes, (list, tuple)) else (axes,)))
         # Normalize negative axes: backward inverts the permutation with argsort.
         axes = tuple(a % x.ndim if -x.ndim <= a < x.ndim else -1 for a in given)
         if sorted(axes) != list(range(x.ndim)):

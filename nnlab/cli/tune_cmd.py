@@ -6,7 +6,9 @@
     nnlab tune --trials 50 --workers 2              two processes on this machine
     nnlab tune --storage postgresql://user@host/db  workers on several machines join one study
 
-Re-running the same command resumes: ``--trials`` is the total, finished trials are kept.
+Re-running the same command resumes: ``--trials`` is the number of completed trials, finished
+trials are kept (failed ones do not count). A search folder holds one task (model, data, subset or
+objective); another task needs another --out folder.
 """
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ import argparse
 from pathlib import Path
 
 from nnlab.cli.argtypes import fraction as _fraction, nonneg_int, positive
+from nnlab.cli.main import UsageError, register as _register
 
-__all__ = ["configure", "run", "register"]
+__all__ = ["configure", "run"]
 
 EXAMPLES = __doc__.split("\n\n", 1)[1]
 
@@ -49,7 +52,9 @@ def configure(p) -> None:
     g.add_argument("--metric", default="val_accuracy", help="validation metric to optimize (default val_accuracy)")
     g.add_argument("--direction", choices=["maximize", "minimize"], default=None,
                    help="default: maximize accuracies, minimize losses")
-    g.add_argument("--seed", type=nonneg_int, default=0, help="seed of the sampler and of each trial's training")
+    g.add_argument("--seed", type=nonneg_int, default=0,
+                   help="seed of the sampler and of each trial's training; with one worker, a killed and re-run "
+                        "search trains the same configurations with the same seeds as an uninterrupted one")
     g = p.add_argument_group("search space (default: --lr 1e-4,1e-1 --l2 1e-6,1e-2 --dropout 0,0.6)")
     g.add_argument("--param", action="append", default=[], metavar="NAME=KIND:ARGS",
                    help="a parameter: lr=log:1e-4,1e-1  dropout=uniform:0,0.5  hidden=int:32,256  "
@@ -83,7 +88,7 @@ def _space(args):
     from nnlab.tune.space import SearchSpace, default_space, parse_param
     items = []
     if args.config:
-        items += [str(p) for p in SearchSpace.from_config(args.config)]
+        items += [str(p) for p in _config_space(args.config)]
     items += list(args.param)
     short = {n: getattr(args, n) for n in ("lr", "l2", "dropout") if getattr(args, n)}
     if not items and not short:
@@ -93,6 +98,24 @@ def _space(args):
     for n, spec in short.items():
         params[n] = parse_param(f"{n}={spec}")
     return SearchSpace(params.values())
+
+
+def _config_space(path):
+    """The space of a --config file, with errors that name the option and the file."""
+    import json
+    from nnlab.tune.space import SearchSpace
+    if not str(path).endswith(".json"):
+        raise UsageError(f"--config {path}: expected a .json file such as "
+                         '{"lr": "log:1e-4,1e-1", "dropout": "uniform:0,0.5"}')
+    try:
+        return SearchSpace.from_config(path)
+    except FileNotFoundError:
+        raise UsageError(f"--config {path}: no such file") from None
+    except json.JSONDecodeError as e:
+        raise UsageError(f"--config {path}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+    except (OSError, ValueError, TypeError, AttributeError) as e:
+        raise UsageError(f"--config {path}: {e}; expected an object such as "
+                         '{"lr": "log:1e-4,1e-1", "dropout": "uniform:0,0.5"}') from None
 
 
 def run(args) -> int:
@@ -118,6 +141,8 @@ def run(args) -> int:
             f.write(f"\n{line}\n")
     print(f"search folder: {args.out} (results.csv, best.json, report.md)")
     failed = [r for r in result.rows if r["status"] == "fail"]
+    if result.stopped:
+        print(f"warning: {result.stopped}; first error: {failed[0]['error'] if failed else '-'}")
     if failed and not result.best:
         print(f"all {len(failed)} trials failed; first error: {failed[0]['error']}")
         return 1
@@ -133,19 +158,7 @@ def _ensemble_line(args, k: int) -> str:
     return f"top-{len(ens)} {ens.report_line(dev)} (validation split)"
 
 
-def register(subparsers=None) -> None:
-    """Add ``tune`` to the ``nnlab`` command line (or to an argparse ``subparsers`` object)."""
-    if subparsers is not None:
-        p = subparsers.add_parser("tune", help="hyperparameter search", description=__doc__,
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-        configure(p)
-        p.set_defaults(_run=run)
-        return
-    from nnlab.cli.main import register as add
-    add("tune", run, configure, help="hyperparameter search (random/grid/TPE, stages, workers)",
-        description="Hyperparameter search: random (default), grid or TPE sampling on log scales, coarse-to-fine "
-                    "stages, a warning when the best value sits at a range's edge, workers sharing one study.\n\n"
-                    + EXAMPLES)
-
-
-register()
+_register("tune", run, configure, help="hyperparameter search (random/grid/TPE, stages, workers)",
+          description="Hyperparameter search: random (default), grid or TPE sampling on log scales, coarse-to-fine "
+                      "stages, a warning when the best value sits at a range's edge, workers sharing one study.\n\n"
+                      + EXAMPLES)
