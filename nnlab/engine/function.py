@@ -9,10 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from nnlab.engine import autograd
-from nnlab.engine.tensor import Tensor
+from nnlab.engine.tensor import Tensor, from_gate
 
 _grad_state = autograd._state  # the grad-mode flag object (per thread), read once per op
-_new_tensor = object.__new__
 
 
 class Function:
@@ -35,7 +34,7 @@ class Function:
         """
         # Every op of every step passes through here, so it is written for speed: one plain loop
         # instead of a comprehension plus any() and tuple() generators (4x cheaper on 2-3 inputs),
-        # the grad mode read as a plain attribute, and the output Tensor built without __init__.
+        # and the grad mode read as a plain attribute.
         fn = cls()
         arrays, needs = [], []
         for t in inputs:
@@ -48,18 +47,10 @@ class Function:
         track = _grad_state.enabled and True in needs
         fn.needs_input_grad = tuple(needs) if track else (False,) * len(needs)
         out = fn.forward(*arrays, **kwargs)
-        t = _new_tensor(Tensor)
-        t.data = out
-        t.grad = None
-        t._retain_grad = False
-        if track:
-            fn.inputs = inputs
-            t.requires_grad = True
-            t._ctx = fn
-        else:
-            t.requires_grad = False
-            t._ctx = None
-        return t
+        if not track:
+            return from_gate(out, None)
+        fn.inputs = inputs  # the graph edge: this node remembers what fed it
+        return from_gate(out, fn)
 
     @property
     def name(self) -> str:
