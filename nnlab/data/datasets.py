@@ -493,8 +493,9 @@ def _numbered_header(rows, label_column) -> bool:
 
 def load_csv(path, label_column: int | str | None = None) -> ArrayDataset:
     """A CSV of numeric features and one label column: ``label_column`` (a name or index), else the
-    one column the header names label/labels/class/target/y (any case), else the last. A first row without any number in it is taken as the header, and so is one
-    whose label cell is text above numeric labels (numbered columns: "0,1,...,783,label")."""
+    one column the header names label/labels/class/target/y (any case), else the last. A first row
+    without any number in it is taken as the header, and so is one whose label cell is text above
+    numeric labels (numbered columns: "0,1,...,783,label")."""
     path = Path(path)
     _check_exists(path)
     try:

@@ -14,8 +14,6 @@ loss L_i = sum_j max(0, 1 - y_ij f_ij) averaged over the batch.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from nnlab.engine import ops
 from nnlab.engine.ops import loss as _loss
 from nnlab.engine.ops import norm as _norm

@@ -107,7 +107,7 @@ def D(*shape, step=0.1):
     return make
 
 
-def I(*shape, high=3):
+def I(*shape, high=3):  # noqa: E743 - "I" for integer inputs, beside F for floats
     """int64 in [0, high)."""
     return lambda rng: rng.integers(0, high, shape)
 
