@@ -74,19 +74,21 @@ def matmul(x, w):
 
 
 def linear(x, weight, bias=None, *, name: str = "linear"):
-    """x W^T + b, with a shape check that names the layer."""
+    """x W^T + b for W of shape (out, in) and x of shape (N, in) or (..., in); each bad argument is
+    an error naming ``name`` (the layer), what was expected and what came."""
     x = lift(x)
     if weight.ndim != 2:
         raise ValueError(f"{name}: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
-    if bias is not None and bias.shape != (weight.shape[0],):
-        raise ValueError(f"{name}: expected bias of shape ({weight.shape[0]},) for weight of shape "
-                         f"{weight.shape}, got {bias.shape}")
-    if x.ndim < 1 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"{name}: expected input with {weight.shape[1]} features in the last "
-                         f"dimension, got shape {x.shape}")
+    out_f, in_f = weight.shape
     if x.data.dtype.kind != "f":
-        raise TypeError(f"{name}: expected a floating-point input like the weights "
-                        f"({weight.data.dtype}), got dtype {x.data.dtype}; convert with x.float()")
+        raise TypeError(f"{name}: expected a floating-point input (float32, or float64 for gradient checks) "
+                        f"like the weights ({weight.data.dtype}), got dtype {x.data.dtype}; convert with x.float()")
+    if x.ndim < 1 or x.shape[-1] != in_f:
+        raise ValueError(f"{name}: expected input of shape (N, {in_f}), got {tuple(x.shape)} "
+                         f"({x.shape[-1] if x.ndim else 'no'} features instead of {in_f})")
+    if bias is not None and tuple(bias.shape) != (out_f,):
+        raise ValueError(f"{name}: bias must have shape ({out_f},) for weight of shape {weight.shape}, "
+                         f"got {tuple(bias.shape)}")
     if x.data.dtype != weight.data.dtype:
         raise TypeError(f"{name}: input dtype {x.data.dtype} differs from the weights' "
                         f"{weight.data.dtype}; convert one of them (model.double() or x.float())")
