@@ -121,7 +121,10 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         if g is not None:  # None: no gradient reaches this node (a branch cut by needs_input_grad)
             if node._retain_grad:
                 _accumulate_leaf(node, g)
-            for inp, inp_grad, need in zip(gate.inputs, _local_backward(gate, g), gate.needs_input_grad):
+            in_grads = gate.backward(g)  # the gate's vector-Jacobian product: one gradient per input
+            if type(in_grads) is not tuple:  # a gate with one input may return a bare array
+                in_grads = (in_grads,)
+            for inp, inp_grad, need in zip(gate.inputs, in_grads, gate.needs_input_grad):
                 if not need or inp_grad is None:
                     continue
                 if inp._ctx is None:
@@ -149,19 +152,12 @@ def _seed_gradient(root, grad) -> np.ndarray:
     return grad
 
 
-def _local_backward(gate, grad_out) -> tuple:
-    """The gate's vector-Jacobian product: one gradient per input (a gate with one input may
-    return a bare array)."""
-    in_grads = gate.backward(grad_out)
-    return in_grads if type(in_grads) is tuple else (in_grads,)
-
-
 # A leaf's first gradient can be kept without a copy when no one else holds the array. Otherwise
 # it must be copied: a gate's cached array, the upstream gradient passed straight through (z = x + y
 # gives x and y the same array) or one array handed to two inputs would be shared, and a later
 # in-place ``+=`` (or an optimizer's in-place edit of .grad) would corrupt the other holder.
 # "No one else" is read from the reference count inside _give_to_leaf: a fresh array is held by
-# the gate's returned tuple, zip's reused result tuple, the loop variable in backward, this
+# the gate's returned tuple (in_grads), zip's reused result tuple, the loop variable in backward, this
 # function's argument and getrefcount's argument: 5 (measured on CPython 3.11-3.13). Other
 # interpreters count differently, so there the check is off and every first gradient is copied;
 # tests/benchmarks/test_engine_fastpaths.py checks both the stealing and the copies. Views

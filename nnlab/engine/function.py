@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from nnlab.engine import autograd
-from nnlab.engine.tensor import Tensor, from_gate
+from nnlab.engine.tensor import Tensor, _set_fields
 
 _grad_state = autograd._state  # the grad-mode flag object (per thread), read once per op
+_new_tensor = object.__new__
 
 
 class Function:
@@ -34,7 +35,8 @@ class Function:
         """
         # Every op of every step passes through here, so it is written for speed: one plain loop
         # instead of a comprehension plus any() and tuple() generators (4x cheaper on 2-3 inputs),
-        # and the grad mode read as a plain attribute.
+        # the grad mode read as a plain attribute, and the output built without Tensor.__init__'s
+        # conversion and checks (forward made the array already).
         fn = cls()
         arrays, needs = [], []
         for t in inputs:
@@ -48,9 +50,9 @@ class Function:
         fn.needs_input_grad = tuple(needs) if track else (False,) * len(needs)
         out = fn.forward(*arrays, **kwargs)
         if not track:
-            return from_gate(out, None)
-        fn.inputs = inputs  # the graph edge: this node remembers what fed it
-        return from_gate(out, fn)
+            return _set_fields(_new_tensor(Tensor), out, False, None)
+        fn.inputs = inputs  # the graph's edges: this node remembers what fed it
+        return _set_fields(_new_tensor(Tensor), out, True, fn)
 
     @property
     def name(self) -> str:

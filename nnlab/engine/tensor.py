@@ -28,22 +28,14 @@ def _as_array(data, dtype=None) -> np.ndarray:
 
 
 def _set_fields(t: "Tensor", data: np.ndarray, requires_grad: bool, ctx) -> "Tensor":
-    """Every field of a Tensor, set in this one place (the constructor and gate outputs)."""
+    """Every field of a Tensor, set in this one place: the constructor, gate outputs
+    (Function.apply) and scalar constants all come here."""
     t.data = data
     t.grad = None
     t.requires_grad = requires_grad
     t._ctx = ctx            # the gate that made this tensor (None for a leaf)
     t._retain_grad = False  # keep .grad although not a leaf (Tensor.retain_grad)
     return t
-
-
-def from_gate(data: np.ndarray, gate) -> "Tensor":
-    """A gate's output: ``data`` recorded as made by ``gate`` (None when nothing is tracked).
-
-    Skips ``__init__``'s conversion and checks: the gate's forward made ``data`` already, and every
-    op of every step comes through here.
-    """
-    return _set_fields(_new_tensor(Tensor), data, gate is not None, gate)
 
 
 class Tensor:
