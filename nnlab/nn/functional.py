@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from nnlab.engine import ops
 from nnlab.engine.ops import loss as _loss
+from nnlab.engine.ops.linalg import linear as _linear
 from nnlab.engine.ops import norm as _norm
 from nnlab.engine.ops.elementwise import lift
 from nnlab.engine.ops.loss import LabelTree
@@ -40,7 +41,7 @@ def _float_input(x, name: str) -> Tensor:
 # ---- layers ---------------------------------------------------------------------------------
 def linear(x, weight, bias=None, *, name: str = "linear"):
     """y = x W^T + b with W of shape (out, in). x is (N, in) or (..., in)."""
-    return ops.linear(x, weight, bias, name=name)
+    return _linear(x, weight, bias, name=name)
 
 
 def relu(x):
