@@ -36,6 +36,7 @@ def main(argv=None) -> int:
                     help="time with process CPU time (steadier on a loaded machine; counts all threads)")
     ap.add_argument("--no-profile", action="store_true")
     args = ap.parse_args(argv)
+    __import__("nnlab").tune_allocator()  # as the nnlab command does (docs/benchmarks.md)
     row = next(r for r in bench.speed_rows() if r.key == args.key)
     case = row.nnlab()
     for _ in range(20):

@@ -361,6 +361,7 @@ def main(argv=None) -> int:
     ap.add_argument("--child", nargs=2, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--child-steps", type=int, default=20, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    __import__("nnlab").tune_allocator()  # as the nnlab command does (docs/benchmarks.md)
 
     threads = args.threads or blas_threads()
     if args.threads:

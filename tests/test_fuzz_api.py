@@ -7,7 +7,6 @@ or ValueError raised by nnlab that names what is wrong. Nothing may escape as Nu
 own error (``'str' object cannot be interpreted as an integer``), as another exception type, or
 as NumPy's ComplexWarning; and nothing nonsense may be accepted silently.
 """
-import math
 import random
 import traceback
 import warnings

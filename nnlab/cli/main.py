@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["main", "register", "build_parser", "UsageError", "COMMANDS"]
+from nnlab.engine import allocator
+
+__all__ = ["main", "register", "build_parser", "UsageError", "COMMANDS", "COMMAND_MODULES"]
 
 PROG = "nnlab"
 
@@ -95,18 +97,17 @@ def _load_builtin_commands() -> None:
         return
     _BUILTINS_LOADED = True
     import importlib
-    for mod in ("nnlab.cli.train_cmd",) + _OPTIONAL_COMMAND_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as e:
-            if e.name != mod:  # a real missing dependency inside an existing module
-                raise
+    for mod in COMMAND_MODULES:
+        importlib.import_module(mod)
 
 
-# Modules that other parts add; missing ones are skipped.
-_OPTIONAL_COMMAND_MODULES = ("nnlab.cli.check_cmd", "nnlab.cli.tune_cmd", "nnlab.cli.bench_cmd",
-                             "nnlab.cli.zoo_cmd", "nnlab.diagnostics.cli",
-                             "nnlab.cli.playground_cmd")
+# The modules whose import registers a command, one per line: a new command is one more line.
+COMMAND_MODULES = (
+    "nnlab.cli.train_cmd",
+    "nnlab.cli.check_cmd",
+    "nnlab.cli.tune_cmd",
+    "nnlab.cli.playground_cmd",
+)
 
 
 def _user_errors():
@@ -127,6 +128,7 @@ def _one_line(e: BaseException) -> str:
 def main(argv=None) -> int:
     """Entry point of the ``nnlab`` script; returns (and exits with) the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    allocator.tune_allocator()  # a training program's choice, made here rather than on import
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = getattr(args, "debug", False)

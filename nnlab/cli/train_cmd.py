@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -168,64 +169,114 @@ def train(args) -> int:
         return _train(args, threads)
 
 
+@dataclass
+class _RunSettings:
+    """What a run trains on, from the command line or from the checkpoint it resumes."""
+
+    model_name: str | None
+    data_name: str
+    seed: int
+    limit: int | None
+    image_size: list | None
+    label_column: str | int | None
+    options: dict
+    out: Path | None = None
+    resume_path: str | None = None
+    checkpoint: dict | None = None  # the resumed checkpoint's payload
+    done: int = 0                   # epochs already trained
+
+
 def _train(args, threads) -> int:
+    """A run in steps: settings, data, recipe, run folder, trainer, fit, final measurements."""
     from nnlab.data import Standardize
     from nnlab.engine.random import manual_seed
-    from nnlab.train import callbacks as C
-    from nnlab.train.checkpoint import read_checkpoint
-    from nnlab.train.models import DEFAULT_MODEL, recipe
-    from nnlab.train.trainer import Trainer, TrainingInterrupted
-    TrainingDiverged = _diverged_error()
+    from nnlab.train.trainer import Trainer
 
-    resume_path = None
-    if args.resume:
-        fixed = [f for f in ("model", "data", "seed", "limit", "image_size", "label_column") + _ARCH_FLAGS + _TRAIN_FLAGS
-                 if f != "epochs" and getattr(args, f, None) is not None]
-        if fixed:  # the run continues exactly as it started; only its length can change
-            flags = ", ".join("--" + f.replace("_", "-") for f in fixed)
-            raise UsageError(f"--resume continues the run with its own settings; {flags} cannot change "
-                             "(only --epochs can; start a new run with --out for other settings)")
-        payload = read_checkpoint(args.resume)
-        cfg = payload.get("config", {}).get("cli")
-        if not cfg:
-            raise UsageError(f"{payload['path']}: not a checkpoint written by `nnlab train`; resume it from Python "
-                             "with Trainer.fit(..., resume=path)")
-        resume_path = payload["path"]
-        done = int((payload.get("train_state") or {}).get("epoch", 0))
-        if args.epochs is not None and args.epochs < done:
-            raise UsageError(f"--epochs {args.epochs}: the run already trained {done} epochs; "
-                             f"give --epochs above {done} to train further")
-        if args.epochs is not None:
-            cfg["options"]["epochs"] = args.epochs
-
-        model_name, data_name, seed, limit = cfg["model"], cfg["data"], cfg["seed"], cfg.get("limit")
-        image_size, label_column = cfg.get("image_size"), cfg.get("label_column")
-        options = cfg["options"]
-        out = Path(args.out) if args.out else Path(resume_path).parent
-    else:
-        model_name = args.model
-        data_name, limit, image_size = args.data or "mnist5k", args.limit, args.image_size
-        seed = 0 if args.seed is None else args.seed
-        label_column = args.label_column
-        options = _options_from(args)
-        out = None
-        done = 0
+    run = _settings_from_checkpoint(args) if args.resume else _settings_from_args(args)
     t_start = time.perf_counter()
-    splits = _load_data(data_name, 0, limit, image_size, label_column)
-    if model_name is None:  # the CNN for images, the MLP for feature vectors and tiny images
+    splits = _load_data(run.data_name, 0, run.limit, run.image_size, run.label_column)
+    manual_seed(run.seed)
+    r = _recipe(run, splits, quiet=args.quiet)
+    out = _run_folder(args, run, r)
+    config = _write_config(out, run, r, splits, threads)
+    trainer = Trainer(r.model, r.loss, r.optimizer, regularizer=r.regularizer, callbacks=_callbacks(args, r, out),
+                      seed=run.seed, preprocessor=Standardize(per="global"), config=config, builder=r.builder)
+    if not args.quiet:
+        what = "resuming" if run.resume_path else "training"
+        print(f"{what} {run.model_name} ({r.model.num_parameters():,} parameters) on {splits.name or run.data_name}: "
+              f"{len(splits.train)}/{len(splits.dev)}/{len(splits.test)} train/dev/test, "
+              f"{r.epochs} epoch{'s' if r.epochs != 1 else ''}, batch {r.batch_size}, "
+              f"{r.settings['optimizer']} lr {r.settings['lr']:g} -> {out}", file=sys.stderr)
+    interrupted, diverged = _fit(trainer, splits, r, run.resume_path, out)
+    if interrupted:
+        return 130
+    train_seconds = time.perf_counter() - t_start
+    results = _finish_run(args, trainer, splits, r, run, out, config, diverged, t_start, train_seconds)
+    _print_table(results, out)
+    if diverged is not None:
+        print(f"training diverged at step {diverged.step}: the table shows the last good weights; "
+              f"lower --lr (now {r.settings['lr']:g}) 3-10x", file=sys.stderr)
+        return EXIT_DIVERGED
+    return 0
+
+
+def _settings_from_args(args) -> _RunSettings:
+    return _RunSettings(model_name=args.model, data_name=args.data or "mnist5k",
+                        seed=0 if args.seed is None else args.seed, limit=args.limit, image_size=args.image_size,
+                        label_column=args.label_column, options=_options_from(args))
+
+
+def _settings_from_checkpoint(args) -> _RunSettings:
+    """A resumed run continues exactly as it started; only --epochs (and --out) may change."""
+    from nnlab.train.checkpoint import read_checkpoint
+    fixed = [f for f in ("model", "data", "seed", "limit", "image_size", "label_column") + _ARCH_FLAGS + _TRAIN_FLAGS
+             if f != "epochs" and getattr(args, f, None) is not None]
+    if fixed:
+        flags = ", ".join("--" + f.replace("_", "-") for f in fixed)
+        raise UsageError(f"--resume continues the run with its own settings; {flags} cannot change "
+                         "(only --epochs can; start a new run with --out for other settings)")
+    payload = read_checkpoint(args.resume)
+    cfg = payload.get("config", {}).get("cli")
+    if not cfg:
+        raise UsageError(f"{payload['path']}: not a checkpoint written by `nnlab train`; resume it from Python "
+                         "with Trainer.fit(..., resume=path)")
+    done = int((payload.get("train_state") or {}).get("epoch", 0))
+    if args.epochs is not None and args.epochs < done:
+        raise UsageError(f"--epochs {args.epochs}: the run already trained {done} epochs; "
+                         f"give --epochs above {done} to train further")
+    if args.epochs is not None:
+        cfg["options"]["epochs"] = args.epochs
+    resume_path = payload["path"]
+    return _RunSettings(model_name=cfg["model"], data_name=cfg["data"], seed=cfg["seed"], limit=cfg.get("limit"),
+                        image_size=cfg.get("image_size"), label_column=cfg.get("label_column"),
+                        options=cfg["options"], out=Path(args.out) if args.out else Path(resume_path).parent,
+                        resume_path=resume_path, checkpoint=payload, done=done)
+
+
+def _recipe(run: _RunSettings, splits, quiet: bool):
+    """The model, loss, optimizer and schedule; fills in run.model_name when --model was not given."""
+    from nnlab.train.models import DEFAULT_MODEL, recipe
+    if run.model_name is None:  # the CNN for images, the MLP for feature vectors and tiny images
         shape = splits.input_shape
-        model_name = DEFAULT_MODEL if len(shape) == 3 and min(shape[1:]) >= 16 else "mlp"
-    manual_seed(seed)
+        run.model_name = DEFAULT_MODEL if len(shape) == 3 and min(shape[1:]) >= 16 else "mlp"
     model = None
-    if resume_path:  # the architecture the run was started with, even if the defaults changed since
+    if run.resume_path:  # the architecture the run was started with, even if the defaults changed since
         from nnlab.train.checkpoint import build_model, state_values
-        model = build_model(payload["architecture"], max_values=state_values(payload.get("model_state")))
-    r = recipe(model_name, splits.input_shape, splits.num_classes, model=model, **options)
-    if resume_path and done >= r.epochs and not args.quiet:
-        print(f"note: the run already finished its {done} epochs; re-measuring it "
-              f"(pass --epochs above {done} to train further)", file=sys.stderr)
-    out = out or _run_dir(args, model_name)
-    if not resume_path and not args.quiet and (out / CHECKPOINT).exists():
+        model = build_model(run.checkpoint["architecture"], max_values=state_values(run.checkpoint.get("model_state")))
+    r = recipe(run.model_name, splits.input_shape, splits.num_classes, model=model, **run.options)
+    if run.resume_path and run.done >= r.epochs and not quiet:
+        print(f"note: the run already finished its {run.done} epochs; re-measuring it "
+              f"(pass --epochs above {run.done} to train further)", file=sys.stderr)
+    if r.ignored and not quiet:
+        verb = "does" if len(r.ignored) == 1 else "do"
+        flags = ", ".join("--" + k.replace("_", "-") for k in r.ignored)
+        print(f"note: {flags} {verb} not apply to --model {run.model_name}; ignored", file=sys.stderr)
+    return r
+
+
+def _run_folder(args, run: _RunSettings, r) -> Path:
+    out = run.out or _run_dir(args, run.model_name)
+    if not run.resume_path and not args.quiet and (out / CHECKPOINT).exists():
         print(f"note: {out} already holds a run; this one replaces its files "
               f"(nnlab train --resume {out} would have continued it)", file=sys.stderr)
     try:
@@ -233,51 +284,60 @@ def _train(args, threads) -> int:
     except OSError as e:
         raise UsageError(f"--out {out}: cannot create the run folder ({e.strerror or e}); "
                          "give a writable folder") from None
-    quiet = args.quiet
-    if r.ignored and not quiet:
-        verb = "does" if len(r.ignored) == 1 else "do"
-        flags = ", ".join("--" + k.replace("_", "-") for k in r.ignored)
-        print(f"note: {flags} {verb} not apply to --model {model_name}; ignored", file=sys.stderr)
-    cli_cfg = {"model": model_name, "data": data_name, "seed": seed, "limit": limit, "image_size": image_size,
-               "label_column": label_column,
-               "options": options,
+    return out
+
+
+def _write_config(out: Path, run: _RunSettings, r, splits, threads) -> dict:
+    """The run's config (what --resume and the report read), also written to config.json."""
+    cli_cfg = {"model": run.model_name, "data": run.data_name, "seed": run.seed, "limit": run.limit,
+               "image_size": run.image_size, "label_column": run.label_column, "options": run.options,
                "threads": threads}
     config = {"cli": cli_cfg, "settings": r.settings, "num_classes": splits.num_classes,
               "input_shape": list(splits.input_shape), "class_names": splits.class_names,
-              "data_name": splits.name or data_name}
+              "data_name": splits.name or run.data_name}
     json_dump(out / "config.json", {**config, "command": " ".join(sys.argv[1:]) if sys.argv else ""})
+    return config
+
+
+def _callbacks(args, r, out: Path) -> list:
+    from nnlab.train import callbacks as C
     callbacks = [C.CSVLogger(out / "metrics.csv"), C.JSONLogger(out / "history.json", iterations=True),
                  C.ModelCheckpoint(out / CHECKPOINT)]
     if r.schedule is not None:
         callbacks.insert(0, C.LearningRateScheduler(r.schedule, interval="epoch"))
-    if not quiet:
+    if not args.quiet:
         callbacks.append(C.ProgressBar())
     if not args.no_monitors:
-        callbacks += _extra_callbacks(out, verbose=not quiet)
-    trainer = Trainer(r.model, r.loss, r.optimizer, regularizer=r.regularizer, callbacks=callbacks, seed=seed,
-                      preprocessor=Standardize(per="global"), config=config, builder=r.builder)
-    if not quiet:
-        what = "resuming" if resume_path else "training"
-        print(f"{what} {model_name} ({r.model.num_parameters():,} parameters) on {splits.name or data_name}: "
-              f"{len(splits.train)}/{len(splits.dev)}/{len(splits.test)} train/dev/test, {r.epochs} epoch{'s' if r.epochs != 1 else ''}, "
-              f"batch {r.batch_size}, {r.settings['optimizer']} lr {r.settings['lr']:g} -> {out}", file=sys.stderr)
-    diverged = None
+        callbacks += _extra_callbacks(out, verbose=not args.quiet)
+    return callbacks
+
+
+def _fit(trainer, splits, r, resume_path, out: Path):
+    """Train; returns (interrupted, the divergence error or None). After a divergence the weights
+    are back to the last good ones, which the rest of the run measures and reports."""
+    from nnlab.train.trainer import TrainingInterrupted
+    TrainingDiverged = _diverged_error()
     try:
         trainer.fit(splits.train, splits.dev, epochs=r.epochs, batch_size=r.batch_size, resume=resume_path)
     except TrainingInterrupted as e:
         where = e.checkpoint_path or (out / CHECKPOINT)
         print(f"\ninterrupted at epoch {e.epoch + 1}, step {e.step}; checkpoint saved to {where}\n"
               f"resume with: nnlab train --resume {out}", file=sys.stderr)
-        return 130
-    except TrainingDiverged as e:  # the weights are back to the last good ones: measure and report those
-        diverged = e
+        return True, None
+    except TrainingDiverged as e:
         print(f"\n{e}", file=sys.stderr)
-    train_seconds = time.perf_counter() - t_start
+        return False, e
+    return False, None
+
+
+def _finish_run(args, trainer, splits, r, run: _RunSettings, out: Path, config, diverged, t_start,
+                train_seconds) -> dict:
+    """Measure every split, save the checkpoint (unless diverged), write the report and metrics.json."""
     results = _final_metrics(trainer, splits)
     results.update({"wall_seconds": round(time.perf_counter() - t_start, 3), "train_seconds": round(train_seconds, 3),
                     "num_parameters": int(r.model.num_parameters()), "epochs": len(trainer.history.epoch),
-                    "steps": trainer.global_step, "model": model_name, "data": splits.name or data_name,
-                    "seed": seed})
+                    "steps": trainer.global_step, "model": run.model_name, "data": splits.name or run.data_name,
+                    "seed": run.seed})
     if diverged is None:
         trainer.save_checkpoint(out / CHECKPOINT)
     else:  # the resumable checkpoint.npz (if any) stays the last good one
@@ -291,12 +351,7 @@ def _train(args, threads) -> int:
         results["report_seconds"] = round(time.perf_counter() - t0, 3)
     results["wall_seconds"] = round(time.perf_counter() - t_start, 3)
     json_dump(out / "metrics.json", results)
-    _print_table(results, out)
-    if diverged is not None:
-        print(f"training diverged at step {diverged.step}: the table shows the last good weights; "
-              f"lower --lr (now {r.settings['lr']:g}) 3-10x", file=sys.stderr)
-        return EXIT_DIVERGED
-    return 0
+    return results
 
 
 def _diverged_error():

@@ -26,35 +26,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnlab.diagnostics.gradcheck import rel_error
+from nnlab.diagnostics.gradcheck import GOOD, centered_difference, grade, rel_error, thresholds_for_depth
 from nnlab.diagnostics.hooks import register_forward_hook, remove_all_hooks
 from nnlab.engine import autograd
 from nnlab.engine import random as nn_random
 from nnlab.engine.tensor import Tensor
 
+# grade and thresholds_for_depth live in gradcheck.py (one grader for both checks)
 __all__ = ["gradcheck_model", "ModelGradcheckReport", "ParamRow", "thresholds_for_depth", "grade"]
-
-WRONG, SUSPICIOUS, GOOD = 1e-2, 1e-4, 1e-7
-
-
-def thresholds_for_depth(depth: int) -> tuple[float, float, float]:
-    """(wrong, suspicious, good) thresholds for a net with ``depth`` parameterized layers.
-
-    Up to 3 layers the notes' values; from there they loosen smoothly up to 10x at 10 layers (the
-    notes: for a ten-layer net a relative error of 1e-2 can be fine, errors accumulate)."""
-    k = 10.0 ** min(1.0, max(0.0, (depth - 3) / 7.0))
-    return WRONG * k, SUSPICIOUS * k, GOOD * k
-
-
-def grade(err: float, depth: int = 1) -> str:
-    wrong, susp, good = thresholds_for_depth(depth)
-    if not np.isfinite(err) or err > wrong:
-        return "wrong"
-    if err > susp:
-        return "suspicious"
-    if err > good:
-        return "acceptable"
-    return "good"
 
 
 @dataclass
@@ -270,110 +249,38 @@ def gradcheck_model(model, loss_fn, X, y, *, num_points: int = 3, eps: float = 1
     if num_points < 1 or entries_per_param < 1:
         raise ValueError(f"gradcheck_model: num_points and entries_per_param must be >= 1, got "
                          f"{num_points} and {entries_per_param}")
-    X = np.asarray(getattr(X, "data", X))
-    y = np.asarray(getattr(y, "data", y))
-    if len(X) != len(y):
-        raise ValueError(f"gradcheck_model: X has {len(X)} examples but y has {len(y)}")
     rng = np.random.default_rng(seed)
-    pick = np.sort(rng.choice(len(X), size=min(num_points, len(X)), replace=False))
-    Xs = X[pick].astype(np.float64)
-    ys = y[pick].astype(np.float64) if y.dtype.kind == "f" else y[pick]
-
-    m = float64_copy(model)
-    loss = copy.deepcopy(loss_fn) if hasattr(loss_fn, "named_modules") else loss_fn
-    if hasattr(loss, "named_modules"):
-        remove_all_hooks(loss)
+    Xs, ys = _sample_points(X, y, num_points, rng)
+    m, loss = float64_copy(model), _loss_copy(loss_fn)
     params = [(n, p) for n, p in m.named_parameters() if p.requires_grad]
     if not params:
         raise ValueError("gradcheck_model: the model has no trainable parameters")
-    depth = model_depth(m)
-    labels = _owner_labels(m)
+    depth, labels = model_depth(m), _owner_labels(m)
     recorder = _KinkRecorder(m, loss)
     rng_state = nn_random.get_state()
 
     def evaluate(reg, record=True):
+        """(loss, kink patterns) of the float64 copy on the sampled points."""
         nn_random.set_state(rng_state)  # same dropout masks in every evaluation
         if record:
             recorder.start()
-        out = m(Tensor(Xs))
-        L = loss(out, ys)
+        L = loss(m(Tensor(Xs)), ys)
         if reg is not None:
             L = L + reg(m)
-        pats = recorder.stop() if record else []
-        return L, pats
+        return L, (recorder.stop() if record else [])
 
     notes = []
-    checks = [("data", None)]
-    if regularizer is not None:
-        with autograd.no_grad():
-            data_val = float(evaluate(None, False)[0].data)
-            reg_val = float(regularizer(m).data)
-        factor = reg_boost
-        if factor is None:
-            factor = 1.0 if reg_val <= 0 else max(1.0, 10.0 * abs(data_val) / reg_val)
-        boosted = _boosted(regularizer, factor)
-        if boosted is None:
-            boosted, factor = regularizer, 1.0
-            notes.append("(the regularizer's strength could not be raised; checked as given)")
-        else:
-            notes.append(f"(data+reg: regularization strength raised {factor:.3g}x so its gradient is visible)")
-        checks.append(("data+reg", boosted))
-
-    rows = []
+    checks = [("data", None)] + _regularization_check(m, regularizer, reg_boost, evaluate, notes)
+    rows, noise = [], 0.0
     try:
         for check, reg in checks:
-            # analytic gradients: one backward pass
-            for _, p in params:
-                p.grad = None
-            with autograd.enable_grad():
-                L, base_pattern = evaluate(reg)
-            f0 = float(L.data)
-            L.backward()
-            grads = {n: (np.zeros_like(p.data) if p.grad is None else np.asarray(p.grad, np.float64).copy())
-                     for n, p in params}
+            grads, f0 = _analytic_gradients(params, evaluate, reg)
             noise = noise_factor * np.finfo(np.float64).eps * max(1.0, abs(f0)) / eps
             for name, p in params:
-                g = grads[name]
-                ids = _pick_entries(g, entries_per_param, rng)
-                x = p.data
-                ana = g.reshape(-1)[ids]
-                num = np.empty(len(ids))
-                kink = np.zeros(len(ids), bool)
-                with autograd.no_grad():
-                    for j, flat in enumerate(ids):
-                        idx = np.unravel_index(flat, x.shape)
-                        old = x[idx]
-                        x[idx] = old + eps
-                        fp, pat_p = evaluate(reg)
-                        x[idx] = old - eps
-                        fm, pat_m = evaluate(reg)
-                        x[idx] = old
-                        fp, fm = float(fp.data), float(fm.data)
-                        num[j] = (fp - fm) / (2 * eps)
-                        if not _same(pat_p, pat_m):
-                            kink[j] = True
-                        else:  # one-sided slopes disagree: a kink no hook records (max pool, maxout...)
-                            sp, sm = (fp - f0) / eps, (f0 - fm) / eps
-                            jump = abs(sp - sm)
-                            kink[j] = jump > max(1e-2 * max(abs(sp), abs(sm)), 1e3 * noise)
-                rel = rel_error(ana, num)
-                rel = np.where(np.isfinite(ana) & np.isfinite(num), rel, np.inf)
-                absd = np.abs(ana - num)
-                # a difference within the round-off of the centered difference is agreement
-                effective = np.where(absd <= noise, np.minimum(rel, GOOD), rel)
-                effective = np.where(kink, -1.0, effective)
-                kinks = int(kink.sum())
-                if kinks == len(ids):
-                    worst_j, err, gr = int(np.argmax(rel)), 0.0, grade(0.0, depth)
-                else:
-                    worst_j = int(np.argmax(effective))
-                    gr = grade(float(effective[worst_j]), depth)
-                    err = float(np.max(np.where(kink, -1.0, rel)))
-                rows.append(ParamRow(
-                    name=name, shape=tuple(x.shape), check=check, checked=len(ids), max_rel_error=err, grade=gr,
-                    max_abs_error=float(np.max(np.where(kink, 0.0, absd))),
-                    kinks=kinks, worst_index=tuple(int(v) for v in np.unravel_index(ids[worst_j], x.shape)),
-                    analytic=float(ana[worst_j]), numeric=float(num[worst_j]), layer=labels.get(name, "")))
+                ids = _pick_entries(grads[name], entries_per_param, rng)
+                num, kink = _numeric_gradient(p.data, ids, evaluate, reg, eps, f0, noise)
+                rows.append(_grade_param(name, p.data, check, ids, grads[name].reshape(-1)[ids], num, kink,
+                                         noise, depth, labels.get(name, "")))
     finally:
         recorder.remove()
         nn_random.set_state(rng_state)
@@ -381,5 +288,97 @@ def gradcheck_model(model, loss_fn, X, y, *, num_points: int = 3, eps: float = 1
         notes.append(f"({sum(r.kinks for r in rows)} entries crossed a kink (a ReLU/max/hinge winner changed "
                      f"between f(x+h) and f(x-h)); they are reported, not graded. Fewer data points or a "
                      f"smaller eps cross fewer kinks.)")
-    return ModelGradcheckReport(rows=rows, depth=depth, eps=eps, num_points=len(pick),
+    return ModelGradcheckReport(rows=rows, depth=depth, eps=eps, num_points=len(Xs),
                                 thresholds=thresholds_for_depth(depth), noise=noise, notes=notes)
+
+
+def _sample_points(X, y, num_points, rng):
+    """``num_points`` examples drawn without replacement (seeded), inputs as float64."""
+    X = np.asarray(getattr(X, "data", X))
+    y = np.asarray(getattr(y, "data", y))
+    if len(X) != len(y):
+        raise ValueError(f"gradcheck_model: X has {len(X)} examples but y has {len(y)}")
+    pick = np.sort(rng.choice(len(X), size=min(num_points, len(X)), replace=False))
+    return X[pick].astype(np.float64), (y[pick].astype(np.float64) if y.dtype.kind == "f" else y[pick])
+
+
+def _loss_copy(loss_fn):
+    """A loss module is copied without diagnostics hooks; a plain function is used as is."""
+    if not hasattr(loss_fn, "named_modules"):
+        return loss_fn
+    loss = copy.deepcopy(loss_fn)
+    remove_all_hooks(loss)
+    return loss
+
+
+def _regularization_check(m, regularizer, reg_boost, evaluate, notes) -> list:
+    """The ("data+reg", raised regularizer) check, with the strength raised so that the penalty's
+    gradient is not hidden under the data loss's (default: penalty >= 10x the data loss)."""
+    if regularizer is None:
+        return []
+    with autograd.no_grad():
+        data_val = float(evaluate(None, False)[0].data)
+        reg_val = float(regularizer(m).data)
+    factor = reg_boost
+    if factor is None:
+        factor = 1.0 if reg_val <= 0 else max(1.0, 10.0 * abs(data_val) / reg_val)
+    boosted = _boosted(regularizer, factor)
+    if boosted is None:
+        notes.append("(the regularizer's strength could not be raised; checked as given)")
+        return [("data+reg", regularizer)]
+    notes.append(f"(data+reg: regularization strength raised {factor:.3g}x so its gradient is visible)")
+    return [("data+reg", boosted)]
+
+
+def _analytic_gradients(params, evaluate, reg):
+    """One backward pass: ({name: float64 gradient}, the loss)."""
+    for _, p in params:
+        p.grad = None
+    with autograd.enable_grad():
+        L, _ = evaluate(reg)
+    L.backward()
+    grads = {n: (np.zeros_like(p.data) if p.grad is None else np.asarray(p.grad, np.float64).copy())
+             for n, p in params}
+    return grads, float(L.data)
+
+
+def _numeric_gradient(x, ids, evaluate, reg, eps, f0, noise):
+    """Centered differences at the flat indices ``ids`` of ``x`` and whether each crossed a kink:
+    a recorded winner pattern that changed between x + h and x - h, or (where no hook records
+    one: max pooling, maxout...) one-sided slopes that disagree."""
+    num = np.empty(len(ids))
+    kink = np.zeros(len(ids), bool)
+    with autograd.no_grad():
+        for j, flat in enumerate(ids):
+            (fp, pat_p), (fm, pat_m) = centered_difference(x, np.unravel_index(flat, x.shape), eps,
+                                                           lambda: evaluate(reg))
+            fp, fm = float(fp.data), float(fm.data)
+            num[j] = (fp - fm) / (2 * eps)
+            if not _same(pat_p, pat_m):
+                kink[j] = True
+            else:
+                sp, sm = (fp - f0) / eps, (f0 - fm) / eps
+                kink[j] = abs(sp - sm) > max(1e-2 * max(abs(sp), abs(sm)), 1e3 * noise)
+    return num, kink
+
+
+def _grade_param(name, x, check, ids, ana, num, kink, noise, depth, layer) -> ParamRow:
+    """One row: the worst relative error over the entries that crossed no kink, and its grade."""
+    rel = rel_error(ana, num)
+    rel = np.where(np.isfinite(ana) & np.isfinite(num), rel, np.inf)
+    absd = np.abs(ana - num)
+    # a difference within the round-off of the centered difference is agreement
+    effective = np.where(absd <= noise, np.minimum(rel, GOOD), rel)
+    effective = np.where(kink, -1.0, effective)
+    kinks = int(kink.sum())
+    if kinks == len(ids):
+        worst_j, err, gr = int(np.argmax(rel)), 0.0, grade(0.0, depth)
+    else:
+        worst_j = int(np.argmax(effective))
+        gr = grade(float(effective[worst_j]), depth)
+        err = float(np.max(np.where(kink, -1.0, rel)))
+    return ParamRow(
+        name=name, shape=tuple(x.shape), check=check, checked=len(ids), max_rel_error=err, grade=gr,
+        max_abs_error=float(np.max(np.where(kink, 0.0, absd))),
+        kinks=kinks, worst_index=tuple(int(v) for v in np.unravel_index(ids[worst_j], x.shape)),
+        analytic=float(ana[worst_j]), numeric=float(num[worst_j]), layer=layer)

@@ -94,20 +94,50 @@ def _topological_order(root):
     return order  # inputs before outputs
 
 
-# A leaf's first gradient can be stored without a copy when no one else holds the array: a
-# gate's cached array, the upstream gradient passed straight through (z = x + y gives both x and y
-# the same array) or an array handed to two inputs would otherwise be shared, and a later in-place
-# ``+=`` (or an optimizer's in-place edit of .grad) would corrupt the other holder. In the
-# backward loop below a fresh array is referenced by the gate's returned tuple, zip's reused
-# result tuple, the loop variable and getrefcount's argument: 4 (measured on CPython 3.11-3.13;
-# other interpreters always copy; tests/benchmarks/test_engine_fastpaths.py checks both ways).
-# Views (``base`` set) always copy. This saves a full copy of every weight gradient per step.
-_STEAL_REFS = 4 if sys.implementation.name == "cpython" and (3, 11) <= sys.version_info[:2] <= (3, 13) else 0
-_getrefcount = sys.getrefcount
-
-
 def backward(root, grad=None, retain_graph: bool = False) -> None:
-    """Accumulate d(root)/d(leaf) into every leaf's ``.grad`` that requires a gradient."""
+    """Accumulate d(root)/d(leaf) into every leaf's ``.grad`` that requires a gradient.
+
+    Reverse mode, as in the notes: seed the output with its gradient, then visit the nodes from
+    the output back to the inputs (reverse topological order); each gate multiplies the gradient
+    arriving at its output by its local gradient (its ``backward``, a vector-Jacobian product) and
+    sends the result to each of its inputs. A value used in several places receives the sum of
+    the gradients of all its uses.
+    """
+    grad = _seed_gradient(root, grad)
+    if root._ctx is FREED:
+        raise RuntimeError(_FREED_MSG)
+    if root._ctx is None:  # a leaf: d(root)/d(root) = grad
+        _accumulate_leaf(root, grad)
+        return
+
+    grads = {root: grad}  # gradients arrived so far at not-yet-visited nodes
+    for node in reversed(_topological_order(root)):
+        g = grads.pop(node, None)
+        gate = node._ctx
+        if gate is FREED:
+            if g is not None:
+                raise RuntimeError(_FREED_MSG)
+            continue
+        if g is not None:  # None: no gradient reaches this node (a branch cut by needs_input_grad)
+            if node._retain_grad:
+                _accumulate_leaf(node, g)
+            in_grads = gate.backward(g)  # the gate's vector-Jacobian product: one gradient per input
+            if type(in_grads) is not tuple:  # a gate with one input may return a bare array
+                in_grads = (in_grads,)
+            for inp, inp_grad, need in zip(gate.inputs, in_grads, gate.needs_input_grad):
+                if not need or inp_grad is None:
+                    continue
+                if inp._ctx is None:
+                    _give_to_leaf(inp, inp_grad)
+                else:  # fan-out: the paths' gradients add
+                    prev = grads.get(inp)
+                    grads[inp] = inp_grad if prev is None else prev + inp_grad
+        if not retain_graph:
+            node._ctx = FREED  # frees the gate's cached arrays; memory stays flat across iterations
+
+
+def _seed_gradient(root, grad) -> np.ndarray:
+    """The gradient at the output: 1 for a scalar, else ``grad`` checked against the output's shape."""
     if not root.requires_grad:
         raise RuntimeError("backward: this tensor does not require grad and has no graph "
                            "(was it made under no_grad, or from inputs with requires_grad=False?)")
@@ -115,59 +145,43 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         if root.data.size != 1:
             raise ValueError(f"backward: grad can be implied only for a scalar output; this output "
                              f"has shape {root.shape}. Pass grad= of that shape (e.g. y.backward(ones)).")
-        grad = np.ones_like(root.data)
+        return np.ones_like(root.data)
+    grad = np.asarray(grad.data if hasattr(grad, "_ctx") else grad, dtype=root.data.dtype)
+    if grad.shape != root.shape:
+        raise ValueError(f"backward: grad has shape {grad.shape}, expected the output's shape {root.shape}")
+    return grad
+
+
+# A leaf's first gradient can be kept without a copy when no one else holds the array. Otherwise
+# it must be copied: a gate's cached array, the upstream gradient passed straight through (z = x + y
+# gives x and y the same array) or one array handed to two inputs would be shared, and a later
+# in-place ``+=`` (or an optimizer's in-place edit of .grad) would corrupt the other holder.
+# "No one else" is read from the reference count inside _give_to_leaf: a fresh array is held by
+# the gate's returned tuple (in_grads), zip's reused result tuple, the loop variable in backward, this
+# function's argument and getrefcount's argument: 5 (measured on CPython 3.11-3.13). Other
+# interpreters count differently, so there the check is off and every first gradient is copied;
+# tests/benchmarks/test_engine_fastpaths.py checks both the stealing and the copies. Views
+# (``base`` set) always copy. This saves a full copy of every weight gradient per step.
+_STEAL_REFS = 5 if sys.implementation.name == "cpython" and (3, 11) <= sys.version_info[:2] <= (3, 13) else 0
+_getrefcount = sys.getrefcount
+
+
+def _give_to_leaf(leaf, g) -> None:
+    """Add ``g`` into ``leaf.grad``, owning ``g`` itself when it is fresh and unshared."""
+    if (leaf.grad is None and g.base is None and _getrefcount(g) <= _STEAL_REFS
+            and g.shape == leaf.data.shape and g.dtype == leaf.data.dtype):
+        leaf.grad = g  # see _STEAL_REFS
     else:
-        grad = np.asarray(grad.data if hasattr(grad, "_ctx") else grad, dtype=root.data.dtype)
-        if grad.shape != root.shape:
-            raise ValueError(f"backward: grad has shape {grad.shape}, expected the output's shape {root.shape}")
-
-    if root._ctx is FREED:
-        raise RuntimeError(_FREED_MSG)
-    if root._ctx is None:  # a leaf: d(root)/d(root) = grad
-        _accumulate_leaf(root, grad)
-        return
-
-    grads = {root: grad}
-    order = _topological_order(root)
-    for t in reversed(order):
-        g = grads.pop(t, None)
-        ctx = t._ctx
-        if ctx is None or ctx is FREED:
-            if g is not None and ctx is FREED:
-                raise RuntimeError(_FREED_MSG)
-            continue
-        if g is None:  # no gradient reaches this node (e.g. a branch cut by needs_input_grad)
-            if not retain_graph:
-                t._ctx = FREED
-            continue
-        if t._retain_grad:
-            _accumulate_leaf(t, g)
-        in_grads = ctx.backward(g)
-        if type(in_grads) is not tuple:
-            in_grads = (in_grads,)
-        for p, pg, need in zip(ctx.inputs, in_grads, ctx.needs_input_grad):
-            if not need or pg is None:
-                continue
-            if p._ctx is not None:
-                prev = grads.get(p)
-                # Fan-out: a value used twice receives the sum of both paths' gradients.
-                grads[p] = pg if prev is None else prev + pg
-            elif (p.grad is None and pg.base is None and _getrefcount(pg) <= _STEAL_REFS
-                  and pg.shape == p.data.shape and pg.dtype == p.data.dtype):
-                p.grad = pg  # fresh and unshared: own it (see _STEAL_REFS)
-            else:
-                _accumulate_leaf(p, pg)
-        if not retain_graph:
-            t._ctx = FREED  # frees the cached arrays; memory stays flat across iterations
+        _accumulate_leaf(leaf, g)
 
 
 def _accumulate_leaf(t, g) -> None:
+    """``t.grad += g`` (a copy of ``g`` when ``t.grad`` is still None: g may alias a gate's cache)."""
     if g.shape != t.data.shape:
         raise RuntimeError(f"internal: gradient of shape {g.shape} for a tensor of shape {t.data.shape}")
     if g.dtype != t.data.dtype:
         g = g.astype(t.data.dtype)
     if t.grad is None:
-        # Own the buffer: a gradient array may alias a cached array of some gate.
         t.grad = np.array(g, copy=True)
     else:
         t.grad += g

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnlab.engine import autograd
-from nnlab.engine.tensor import Tensor
+from nnlab.engine.tensor import Tensor, _set_fields
 
 _grad_state = autograd._state  # the grad-mode flag object (per thread), read once per op
 _new_tensor = object.__new__
@@ -35,7 +35,8 @@ class Function:
         """
         # Every op of every step passes through here, so it is written for speed: one plain loop
         # instead of a comprehension plus any() and tuple() generators (4x cheaper on 2-3 inputs),
-        # the grad mode read as a plain attribute, and the output Tensor built without __init__.
+        # the grad mode read as a plain attribute, and the output built without Tensor.__init__'s
+        # conversion and checks (forward made the array already).
         fn = cls()
         arrays, needs = [], []
         for t in inputs:
@@ -48,18 +49,10 @@ class Function:
         track = _grad_state.enabled and True in needs
         fn.needs_input_grad = tuple(needs) if track else (False,) * len(needs)
         out = fn.forward(*arrays, **kwargs)
-        t = _new_tensor(Tensor)
-        t.data = out
-        t.grad = None
-        t._retain_grad = False
-        if track:
-            fn.inputs = inputs
-            t.requires_grad = True
-            t._ctx = fn
-        else:
-            t.requires_grad = False
-            t._ctx = None
-        return t
+        if not track:
+            return _set_fields(_new_tensor(Tensor), out, False, None)
+        fn.inputs = inputs  # the graph's edges: this node remembers what fed it
+        return _set_fields(_new_tensor(Tensor), out, True, fn)
 
     @property
     def name(self) -> str:

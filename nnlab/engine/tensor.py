@@ -1,9 +1,6 @@
 """Tensor: an ndarray, its gradient, and the gate that made it."""
 from __future__ import annotations
 
-import os
-import sys
-
 import numpy as np
 
 from nnlab.engine import autograd
@@ -11,33 +8,7 @@ from nnlab.engine._args import check_array_data, check_axis
 
 DEFAULT_DTYPE = np.float32
 _FLOAT_KINDS = "f"
-
-
-def _tune_allocator() -> bool:
-    """Keep large freed arrays' memory in the process (glibc only; NNLAB_MALLOC_TUNING=0 opts out).
-
-    A training step frees and re-allocates the same large arrays (im2col columns, activations,
-    fresh weight gradients) every step. glibc serves blocks above 128 KiB-32 MiB with mmap and
-    returns them with munmap, so each step pays a page fault per 4 KiB of every such array and
-    zero-fills it again. Serving them from the heap and not trimming it recycles the pages:
-    workload 3 (small CNN) 32.8 -> 21.0 ms per step, workload 4 144 -> 117 ms, peak RSS unchanged
-    (benchmarks/profile_step.py, docs/benchmarks.md). Freed memory then stays mapped until exit,
-    as PyTorch's caching allocators also do.
-    """
-    if os.environ.get("NNLAB_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6")
-        m_trim_threshold, m_mmap_threshold = -1, -3
-        ok = libc.mallopt(m_mmap_threshold, 32 * 2 ** 20)  # glibc's maximum for this setting
-        ok &= libc.mallopt(m_trim_threshold, 512 * 2 ** 20)
-        return bool(ok)
-    except (OSError, AttributeError):  # not glibc (musl, ...): keep the defaults
-        return False
-
-
-ALLOCATOR_TUNED = _tune_allocator()
+_new_tensor = object.__new__
 
 
 def _as_array(data, dtype=None) -> np.ndarray:
@@ -53,6 +24,17 @@ def _as_array(data, dtype=None) -> np.ndarray:
     if arr.dtype == np.float64:
         arr = arr.astype(DEFAULT_DTYPE)
     return arr
+
+
+def _set_fields(t: "Tensor", data: np.ndarray, requires_grad: bool, ctx) -> "Tensor":
+    """Every field of a Tensor, set in this one place: the constructor, gate outputs
+    (Function.apply) and scalar constants all come here."""
+    t.data = data
+    t.grad = None
+    t.requires_grad = requires_grad
+    t._ctx = ctx            # the gate that made this tensor (None for a leaf)
+    t._retain_grad = False  # keep .grad although not a leaf (Tensor.retain_grad)
+    return t
 
 
 class Tensor:
@@ -76,21 +58,7 @@ class Tensor:
         arr = _as_array(data, dtype)
         if requires_grad and arr.dtype.kind not in _FLOAT_KINDS:
             raise TypeError(f"Tensor: only floating-point tensors can require grad, got dtype {arr.dtype}")
-        self.data = arr
-        self.grad = None
-        self.requires_grad = bool(requires_grad)
-        self._ctx = None
-        self._retain_grad = False
-
-    @classmethod
-    def _from_op(cls, data: np.ndarray, ctx) -> "Tensor":
-        t = cls.__new__(cls)
-        t.data = data
-        t.grad = None
-        t.requires_grad = ctx is not None
-        t._ctx = ctx
-        t._retain_grad = False
-        return t
+        _set_fields(self, arr, bool(requires_grad), None)
 
     # ---- basic properties -------------------------------------------------------------
     @property
@@ -320,17 +288,9 @@ def _scalar(x, like: "Tensor"):
     generic checks and ``Tensor.__init__`` (a scalar op in a training step pays 1.5 us less).
     Anything else passes through unchanged to the op's own lifting."""
     if type(x) in _PY_NUMBERS and like.data.dtype.kind == "f":
-        t = _new_tensor(Tensor)
-        t.data = np.asarray(x, dtype=like.data.dtype)
-        t.grad = None
-        t.requires_grad = False
-        t._ctx = None
-        t._retain_grad = False
-        return t
+        return _set_fields(_new_tensor(Tensor), np.asarray(x, dtype=like.data.dtype), False, None)
     return x
 
-
-_new_tensor = object.__new__
 
 
 def _raw(x):

@@ -13,10 +13,7 @@ image the same positions see the neighbouring pixels, so the scores differ. Meas
 tests/nn/test_convert.py (6x6 windows of 16 on a 36 image, two padded 3x3 convolutions): the
 largest difference is 3.4 on scores of magnitude 11 (about 30%), while the unpadded twin agrees
 to 5e-6 (float32 rounding). Padded trunks give a useful dense map, not the crops' exact scores.
-
-Speed (same test, unpadded, one BLAS thread, CPU time, medians of 7): one pass over the 42x42
-image 0.26 ms, the 36 cropped 22x22 windows one by one 4.4 ms, all 36 as one batch 1.2 ms; the
-dense pass shares the overlapping work that the crops repeat.
+The dense pass shares the overlapping work that the crops repeat (timings in docs/benchmarks.md).
 """
 from __future__ import annotations
 

@@ -14,14 +14,12 @@ loss L_i = sum_j max(0, 1 - y_ij f_ij) averaged over the batch.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from nnlab.engine._args import check_float_input
 from nnlab.engine import ops
 from nnlab.engine.ops import loss as _loss
+from nnlab.engine.ops.linalg import linear as _linear
 from nnlab.engine.ops import norm as _norm
 from nnlab.engine.ops.elementwise import lift
-from nnlab.engine.ops.linalg import Linear as _Linear
 from nnlab.engine.ops.loss import LabelTree
 from nnlab.engine.tensor import Tensor
 
@@ -44,19 +42,7 @@ def _float_input(x, name: str) -> Tensor:
 # ---- layers ---------------------------------------------------------------------------------
 def linear(x, weight, bias=None, *, name: str = "linear"):
     """y = x W^T + b with W of shape (out, in). x is (N, in) or (..., in)."""
-    x = _float_input(x, name)
-    out_f, in_f = weight.shape
-    if x.ndim < 1 or x.shape[-1] != in_f:
-        raise ValueError(f"{name}: expected input of shape (N, {in_f}), got {tuple(x.shape)} "
-                         f"({x.shape[-1] if x.ndim else 'no'} features instead of {in_f})")
-    if bias is not None and tuple(bias.shape) != (out_f,):
-        raise ValueError(f"{name}: bias must have shape ({out_f},), got {tuple(bias.shape)}")
-    if x.data.dtype != weight.data.dtype:
-        raise TypeError(f"{name}: input dtype {x.data.dtype} differs from the weights' "
-                        f"{weight.data.dtype}; convert one of them (model.double() or x.float())")
-    # Checked above, so straight to the gate: ops.linear would repeat every check (measured:
-    # workload 2's step, three Linear layers, 79.5 -> 77.2 us).
-    return _Linear.apply(x, weight, bias)
+    return _linear(x, weight, bias, name=name)
 
 
 def relu(x):

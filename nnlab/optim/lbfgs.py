@@ -248,7 +248,7 @@ class LBFGS(Optimizer):
                 x0 = self._flat_params(params, dtype)
 
                 def phi(step):
-                    self._set_params(params, x0 + step * d)
+                    self._set_params(params, x0 + step * d)  # noqa: B023 - used within this iteration
                     return evaluate()
 
                 if line_search == "strong_wolfe":

@@ -130,7 +130,7 @@ class Optimizer:
 
         Subclasses override ``step``, or give the three pieces of the usual per-parameter loop:
         ``_hyper(group)`` (the group's settings as floats, read once per group and step),
-        ``_init_state(w, group)`` (a parameter's state at its first update) and
+        ``_init_state(w, group)`` (a parameter's state at its first update; None for none) and
         ``_update(w, dw, state, hyper, tmp)`` (the in-place update; ``tmp`` is scratch). The loop
         skips parameters without a gradient and adds ``weight_decay * x`` to the gradient.
         """
@@ -154,7 +154,9 @@ class Optimizer:
                     dw = _with_weight_decay(w, dw, wd, self._decay_buffer(i, w))
                 st = state.get(i)
                 if st is None:
-                    st = state[i] = self._init_state(w, group)
+                    st = self._init_state(w, group)
+                    if st is not None:  # None: a rule without state (vanilla SGD)
+                        state[i] = st
                 update(w, dw, st, hyper, work(i, w))
         return loss
 

@@ -102,7 +102,8 @@ def python_script(session) -> str:
         "",
         f"X_train = {_array(session.X_train, 'float32')}",
         f"y_train = {_array(session.y_train, ytype)}",
-        f"X_test = {_array(session.X_test, 'float32').replace('[]', 'np.zeros((0, 2))') if len(session.X_test) else 'np.zeros((0, 2), dtype=np.float32)'}",
+        "X_test = " + (_array(session.X_test, 'float32').replace('[]', 'np.zeros((0, 2))') if len(session.X_test)
+                       else 'np.zeros((0, 2), dtype=np.float32)'),
         f"y_test = {_array(session.y_test, ytype)}",
         "",
         f"nnlab.manual_seed({c['model']['seed']})  # weight init and dropout masks",

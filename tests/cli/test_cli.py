@@ -317,7 +317,7 @@ def test_a_new_run_into_an_existing_run_folder_says_so(tiny_run, tmp_path, capsy
 
 
 def test_debug_shows_the_traceback(tmp_path, capsys):
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - any exception, as long as it is raised, not printed
         main(["train", "--debug", "--data", str(tmp_path / "nope.npz")])
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import nnlab.data as nd
-from nnlab.data import datasets as ds
+from nnlab.data import bundled
 
 
 # ---------------------------------------------------------------- bundled digits
@@ -25,7 +25,7 @@ def test_mnist5k_cache_is_written_once_and_reused(tmp_path, monkeypatch):
     def no_parse(*a, **k):
         raise AssertionError("the CSV was parsed again despite the cache")
 
-    monkeypatch.setattr(ds, "_parse_mnist5k", no_parse)
+    monkeypatch.setattr(bundled, "_parse_mnist5k", no_parse)
     X2, y2 = nd.load_mnist5k(cache=tmp_path)
     assert np.array_equal(X1, X2) and np.array_equal(y1, y2)
 

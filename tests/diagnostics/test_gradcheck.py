@@ -203,7 +203,7 @@ def test_relative_error_definition_and_floor():
 
 def test_verdict_thresholds_from_the_notes():
     assert verdict(0.5) == "wrong" and verdict(1e-3) == "suspicious"
-    assert verdict(1e-5) == "acceptable with kinks" and verdict(1e-9) == "good"
+    assert verdict(1e-5) == "acceptable" and verdict(1e-9) == "good"
     assert verdict(float("nan")) == "wrong"
 
 

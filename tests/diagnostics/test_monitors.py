@@ -6,7 +6,6 @@ import pytest
 import nnlab
 from nnlab import nn, optim
 from nnlab.data import load_dataset
-from nnlab.diagnostics import monitors as M
 from nnlab.diagnostics.monitors import (ActivationMonitor, BiasVarianceMonitor, LossCurveMonitor, TrainingDiverged,
                                         UpdateRatioMonitor, diagnose, read_bias_variance, read_loss_curve)
 from nnlab.train import LearningRateScheduler, ModelCheckpoint, Trainer

@@ -107,7 +107,7 @@ def D(*shape, step=0.1):
     return make
 
 
-def I(*shape, high=3):
+def I(*shape, high=3):  # noqa: E743 - one capital letter per input kind, as N, P, A, D, B
     """int64 in [0, high)."""
     return lambda rng: rng.integers(0, high, shape)
 

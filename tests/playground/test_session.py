@@ -268,7 +268,8 @@ def test_hidden_space_probes_and_explain():
     assert len(probes) == 3 and all(0 <= p <= 1 for p in probes)
     e = s.explain(0, 1, 1.0, 1.0)
     W = s.net.linears[0].weight.data[1]
-    assert e["weights"] == pytest.approx(W.tolist(), abs=1e-4) and e["bias"] == pytest.approx(float(s.net.linears[0].bias.data[1]), abs=1e-4)
+    assert e["weights"] == pytest.approx(W.tolist(), abs=1e-4)
+    assert e["bias"] == pytest.approx(float(s.net.linears[0].bias.data[1]), abs=1e-4)
     p, b = e["point"], e["backward"]
     z = float(np.dot(W, p["inputs"]) + s.net.linears[0].bias.data[1])
     assert p["z"] == pytest.approx(z, abs=1e-4) and p["a"] == pytest.approx(np.tanh(z), abs=1e-4)

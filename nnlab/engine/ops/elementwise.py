@@ -5,8 +5,6 @@ input's shape.
 """
 from __future__ import annotations
 
-import builtins
-
 import numpy as np
 
 from nnlab.engine._args import check_dtype
@@ -39,12 +37,6 @@ def _pair(a, b):
         else:
             a = Tensor(a.data.astype(b.data.dtype))
     return a, b
-
-
-def _check_float(op: str, *arrays) -> None:
-    for a in arrays:
-        if a.dtype.kind not in "fiub":
-            raise TypeError(f"{op}: expected a numeric tensor, got dtype {a.dtype}")
 
 
 # Largest x with a finite e^x, per float type (rounded down): Sigmoid caps its exponent there.
@@ -193,49 +185,44 @@ class Abs(Function):
         return (g * np.sign(self.x),)
 
 
-class Maximum(Function):
+class _Switch(Function):
+    """Base of the gates that pass each element of one of two inputs through (max, min, where):
+    the gradient goes to x where ``self.to_x`` is True and to y elsewhere, un-broadcast to each."""
+
+    def backward(self, g):
+        w = self.to_x
+        return (unbroadcast(np.where(w, g, 0), self.sx) if self.needs_input_grad[0] else None,
+                unbroadcast(np.where(w, 0, g), self.sy) if self.needs_input_grad[1] else None)
+
+
+class Maximum(_Switch):
     """z = max(x, y); the max gate routes the gradient to the winner (x on ties)."""
 
     def forward(self, x, y):
         if x.shape != y.shape:
             broadcast_shapes("maximum", x.shape, y.shape)
         self.sx, self.sy = x.shape, y.shape
-        self.x_wins = x >= y
+        self.to_x = x >= y
         return np.maximum(x, y)
 
-    def backward(self, g):
-        w = self.x_wins
-        return (unbroadcast(np.where(w, g, 0), self.sx) if self.needs_input_grad[0] else None,
-                unbroadcast(np.where(w, 0, g), self.sy) if self.needs_input_grad[1] else None)
 
-
-class Minimum(Function):
+class Minimum(_Switch):
     """z = min(x, y); the gradient goes to the smaller input (x on ties)."""
 
     def forward(self, x, y):
         if x.shape != y.shape:
             broadcast_shapes("minimum", x.shape, y.shape)
         self.sx, self.sy = x.shape, y.shape
-        self.x_wins = x <= y
+        self.to_x = x <= y
         return np.minimum(x, y)
 
-    def backward(self, g):
-        w = self.x_wins
-        return (unbroadcast(np.where(w, g, 0), self.sx) if self.needs_input_grad[0] else None,
-                unbroadcast(np.where(w, 0, g), self.sy) if self.needs_input_grad[1] else None)
 
-
-class Where(Function):
+class Where(_Switch):
     """z = cond ? x : y; the gradient goes to whichever input was chosen."""
 
     def forward(self, x, y, cond):
-        self.sx, self.sy, self.cond = x.shape, y.shape, cond
+        self.sx, self.sy, self.to_x = x.shape, y.shape, cond
         return np.where(cond, x, y)
-
-    def backward(self, g):
-        c = self.cond
-        return (unbroadcast(np.where(c, g, 0), self.sx) if self.needs_input_grad[0] else None,
-                unbroadcast(np.where(c, 0, g), self.sy) if self.needs_input_grad[1] else None)
 
 
 class Clip(Function):
@@ -439,5 +426,3 @@ def relu(x):
 def leaky_relu(x, negative_slope: float = 0.01):
     return LeakyReLU.apply(lift(x), negative_slope=negative_slope)
 
-
-_ = builtins  # keep the builtins module name reachable; this module shadows abs/pow

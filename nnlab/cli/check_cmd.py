@@ -13,7 +13,9 @@ import sys
 
 import numpy as np
 
-__all__ = ["register", "configure", "check"]
+from nnlab.cli.main import register
+
+__all__ = ["configure", "check"]
 
 
 def _sizes(text: str) -> list[int]:
@@ -136,22 +138,4 @@ DESCRIPTION = ("Run the notes' checks on the network `nnlab train` would train (
                "Each prints pass/fail, the numbers and what a failure usually means. Exit code 1 if any fails.")
 
 
-def register(subparsers=None) -> None:
-    """Add the `check` subcommand: to an argparse ``subparsers`` object if given, else to the
-    nnlab command registry (``nnlab.cli.main.register``)."""
-    if subparsers is not None:
-        p = subparsers.add_parser("check", help=HELP, description=DESCRIPTION,
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-        configure(p)
-        p.set_defaults(_run=check)
-        return
-    from nnlab.cli.main import register as add
-    add("check", check, configure, help=HELP, description=DESCRIPTION)
-
-
-try:  # importing this module (as nnlab.cli.main does for its command modules) registers the command
-    from nnlab.cli.main import COMMANDS as _COMMANDS
-    if "check" not in _COMMANDS:
-        register()
-except ImportError:  # pragma: no cover - the CLI package is optional
-    pass
+register("check", check, configure, help=HELP, description=DESCRIPTION)
