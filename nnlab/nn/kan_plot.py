@@ -20,7 +20,8 @@ def plot_layers(layers, path=None, inputs=None, title: str | None = None, n_poin
     heights = [layer.out_features for layer in layers]
     cols = max(widths)
     rows = sum(heights)
-    fig = Figure(figsize=(1.9 * cols + 0.6, 1.55 * rows + 0.8 * len(layers) + (0.4 if title else 0)), dpi=100)
+    fig = Figure(figsize=(2.1 * cols + 0.6, 1.7 * rows + 0.5 * len(layers) + (0.4 if title else 0)), dpi=100,
+                 layout="constrained")
     FigureCanvasAgg(fig)
     subfigs = fig.subfigures(len(layers), 1, height_ratios=[h + 0.5 for h in heights], squeeze=False)[:, 0]
     for l, (layer, sf) in enumerate(zip(layers, subfigs)):
