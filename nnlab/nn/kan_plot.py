@@ -12,7 +12,8 @@ def plot_layers(layers, path=None, inputs=None, title: str | None = None, n_poin
     """A block of panels per layer (rows: outputs j, columns: inputs i), each the curve of
     phi_ji over the grid range or over the range of ``inputs[l]`` (samples of layer l's input).
     The panel title gives the edge's score (mean |phi| on the samples, or on the sweep) and its
-    symbolic fit if it has one (drawn dashed). Pruned edges are drawn grey."""
+    symbolic fit if it has one (drawn dashed). Each panel has its own y scale, so a curve's opacity
+    shows its score against the layer's largest (as pykan does); pruned edges are drawn grey."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -37,6 +38,7 @@ def plot_layers(layers, path=None, inputs=None, title: str | None = None, n_poin
         phi = layer.edge_values(xs)
         if scores is None:
             scores = np.abs(phi).mean(axis=0)
+        top = max(float(scores.max()), 1e-300)
         axes = sf.subplots(layer.out_features, cols, squeeze=False)
         sf.suptitle(f"layer {l}: {layer.label}, grid {layer.grid_size}, k={layer.k}", fontsize=9)
         for j in range(layer.out_features):
@@ -46,7 +48,9 @@ def plot_layers(layers, path=None, inputs=None, title: str | None = None, n_poin
                     ax.set_axis_off()
                     continue
                 live = bool(layer.mask[j, i])
-                ax.plot(xs[:, i], phi[:, j, i], color="tab:blue" if live else "0.7", lw=1.4)
+                # faint = small: each panel has its own y scale, so the colour carries the size
+                alpha = max(0.12, float(np.tanh(3 * scores[j, i] / top))) if live else 1.0
+                ax.plot(xs[:, i], phi[:, j, i], color="tab:blue" if live else "0.7", lw=1.4, alpha=alpha)
                 fit = layer.symbolic.get((j, i)) if live else None
                 label = f"{i}->{j}  |phi| {scores[j, i]:.2g}"
                 if fit is not None:

@@ -62,13 +62,11 @@ class SymbolicFit:
         with np.errstate(all="ignore"):
             return self.c * LIBRARY[self.name][0](self.a * np.asarray(x, dtype=np.float64) + self.b) + self.d
 
-    def expression(self, z, digits: int = 4):
-        """The fit as a sympy expression of z (sympy required)."""
+    def expression(self, z):
+        """The fit as a sympy expression of z, full precision (sympy required)."""
         import sympy as sp
-        def r(v):  # round to ``digits`` significant digits; dust below 1e-6 is 0
-            return sp.Integer(0) if abs(v) < 1e-6 else sp.Float(float(f"{v:.{digits}g}"))
-        inner = z if self.name == "x" else r(self.a) * z + r(self.b)
-        return r(self.c) * LIBRARY[self.name][2](sp, inner) + r(self.d)
+        inner = z if self.name == "x" else sp.Float(self.a) * z + sp.Float(self.b)
+        return sp.Float(self.c) * LIBRARY[self.name][2](sp, inner) + sp.Float(self.d)
 
     def text(self, z: str, digits: int = 4) -> str:
         g = lambda v: f"{v:.{digits}g}"  # noqa: E731
@@ -209,9 +207,13 @@ def network_formula(model, names=None, digits: int = 4):
             nxt = [sp.Integer(0)] * layer.out_features
             for (j, i), fit in sorted(layer.symbolic.items()):
                 if layer.mask[j, i]:
-                    nxt[j] = nxt[j] + fit.expression(h[i], digits)
+                    nxt[j] = nxt[j] + fit.expression(h[i])
             h = nxt
-        return h
+        # round once, at the end (rounding every edge's a, b, c, d first compounds the errors):
+        # ``digits`` significant digits, and numbers below 1e-6 in size become 0
+        return [sp.expand(e, power_exp=False).xreplace({v: (sp.Integer(0) if abs(float(v)) < 1e-6 else
+                                          sp.Float(float(f"{float(v):.{digits}g}")))
+                                      for v in sp.expand(e, power_exp=False).atoms(sp.Float)}) for e in h]
     h = names
     for layer in model.layers:
         nxt = [[] for _ in range(layer.out_features)]

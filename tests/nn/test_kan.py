@@ -263,3 +263,5 @@ def test_hello_kan_refine_then_symbolic_formula():
     inner = model.layers[0].symbolic
     sin_fit = next(v for v in inner.values() if v.name == "sin")
     assert abs(abs(sin_fit.a) - np.pi) < 1e-3
+    pytest.importorskip("sympy", reason="sympy (extra `kan`) prints the formula")
+    assert str(model.symbolic_formula()[0]) == "1.0*exp(1.0*x_2**2 + 1.0*sin(3.142*x_1))"
