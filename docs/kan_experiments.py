@@ -182,7 +182,7 @@ def hello_kan(seed=0, figures=True):
     lbfgs_fit(model, X, y, 30, grid_update_x=X, lamb=3e-3)
     if figures:
         model.plot(OUT / "kan_hello_before_prune.png", x=X, title="hello KAN [2,5,1] after 30 steps with the penalty")
-    model = model.prune(X, 5e-2)
+    model = model.prune(5e-2, X)
     lbfgs_fit(model, X, y, 20, grid_update_x=X)
     coarse = rmse(model, Xte, yte)
     model.refine(10, X)

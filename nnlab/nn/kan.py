@@ -419,10 +419,16 @@ class KAN(Module):
     def edge_scores(self, x) -> list:
         return [layer.edge_scores(xi) for layer, xi in zip(self.layers, self.layer_inputs(x))]
 
-    def prune(self, x, threshold: float = 1e-2) -> "KAN":
+    def prune(self, threshold: float = 1e-2, x=None) -> "KAN":
         """A smaller copy: hidden nodes whose largest incoming and largest outgoing edge scores are
         not both above ``threshold`` are removed (the paper's rule), and the remaining edges scoring
-        below it are masked. Scores are mean |phi| on the samples x. The model itself is unchanged."""
+        below it are masked. Scores are mean |phi| on the samples x (default: the input of the
+        latest forward, while it is alive). The model itself is unchanged."""
+        if x is None:
+            x = self.layers[0].last_input()
+            if x is None:
+                raise RuntimeError("KAN.prune: pass samples x to score the edges (or run a forward pass "
+                                   "and keep its input)")
         scores = self.edge_scores(x)
         keep = [np.arange(self.width[0])]
         for l in range(1, len(self.width) - 1):

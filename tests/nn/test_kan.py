@@ -159,7 +159,7 @@ def test_prune_removes_dead_hidden_nodes_and_masks_small_edges():
     model.layers[1].base_weight.data[0, 3] = 0.0   # node 3 sends nothing
     model.layers[1].spline_scaler.data[0, 3] = 0.0
     x = np.random.default_rng(4).uniform(-1, 1, (200, 2))
-    small = model.prune(x, threshold=1e-4)
+    small = model.prune(1e-4, x)
     assert small.width == [2, 2, 1] and model.width == [2, 4, 1]
     keep = [0, 2]
     np.testing.assert_allclose(small(nnlab.tensor(x)).data, model(nnlab.tensor(x)).data, atol=1e-12)
@@ -248,7 +248,7 @@ def test_hello_kan_refine_then_symbolic_formula():
             return float(np.sqrt(np.mean((model(nnlab.tensor(Xte)).data - yte) ** 2)))
 
     fit(30, lamb=3e-3)
-    model = model.prune(Xtr, 5e-2)
+    model = model.prune(5e-2, Xtr)
     assert model.width == [2, 1, 1]
     coarse = fit(20)
     model.refine(10, Xtr)
