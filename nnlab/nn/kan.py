@@ -199,6 +199,12 @@ class KANLinear(Module):
         """phi_ji(x_i) for every sample and edge, (N, out, in), differentiable (regularizers)."""
         return self._op(x, edges=True)
 
+    def __getstate__(self):
+        """Pickling drops the weak reference to the latest input (it cannot be pickled)."""
+        state = self.__dict__.copy()
+        state["_last_input"] = None
+        return state
+
     def last_input(self):
         """The input of the latest forward while it is alive (it is held by weak reference)."""
         ref = self.__dict__.get("_last_input")

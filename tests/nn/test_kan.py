@@ -121,6 +121,11 @@ def test_refine_keeps_the_function_and_updates_config_and_state():
     layer.refine(12)
     assert layer.grid_size == 12 and layer.spline_weight.shape == (2, 2, 15)
     np.testing.assert_allclose(layer(nnlab.tensor(x)).data, before, atol=1e-6)
+    import copy
+    import pickle
+    again = pickle.loads(pickle.dumps(layer))  # after a forward: the weak input reference is dropped
+    np.testing.assert_array_equal(again(nnlab.tensor(x)).data, layer(nnlab.tensor(x)).data)
+    assert copy.deepcopy(layer).grid_size == 12
     clone = module_from_config(layer.get_config())
     assert clone.grid_size == 12
     clone.load_state_dict(layer.state_dict())
