@@ -270,3 +270,40 @@ def test_hello_kan_refine_then_symbolic_formula():
     assert abs(abs(sin_fit.a) - np.pi) < 1e-3
     pytest.importorskip("sympy", reason="sympy (extra `kan`) prints the formula")
     assert str(model.symbolic_formula()[0]) == "1.0*exp(1.0*x_2**2 + 1.0*sin(3.142*x_1))"
+
+
+def test_continual_learning_kan_keeps_earlier_peaks_mlp_forgets():
+    """pykan's continual-learning example: five peaks shown one region at a time. B-splines are
+    local, so later phases leave the first peak's coefficients alone; an MLP of equal size forgets."""
+    centers = np.linspace(-0.8, 0.8, 5)
+    f = lambda x: np.exp(-300 * (x - centers[:, None, None]) ** 2).sum(axis=0)  # noqa: E731
+    xs = np.linspace(-1, 1, 1000)[:, None]
+    first = xs[:, 0] < -0.6
+    nnlab.manual_seed(0)
+    kan = nn.KAN([1, 1], grid=200, k=3, base="zero").double()
+    kan.layers[0].spline_scaler.requires_grad = False
+    kan.layers[0].base_weight.requires_grad = False
+    n = kan.num_parameters(trainable_only=True)
+    mlp = nn.Sequential(nn.Linear(1, (n - 1) // 3, init="xavier"), nn.Tanh(),
+                        nn.Linear((n - 1) // 3, 1, init="xavier")).double()
+    assert abs(mlp.num_parameters() - n) <= 1
+    errors = {"kan": [], "mlp": []}
+    for p in range(5):
+        x = np.linspace(-1 + 0.4 * p, -0.6 + 0.4 * p, 100)[:, None]
+        xt, yt = nnlab.tensor(x), nnlab.tensor(f(x))
+        for name, model in (("kan", kan), ("mlp", mlp)):
+            opt = nnlab.optim.LBFGS([q for q in model.parameters() if q.requires_grad], max_iter=20,
+                                    history_size=10, line_search_fn="strong_wolfe")
+            for _ in range(5):
+                def closure(model=model, opt=opt):
+                    opt.zero_grad()
+                    loss = F.mse_loss(model(xt), yt)
+                    loss.backward()
+                    return loss
+                opt.step(closure)
+            with nnlab.no_grad():
+                pred = model(nnlab.tensor(xs)).data
+            errors[name].append(float(np.sqrt(np.mean((pred[first] - f(xs)[first]) ** 2))))
+    # measured: KAN 4.4e-5 in every phase; MLP 0.22 after phase 1, then 1.9, 12, 21, 32
+    assert max(errors["kan"]) < 1e-3 and max(errors["kan"]) < 1.1 * errors["kan"][0], errors
+    assert max(errors["mlp"][1:]) > 5 * errors["mlp"][0], errors
