@@ -74,7 +74,7 @@ class SymbolicFit:
         f = {"x": inner, "x^2": f"{inner}^2", "x^3": f"{inner}^3", "x^4": f"{inner}^4",
              "1/x": f"1/{inner}", "gaussian": f"exp(-{inner}^2)"}.get(self.name, f"{self.name}{inner}"
                                                                       if inner.startswith("(") else f"{self.name}({inner})")
-        return f"{g(self.c)}*{f} + {g(self.d)}"
+        return f"{g(self.c)}*{f} + {g(self.d)}".replace("+ -", "- ")
 
 
 def _r2_grid(x, y, f, domain, a, b):
@@ -220,7 +220,7 @@ def network_formula(model, names=None, digits: int = 4):
         for (j, i), fit in sorted(layer.symbolic.items()):
             if layer.mask[j, i]:
                 nxt[j].append(fit.text(f"({h[i]})" if layer is not model.layers[0] else h[i], digits))
-        h = [" + ".join(t) if t else "0" for t in nxt]
+        h = [(" + ".join(t) if t else "0").replace("+ -", "- ") for t in nxt]
     return h
 
 

@@ -222,6 +222,18 @@ def test_symbolic_formula_requires_fits_then_prints_and_predicts():
     assert "u" in text
 
 
+def test_formula_without_sympy_is_plain_text(monkeypatch):
+    nnlab.manual_seed(8)
+    model = nn.KAN([2, 1], grid=4).double()
+    x = np.random.default_rng(5).uniform(-1, 1, (100, 2))
+    model.auto_symbolic(x, lib=["x", "x^2", "sin"])
+    monkeypatch.setitem(__import__("sys").modules, "sympy", None)  # import sympy now fails
+    text = model.symbolic_formula(names=["a", "b"])
+    assert isinstance(text[0], str) and "a" in text[0] and "b" in text[0], text
+    for fit in model.layers[0].symbolic.values():
+        assert fit.name in ("x", "x^2", "sin")
+
+
 @pytest.mark.slow
 def test_hello_kan_refine_then_symbolic_formula():
     """pykan's hellokan: f = exp(sin(pi x) + y^2) with [2, 5, 1], grid 3, L-BFGS with the
