@@ -151,12 +151,12 @@ def bench_entries(entry, quick: bool = False, repeats: int | None = None) -> lis
     try:
         r = measure(repeats or (3 if quick else 5), 1.5 if quick else 3.0)
     except Exception as e:  # the playground extra may be missing
-        return [entry("7s", name, "steps/s", f"error: {type(e).__name__}: {e}"[:160], "n/a")]
+        return [entry("8s", name, "steps/s", f"error: {type(e).__name__}: {e}"[:160], "n/a")]
     note = (f"{r['client']}; CPU of this process per step {r['cpu_ms_per_step_streaming']:.2f} ms streaming vs "
             f"{r['cpu_ms_per_step_no_page']:.2f} ms without; goal: keep >= 70%")
-    rows = [entry("7s", name, "steps/s", round(r["streaming_steps_s"], 1), round(r["no_page_steps_s"], 1), 0.7,
+    rows = [entry("8s", name, "steps/s", round(r["streaming_steps_s"], 1), round(r["no_page_steps_s"], 1), 0.7,
                   note=note)]
-    rows.append(entry("7d", f"playground: step-to-frame delay on the page, 100x100 maps ({r['frames']} frames)",
+    rows.append(entry("8d", f"playground: step-to-frame delay on the page, 100x100 maps ({r['frames']} frames)",
                       "ms (median)", None if r["delay_ms_median"] is None else round(r["delay_ms_median"], 1),
                       "no equivalent", note=f"p90 {r['delay_ms_p90']:.0f} ms; goal: median < 200 ms"
                       if r["delay_ms_p90"] is not None else None))

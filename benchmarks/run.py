@@ -437,6 +437,14 @@ def main(argv=None) -> int:
             entries.append(_entry("5m", name, "% of step time", f"error: {exc}", "no equivalent"))
         print("  " + table_lines(entries[-1:])[2], flush=True)
 
+    if wanted("7"):  # KAN [64,64,10] step against an equal-parameter MLP, both nnlab (benchmarks/kan_step.py)
+        from benchmarks import kan_step
+        r = kan_step.measure(repeats, block_s, warmup_s)
+        entries.append(_entry("7", "KAN [64,64,10] train step / equal-parameter MLP (both nnlab), batch 1024",
+                              "ms/step", round(r["wall_ms"]["kan"], 2), round(r["wall_ms"]["mlp"], 2), 10, higher=False,
+                              note="torch column: the nnlab MLP; " + kan_step.describe(r)))
+        print("  " + table_lines(entries[-1:])[2], flush=True)
+
     if wanted("6"):
         gemm = None
         for row in throughput_rows():
@@ -456,7 +464,7 @@ def main(argv=None) -> int:
             entries.append(_entry(row.key, row.name, row.unit, nn_v, th_v, note=note))
             print("  " + table_lines(entries[-1:])[2], flush=True)
 
-    if wanted("7"):  # the playground: steps/s with its page streaming vs none, step-to-frame delay
+    if wanted("8"):  # the playground: steps/s with its page streaming vs none, step-to-frame delay
         from benchmarks.playground import bench_entries
         for e in bench_entries(_entry, quick=args.quick):
             entries.append(e)

@@ -17,3 +17,4 @@ from nnlab.nn.summary import summary, memory_estimate, receptive_field
 from nnlab.nn.convert import to_fully_convolutional
 from nnlab.nn import transfer
 from nnlab.nn.blocks import BasicBlock, Bottleneck, InceptionModule, MLPConv
+from nnlab.nn.kan import KANLinear, KAN, kan_regularization

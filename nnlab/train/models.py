@@ -26,7 +26,7 @@ from nnlab import nn
 from nnlab.nn import functional as F
 from nnlab.nn.module import Module
 
-__all__ = ["mlp", "digit16", "cnn", "OneHotMSELoss", "MODELS", "DEFAULT_MODEL", "Recipe", "recipe",
+__all__ = ["mlp", "digit16", "cnn", "kan", "OneHotMSELoss", "MODELS", "DEFAULT_MODEL", "Recipe", "recipe",
            "build_model", "make_optimizer", "model_names", "recipe_settings", "ACTIVATIONS", "OPTIMIZERS"]
 
 DEFAULT_MODEL = "cnn"
@@ -128,7 +128,18 @@ class OneHotMSELoss(Module):
         return F.mse_loss(outputs, target, reduction="batchmean")
 
 
-MODELS = {"cnn": cnn, "mlp": mlp, "digit16": digit16}
+def kan(input_shape=(2,), num_classes: int = 3, hidden=(8,), grid: int = 5) -> nn.Sequential:
+    """Flatten -> KANLinear per hidden layer -> KANLinear to the classes (Kolmogorov-Arnold
+    layers, grid 5, cubic splines on (-1, 1) extended by 3 knots a side): for 2-D or tabular data."""
+    d, layers = _features(input_shape), [nn.Flatten()]
+    for h in [int(h) for h in hidden]:
+        layers.append(nn.KANLinear(d, h, grid=grid))
+        d = h
+    layers.append(nn.KANLinear(d, num_classes, grid=grid))
+    return nn.Sequential(*layers)
+
+
+MODELS = {"cnn": cnn, "mlp": mlp, "digit16": digit16, "kan": kan}
 
 # Training settings each model was tuned with on the bundled digits (4,000 training images).
 _RECIPES = {
@@ -137,6 +148,8 @@ _RECIPES = {
     "mlp": dict(optimizer="nesterov", lr=0.05, epochs=30, batch_size=64, l2=1e-4, schedule="cosine",
                 loss="cross_entropy"),
     "digit16": dict(optimizer="sgd", lr=1.5, epochs=30, batch_size=10, l2=0.0, schedule="none", loss="mse"),
+    "kan": dict(optimizer="adam", lr=1e-2, epochs=30, batch_size=64, l2=0.0, schedule="cosine",
+                loss="cross_entropy"),
     "zoo": dict(optimizer="adam", lr=1e-3, epochs=10, batch_size=64, l2=0.0, schedule="cosine",
                 loss="cross_entropy"),
 }
@@ -144,6 +157,7 @@ _RECIPES = {
 # Options each builder accepts (CLI flags not listed are ignored for that model, with a note).
 _ARCH_OPTIONS = {"mlp": ("hidden", "activation", "dropout", "batchnorm", "init"),
                  "digit16": ("hidden", "activation", "init"),
+                 "kan": ("hidden",),
                  "cnn": ("channels", "kernel_size", "padding", "fc", "dropout", "batchnorm", "activation", "init")}
 
 

@@ -629,3 +629,91 @@ def by_name() -> dict:
 
 def covered_ops() -> set:
     return {s.op for s in SPECS}
+
+
+# Kolmogorov-Arnold layer (nnlab/engine/ops/spline.py). The reference evaluates every basis with the
+# textbook Cox-de Boor recursion one scalar at a time; inputs sit at least 0.2 of an interval from
+# every knot (the bases are only C^{k-1} there; k = 1 has kinks). The PyTorch side re-implements
+# the same formula with torch ops, so its autograd gives independent gradients (dx through B').
+def _cox_de_boor(x, t, m, p):
+    if p == 0:
+        return 1.0 if t[m] <= x < t[m + 1] else 0.0
+    left = 0.0 if t[m + p] == t[m] else (x - t[m]) / (t[m + p] - t[m]) * _cox_de_boor(x, t, m, p - 1)
+    right = (0.0 if t[m + p + 1] == t[m + 1] else
+             (t[m + p + 1] - x) / (t[m + p + 1] - t[m + 1]) * _cox_de_boor(x, t, m + 1, p - 1))
+    return left + right
+
+
+_KAN_BASE = {"silu": lambda x: x / (1 + np.exp(-x)), "identity": lambda x: x, "zero": lambda x: 0 * x}
+
+
+def _kan_ref(x, grid, coef, wb, ws, mask=None, k=3, base="silu", edges=False):
+    n, nin = x.shape
+    nout, _, nb = coef.shape
+    mask = np.ones((nout, nin)) if mask is None else mask
+    B = np.array([[[_cox_de_boor(x[s, i], grid[i], m, k) for m in range(nb)] for i in range(nin)]
+                  for s in range(n)])
+    phi = (np.einsum("nim,jim->nji", B, coef) * ws + _KAN_BASE[base](x)[:, None, :] * wb) * mask
+    return phi if edges else phi.sum(axis=2)
+
+
+def _torch_kan(torch, x, grid, coef, wb, ws, mask=None, k=3, base="silu", edges=False):
+    xe, t = x[:, :, None], grid[None]
+    B = ((xe >= t[:, :, :-1]) & (xe < t[:, :, 1:])).to(x.dtype)
+    for p in range(1, k + 1):
+        left = (xe - t[:, :, :-(p + 1)]) / (t[:, :, p:-1] - t[:, :, :-(p + 1)]) * B[:, :, :-1]
+        right = (t[:, :, p + 1:] - xe) / (t[:, :, p + 1:] - t[:, :, 1:-p]) * B[:, :, 1:]
+        B = left + right
+    bx = {"silu": torch.nn.functional.silu, "identity": lambda v: v, "zero": lambda v: 0 * v}[base](x)
+    phi = torch.einsum("nim,jim->nji", B, coef) * ws + bx[:, None, :] * wb
+    if mask is not None:
+        phi = phi * mask
+    return phi if edges else phi.sum(dim=2)
+
+
+def _kan_inputs(n, nin, nout, G, k, lo=-1.0, hi=1.0, uniform=True, masked=False, outside=False):
+    """x away from the knots, the extended grid, coef, base weight, scaler (and a 0/1 mask)."""
+    def make(rng):
+        if uniform:
+            pts = np.linspace(lo, hi, G + 1)
+        else:
+            pts = np.sort(np.concatenate([[lo, hi], rng.uniform(lo, hi, G - 1)]))
+            pts = lo + (hi - lo) * (np.arange(G + 1) + 0.4 * (pts - lo) / (hi - lo)) / (G + 0.4)
+        h = (hi - lo) / G
+        ext = np.concatenate([lo - h * np.arange(k, 0, -1), pts, hi + h * np.arange(1, k + 1)])
+        grid = np.tile(ext, (nin, 1))
+        first, last = (0, len(ext) - 1) if outside else (k, k + G)
+        cell = rng.integers(first, last, (n, nin))
+        frac = rng.uniform(0.2, 0.8, (n, nin))
+        x = ext[cell] + frac * (ext[cell + 1] - ext[cell])
+        if outside:
+            x[0, 0] = ext[-1] + 0.3  # beyond every knot: the spline branch is 0 there
+        arrays = [x, grid, rng.standard_normal((nout, nin, G + k)), rng.standard_normal((nout, nin)),
+                  rng.standard_normal((nout, nin))]
+        if masked:
+            arrays.append((rng.random((nout, nin)) < 0.6).astype(np.float64))
+        return arrays
+    return make
+
+
+spec("kan_linear", "kan_linear", lambda x, t, c, wb, ws: ops.kan_linear(x, t, c, wb, ws, k=3),
+     _kan_inputs(5, 3, 4, 5, 3), lambda *a: _kan_ref(*a, k=3),
+     lambda torch, *a: _torch_kan(torch, *a, k=3), kink="knots (C^2 for k=3): x 0.2 cell from knots",
+     constants=(1,))
+spec("kan_linear/nonuniform-k2-mask-identity", "kan_linear",
+     lambda x, t, c, wb, ws, m: ops.kan_linear(x, t, c, wb, ws, m, k=2, base="identity"),
+     _kan_inputs(6, 2, 3, 4, 2, lo=-2.0, hi=0.5, uniform=False, masked=True),
+     lambda *a: _kan_ref(*a, k=2, base="identity"),
+     lambda torch, *a: _torch_kan(torch, *a, k=2, base="identity"),
+     kink="knots: x 0.2 cell from knots", constants=(1, 5))
+spec("kan_linear/k1-zero-base-outside", "kan_linear",
+     lambda x, t, c, wb, ws: ops.kan_linear(x, t, c, wb, ws, k=1, base="zero"),
+     _kan_inputs(6, 2, 2, 3, 1, outside=True), lambda *a: _kan_ref(*a, k=1, base="zero"),
+     lambda torch, *a: _torch_kan(torch, *a, k=1, base="zero"),
+     kink="k=1 splines kink at every knot: x 0.2 cell away; x also in the extension and beyond it",
+     constants=(1,))
+spec("kan_linear/edges", "kan_linear",
+     lambda x, t, c, wb, ws, m: ops.kan_linear(x, t, c, wb, ws, m, k=3, edges=True),
+     _kan_inputs(4, 3, 2, 4, 3, masked=True), lambda *a: _kan_ref(*a, k=3, edges=True),
+     lambda torch, *a: _torch_kan(torch, *a, k=3, edges=True),
+     kink="knots: x 0.2 cell from knots", constants=(1, 5))

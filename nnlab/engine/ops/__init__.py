@@ -31,3 +31,5 @@ from nnlab.engine.ops.pool import max_pool2d, avg_pool2d, lp_pool2d, global_avg_
 from nnlab.engine.ops.lrn import local_response_norm
 __all__ += ["conv2d", "locally_connected2d", "max_pool2d", "avg_pool2d", "lp_pool2d",
             "global_avg_pool2d", "local_response_norm"]
+from nnlab.engine.ops.spline import kan_linear  # noqa: E402
+__all__ += ["kan_linear"]
