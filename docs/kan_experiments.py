@@ -138,7 +138,7 @@ def continual_learning(steps=100, seed=0):
                                     tolerance_grad=1e-32, tolerance_change=1e-32)
             xt, yt = nnlab.tensor(x), nnlab.tensor(y)
             for _ in range(steps // 20):
-                def closure(model=model, opt=opt):
+                def closure(model=model, opt=opt, xt=xt, yt=yt):
                     opt.zero_grad()
                     loss = F.mse_loss(model(xt), yt)
                     loss.backward()
