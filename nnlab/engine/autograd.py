@@ -7,6 +7,8 @@ import threading
 
 import numpy as np
 
+from nnlab.engine import inplace as _inplace
+
 
 class _GradState(threading.local):
     """Grad mode, per thread. The class attribute is every thread's default, so reading the flag
@@ -142,6 +144,8 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             continue
         if t._retain_grad:
             _accumulate_leaf(t, g)
+        if _inplace._stamps:  # some tensor was changed in place: was it one this gate read?
+            _inplace.check_gate(ctx)
         in_grads = ctx.backward(g)
         if type(in_grads) is not tuple:
             in_grads = (in_grads,)

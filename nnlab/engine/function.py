@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnlab.engine import autograd
+from nnlab.engine.inplace import _clock as _inplace_clock
 from nnlab.engine.tensor import Tensor
 
 _grad_state = autograd._state  # the grad-mode flag object (per thread), read once per op
@@ -54,6 +55,7 @@ class Function:
         t._retain_grad = False
         if track:
             fn.inputs = inputs
+            fn.clock = _inplace_clock[0]  # backward refuses inputs changed in place after this
             t.requires_grad = True
             t._ctx = fn
         else:

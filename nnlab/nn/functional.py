@@ -165,9 +165,131 @@ def hierarchical_softmax_loss(scores, labels, tree, reduction: str = "mean"):
 # Convolution and pooling functions (conv2d, max_pool2d, avg_pool2d, lp_pool2d, ...)
 # are appended below this line by the CNN part.
 # ======================================================================================
-from nnlab.engine.ops.conv import conv2d, locally_connected2d  # noqa: E402
-from nnlab.engine.ops.pool import max_pool2d, avg_pool2d, lp_pool2d, global_avg_pool2d  # noqa: E402
+from nnlab.engine.ops import conv as _conv  # noqa: E402
+from nnlab.engine.ops import pool as _pool  # noqa: E402
+from nnlab.engine.ops.conv import locally_connected2d  # noqa: E402
+from nnlab.engine.ops.pool import global_avg_pool2d  # noqa: E402
 from nnlab.engine.ops.lrn import local_response_norm  # noqa: E402
+from nnlab.nn import geometry as _geometry  # noqa: E402
+
+
+# Sizes that do not fit: floored as PyTorch does unless strict (see nnlab.nn.geometry), and every
+# floored call that leaves input rows/columns unseen is recorded for summary and `nnlab check`.
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, name: str = "conv2d",
+           rounding: str | None = None, strict: bool | None = None):
+    """2-D cross-correlation (PyTorch's conv2d) on NCHW input; weight (O, C/groups, KH, KW).
+    ``padding="valid"`` is 0; ``padding="same"`` (stride 1) keeps the size, as in torch."""
+    rounding = _geometry.resolve(rounding, False, strict, name)
+    if rounding == "ceil":
+        raise ValueError(f"{name}: convolutions round down or fit exactly; 'ceil' is for pooling")
+    if isinstance(padding, str):
+        padding = _conv_padding(padding, weight, stride, dilation, name)
+        if isinstance(padding, tuple) and len(padding) == 4:  # asymmetric "same": pad first
+            top, bottom, left, right = padding
+            x = ops.pad(lift(x), ((0, 0), (0, 0), (top, bottom), (left, right)))
+            padding = 0
+    x = lift(x)
+    if x.ndim == 4 and getattr(weight, "ndim", 0) == 4:
+        k = tuple(weight.shape[2:])
+        _geometry.dropped(name, x.shape[2:], k, _conv.pair(stride, "stride", name, minimum=1),
+                          _conv.pair(padding, "padding", name), _conv.pair(dilation, "dilation", name, minimum=1),
+                          rounding)
+    return _conv.conv2d(x, weight, bias, stride, padding, dilation, groups, name=name, rounding=rounding)
+
+
+def _conv_padding(mode, weight, stride, dilation, name):
+    if mode == "valid":
+        return 0
+    if mode != "same":
+        raise ValueError(f"{name}: padding must be an int, a pair, 'valid' or 'same', got {mode!r}")
+    if _conv.pair(stride, "stride", name, minimum=1) != (1, 1):
+        raise ValueError(f"{name}: padding='same' needs stride 1 (as in PyTorch), got stride {stride!r}")
+    d = _conv.pair(dilation, "dilation", name, minimum=1)
+    total = [d[i] * (weight.shape[2 + i] - 1) for i in (0, 1)]
+    if all(t % 2 == 0 for t in total):
+        return (total[0] // 2, total[1] // 2)
+    return (total[0] // 2, total[0] - total[0] // 2, total[1] // 2, total[1] - total[1] // 2)
+
+
+def _pool_args(x, kernel_size, stride, padding, name):
+    x = lift(x)
+    _conv.check_input(x, None, name)
+    k = _conv.pair(kernel_size, "kernel_size", name, minimum=1)
+    s = k if stride is None or stride == [] else _conv.pair(stride, "stride", name, minimum=1)
+    p = _conv.pair(padding, "padding", name, minimum=0)
+    return x, k, s, p
+
+
+def _ceil_extra(x, k, s, p):
+    """Rows/columns to add at the bottom/right so that floor rounding gives ceil_mode's size."""
+    extra = []
+    for size, kk, ss, pp in zip(x.shape[2:], k, s, p):
+        out = _geometry.ceil_size(size, kk, ss, pp)
+        extra.append(max(0, (out - 1) * ss + kk - (size + 2 * pp)))
+    return tuple(extra)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False, *, name: str = "max_pool2d", rounding: str | None = None,
+               strict: bool | None = None):
+    """Max pooling over NCHW windows (stride defaults to the kernel size), PyTorch's signature."""
+    if _conv.pair(dilation, "dilation", name, minimum=1) != (1, 1):
+        raise ValueError(f"{name}: dilated max pooling is not supported (dilation={dilation!r})")
+    if return_indices:
+        raise ValueError(f"{name}: return_indices=True is not supported (nnlab's max pool keeps its "
+                         f"switches inside the gate for backward)")
+    x, k, s, p = _pool_args(x, kernel_size, stride, padding, name)
+    rounding = _geometry.resolve(rounding, ceil_mode, strict, name)
+    if rounding == "ceil":
+        eh, ew = _ceil_extra(x, k, s, p)
+        if eh or ew:
+            x = ops.pad(x, ((0, 0), (0, 0), (0, eh), (0, ew)), value=-np.inf)
+        rounding = "floor"
+    _geometry.dropped(name, x.shape[2:], k, s, p, rounding=rounding)
+    return _pool.max_pool2d(x, k, s, p, name=name, rounding=rounding)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None, *, name: str = "avg_pool2d",
+               rounding: str | None = None, strict: bool | None = None):
+    """Average pooling, PyTorch's signature: zero padding counts in the mean unless
+    ``count_include_pad=False``; with ``ceil_mode`` a window hanging past the padded input averages
+    over the part inside it (torch's divisor)."""
+    x, k, s, p = _pool_args(x, kernel_size, stride, padding, name)
+    rounding = _geometry.resolve(rounding, ceil_mode, strict, name)
+    extra = (0, 0)
+    if rounding == "ceil":
+        extra = _ceil_extra(x, k, s, p)
+        if any(extra):
+            x = ops.pad(x, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
+        rounding = "floor"
+    _geometry.dropped(name, x.shape[2:], k, s, p, rounding=rounding)
+    out = _pool.avg_pool2d(x, k, s, p, name=name, rounding=rounding)
+    if any(extra) or not count_include_pad or divisor_override is not None:
+        # The gate divides by kh*kw; rescale each window to the divisor torch uses there.
+        counts = []
+        for axis in (0, 1):
+            size = x.shape[2 + axis] - extra[axis]
+            start = np.arange(out.shape[2 + axis]) * s[axis] - p[axis]
+            end = np.minimum(start + k[axis], size + p[axis])
+            if not count_include_pad:
+                start, end = np.maximum(start, 0), np.minimum(end, size)
+            counts.append(end - start)
+        divisor = (np.outer(counts[0], counts[1]) if divisor_override is None
+                   else np.full((out.shape[2], out.shape[3]), divisor_override))
+        out = out * Tensor((k[0] * k[1] / divisor).astype(out.dtype))
+    return out
+
+
+def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode: bool = False, *, name: str = "lp_pool2d",
+              rounding: str | None = None, strict: bool | None = None):
+    """Power-average pooling (sum x^p)^(1/p) over each window, as PyTorch's lp_pool2d."""
+    x, k, s, _ = _pool_args(x, kernel_size, stride, 0, name)
+    rounding = _geometry.resolve(rounding, ceil_mode, strict, name)
+    if rounding == "ceil":
+        raise ValueError(f"{name}: ceil_mode is not supported for Lp pooling")
+    _geometry.dropped(name, x.shape[2:], k, s, (0, 0), rounding=rounding)
+    return _pool.lp_pool2d(x, norm_type, k, s, name=name, rounding=rounding)
 
 
 def adaptive_avg_pool2d(x, output_size=1):
