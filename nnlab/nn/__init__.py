@@ -17,3 +17,6 @@ from nnlab.nn.summary import summary, memory_estimate, receptive_field
 from nnlab.nn.convert import to_fully_convolutional
 from nnlab.nn import transfer
 from nnlab.nn.blocks import BasicBlock, Bottleneck, InceptionModule, MLPConv
+# PyTorch names used by torch programs (nnlab/nn/dropout.py, loss.py)
+from nnlab.nn.dropout import Dropout2d
+from nnlab.nn.loss import NLLLoss

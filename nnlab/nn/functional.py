@@ -58,8 +58,9 @@ def linear(x, weight, bias=None, *, name: str = "linear"):
     return _Linear.apply(x, weight, bias)
 
 
-def relu(x):
-    """max(0, x); local gradient 1[x > 0]."""
+def relu(x, inplace: bool = False):
+    """max(0, x); local gradient 1[x > 0]. (``inplace`` is accepted for PyTorch code and ignored:
+    the result is a new tensor.)"""
     return ops.relu(_float_input(x, "relu"))
 
 
@@ -78,14 +79,23 @@ def leaky_relu(x, negative_slope: float = 0.01):
     return ops.leaky_relu(_float_input(x, "leaky_relu"), negative_slope)
 
 
-def softmax(x, axis: int = -1):
-    """Normalized exponentials, computed after subtracting the max (stable for huge scores)."""
-    return ops.softmax(_float_input(x, "softmax"), axis=axis)
+def softmax(x, dim: int | None = None, *, axis: int | None = None, dtype=None):
+    """Normalized exponentials along ``dim`` (torch) / ``axis`` (default: the last), computed after
+    subtracting the max (stable for huge scores)."""
+    x = _float_input(x, "softmax") if dtype is None else lift(x).astype(dtype)
+    return ops.softmax(x, axis=_dim_axis(dim, axis, "softmax"))
 
 
-def log_softmax(x, axis: int = -1):
-    """x - logsumexp(x), stable."""
-    return ops.log_softmax(_float_input(x, "log_softmax"), axis=axis)
+def log_softmax(x, dim: int | None = None, *, axis: int | None = None, dtype=None):
+    """x - logsumexp(x) along ``dim`` / ``axis`` (default: the last), stable."""
+    x = _float_input(x, "log_softmax") if dtype is None else lift(x).astype(dtype)
+    return ops.log_softmax(x, axis=_dim_axis(dim, axis, "log_softmax"))
+
+
+def _dim_axis(dim, axis, name):
+    if dim is not None and axis is not None:
+        raise TypeError(f"{name}: give dim or axis, not both (they are synonyms)")
+    return -1 if dim is None and axis is None else (dim if dim is not None else axis)
 
 
 def maxout(x, pieces: int, *, name: str = "maxout"):
@@ -105,7 +115,7 @@ def flatten(x, start_dim: int = 1):
     return ops.flatten(x, start_dim)  # checks start_dim (negative counts from the end)
 
 
-def dropout(x, p: float = 0.5, training: bool = True, rng=None):
+def dropout(x, p: float = 0.5, training: bool = True, inplace: bool = False, rng=None):
     """Inverted dropout: drop each entry with probability p (keep = 1 - p) and scale the kept ones
     by 1/keep during training; identity when ``training`` is False."""
     return _norm.dropout(_float_input(x, "dropout"), p=p, training=training, rng=rng)
@@ -119,10 +129,30 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
 
 
 # ---- losses -------------------------------------------------------------------------------------
-def cross_entropy(logits, labels, reduction: str = "mean"):
+def cross_entropy(logits, labels, weight=None, size_average=None, ignore_index: int = -100,
+                  reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
     """Softmax cross-entropy; labels are class indices (N,) or one-hot/probability targets (N, C).
-    Gradient w.r.t. the logits: (softmax(logits) - y) / N."""
-    return _loss.softmax_cross_entropy(logits, labels, reduction=reduction)
+    Gradient w.r.t. the logits: (softmax(logits) - y) / N (one fused gate). PyTorch's ``weight``,
+    ``ignore_index`` and ``label_smoothing`` go through log_softmax + nll_loss instead."""
+    if size_average is not None or reduce is not None:
+        raise TypeError("cross_entropy: size_average and reduce are deprecated in PyTorch too; "
+                        "use reduction='mean' | 'sum' | 'none'")
+    y = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    hard = y.ndim == 1 and y.dtype.kind in "iu"
+    if weight is None and label_smoothing == 0.0 and not (hard and (y == ignore_index).any()):
+        return _loss.softmax_cross_entropy(logits, labels, reduction=reduction)
+    if not hard:
+        raise ValueError("cross_entropy: weight, ignore_index and label_smoothing need integer class labels (N,)")
+    logp = log_softmax(logits, dim=1)
+    loss = nll_loss(logp, y, weight=weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing:
+        eps = float(label_smoothing)
+        c = logp.shape[1]
+        keep = Tensor((y != ignore_index).astype(logp.dtype))
+        smooth = -(logp.sum(1) / c) * keep
+        smooth = smooth if reduction == "none" else smooth.sum() if reduction == "sum" else smooth.sum() / keep.sum()
+        loss = loss * (1 - eps) + smooth * eps
+    return loss
 
 
 def multiclass_svm(scores, labels, delta: float = 1.0, squared: bool = False, reduction: str = "mean"):
@@ -301,3 +331,54 @@ def adaptive_avg_pool2d(x, output_size=1):
 
 __all__ += ["conv2d", "locally_connected2d", "max_pool2d", "avg_pool2d", "lp_pool2d",
             "global_avg_pool2d", "adaptive_avg_pool2d", "local_response_norm"]
+
+
+# ---- PyTorch's other functional names ------------------------------------------------------------
+def nll_loss(log_probs, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+    """Negative log-likelihood of (N, C) log-probabilities (e.g. ``log_softmax`` outputs) at integer
+    targets: L_i = -w[y_i] x[i, y_i]. "mean" divides by the summed weights of the counted targets
+    (N without ``weight``), as PyTorch; targets equal to ``ignore_index`` count for nothing."""
+    x = _float_input(log_probs, "nll_loss")
+    if x.ndim != 2:
+        raise ValueError(f"nll_loss: expected (N, C) log-probabilities, got shape {tuple(x.shape)}")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"nll_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    y = np.asarray(target.data if isinstance(target, Tensor) else target)
+    n, c = x.shape
+    if y.shape != (n,) or y.dtype.kind not in "iu":
+        raise ValueError(f"nll_loss: expected integer targets of shape ({n},), got shape {y.shape} "
+                         f"and dtype {y.dtype}")
+    keep = y != ignore_index
+    bad = keep & ((y < 0) | (y >= c))
+    if bad.any():
+        raise ValueError(f"nll_loss: targets must lie in [0, {c}) (or equal ignore_index "
+                         f"{ignore_index}), got {y[bad][:5].tolist()}")
+    safe = np.where(keep, y, 0)
+    w = np.ones(c, x.dtype) if weight is None else np.asarray(weight.data if isinstance(weight, Tensor) else weight, x.dtype)
+    wi = (w[safe] * keep).astype(x.dtype)
+    per = -ops.getitem(x, (np.arange(n), safe)) * Tensor(wi)
+    if reduction == "none":
+        return per
+    total = per.sum()
+    return total if reduction == "sum" else total / Tensor(np.asarray(wi.sum(), x.dtype))
+
+
+def dropout2d(x, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Drop whole channels: each (example, channel) map is zeroed with probability p and the kept
+    ones scaled by 1/(1 - p) (PyTorch's dropout2d, for convolutional features)."""
+    from nnlab.engine.random import get_rng
+    x = _float_input(x, "dropout2d")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout2d: p must lie in [0, 1], got {p!r}")
+    if not training or p == 0.0:
+        return x
+    if x.ndim not in (3, 4):
+        raise ValueError(f"dropout2d: expected (N, C, H, W) or (C, H, W) input, got shape {tuple(x.shape)}")
+    if p == 1.0:
+        return x * Tensor(np.zeros((), x.dtype))
+    shape = x.shape[:-2] + (1, 1)
+    mask = (get_rng().random(shape) >= p).astype(x.dtype) / x.dtype.type(1.0 - p)
+    return x * Tensor(mask)
+
+
+__all__ += ["nll_loss", "dropout2d"]

@@ -143,3 +143,21 @@ class HierarchicalSoftmaxLoss(_Loss):
 
     def extra_repr(self) -> str:
         return f"nodes={self.tree.num_nodes}, classes={self.tree.num_classes}, reduction={self.reduction!r}"
+
+
+class NLLLoss(_Loss):
+    """Negative log-likelihood of log-probabilities (put a LogSoftmax before it; together they are
+    CrossEntropyLoss). ``weight`` rescales classes; targets equal to ``ignore_index`` are skipped.
+
+    Shape: log-probabilities (N, C), targets (N,); output scalar ("mean", "sum") or (N,) ("none").
+    """
+
+    reductions = ("mean", "sum", "none")
+
+    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.weight, self.ignore_index = weight, int(ignore_index)
+
+    def forward(self, log_probs, target):
+        return F.nll_loss(log_probs, target, weight=self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)
