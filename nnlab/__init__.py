@@ -17,7 +17,7 @@ from nnlab.engine.creation import *  # noqa: E402,F401,F403  zeros, ones, randn,
 from nnlab.engine.creation import __all__ as _creation_names  # noqa: E402
 from nnlab.engine.functions import *  # noqa: E402,F401,F403  cat, stack, flatten, max, sin, exp, ...
 from nnlab.engine.functions import __all__ as _function_names  # noqa: E402
-from nnlab.engine.device import device, cuda, accelerator  # noqa: E402
+from nnlab.engine.device import device, cuda, accelerator, set_default_device, get_default_device  # noqa: E402
 from nnlab.nn.geometry import set_strict_geometry, strict_geometry  # noqa: E402
 from nnlab.nn.init import set_default_init  # noqa: E402
 from nnlab.utils.data import Generator  # noqa: E402
@@ -37,5 +37,6 @@ import builtins as _builtins  # noqa: E402
 # `from nnlab import *` must not shadow Python's max, sum, abs, float, int, bool...
 __all__ += [n for n in (*_creation_names, *_function_names, "device", "cuda", "accelerator",
                         "set_strict_geometry", "strict_geometry", "set_default_init", "Generator",
+                        "set_default_device", "get_default_device",
                         "float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8",
                         "double", "half", "long", "short") if not hasattr(_builtins, n)]

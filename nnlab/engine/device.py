@@ -92,3 +92,13 @@ class _NoAccelerator:
 
 cuda = _NoAccelerator("cuda")
 accelerator = _NoAccelerator("accelerator")
+
+
+def set_default_device(dev) -> None:
+    """torch.set_default_device: only the CPU exists, so this checks ``dev`` and changes nothing."""
+    if dev is not None:
+        device(dev)
+
+
+def get_default_device():
+    return CPU

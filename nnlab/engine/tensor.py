@@ -373,6 +373,18 @@ class Tensor:
     def __xor__(self, other):
         return Tensor(self.data ^ _raw(other))
 
+    def __index__(self):
+        """An integer one-element tensor indexes lists and tuples (``classes[label]``)."""
+        if self.data.size != 1 or self.data.dtype.kind not in "iub":
+            raise TypeError(f"only integer tensors of a single element can be used as an index, "
+                            f"got shape {self.shape} and dtype {self.dtype}")
+        return int(self.data.item())
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
     def __format__(self, spec):
         if self.data.size == 1 and spec:
             return format(self.data.item(), spec)
