@@ -148,9 +148,14 @@ def cross_entropy(logits, labels, weight=None, size_average=None, ignore_index: 
     if label_smoothing:
         eps = float(label_smoothing)
         c = logp.shape[1]
-        keep = Tensor((y != ignore_index).astype(logp.dtype))
-        smooth = -(logp.sum(1) / c) * keep
-        smooth = smooth if reduction == "none" else smooth.sum() if reduction == "sum" else smooth.sum() / keep.sum()
+        keep = (y != ignore_index)
+        w = np.ones(c, logp.dtype) if weight is None else np.asarray(
+            weight.data if isinstance(weight, Tensor) else weight, logp.dtype)
+        # the uniform target's term, weighted per class as PyTorch does; "mean" divides by the
+        # summed weights of the counted targets, as nll_loss
+        smooth = -(logp * Tensor(w)).sum(1) / c * Tensor(keep.astype(logp.dtype))
+        denom = float((w[np.where(keep, y, 0)] * keep).sum())
+        smooth = smooth if reduction == "none" else smooth.sum() if reduction == "sum" else smooth.sum() / denom
         loss = loss * (1 - eps) + smooth * eps
     return loss
 

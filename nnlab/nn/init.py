@@ -174,7 +174,7 @@ def init_weight_(t, how="he", rng=None):
 # U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias (kaiming_uniform with a = sqrt(5)), a
 # standard deviation 1/sqrt(3 fan_in), sqrt(6) ~ 2.45x smaller than He's. To reproduce torch
 # programs' numbers, ``nnlab.set_default_init("torch")`` switches layers built with their default
-# ``init`` to torch's scheme ("nnlab" switches back); an explicit ``init=`` always wins.
+# ``init`` to torch's scheme ("nnlab" switches back); an ``init=`` other than the layer's default wins.
 _DEFAULT_INIT = ["nnlab"]
 
 
