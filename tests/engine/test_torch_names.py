@@ -141,3 +141,12 @@ def test_dropout2d_drops_whole_channels():
     per_map = out.reshape(8, 16, -1)
     assert np.all(per_map.min(-1) == per_map.max(-1)) and set(np.unique(out)) == {0.0, 2.0}
     assert nn.Dropout2d(0.5).eval()(nnlab.ones(2, 2, 2, 2)).data.min() == 1
+
+
+def test_cross_entropy_module_takes_torchs_options():
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((5, 3)), np.array([0, 2, 1, 1, 0])
+    for kw in ({}, dict(label_smoothing=0.1), dict(weight=np.array([1.0, 2.0, 3.0]), ignore_index=2)):
+        tkw = {k: torch.tensor(v) if k == "weight" else v for k, v in kw.items()}
+        ours = nn.CrossEntropyLoss(**kw)(nnlab.tensor(x), y).item()
+        assert ours == pytest.approx(torch.nn.CrossEntropyLoss(**tkw)(torch.tensor(x), torch.tensor(y)).item(), rel=1e-10)
