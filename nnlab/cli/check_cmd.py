@@ -70,6 +70,21 @@ def configure(p) -> None:
     g.add_argument("--json", action="store_true", help="print the results as JSON")
 
 
+def _dropped_rows(model, x) -> list:
+    """The conv/pool calls of one forward pass that floor away input rows/columns (nn.geometry)."""
+    from nnlab.engine.autograd import no_grad
+    from nnlab.engine.tensor import Tensor
+    from nnlab.nn import geometry
+    was = model.training
+    model.eval()
+    try:
+        with geometry.recording() as notes, no_grad():
+            model(Tensor(x))
+    finally:
+        model.train(was)
+    return notes
+
+
 def check(args) -> int:
     from nnlab.data import Standardize, load_dataset
     from nnlab.diagnostics.model_check import gradcheck_model
@@ -100,10 +115,14 @@ def check(args) -> int:
     if not quiet:
         print(f"checking {args.model} ({r.model.num_parameters():,} parameters) on {splits.name or args.data}, "
               f"loss {type(r.loss).__name__}" + (f", weights x{args.weight_scale:g}" if args.weight_scale != 1 else ""))
+    dropped = _dropped_rows(r.model, X[:1])
     report = sanity_check(r.model, r.loss, X, y, regularizer=r.regularizer, subset=args.subset, steps=args.steps,
                           seed=args.seed)
     if not quiet:
         print(report)
+        print("geometry: every conv/pool window grid covers its whole input" if not dropped else
+              "geometry: layers whose windows miss input rows/columns (set strict=True to refuse):\n  "
+              + "\n  ".join(dropped))
     grad = None
     if args.gradcheck:
         grad = gradcheck_model(r.model, r.loss, X, y, num_points=args.points, seed=args.seed,
@@ -113,7 +132,7 @@ def check(args) -> int:
             print(grad)
     ok = report.ok and (grad is None or grad.ok)
     if quiet:
-        doc = {"ok": ok,
+        doc = {"ok": ok, "geometry_dropped": dropped,
                "sanity": [{"name": c.name, "status": c.status, "numbers": c.numbers,
                            "meaning": c.meaning if c.status != "pass" else "", "values": c.values}
                           for c in report.checks],

@@ -107,6 +107,7 @@ COMMAND_MODULES = (
     "nnlab.cli.check_cmd",
     "nnlab.cli.tune_cmd",
     "nnlab.cli.playground_cmd",
+    "nnlab.cli.export_cmd",
 )
 
 

@@ -18,6 +18,13 @@ __all__ = ["DataLoader"]
 _TRANSFORM_STREAM = 0x7A4F  # non-zero tag: keeps augmentation draws apart from shuffling draws
 
 
+def epoch_order(n: int, shuffle: bool, seed: int, epoch: int) -> np.ndarray:
+    """Sample order of one epoch: drawn from (seed, epoch) alone, so a resumed run repeats it."""
+    if not shuffle:
+        return np.arange(n)
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
 class DataLoader:
     """Iterate over (xb, yb) NumPy batches (float32, int64).
 
@@ -90,9 +97,7 @@ class DataLoader:
     def permutation(self, epoch: int | None = None) -> np.ndarray:
         """The sample order of ``epoch`` (default: the next one)."""
         e = self.epoch if epoch is None else int(epoch)
-        if not self.shuffle:
-            return np.arange(self.num_samples)
-        return np.random.default_rng([self.seed, e]).permutation(self.num_samples)
+        return epoch_order(self.num_samples, self.shuffle, self.seed, e)
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         e = self.epoch

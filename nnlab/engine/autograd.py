@@ -7,6 +7,8 @@ import threading
 
 import numpy as np
 
+from nnlab.engine import inplace as _inplace
+
 
 class _GradState(threading.local):
     """Grad mode, per thread. The class attribute is every thread's default, so reading the flag
@@ -121,6 +123,8 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         if g is not None:  # None: no gradient reaches this node (a branch cut by needs_input_grad)
             if node._retain_grad:
                 _accumulate_leaf(node, g)
+            if _inplace._stamps:  # some tensor was changed in place: was it one this gate read?
+                _inplace.check_gate(gate)
             in_grads = gate.backward(g)  # the gate's vector-Jacobian product: one gradient per input
             if type(in_grads) is not tuple:  # a gate with one input may return a bare array
                 in_grads = (in_grads,)

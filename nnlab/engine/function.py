@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnlab.engine import autograd
+from nnlab.engine.inplace import _clock as _inplace_clock
 from nnlab.engine.tensor import Tensor, _set_fields
 
 _grad_state = autograd._state  # the grad-mode flag object (per thread), read once per op
@@ -52,6 +53,7 @@ class Function:
         if not track:
             return _set_fields(_new_tensor(Tensor), out, False, None)
         fn.inputs = inputs  # the graph's edges: this node remembers what fed it
+        fn.clock = _inplace_clock[0]  # backward refuses inputs changed in place after this
         return _set_fields(_new_tensor(Tensor), out, True, fn)
 
     @property

@@ -18,3 +18,6 @@ from nnlab.nn.convert import to_fully_convolutional
 from nnlab.nn import transfer
 from nnlab.nn.blocks import BasicBlock, Bottleneck, InceptionModule, MLPConv
 from nnlab.nn.kan import KANLinear, KAN, kan_regularization
+# PyTorch names used by torch programs (nnlab/nn/dropout.py, loss.py)
+from nnlab.nn.dropout import Dropout2d
+from nnlab.nn.loss import NLLLoss

@@ -23,6 +23,9 @@ class ReLU(_Pointwise):
 
     fn = staticmethod(F.relu)
 
+    def __init__(self, inplace: bool = False):
+        super().__init__()  # ``inplace`` is accepted for PyTorch code; the output is a new tensor
+
 
 class Sigmoid(_Pointwise):
     """1 / (1 + e^-x). Saturates (gradient s(1-s) <= 1/4, ~0 at the tails) and is not zero-centered.

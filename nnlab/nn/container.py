@@ -92,13 +92,15 @@ class Flatten(Module):
         input (N, C, H, W); output (N, C*H*W).
     """
 
-    def __init__(self, start_dim: int = 1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
-        self.start_dim = start_dim
+        self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x):
         from nnlab.nn import functional as F
+        if self.end_dim != -1:
+            return x.flatten(self.start_dim, self.end_dim)
         return F.flatten(x, self.start_dim)
 
     def extra_repr(self) -> str:
-        return f"start_dim={self.start_dim}"
+        return f"start_dim={self.start_dim}" + (f", end_dim={self.end_dim}" if self.end_dim != -1 else "")

@@ -8,6 +8,7 @@ import numpy as np
 from nnlab.engine._args import check_bool, check_dtype
 from nnlab.engine.ops.conv import pair
 from nnlab.nn import functional as F
+from nnlab.nn import geometry as _geometry
 from nnlab.nn import init as _init
 from nnlab.nn._checks import positive_ints as _features
 from nnlab.nn.linear import WeightedLayer
@@ -19,9 +20,11 @@ def _fmt(p):
     return p[0] if p[0] == p[1] else p
 
 
-def _rounding(rounding, name: str) -> str:
+def _rounding(rounding, name: str, allow_default: bool = False):
     # checked here, not only when a size does not fit: a typo must not pass silently on the sizes
-    # that happen to fit
+    # that happen to fit. None: decided per call by nnlab.nn.geometry (floor unless strict).
+    if rounding is None and allow_default:
+        return None
     if rounding not in ("exact", "floor"):
         raise ValueError(f"{name}: rounding must be 'exact' or 'floor', got {rounding!r}")
     return rounding
@@ -36,9 +39,10 @@ class Conv2d(WeightedLayer):
     Default init: He, N(0, 1) * sqrt(2 / fan_in) with fan_in = in_channels/groups * kh * kw, since a
     ReLU follows most convolutions; ``init=`` takes "xavier"/"lecun", "xavier_uniform", "small" or a
     callable. Biases start at zero.
-    The geometry must fit exactly: when (W - F + 2P)/S + 1 is not a whole positive number the call
-    raises a ValueError listing paddings/strides that fit; ``rounding="floor"`` accepts PyTorch's
-    behaviour (the last rows/columns no window reaches are ignored).
+    When (W - F + 2P)/S + 1 is not a whole number the output size is floored as in PyTorch (the
+    last rows/columns no window reaches are ignored, and ``nnlab.summary`` / ``nnlab check`` list
+    the layer); ``strict=True`` (or ``nnlab.set_strict_geometry(True)``, or ``rounding="exact"``)
+    makes it a ValueError listing paddings/strides that fit, the notes' rule.
 
     Shape:
         input (N, in_channels, H, W); output (N, out_channels, H_out, W_out) with
@@ -46,8 +50,9 @@ class Conv2d(WeightedLayer):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, init="he", rounding: str = "exact",
-                 dtype=np.float32):
+                 dilation=1, groups: int = 1, bias: bool = True, init="he", rounding: str | None = None,
+                 dtype=np.float32, *, strict: bool | None = None, padding_mode: str = "zeros",
+                 device=None):
         super().__init__()
         name = f"Conv2d({in_channels}, {out_channels})"
         in_channels, out_channels = _features(name, in_channels=in_channels, out_channels=out_channels)
@@ -61,7 +66,13 @@ class Conv2d(WeightedLayer):
         self.stride = pair(stride, "stride", name, minimum=1)
         self.padding = pair(padding, "padding", name, minimum=0)
         self.dilation = pair(dilation, "dilation", name, minimum=1)
-        self.groups, self.rounding = groups, _rounding(rounding, name)
+        self.groups, self.rounding = groups, _rounding(rounding, name, allow_default=True)
+        self.strict = strict
+        if padding_mode != "zeros":
+            raise ValueError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        if device is not None:
+            from nnlab.engine.device import device as _device
+            _device(device)
         self._make_weight_and_bias((out_channels, in_channels // groups) + self.kernel_size, out_channels,
                                    bias, init, dtype)
 
@@ -75,12 +86,13 @@ class Conv2d(WeightedLayer):
         shape = tuple(input_shape)
         shape = (1,) + shape if len(shape) == 3 else shape
         *_, (oh, ow) = conv_geometry(shape, self.weight.shape, self.stride, self.padding,
-                                     self.dilation, self.groups, self.label, self.rounding)
+                                     self.dilation, self.groups, self.label,
+                                     _geometry.resolve(self.rounding, False, self.strict, self.label))
         return (self.out_channels, oh, ow)
 
     def forward(self, x):
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups, name=self.label, rounding=self.rounding)
+                        self.groups, name=self.label, rounding=self.rounding, strict=self.strict)
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={_fmt(self.kernel_size)}"
@@ -94,8 +106,10 @@ class Conv2d(WeightedLayer):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
-        if self.rounding != "exact":
+        if self.rounding is not None:
             s += f", rounding={self.rounding!r}"
+        if self.strict is not None:
+            s += f", strict={self.strict}"
         return s
 
 

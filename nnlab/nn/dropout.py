@@ -17,7 +17,7 @@ class Dropout(Module):
     Shape: any; output has the input's shape.
     """
 
-    def __init__(self, p: float = 0.5):
+    def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
         if not (is_number(p) and 0.0 <= p <= 1.0):
             raise ValueError(f"Dropout: p (drop probability) must lie in [0, 1], got {p!r}")
@@ -28,3 +28,18 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class Dropout2d(Dropout):
+    """Channel dropout: each (example, channel) feature map is zeroed with probability p and the
+    kept maps scaled by 1/(1 - p) (neighbouring pixels are correlated, so dropping single pixels
+    of a conv feature map regularizes little). Identity in eval mode.
+
+    Shape: (N, C, H, W) or (C, H, W); output has the input's shape.
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False):
+        super().__init__(p)
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, training=self.training)

@@ -36,9 +36,18 @@ class WeightedLayer(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        if _init.default_init() == "torch" and self._default_init():
+            _init.torch_default_(self.weight, self.bias)  # nnlab.set_default_init("torch")
+            return
         _init.init_weight_(self.weight, self.init)
         if self.bias is not None:
             _init.zeros_(self.bias)
+
+    def _default_init(self) -> bool:
+        """Whether ``init`` is this layer's default (the one nnlab.set_default_init replaces)."""
+        import inspect
+        p = inspect.signature(type(self).__init__).parameters.get("init")
+        return p is not None and isinstance(self.init, str) and self.init == p.default
 
 
 class Linear(WeightedLayer):

@@ -34,8 +34,16 @@ class CrossEntropyLoss(_Loss):
     Shape: logits (N, C), labels (N,) or (N, C); output scalar.
     """
 
+    def __init__(self, reduction: str = "mean", *, weight=None, ignore_index: int = -100,
+                 label_smoothing: float = 0.0):
+        super().__init__(reduction)  # PyTorch's weight / ignore_index / label_smoothing as keywords
+        if not (is_number(label_smoothing) and 0.0 <= label_smoothing <= 1.0):
+            raise ValueError(f"CrossEntropyLoss: label_smoothing must lie in [0, 1], got {label_smoothing!r}")
+        self.weight, self.ignore_index, self.label_smoothing = weight, int(ignore_index), float(label_smoothing)
+
     def forward(self, logits, labels):
-        return F.cross_entropy(logits, labels, reduction=self.reduction)
+        return F.cross_entropy(logits, labels, weight=self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
 class MultiClassSVMLoss(_Loss):
@@ -143,3 +151,21 @@ class HierarchicalSoftmaxLoss(_Loss):
 
     def extra_repr(self) -> str:
         return f"nodes={self.tree.num_nodes}, classes={self.tree.num_classes}, reduction={self.reduction!r}"
+
+
+class NLLLoss(_Loss):
+    """Negative log-likelihood of log-probabilities (put a LogSoftmax before it; together they are
+    CrossEntropyLoss). ``weight`` rescales classes; targets equal to ``ignore_index`` are skipped.
+
+    Shape: log-probabilities (N, C), targets (N,); output scalar ("mean", "sum") or (N,) ("none").
+    """
+
+    reductions = ("mean", "sum", "none")
+
+    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+        super().__init__(reduction)
+        self.weight, self.ignore_index = weight, int(ignore_index)
+
+    def forward(self, log_probs, target):
+        return F.nll_loss(log_probs, target, weight=self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)

@@ -211,6 +211,21 @@ class Module:
     def float(self) -> "Module":
         return self.to_dtype(np.float32)
 
+    # ---- devices (nnlab runs on the CPU; see nnlab.engine.device) ----------------------------
+    def to(self, *args, **kwargs) -> "Module":
+        """``model.to(device)``: a no-op for the CPU (an error naming what is missing otherwise);
+        ``model.to(dtype)`` casts like ``to_dtype``."""
+        from nnlab.engine.device import parse_to
+        dtype = parse_to(f"{type(self).__name__}.to", args, kwargs)
+        return self if dtype is None else self.to_dtype(dtype)
+
+    def cpu(self) -> "Module":
+        return self
+
+    def cuda(self, *args, **kwargs) -> "Module":
+        from nnlab.engine.device import no_cuda
+        raise no_cuda(f"{type(self).__name__}.cuda()")
+
     def apply(self, fn) -> "Module":
         for m in self.modules():
             fn(m)

@@ -35,6 +35,7 @@ import numpy as np
 from nnlab.engine._args import check_instance, check_shape
 from nnlab.engine.autograd import no_grad
 from nnlab.engine.tensor import Tensor
+from nnlab.nn import geometry
 
 __all__ = ["summary", "SummaryTable", "LayerRow", "memory_estimate", "MemoryEstimate",
            "receptive_field", "ReceptiveField", "OPTIMIZER_CACHES"]
@@ -92,6 +93,7 @@ class SummaryTable:
     rows: list = field(default_factory=list)
     total_params: int = 0
     trainable_params: int = 0
+    dropped: list = field(default_factory=list)  # conv/pool calls whose windows miss input rows/columns
 
     @property
     def total_activations(self) -> int:
@@ -139,6 +141,7 @@ class SummaryTable:
                f"({nbytes / MIB:.2f} MiB) forward, ~{2 * nbytes / MB:.2f} MB with backward",
                f"TOTAL params: {_fmt_int(self.total_params)} ({_fmt_int(self.trainable_params)} trainable) "
                f"= {self.param_bytes / MB:.2f} MB"]
+        out += [f"WARNING {note}" for note in self.dropped]
         return "\n".join(out)
 
     __repr__ = __str__
@@ -220,10 +223,11 @@ def summary(model, input_shape, batch_size: int = 1, dtype=np.float32, fold_elem
         raise ValueError(f"summary: batch_size must be a positive int, got {batch_size!r}")
     dtype = np.dtype(dtype)
     x = np.zeros((1, *shape), dtype=_param_dtype(model))
-    _, calls = trace_leaves(model, x)
+    with geometry.recording() as dropped:
+        _, calls = trace_leaves(model, x)
     table = SummaryTable(type(model).__name__, shape, int(batch_size), dtype,
                          total_params=model.num_parameters(),
-                         trainable_params=model.num_parameters(trainable_only=True))
+                         trainable_params=model.num_parameters(trainable_only=True), dropped=dropped)
     table.rows.append(LayerRow("input", "Input", (1, *shape), int(np.prod(shape)) * batch_size, 0))
     seen_params = set()
     for name, m, _, out in calls:

@@ -11,3 +11,9 @@ from nnlab.optim.schedules import Scheduler, ReduceLROnPlateau
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "LBFGS", "schedules", "Scheduler",
            "ReduceLROnPlateau", "sgd_update", "sgd_momentum_update", "sgd_nesterov_update",
            "adagrad_update", "rmsprop_update", "adam_update"]
+# PyTorch names: optim.Adadelta, optim.AdamW, optim.lr_scheduler
+from nnlab.optim.adadelta import Adadelta  # noqa: E402
+from nnlab.optim.adamw import AdamW  # noqa: E402
+from nnlab.optim import lr_scheduler  # noqa: E402
+
+__all__ += ["Adadelta", "AdamW", "lr_scheduler"]

@@ -35,6 +35,8 @@ class Optimizer:
     skipped by ``step`` (frozen layers stay untouched and get no state).
     """
 
+    coupled_weight_decay = True  # weight_decay enters the gradient (AdamW decays the weights itself)
+
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
         self.param_groups: list[dict] = []
@@ -142,7 +144,7 @@ class Optimizer:
         work = self._work
         for group, idx in zip(self.param_groups, self._group_index):
             hyper = self._hyper(group)
-            wd = float(group["weight_decay"])
+            wd = float(group["weight_decay"]) if self.coupled_weight_decay else 0.0
             for p, i in zip(group["params"], idx):
                 dw = p.grad
                 if dw is None or not p.requires_grad:

@@ -23,7 +23,7 @@ from nnlab.optim.optimizer import Optimizer
 
 __all__ = ["Schedule", "Scheduler", "Constant", "StepLR", "StepDecay", "MultiStepLR", "ExponentialLR",
            "ExponentialDecay", "InverseTimeDecay", "InverseSqrtDecay", "LambdaLR", "CosineAnnealingLR",
-           "LinearWarmup", "MomentumSchedule", "ReduceLROnPlateau"]
+           "LinearWarmup", "MomentumSchedule", "ReduceLROnPlateau", "OneCycleLR"]
 
 
 class Schedule:
@@ -197,6 +197,62 @@ class CosineAnnealingLR(Schedule):
         return self.eta_min + (base - self.eta_min) * 0.5 * (1.0 + math.cos(math.pi * t / self.T_max))
 
 
+class OneCycleLR(Schedule):
+    """The one-cycle policy: warm up from max_lr / div_factor to ``max_lr`` over the first
+    ``pct_start`` of ``total_steps``, then anneal to max_lr / (div_factor * final_div_factor)
+    (cosine, or linear with ``anneal_strategy="linear"``; ``three_phase`` comes back down to the
+    start before the final anneal), as PyTorch's OneCycleLR. The peak ``max_lr`` is the schedule's
+    parameter: the optimizer's own lr is not used (PyTorch overwrites it too). Stepped per batch."""
+
+    def __init__(self, base=None, max_lr=None, total_steps=None, epochs=None, steps_per_epoch=None,
+                 pct_start: float = 0.3, anneal_strategy: str = "cos", div_factor: float = 25.0,
+                 final_div_factor: float = 1e4, three_phase: bool = False):
+        if total_steps is None:
+            if epochs is None or steps_per_epoch is None:
+                raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
+            total_steps = int(epochs) * int(steps_per_epoch)
+        if not (isinstance(total_steps, (int, np.integer)) and total_steps >= 2):
+            raise ValueError(f"OneCycleLR: total_steps must be an integer >= 2, got {total_steps!r}")
+        _check("OneCycleLR", "max_lr", max_lr, 0.0, lo_open=True)
+        _check("OneCycleLR", "pct_start", pct_start, 0.0, hi=1.0)
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        self.max_lr, self.total_steps, self.pct_start = float(max_lr), int(total_steps), float(pct_start)
+        self.anneal_strategy, self.three_phase = anneal_strategy, bool(three_phase)
+        self.initial_lr = self.max_lr / div_factor
+        self.min_lr = self.initial_lr / final_div_factor
+        peak = float(pct_start * self.total_steps) - 1
+        if three_phase:
+            self.phases = [(peak, self.initial_lr, self.max_lr), (2 * peak, self.max_lr, self.initial_lr),
+                           (self.total_steps - 1, self.initial_lr, self.min_lr)]
+        else:
+            self.phases = [(peak, self.initial_lr, self.max_lr), (self.total_steps - 1, self.max_lr, self.min_lr)]
+        super().__init__(base)
+
+    def _anneal(self, start, end, pct):
+        if self.anneal_strategy == "linear":
+            return (end - start) * pct + start
+        return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+
+    def value(self, t, base=None):
+        return self.along(t, [(lo, hi) for _, lo, hi in self.phases])
+
+    def along(self, t, endpoints):
+        """The value at step t when phase i goes from endpoints[i][0] to endpoints[i][1]."""
+        if t > self.total_steps:
+            raise ValueError(f"OneCycleLR: stepped {t} times, more than total_steps={self.total_steps}")
+        start_step = 0.0
+        for i, ((end_step, _, _), (a, b)) in enumerate(zip(self.phases, endpoints)):
+            if t <= end_step or i == len(self.phases) - 1:
+                pct = (t - start_step) / (end_step - start_step) if end_step > start_step else 1.0
+                return self._anneal(a, b, pct)
+            start_step = end_step
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def __call__(self, t):
+        return self.value(t)
+
+
 class LinearWarmup(Schedule):
     """Linear warm-up then another schedule: for t < warmup_steps,
     a(t) = a0 * (start_factor + (1 - start_factor) t / warmup_steps); afterwards ``after(t - warmup_steps)``
@@ -243,9 +299,11 @@ class MomentumSchedule(Schedule):
 class Scheduler:
     """Writes ``schedule`` into every parameter group's ``key`` ("lr" or "momentum").
 
-    The base of group i is the schedule's own base if it has one, else the group's value when the
-    Scheduler is built. Construction writes the value at t=0; each ``step()`` advances t by one (call
-    it once per epoch or per batch, as the schedule's unit requires). For ``key="momentum"`` on an
+    The learning rate has one owner, the optimizer: the base of group i is the group's value when
+    the Scheduler is built, and a schedule built with a number of its own must agree with it (a
+    schedule that named another rate would silently override the optimizer's). Construction writes
+    the value at t=0; each ``step()`` advances t by one (call it once per epoch or per batch, as the
+    schedule's unit requires). For ``key="momentum"`` on an
     optimizer with ``betas`` (Adam) the first beta is written.
     """
 
@@ -261,6 +319,13 @@ class Scheduler:
             if key not in group and not (key == "momentum" and "betas" in group):
                 raise ValueError(f"Scheduler: {type(optimizer).__name__}'s parameter groups have no '{key}'")
         self.base_values = [self._read(g) for g in optimizer.param_groups]
+        own = getattr(schedule, "base", None)
+        if key == "lr" and own is not None and any(not math.isclose(own, b) for b in self.base_values):
+            raise ValueError(
+                f"Scheduler: {type(schedule).__name__} was built with lr {own:g} but the optimizer's "
+                f"groups have lr {', '.join(f'{b:g}' for b in self.base_values)}; the optimizer owns the "
+                f"learning rate: build the schedule without one ({type(schedule).__name__}(optimizer, ...) "
+                f"or {type(schedule).__name__}(None, ...))")
         self.t = 0
         self._write()
 
@@ -270,7 +335,7 @@ class Scheduler:
         return float(group[self.key])
 
     def _write(self) -> None:
-        own = getattr(self.schedule, "base", None)
+        own = getattr(self.schedule, "base", None) if self.key == "momentum" else None
         for group, base in zip(self.optimizer.param_groups, self.base_values):
             v = float(self.schedule.value(self.t, own if own is not None else base))
             if self.key == "momentum" and "momentum" not in group:

@@ -260,14 +260,14 @@ def recipe(name: str = DEFAULT_MODEL, input_shape=(1, 28, 28), num_classes: int 
     loss = OneHotMSELoss(num_classes) if settings["loss"] == "mse" else nn.CrossEntropyLoss()
     opt = make_optimizer(settings["optimizer"], model.parameters(), float(settings["lr"]))
     reg = nn.Regularizer(l2=float(settings["l2"])) if settings["l2"] else None
-    epochs, lr0 = int(settings["epochs"]), float(settings["lr"])
+    epochs = int(settings["epochs"])
     sched = settings.get("schedule", "none")
     if sched == "cosine":
         from nnlab.optim.schedules import CosineAnnealingLR
-        schedule = CosineAnnealingLR(lr0, T_max=max(epochs, 1))
+        schedule = CosineAnnealingLR(opt, T_max=max(epochs, 1))  # the rate is the optimizer's
     elif sched == "step":
         from nnlab.optim.schedules import StepLR
-        schedule = StepLR(lr0, step_size=max(epochs // 3, 1), gamma=0.1)
+        schedule = StepLR(opt, step_size=max(epochs // 3, 1), gamma=0.1)
     elif sched in ("none", None):
         schedule = None
     else:

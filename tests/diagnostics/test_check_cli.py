@@ -45,3 +45,16 @@ def test_check_with_the_svm_loss(capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "expected 9.0000 ((C - 1) delta = 9 x 1)" in out
+
+
+def test_check_reports_layers_that_drop_input_rows(capsys):
+    import numpy as np
+    from nnlab import nn
+    from nnlab.diagnostics.cli import _dropped_rows
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, stride=2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
+    notes = _dropped_rows(model, np.zeros((1, 1, 10, 10), np.float32))   # 10 -> 4 (1 row lost) -> 2
+    assert len(notes) == 1 and notes[0].startswith("Conv2d(1, 2, kernel_size=3, stride=2): input 10x10")
+    assert "the last 1 input row and the last 1 input column" in notes[0]
+    assert _dropped_rows(model, np.zeros((1, 1, 9, 9), np.float32)) == [] and model.training
+    main(["check", "--model", "mlp", "--hidden", "8", "--data", "digits8x8", "--no-gradcheck"])
+    assert "geometry: every conv/pool window grid covers its whole input" in capsys.readouterr().out

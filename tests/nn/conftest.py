@@ -26,3 +26,11 @@ def _module_gradcheck(m, x, rng, tol=1e-6):
 def module_gradcheck():
     """``module_gradcheck(m, x, rng, tol=1e-6)``: float64 gradient check of a layer or block."""
     return _module_gradcheck
+
+
+@pytest.fixture
+def strict_geometry():
+    """The notes' rule for the test: conv/pool sizes that do not fit raise (nnlab.set_strict_geometry)."""
+    nnlab.set_strict_geometry(True)
+    yield
+    nnlab.set_strict_geometry(False)

@@ -18,7 +18,7 @@ def test_alexnet_first_layer():
     assert conv.output_shape((3, 227, 227)) == (96, 55, 55)
 
 
-def test_conv_layer_error_names_the_layer():
+def test_conv_layer_error_names_the_layer(strict_geometry):
     conv = nn.Conv2d(3, 8, 5, stride=2)
     with pytest.raises(ValueError) as e:
         conv(nnlab.tensor(np.zeros((1, 3, 32, 32), np.float32)))
@@ -267,7 +267,7 @@ def test_float64_end_to_end():
     assert all(p.grad is not None and p.grad.dtype == np.float64 for p in m.parameters())
 
 
-def test_bad_input_errors_name_the_layer_and_show_the_formula():
+def test_bad_input_errors_name_the_layer_and_show_the_formula(strict_geometry):
     zeros = lambda *s: nnlab.tensor(np.zeros(s, np.float32))  # noqa: E731
     with pytest.raises(ValueError, match=r"^Conv2d\(3, 4, kernel_size=9, padding=1\): the kernel \(9\) is larger "
                                          r"than the padded input height \(5 \+ 2\*1 = 7\): \(W - F \+ 2P\)/S \+ 1 = "
@@ -332,7 +332,7 @@ def test_functional_locally_connected_rejects_a_dtype_mismatch():
         nnlab.nn.functional.locally_connected2d(nnlab.tensor(np.zeros((1, 3, 8, 8))), w)
 
 
-def test_pool_error_suggests_only_paddings_the_pool_accepts():
+def test_pool_error_suggests_only_paddings_the_pool_accepts(strict_geometry):
     with pytest.raises(ValueError) as e:
         nn.MaxPool2d(4, 3)(nnlab.tensor(np.zeros((1, 1, 5, 5), np.float32)))   # a conv would also take 4
     suggested = [int(p) for p in re.findall(r"(\d+) \(->", str(e.value).split("paddings that fit")[1].split(";")[0])]

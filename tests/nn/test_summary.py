@@ -89,8 +89,16 @@ def test_summary_bad_input():
         summary(zoo.lenet5(), "32x32", print_fn=None)
     with pytest.raises(ValueError, match="batch_size"):
         summary(zoo.lenet5(), (1, 32, 32), batch_size=0, print_fn=None)
-    with pytest.raises(ValueError, match="does not fit"):
-        summary(zoo.lenet5(), (1, 33, 33), print_fn=None)
+    table = summary(zoo.lenet5(), (1, 33, 33), print_fn=None)   # floored as in PyTorch, and reported
+    assert len(table.dropped) == 1 and table.dropped[0].startswith("MaxPool2d(kernel_size=2, stride=2): input 29x29")
+    assert "no window reaches the last 1 input row and the last 1 input column" in table.dropped[0]
+    assert "WARNING" in str(table) and "WARNING" not in str(summary(zoo.lenet5(), (1, 32, 32), print_fn=None))
+    nnlab.set_strict_geometry(True)
+    try:
+        with pytest.raises(ValueError, match="does not fit"):
+            summary(zoo.lenet5(), (1, 33, 33), print_fn=None)
+    finally:
+        nnlab.set_strict_geometry(False)
 
 
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZER_CACHES))

@@ -1,4 +1,5 @@
 """Schedules: values at a few steps (formulas written out), binding to optimizers, ReduceLROnPlateau."""
+import copy
 import math
 
 import numpy as np
@@ -61,16 +62,19 @@ def test_scheduler_writes_each_groups_own_base():
     assert sched.get_last_lr() == pytest.approx([0.1 / 4, 0.01 / 4])   # t=5: gamma^(5 // 2)
 
 
-def test_scheduler_with_an_absolute_base_and_state_dict():
+def test_the_optimizer_owns_the_learning_rate_and_state_dict_resumes():
     p = Parameter(np.ones(2))
     opt = SGD([p], lr=123.0)
-    sch = Scheduler(opt, S.ExponentialLR(0.2, gamma=0.5))
-    assert opt.param_groups[0]["lr"] == 0.2            # the schedule's own base wins
+    with pytest.raises(ValueError, match="the optimizer owns the learning rate"):
+        Scheduler(opt, S.ExponentialLR(0.2, gamma=0.5))    # a second, different rate is refused
+    assert opt.param_groups[0]["lr"] == 123.0
+    opt = SGD([p], lr=0.2)
+    sch = Scheduler(opt, S.ExponentialLR(0.2, gamma=0.5))  # the same rate given twice is fine
     sch.step(), sch.step()
     state = sch.state_dict()
     sch.step()
-    opt2 = SGD([Parameter(np.ones(2))], lr=7.0)
-    sch2 = Scheduler(opt2, S.ExponentialLR(0.2, gamma=0.5))
+    opt2 = SGD([Parameter(np.ones(2))], lr=0.2)
+    sch2 = S.ExponentialLR(opt2, gamma=0.5)
     sch2.load_state_dict(state)
     assert opt2.param_groups[0]["lr"] == pytest.approx(0.05)
     sch2.step()
@@ -167,6 +171,9 @@ def _sgd(lr=0.1):
 def test_every_schedule_resumes_from_its_state_dict_mid_training(name):
     sched, _ = CASES[name]
     key = "momentum" if name == "momentum" else "lr"
+    if key == "lr":               # the optimizer owns the rate: the schedule is bound without one
+        sched = copy.copy(sched)
+        sched.base = None
     opt_a = _sgd()
     run_a = Scheduler(opt_a, sched, key=key)
     for _ in range(4):
