@@ -1,0 +1,125 @@
+"""Run several experiments and write the lab report: ``report.html`` (a verdict table, then one
+section per claim with its figures, in the style of the training report) and ``results.json``."""
+from __future__ import annotations
+
+import html
+import json
+import os
+import platform
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from nnlab.experiments.registry import FAILS, HOLDS, INCONCLUSIVE, get, names, run_experiment
+
+__all__ = ["run_many", "write_lab_report", "machine_info"]
+
+_COLORS = {HOLDS: "#1a7f37", FAILS: "#b42318", INCONCLUSIVE: "#9a6700"}
+_CSS_EXTRA = """
+.verdict{font-weight:600} .claim{font-style:italic} td.l{text-align:left}
+"""
+
+
+def machine_info() -> dict:
+    """What the numbers were measured on: CPU model, core count, Python and NumPy versions."""
+    import numpy as np
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+            "system": f"{platform.system()} {platform.release()}"}
+
+
+def run_many(selected=None, seeds: int | None = None, quick: bool = False, out_dir="runs/experiments",
+             progress: bool = True) -> dict:
+    """Run the named experiments (all when ``selected`` is None), write results.json and
+    report.html into ``out_dir``; returns the results document."""
+    selected = list(selected) if selected else names()
+    exps = [get(n) for n in selected]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    total = sum(e.seeds if seeds is None else seeds for e in exps)
+    bar = _bar(total, progress)
+    started = datetime.now(timezone.utc)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    records = []
+    try:
+        for e in exps:
+            if bar is not None:
+                bar.set_description(e.name)
+            records.append(run_experiment(e, seeds=seeds, quick=quick, out_dir=out,
+                                          progress=bar.update if bar is not None else None))
+    finally:
+        if bar is not None:
+            bar.close()
+    doc = {"date": started.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine_info(), "quick": bool(quick),
+           "cpu_seconds": round(time.process_time() - cpu0, 1), "wall_seconds": round(time.perf_counter() - wall0, 1),
+           "counts": {s: sum(r["verdict"]["status"] == s for r in records) for s in (HOLDS, FAILS, INCONCLUSIVE)},
+           "experiments": records}
+    (out / "results.json").write_text(json.dumps(doc, indent=1))
+    write_lab_report(doc, out)
+    return doc
+
+
+def _bar(total, enabled):
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover
+        return None
+    return tqdm(total=total, unit="seed", leave=True)
+
+
+def _num(x):
+    return "-" if x is None else f"{x:.4g}"
+
+
+def write_lab_report(doc: dict, out_dir) -> str:
+    """``out_dir/report.html`` from a results document (what :func:`run_many` returns)."""
+    from nnlab.report import _CSS
+    out = Path(out_dir)
+    m = doc.get("machine", {})
+    title = "nnlab lab report: the notes' claims, measured"
+    p = [f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
+         f"<style>{_CSS}{_CSS_EXTRA}</style></head><body><h1>{title}</h1>",
+         f"<p class='muted'>{html.escape(doc.get('date', ''))} &middot; {html.escape(str(m.get('cpu', '')))}, "
+         f"{m.get('cores', '?')} cores &middot; Python {m.get('python', '')}, NumPy {m.get('numpy', '')} &middot; "
+         f"{'quick runs (machinery check, not verdicts to quote)' if doc.get('quick') else 'full runs'} &middot; "
+         f"{doc.get('cpu_seconds', 0):.0f} s CPU, {doc.get('wall_seconds', 0):.0f} s wall</p>"]
+    c = doc.get("counts", {})
+    p.append(f"<p>{c.get(HOLDS, 0)} claims hold, {c.get(FAILS, 0)} do not hold, {c.get(INCONCLUSIVE, 0)} are "
+             "inconclusive. A claim holds when its statistic passes the threshold on every seed, does not hold "
+             "when it passes on none, and is inconclusive when the seeds disagree.</p>")
+    p.append("<h2>Verdicts</h2><table><tr><th>experiment</th><th>verdict</th><th>statistic</th><th>threshold</th>"
+             "<th>median</th><th>min</th><th>max</th><th>seeds</th><th>CPU s</th></tr>")
+    for r in doc["experiments"]:
+        v = r["verdict"]
+        p.append(f"<tr><td><a href='#{r['name']}'>{r['name']}</a></td>"
+                 f"<td class='verdict l' style='color:{_COLORS.get(v['status'], '#222')}'>{v['status']}</td>"
+                 f"<td class='l'>{html.escape(v['statistic'])}</td><td>{html.escape(v['threshold'])}</td>"
+                 f"<td>{_num(v['median'])}</td><td>{_num(v['min'])}</td><td>{_num(v['max'])}</td>"
+                 f"<td>{len(r['seeds'])}</td><td>{r['cpu_seconds']:.1f}</td></tr>")
+    p.append("</table>")
+    for r in doc["experiments"]:
+        v = r["verdict"]
+        p.append(f"<h2 id='{r['name']}'>{html.escape(r['name'])}: "
+                 f"<span style='color:{_COLORS.get(v['status'], '#222')}'>{v['status']}</span></h2>")
+        p.append(f"<p class='claim'>{html.escape(r['claim'])}</p>")
+        p.append(f"<p class='muted'>From {html.escape(r['source'])}, section &laquo;{html.escape(r['heading'])}&raquo;. "
+                 f"Statistic: {html.escape(v['statistic'])} {html.escape(v['threshold'])}; per seed: "
+                 f"{', '.join(_num(x) for x in v['values'])}.</p>")
+        if v.get("detail"):
+            p.append(f"<p class='muted'>{html.escape(v['detail'])}</p>")
+        for f in r.get("figures", []):
+            p.append(f"<img src='{html.escape(f)}' alt='{html.escape(r['name'])}'>")
+    p.append("</body></html>")
+    path = out / "report.html"
+    path.write_text("\n".join(p))
+    return str(path)
