@@ -103,7 +103,13 @@ def fit(model, X, y, opt, epochs: float = 1, batch_size: int = 64, rng=None, los
             idx = order[pos:pos + batch_size]
             pos += batch_size
         out = model(nnlab.tensor(X[idx]))
-        data_loss = loss(out, y[idx])
+        try:
+            data_loss = loss(out, y[idx])
+        except ValueError as e:  # the losses refuse non-finite scores: the run diverged
+            if "non-finite" not in str(e):
+                raise
+            losses.append(float("nan"))
+            break
         total = data_loss + regularizer(model) if regularizer is not None else data_loss
         opt.zero_grad()
         total.backward()
