@@ -177,7 +177,8 @@ def run_experiment(exp: Experiment | str, seeds: int | None = None, quick: bool 
         raise ValueError(f"run_experiment: seeds must be >= 1, got {seeds!r}")
     cpu0, wall0 = time.process_time(), time.perf_counter()
     runs = []
-    with _one_blas_thread():
+    # Experiments on divergence (a very high learning rate) overflow on purpose: no warnings.
+    with _one_blas_thread(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for seed in range(k):
             runs.append(exp.run(seed, quick))
             if progress is not None:
