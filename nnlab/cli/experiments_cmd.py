@@ -29,6 +29,8 @@ def _configure(p):
     r.add_argument("--seeds", type=_positive_int, default=None, metavar="K",
                    help="seeds per experiment (default: each experiment's own, usually 3)")
     r.add_argument("--out", default="runs/experiments", metavar="DIR", help="output folder (default runs/experiments)")
+    r.add_argument("--markdown", default=None, metavar="PATH",
+                   help="also write the results as Markdown (figures copied next to it), e.g. docs/experiments.md")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -50,8 +52,12 @@ def experiments(args) -> int:
             registry.get(n)
         except KeyError as e:
             raise UsageError(str(e.args[0])) from None
-    from nnlab.experiments.lab import run_many
+    from nnlab.experiments.lab import run_many, write_markdown
     doc = run_many(selected, seeds=args.seeds, quick=args.quick, out_dir=args.out, progress=not args.no_progress)
+    if args.markdown:
+        cmd = "nnlab experiments run " + ("--all" if args.all else " ".join(selected))
+        cmd += (" --quick" if args.quick else "") + (f" --seeds {args.seeds}" if args.seeds else "")
+        print(f"markdown: {write_markdown(doc, args.out, args.markdown, cmd)}")
     for r in doc["experiments"]:
         v = r["verdict"]
         med = "-" if v["median"] is None else f"{v['median']:.4g}"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from nnlab.experiments.registry import FAILS, HOLDS, INCONCLUSIVE, get, names, run_experiment
 
-__all__ = ["run_many", "write_lab_report", "machine_info"]
+__all__ = ["run_many", "write_lab_report", "write_markdown", "machine_info"]
 
 _COLORS = {HOLDS: "#1a7f37", FAILS: "#b42318", INCONCLUSIVE: "#9a6700"}
 _CSS_EXTRA = """
@@ -122,4 +122,54 @@ def write_lab_report(doc: dict, out_dir) -> str:
     p.append("</body></html>")
     path = out / "report.html"
     path.write_text("\n".join(p))
+    return str(path)
+
+
+def write_markdown(doc: dict, out_dir, path, command: str = "") -> str:
+    """The results as Markdown at ``path`` (docs/experiments.md), with the figures copied into a
+    folder named after it (docs/experiments/). ``out_dir`` is where the run wrote its figures."""
+    import shutil
+    path = Path(path)
+    fig_dir = path.with_suffix("")
+    if fig_dir.exists():
+        shutil.rmtree(fig_dir)
+    m = doc.get("machine", {})
+    c = doc.get("counts", {})
+    lines = ["# The notes' claims, measured", "",
+             "Each claim of the notes is a seeded experiment with a numeric verdict (`nnlab experiments list`). "
+             "A claim **holds** when its statistic passes the threshold on every seed, **does not hold** when it "
+             "passes on none, and is **inconclusive** when the seeds disagree. Thresholds follow from the claim; "
+             "a claim that does not hold on our data is reported as such.", "",
+             f"- Run: {doc.get('date', '')}, {'quick variants' if doc.get('quick') else 'full runs'}"
+             + (f", `{command}`" if command else ""),
+             f"- Machine: {m.get('cpu', '')}, {m.get('cores', '?')} cores (shared with other jobs), "
+             f"{m.get('system', '')}, Python {m.get('python', '')}, NumPy {m.get('numpy', '')}",
+             f"- Cost: {doc.get('cpu_seconds', 0):.0f} s CPU, {doc.get('wall_seconds', 0):.0f} s wall "
+             "(one BLAS thread per experiment)",
+             f"- Verdicts: {c.get(HOLDS, 0)} hold, {c.get(FAILS, 0)} do not hold, {c.get(INCONCLUSIVE, 0)} inconclusive",
+             "", "| experiment | verdict | statistic | threshold | median | min | max | seeds | CPU s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in doc["experiments"]:
+        v = r["verdict"]
+        lines.append(f"| [{r['name']}](#{r['name'].replace('_', '-')}) | **{v['status']}** | {v['statistic']} | "
+                     f"{v['threshold']} | {_num(v['median'])} | {_num(v['min'])} | {_num(v['max'])} | "
+                     f"{len(r['seeds'])} | {r['cpu_seconds']:.1f} |")
+    for r in doc["experiments"]:
+        v = r["verdict"]
+        lines += ["", f"## {r['name']}", "", f"*{r['claim']}*", "",
+                  f"Source: {r['source']}, «{r['heading']}». Verdict: **{v['status']}** "
+                  f"({v['statistic']} {v['threshold']}; per seed {', '.join(_num(x) for x in v['values'])}).", ""]
+        if v.get("detail"):
+            lines += [v["detail"], ""]
+        lines.append(f"Measured: `nnlab experiments run {r['name']}"
+                     f"{' --quick' if r['quick'] else ''} --seeds {len(r['seeds'])}` ({r['cpu_seconds']:.1f} s CPU).")
+        for f in r.get("figures", []):
+            src = Path(out_dir) / f
+            if src.exists():
+                dst = fig_dir / f
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dst)
+                lines += ["", f"![{r['name']}]({fig_dir.name}/{f})"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
     return str(path)
