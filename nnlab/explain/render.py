@@ -14,6 +14,11 @@ _SYMBOL = {"Add": "+", "Sub": "−", "Mul": "×", "Div": "÷", "Neg": "×(−1)"
            "Mean": "mean", "MatMul": "@", "Linear": "Wx+b", "Pow": "pow", "Sqrt": "√", "Abs": "|·|", "Max": "max"}
 
 
+#: the pattern's short name, written under the gate
+_SHORT = {"Add": "add: distributes", "Sub": "sub: distributes", "Mul": "mul: swaps", "Maximum": "max: routes",
+          "Minimum": "min: routes", "ReLU": "max: routes", "Max": "max: routes", "Sum": "sum: distributes"}
+
+
 def fmt(a, precision: int = 4) -> str:
     """A scalar as a short number; an array as its values when small, else its shape and range."""
     if a is None:
@@ -111,7 +116,12 @@ def to_svg(c, precision: int = 3) -> str:
              ".grad{fill:#c62828;text-anchor:middle;font-weight:600}"
              ".lbl{text-anchor:end;font-style:italic} .op{text-anchor:middle;dominant-baseline:central;font-size:14px}"
              ".name{text-anchor:middle;fill:#666;font-size:11px}</style>"]
-    # wires: from each node to each gate that consumes it
+    # wires: from each node to each gate that consumes it. A value feeding several gates gets the
+    # sum of their gradients (fan-out); its wires show that total, marked with a sigma.
+    uses = {}
+    for n in c.gates():
+        for j in n.inputs:
+            uses[j] = uses.get(j, 0) + 1
     for n in c.gates():
         gx, gy = pos[n.id]
         for j in n.inputs:
@@ -120,7 +130,10 @@ def to_svg(c, precision: int = 3) -> str:
             x1 = sx + (_R if src.is_gate else 4)
             tip = (f"{src.label} = {fmt(src.value, 6)} (forward), d{c.nodes[c.output].label}/d{src.label} = "
                    f"{fmt(src.grad, 6)} (backward)")
-            parts.append(_wire(x1, sy, gx - _R - 2, gy, fmt(src.value, precision), fmt(src.grad, precision), tip))
+            g = fmt(src.grad, precision)
+            if uses.get(j, 0) > 1 and src.grad is not None:
+                g, tip = f"Σ {g}", tip + f"; {src.label} feeds {uses[j]} gates, its gradient is the sum over them"
+            parts.append(_wire(x1, sy, gx - _R - 2, gy, fmt(src.value, precision), g, tip))
     # the output wire
     out = c.nodes[c.output]
     ox, oy = pos[out.id]
@@ -136,6 +149,9 @@ def to_svg(c, precision: int = 3) -> str:
                          f"<text x='{x}' y='{y}' class='op'>{html.escape(sym)}</text></g>")
             if n.id != c.output:
                 parts.append(f"<text x='{x}' y='{y - _R - 5}' class='name'>{html.escape(n.label)}</text>")
+            if n.op in _SHORT:
+                parts.append(f"<text x='{x}' y='{y + _R + 30}' class='name' font-style='italic'>"
+                             f"{html.escape(_SHORT[n.op])}</text>")
         else:
             parts.append(f"<text x='{x}' y='{y + 5}' class='lbl'>{html.escape(n.label)}</text>")
     parts.append("</svg>")
@@ -155,7 +171,7 @@ def to_html(c, title: str = "computational graph", precision: int = 3) -> str:
             "margin:2em;color:#222}} table{border-collapse:collapse} td,th{padding:.25em .7em;border-bottom:1px solid #eee;"
             "text-align:left} .p{color:#555;font-size:.9em} .key span{font-weight:600}</style></head><body>"
             f"<h1>{html.escape(title)}</h1><p class='key'>On each wire: <span style='color:#1a7f37'>forward value"
-            "</span> above, <span style='color:#c62828'>gradient of the output</span> below. Hover a gate for "
-            f"its pattern.</p>{to_svg(c, precision)}<h2>Gates</h2><table><tr><th>node</th><th>gate</th>"
+            "</span> above, <span style='color:#c62828'>gradient of the output</span> below (Σ: a value used by "
+            f"several gates receives the sum of their gradients). Hover a gate for its pattern.</p>{to_svg(c, precision)}<h2>Gates</h2><table><tr><th>node</th><th>gate</th>"
             "<th>value</th><th>upstream gradient</th><th>gradients to inputs</th><th>pattern</th></tr>"
             + "".join(rows) + f"</table><h2>As text</h2><pre>{html.escape(to_text(c))}</pre></body></html>")

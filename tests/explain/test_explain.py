@@ -59,7 +59,7 @@ def test_svg_and_html_carry_values_gradients_and_patterns(tmp_path):
     c = explain((x + y) * z, names={"x": x, "y": y, "z": z})
     svg = c.to_svg()
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
-    for s in ("-12", "-4", ">3<", "add distributes", "multiply swaps"):
+    for s in ("-12", "-4", ">3<", "add distributes", "multiply swaps", "add: distributes", "mul: swaps"):
         assert s in svg
     page = c.save(tmp_path / "c.html")
     text = open(page).read()
@@ -101,3 +101,10 @@ def test_four_backprop_equations_match_autograd():
     g = four_equations(Ws, bs, X, Y)
     wrong_delta0 = g["delta"][1] @ Ws[1]
     assert not np.allclose(wrong_delta0, g["delta"][0])
+
+
+def test_a_value_used_twice_receives_the_sum_of_both_paths():
+    x, y = _leaves(3.0, 2.0)
+    c = explain(x * y + x, names={"x": x, "y": y})
+    assert c.grad("x") == 3.0 and c.grad("y") == 3.0     # d/dx (xy + x) = y + 1
+    assert "Σ 3" in c.to_svg()
