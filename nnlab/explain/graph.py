@@ -32,6 +32,7 @@ PATTERNS = {
     "Mean": "mean distributes 1/n of the upstream gradient to every entry",
     "MatMul": "matrix multiply swaps: dW = dY X^T-style products with the other operand",
     "Linear": "linear layer: dW = dY^T X, db = sum of dY, dX = dY W",
+    "SoftmaxCrossEntropy": "softmax cross-entropy: d(scores) = (softmax(scores) - one-hot(label)) / N",
 }
 
 

@@ -10,8 +10,17 @@ import numpy as np
 __all__ = ["to_text", "to_svg", "to_html", "fmt"]
 
 _SYMBOL = {"Add": "+", "Sub": "−", "Mul": "×", "Div": "÷", "Neg": "×(−1)", "Exp": "exp", "Log": "log",
-           "Maximum": "max", "Minimum": "min", "ReLU": "max(0,·)", "Sigmoid": "σ", "Tanh": "tanh", "Sum": "Σ",
-           "Mean": "mean", "MatMul": "@", "Linear": "Wx+b", "Pow": "pow", "Sqrt": "√", "Abs": "|·|", "Max": "max"}
+           "Maximum": "max", "Minimum": "min", "ReLU": "relu", "Sigmoid": "σ", "Tanh": "tanh", "Sum": "Σ",
+           "Mean": "mean", "MatMul": "@", "Linear": "Wx+b", "Pow": "pow", "Sqrt": "√", "Abs": "|·|", "Max": "max",
+           "SoftmaxCrossEntropy": "CE", "LogSoftmax": "logσ", "Softmax": "softmax", "Reshape": "reshape"}
+
+
+def _symbol(op: str) -> str:
+    """The gate's symbol; an unknown long name becomes its capitals (BatchNorm -> BN)."""
+    if op in _SYMBOL:
+        return _SYMBOL[op]
+    sym = op
+    return sym if len(sym) <= 6 else "".join(ch for ch in sym if ch.isupper())[:5] or sym[:5]
 
 
 #: the pattern's short name, written under the gate
@@ -59,7 +68,13 @@ def to_text(c, precision: int = 4) -> str:
 _COL, _ROW, _R, _PAD_L, _PAD_T = 190, 88, 24, 60, 40
 
 
-def _layout(c) -> dict:
+def _col_width(c, precision) -> int:
+    """Wide enough for the longest wire label (about 7 px per character)."""
+    longest = max((len(fmt(x, precision)) for n in c.nodes for x in (n.value, n.grad)), default=4)
+    return max(_COL, 7 * longest + 70)
+
+
+def _layout(c, col_w: int = _COL) -> dict:
     """(x, y) of every node: columns by depth (leaves at 0), gates at the mean height of their
     inputs, then each column pushed apart to one row of spacing. A constant (the 1 in 1 + e^x) sits
     just before the gate that uses it instead of in the inputs' column."""
@@ -91,12 +106,12 @@ def _layout(c) -> dict:
             if y[b] < y[a] + 0.75:
                 y[b] = y[a] + 0.75
     top = min(y.values())
-    return {n.id: (_PAD_L + col[n.id] * _COL + (_COL * 0.45 if n.id in const else 0), _PAD_T + (y[n.id] - top) * _ROW)
+    return {n.id: (_PAD_L + col[n.id] * col_w + (col_w * 0.45 if n.id in const else 0), _PAD_T + (y[n.id] - top) * _ROW)
             for n in c.nodes}
 
 
-def _wire(x1, y1, x2, y2, value, grad, tip) -> str:
-    mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+def _wire(x1, y1, x2, y2, value, grad, tip, at: float = 0.5) -> str:
+    mx, my = x1 + at * (x2 - x1), y1 + at * (y2 - y1)
     return (f"<g><title>{html.escape(tip)}</title>"
             f"<line x1='{x1:.1f}' y1='{y1:.1f}' x2='{x2:.1f}' y2='{y2:.1f}' stroke='#555' stroke-width='1.4' "
             f"marker-end='url(#arrow)'/>"
@@ -105,8 +120,9 @@ def _wire(x1, y1, x2, y2, value, grad, tip) -> str:
 
 
 def to_svg(c, precision: int = 3) -> str:
-    pos = _layout(c)
-    width = max(x for x, _ in pos.values()) + _COL + 40
+    col_w = _col_width(c, precision)
+    pos = _layout(c, col_w)
+    width = max(x for x, _ in pos.values()) + col_w + 40
     height = max(y for _, y in pos.values()) + _PAD_T + 40
     parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width:.0f}' height='{height:.0f}' "
              f"viewBox='0 0 {width:.0f} {height:.0f}' font-family='Helvetica, Arial, sans-serif' font-size='13'>",
@@ -133,17 +149,19 @@ def to_svg(c, precision: int = 3) -> str:
             g = fmt(src.grad, precision)
             if uses.get(j, 0) > 1 and src.grad is not None:
                 g, tip = f"Σ {g}", tip + f"; {src.label} feeds {uses[j]} gates, its gradient is the sum over them"
-            parts.append(_wire(x1, sy, gx - _R - 2, gy, fmt(src.value, precision), g, tip))
+            # labels nearer the source where several wires converge on one gate, so they do not collide
+            at = 0.5 if len(n.inputs) < 3 and abs(sy - gy) < 1.5 * _ROW else 0.3
+            parts.append(_wire(x1, sy, gx - _R - 2, gy, fmt(src.value, precision), g, tip, at))
     # the output wire
     out = c.nodes[c.output]
     ox, oy = pos[out.id]
-    parts.append(_wire(ox + _R, oy, ox + _COL - 40, oy, fmt(out.value, precision), fmt(out.grad, precision),
+    parts.append(_wire(ox + _R, oy, ox + col_w - 40, oy, fmt(out.value, precision), fmt(out.grad, precision),
                        f"output {out.label} = {fmt(out.value, 6)}"))
-    parts.append(f"<text x='{ox + _COL - 34}' y='{oy + 5}' font-style='italic'>{html.escape(out.label)}</text>")
+    parts.append(f"<text x='{ox + col_w - 34}' y='{oy + 5}' font-style='italic'>{html.escape(out.label)}</text>")
     for n in c.nodes:
         x, y = pos[n.id]
         if n.is_gate:
-            sym = _SYMBOL.get(n.op, n.op)
+            sym = _symbol(n.op)
             parts.append(f"<g><title>{html.escape(n.pattern)}</title><circle cx='{x}' cy='{y}' r='{_R}' "
                          f"fill='#fff' stroke='#333' stroke-width='1.5'/>"
                          f"<text x='{x}' y='{y}' class='op'>{html.escape(sym)}</text></g>")
