@@ -49,22 +49,33 @@ def run_many(selected=None, seeds: int | None = None, quick: bool = False, out_d
     started = datetime.now(timezone.utc)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     records = []
+
+    def document(complete: bool) -> dict:
+        return {"date": started.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine_info(), "quick": bool(quick),
+                "complete": complete, "cpu_seconds": round(time.process_time() - cpu0, 1),
+                "wall_seconds": round(time.perf_counter() - wall0, 1),
+                "counts": {s: sum(r["verdict"]["status"] == s for r in records) for s in (HOLDS, FAILS, INCONCLUSIVE)},
+                "experiments": records}
+
     try:
         for e in exps:
             if bar is not None:
                 bar.set_description(e.name)
             records.append(run_experiment(e, seeds=seeds, quick=quick, out_dir=out,
                                           progress=bar.update if bar is not None else None))
+            if len(records) < len(exps):  # what is done so far survives an interrupted run
+                _write(document(False), out)
     finally:
         if bar is not None:
             bar.close()
-    doc = {"date": started.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine_info(), "quick": bool(quick),
-           "cpu_seconds": round(time.process_time() - cpu0, 1), "wall_seconds": round(time.perf_counter() - wall0, 1),
-           "counts": {s: sum(r["verdict"]["status"] == s for r in records) for s in (HOLDS, FAILS, INCONCLUSIVE)},
-           "experiments": records}
+    doc = document(True)
+    _write(doc, out)
+    return doc
+
+
+def _write(doc, out):
     (out / "results.json").write_text(json.dumps(doc, indent=1))
     write_lab_report(doc, out)
-    return doc
 
 
 def _bar(total, enabled):
@@ -92,7 +103,8 @@ def write_lab_report(doc: dict, out_dir) -> str:
          f"<p class='muted'>{html.escape(doc.get('date', ''))} &middot; {html.escape(str(m.get('cpu', '')))}, "
          f"{m.get('cores', '?')} cores &middot; Python {m.get('python', '')}, NumPy {m.get('numpy', '')} &middot; "
          f"{'quick runs (machinery check, not verdicts to quote)' if doc.get('quick') else 'full runs'} &middot; "
-         f"{doc.get('cpu_seconds', 0):.0f} s CPU, {doc.get('wall_seconds', 0):.0f} s wall</p>"]
+         f"{doc.get('cpu_seconds', 0):.0f} s CPU, {doc.get('wall_seconds', 0):.0f} s wall"
+         f"{'' if doc.get('complete', True) else ' &middot; <b>incomplete: the run is still going or was stopped</b>'}</p>"]
     c = doc.get("counts", {})
     p.append(f"<p>{c.get(HOLDS, 0)} claims hold, {c.get(FAILS, 0)} do not hold, {c.get(INCONCLUSIVE, 0)} are "
              "inconclusive. A claim holds when its statistic passes the threshold on every seed, does not hold "
