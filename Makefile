@@ -31,7 +31,7 @@ bench: $(VENV)/.test
 ## make experiments: every claim of the notes, full runs on all seeds (under 30 min on 2 cores);
 ## the lab report in runs/experiments, the results in docs/experiments.md
 experiments: $(VENV)/.full
-	$(BIN)/nnlab experiments run --all --out runs/experiments --markdown docs/experiments.md
+	$(BIN)/nnlab experiments run --all --jobs 2 --out runs/experiments --markdown docs/experiments.md
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

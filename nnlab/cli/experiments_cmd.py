@@ -29,6 +29,8 @@ def _configure(p):
     r.add_argument("--seeds", type=_positive_int, default=None, metavar="K",
                    help="seeds per experiment (default: each experiment's own, usually 3)")
     r.add_argument("--out", default="runs/experiments", metavar="DIR", help="output folder (default runs/experiments)")
+    r.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                   help="experiments run at once in separate processes (default 1; 2 fills a 2-core machine)")
     r.add_argument("--markdown", default=None, metavar="PATH",
                    help="also write the results as Markdown (figures copied next to it), e.g. docs/experiments.md")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -53,7 +55,8 @@ def experiments(args) -> int:
         except KeyError as e:
             raise UsageError(str(e.args[0])) from None
     from nnlab.experiments.lab import run_many, write_markdown
-    doc = run_many(selected, seeds=args.seeds, quick=args.quick, out_dir=args.out, progress=not args.no_progress)
+    doc = run_many(selected, seeds=args.seeds, quick=args.quick, out_dir=args.out, progress=not args.no_progress,
+                   jobs=args.jobs)
     if args.markdown:
         cmd = "nnlab experiments run " + ("--all" if args.all else " ".join(selected))
         cmd += (" --quick" if args.quick else "") + (f" --seeds {args.seeds}" if args.seeds else "")

@@ -37,9 +37,15 @@ def machine_info() -> dict:
 
 
 def run_many(selected=None, seeds: int | None = None, quick: bool = False, out_dir="runs/experiments",
-             progress: bool = True) -> dict:
+             progress: bool = True, jobs: int = 1) -> dict:
     """Run the named experiments (all when ``selected`` is None), write results.json and
-    report.html into ``out_dir``; returns the results document."""
+    report.html into ``out_dir``; returns the results document.
+
+    ``jobs`` > 1 runs that many experiments at once in separate processes (each uses one BLAS
+    thread, so ``jobs=2`` fills a 2-core machine). The CPU seconds reported are the sum over
+    experiments, each measured in the process that ran it."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"run_many: jobs must be a positive integer, got {jobs!r}")
     selected = list(selected) if selected else names()
     exps = [get(n) for n in selected]
     out = Path(out_dir)
@@ -52,19 +58,37 @@ def run_many(selected=None, seeds: int | None = None, quick: bool = False, out_d
 
     def document(complete: bool) -> dict:
         return {"date": started.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine_info(), "quick": bool(quick),
-                "complete": complete, "cpu_seconds": round(time.process_time() - cpu0, 1),
+                "complete": complete, "jobs": jobs,
+                "cpu_seconds": round(sum(r["cpu_seconds"] for r in records)
+                                     + (time.process_time() - cpu0 if jobs > 1 else 0), 1),
                 "wall_seconds": round(time.perf_counter() - wall0, 1),
                 "counts": {s: sum(r["verdict"]["status"] == s for r in records) for s in (HOLDS, FAILS, INCONCLUSIVE)},
                 "experiments": records}
 
     try:
-        for e in exps:
-            if bar is not None:
-                bar.set_description(e.name)
-            records.append(run_experiment(e, seeds=seeds, quick=quick, out_dir=out,
-                                          progress=bar.update if bar is not None else None))
-            if len(records) < len(exps):  # what is done so far survives an interrupted run
-                _write(document(False), out)
+        if jobs == 1:
+            for e in exps:
+                if bar is not None:
+                    bar.set_description(e.name)
+                records.append(run_experiment(e, seeds=seeds, quick=quick, out_dir=out,
+                                              progress=bar.update if bar is not None else None))
+                if len(records) < len(exps):  # what is done so far survives an interrupted run
+                    _write(document(False), out)
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+            done = {}
+            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+                futures = [pool.submit(run_experiment, e.name, seeds, quick, str(out)) for e in exps]
+                for f in as_completed(futures):
+                    rec = f.result()
+                    done[rec["name"]] = rec
+                    records[:] = [done[e.name] for e in exps if e.name in done]
+                    if bar is not None:
+                        bar.set_description(rec["name"])
+                        bar.update(len(rec["seeds"]))
+                    if len(records) < len(exps):
+                        _write(document(False), out)
     finally:
         if bar is not None:
             bar.close()

@@ -104,3 +104,13 @@ def test_markdown_copies_the_figures(tmp_path):
     assert "| [ewa_bias_correction]" in text and "**holds**" in text and "cores" in text
     assert "![ewa_bias_correction](experiments/ewa_bias_correction/ewa.png)" in text
     assert (tmp_path / "docs" / "experiments" / "ewa_bias_correction" / "ewa.png").exists()
+
+
+def test_two_jobs_give_the_same_results_in_the_selection_order(tmp_path):
+    sel = ["ewa_bias_correction", "inverted_dropout", "telgarsky_sawtooth"]
+    doc = run_many(sel, seeds=1, quick=True, out_dir=tmp_path, progress=False, jobs=2)
+    assert [r["name"] for r in doc["experiments"]] == sel and doc["complete"]
+    one = run_experiment("ewa_bias_correction", seeds=1, quick=True)
+    assert doc["experiments"][0]["measurements"] == one["measurements"]
+    with pytest.raises(ValueError, match="jobs must be a positive integer"):
+        run_many(sel, jobs=0)
