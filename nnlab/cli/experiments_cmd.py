@@ -31,6 +31,8 @@ def _configure(p):
     r.add_argument("--out", default="runs/experiments", metavar="DIR", help="output folder (default runs/experiments)")
     r.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
                    help="experiments run at once in separate processes (default 1; 2 fills a 2-core machine)")
+    r.add_argument("--update", action="store_true",
+                   help="keep the other experiments' results already in DIR/results.json, replace these")
     r.add_argument("--markdown", default=None, metavar="PATH",
                    help="also write the results as Markdown (figures copied next to it), e.g. docs/experiments.md")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -56,12 +58,13 @@ def experiments(args) -> int:
             raise UsageError(str(e.args[0])) from None
     from nnlab.experiments.lab import run_many, write_markdown
     doc = run_many(selected, seeds=args.seeds, quick=args.quick, out_dir=args.out, progress=not args.no_progress,
-                   jobs=args.jobs)
+                   jobs=args.jobs, update=args.update)
     if args.markdown:
         cmd = "nnlab experiments run " + ("--all" if args.all else " ".join(selected))
         cmd += (" --quick" if args.quick else "") + (f" --seeds {args.seeds}" if args.seeds else "")
         print(f"markdown: {write_markdown(doc, args.out, args.markdown, cmd)}")
-    for r in doc["experiments"]:
+    ran = set(selected or registry.names())
+    for r in (r for r in doc["experiments"] if r["name"] in ran):
         v = r["verdict"]
         med = "-" if v["median"] is None else f"{v['median']:.4g}"
         print(f"{r['name']:22s} {v['status']:14s} {v['statistic']} {v['threshold']} (median {med}, "

@@ -37,13 +37,16 @@ def machine_info() -> dict:
 
 
 def run_many(selected=None, seeds: int | None = None, quick: bool = False, out_dir="runs/experiments",
-             progress: bool = True, jobs: int = 1) -> dict:
+             progress: bool = True, jobs: int = 1, update: bool = False) -> dict:
     """Run the named experiments (all when ``selected`` is None), write results.json and
     report.html into ``out_dir``; returns the results document.
 
     ``jobs`` > 1 runs that many experiments at once in separate processes (each uses one BLAS
     thread, so ``jobs=2`` fills a 2-core machine). The CPU seconds reported are the sum over
-    experiments, each measured in the process that ran it."""
+    experiments, each measured in the process that ran it.
+
+    ``update``: keep the other experiments' records from ``out_dir/results.json`` (a previous run)
+    and replace only the ones run now, so one claim can be re-measured without losing the rest."""
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"run_many: jobs must be a positive integer, got {jobs!r}")
     selected = list(selected) if selected else names()
@@ -93,7 +96,28 @@ def run_many(selected=None, seeds: int | None = None, quick: bool = False, out_d
         if bar is not None:
             bar.close()
     doc = document(True)
+    if update and (out / "results.json").exists():
+        doc = _merge(json.loads((out / "results.json").read_text()), doc)
     _write(doc, out)
+    return doc
+
+
+def _merge(old: dict, new: dict) -> dict:
+    """``old``'s records with those in ``new`` replaced (registry order); the date and the costs
+    say which parts were measured when."""
+    if bool(old.get("quick")) != bool(new.get("quick")):
+        raise ValueError("run_many(update=True): the previous results are "
+                         f"{'quick' if old.get('quick') else 'full'} runs and these are not; use another --out")
+    fresh = {r["name"]: r for r in new["experiments"]}
+    kept = [r for r in old.get("experiments", []) if r["name"] not in fresh]
+    order = {n: i for i, n in enumerate(names())}
+    records = sorted(kept + list(fresh.values()), key=lambda r: order.get(r["name"], len(order)))
+    doc = dict(new)
+    doc["experiments"] = records
+    doc["date"] = f"{old.get('date', '?')}; updated {new['date']} ({', '.join(fresh)})"
+    doc["cpu_seconds"] = round(sum(r["cpu_seconds"] for r in records), 1)
+    doc["wall_seconds"] = round(old.get("wall_seconds", 0) + new["wall_seconds"], 1)
+    doc["counts"] = {s: sum(r["verdict"]["status"] == s for r in records) for s in (HOLDS, FAILS, INCONCLUSIVE)}
     return doc
 
 
