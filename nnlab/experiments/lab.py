@@ -16,7 +16,8 @@ __all__ = ["run_many", "write_lab_report", "write_markdown", "machine_info"]
 
 _COLORS = {HOLDS: "#1a7f37", FAILS: "#b42318", INCONCLUSIVE: "#9a6700"}
 _CSS_EXTRA = """
-.verdict{font-weight:600} .claim{font-style:italic} td.l{text-align:left}
+.verdict{font-weight:600;white-space:nowrap} .claim{font-style:italic} td.l,th.l{text-align:left}
+td.stat{min-width:20em} body{max-width:1150px}
 """
 
 
@@ -58,15 +59,20 @@ def run_many(selected=None, seeds: int | None = None, quick: bool = False, out_d
     started = datetime.now(timezone.utc)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     records = []
+    # the previous run's records, read before this run's partial writes replace the file
+    previous = json.loads((out / "results.json").read_text()) if update and (out / "results.json").exists() else None
+    if previous is not None and bool(previous.get("quick")) != bool(quick):
+        _merge(previous, {"quick": quick})   # raises: quick and full runs do not mix
 
     def document(complete: bool) -> dict:
-        return {"date": started.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine_info(), "quick": bool(quick),
+        doc = {"date": started.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine_info(), "quick": bool(quick),
                 "complete": complete, "jobs": jobs,
                 "cpu_seconds": round(sum(r["cpu_seconds"] for r in records)
                                      + (time.process_time() - cpu0 if jobs > 1 else 0), 1),
                 "wall_seconds": round(time.perf_counter() - wall0, 1),
                 "counts": {s: sum(r["verdict"]["status"] == s for r in records) for s in (HOLDS, FAILS, INCONCLUSIVE)},
-                "experiments": records}
+                "experiments": list(records)}
+        return _merge(previous, doc) if previous is not None else doc
 
     try:
         if jobs == 1:
@@ -96,8 +102,6 @@ def run_many(selected=None, seeds: int | None = None, quick: bool = False, out_d
         if bar is not None:
             bar.close()
     doc = document(True)
-    if update and (out / "results.json").exists():
-        doc = _merge(json.loads((out / "results.json").read_text()), doc)
     _write(doc, out)
     return doc
 
@@ -157,14 +161,14 @@ def write_lab_report(doc: dict, out_dir) -> str:
     p.append(f"<p>{c.get(HOLDS, 0)} claims hold, {c.get(FAILS, 0)} do not hold, {c.get(INCONCLUSIVE, 0)} are "
              "inconclusive. A claim holds when its statistic passes the threshold on every seed, does not hold "
              "when it passes on none, and is inconclusive when the seeds disagree.</p>")
-    p.append("<h2>Verdicts</h2><table><tr><th>experiment</th><th>verdict</th><th>statistic</th><th>threshold</th>"
-             "<th>median</th><th>min</th><th>max</th><th>seeds</th><th>CPU s</th></tr>")
+    p.append("<h2>Verdicts</h2><table><tr><th>experiment</th><th class='l'>verdict</th><th class='l'>statistic</th>"
+             "<th>threshold</th><th>median (min..max)</th><th>seeds</th><th>CPU s</th></tr>")
     for r in doc["experiments"]:
         v = r["verdict"]
         p.append(f"<tr><td><a href='#{r['name']}'>{r['name']}</a></td>"
                  f"<td class='verdict l' style='color:{_COLORS.get(v['status'], '#222')}'>{v['status']}</td>"
-                 f"<td class='l'>{html.escape(v['statistic'])}</td><td>{html.escape(v['threshold'])}</td>"
-                 f"<td>{_num(v['median'])}</td><td>{_num(v['min'])}</td><td>{_num(v['max'])}</td>"
+                 f"<td class='l stat'>{html.escape(v['statistic'])}</td><td>{html.escape(v['threshold'])}</td>"
+                 f"<td>{_num(v['median'])} ({_num(v['min'])}..{_num(v['max'])})</td>"
                  f"<td>{len(r['seeds'])}</td><td>{r['cpu_seconds']:.1f}</td></tr>")
     p.append("</table>")
     for r in doc["experiments"]:

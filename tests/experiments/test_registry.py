@@ -117,11 +117,17 @@ def test_two_jobs_give_the_same_results_in_the_selection_order(tmp_path):
 
 
 def test_update_replaces_only_the_experiments_run_again(tmp_path):
-    run_many(["ewa_bias_correction", "telgarsky_sawtooth"], seeds=1, quick=True, out_dir=tmp_path, progress=False)
-    doc = run_many(["ewa_bias_correction"], seeds=2, quick=True, out_dir=tmp_path, progress=False, update=True)
+    run_many(["ewa_bias_correction", "telgarsky_sawtooth", "fc_to_conv"], seeds=1, quick=True, out_dir=tmp_path,
+             progress=False)
+    # two experiments: the partial write after the first must not drop the kept records
+    doc = run_many(["ewa_bias_correction", "fc_to_conv"], seeds=2, quick=True, out_dir=tmp_path, progress=False,
+                   update=True)
     saved = json.loads((tmp_path / "results.json").read_text())
-    assert [r["name"] for r in saved["experiments"]] == ["ewa_bias_correction", "telgarsky_sawtooth"]
-    assert len(saved["experiments"][0]["seeds"]) == 2 and len(saved["experiments"][1]["seeds"]) == 1
+    assert [r["name"] for r in saved["experiments"]] == ["ewa_bias_correction", "fc_to_conv", "telgarsky_sawtooth"] \
+        or [r["name"] for r in saved["experiments"]] == [n for n in names() if n in
+                                                         ("ewa_bias_correction", "fc_to_conv", "telgarsky_sawtooth")]
+    by = {r["name"]: r for r in saved["experiments"]}
+    assert len(by["ewa_bias_correction"]["seeds"]) == 2 and len(by["telgarsky_sawtooth"]["seeds"]) == 1
     assert "updated" in doc["date"]
     with pytest.raises(ValueError, match="quick"):
         run_many(["ewa_bias_correction"], seeds=1, quick=False, out_dir=tmp_path, progress=False, update=True)
