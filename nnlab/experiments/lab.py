@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from nnlab.experiments.registry import FAILS, HOLDS, INCONCLUSIVE, get, names, run_experiment
+from nnlab.experiments.registry import FAILS, HOLDS, INCONCLUSIVE, get, heading_with_gloss, names, run_experiment
 
 __all__ = ["run_many", "write_lab_report", "write_markdown", "machine_info"]
 
@@ -176,7 +176,7 @@ def write_lab_report(doc: dict, out_dir) -> str:
         p.append(f"<h2 id='{r['name']}'>{html.escape(r['name'])}: "
                  f"<span style='color:{_COLORS.get(v['status'], '#222')}'>{v['status']}</span></h2>")
         p.append(f"<p class='claim'>{html.escape(r['claim'])}</p>")
-        p.append(f"<p class='muted'>From {html.escape(r['source'])}, section &laquo;{html.escape(r['heading'])}&raquo;. "
+        p.append(f"<p class='muted'>From {html.escape(r['source'])}, section &laquo;{html.escape(heading_with_gloss(r['heading']))}&raquo;. "
                  f"Statistic: {html.escape(v['statistic'])} {html.escape(v['threshold'])}; per seed: "
                  f"{', '.join(_num(x) for x in v['values'])}.</p>")
         if v.get("detail"):
@@ -221,7 +221,7 @@ def write_markdown(doc: dict, out_dir, path, command: str = "") -> str:
     for r in doc["experiments"]:
         v = r["verdict"]
         lines += ["", f"## {r['name']}", "", f"*{r['claim']}*", "",
-                  f"Source: {r['source']}, «{r['heading']}». Verdict: **{v['status']}** "
+                  f"Source: {r['source']}, «{heading_with_gloss(r['heading'])}». Verdict: **{v['status']}** "
                   f"({v['statistic']} {v['threshold']}; per seed {', '.join(_num(x) for x in v['values'])}).", ""]
         if v.get("detail"):
             lines += [v["detail"], ""]

@@ -36,6 +36,43 @@ NOTE_FILES = {
 }
 
 
+#: English glosses of the section headings (the notes are in Chinese; a browser without CJK fonts
+#: shows the headings as boxes, so the reports print both)
+HEADING_EN = {
+    "1. 深度学习的实用层面 (反向随机失活)": "practical aspects of deep learning (inverted dropout)",
+    "1. 深度学习的实用层面 (正则化, dropout)": "practical aspects of deep learning (regularization, dropout)",
+    "10. 超参数调优 (随机搜索优于网格搜索)": "hyperparameter tuning (random search beats grid search)",
+    "11. 评价: 模型集成": "evaluation: model ensembles",
+    "2. 优化算法 (Mini-batch 梯度下降)": "optimization algorithms (mini-batch gradient descent)",
+    "2. 优化算法 (学习率衰减)": "optimization algorithms (learning-rate decay)",
+    "2. 优化算法 (指数加权平均的偏差修正)": "optimization algorithms (bias correction of exponentially weighted averages)",
+    "2. 用来构建卷积神经网络的各种层: 全连接层转化成卷积层": "the layers of a ConvNet: converting FC layers to conv layers",
+    "3. 卷积神经网络的结构: 层的尺寸设置规律": "ConvNet architectures: layer sizing patterns",
+    "3. 神经元层结构: 设置层的数量和尺寸": "layers of neurons: setting the number and size of layers",
+    "3. 超参数调试和Batch标准化": "hyperparameter tuning and batch normalization",
+    "4. 设置数据和模型: PCA 和白化": "setting up the data and the model: PCA and whitening",
+    "4. 设置数据和模型: 权重初始化": "setting up the data and the model: weight initialization",
+    "4. 设置数据和模型: 正则化": "setting up the data and the model: regularization",
+    "7. 合理性检查": "sanity checks",
+    "8. 检查学习过程": "babysitting the learning process",
+    "9. 参数更新": "parameter updates",
+    "UAT 万能逼近定理": "the universal approximation theorem",
+    "再谈神经网络的运作机制": "how the network works, revisited",
+    "到底多少神经元?": "how many neurons, then?",
+    "反向传播算法(Backpropagation Algorithm, BP)": "the backpropagation algorithm",
+    "更宽还是更胖?Wider or deeper?": "wider or deeper?",
+    "案例一: 动图显示神经网络各层之间的效果 (ConvNetJS)": "case 1: animations of what each layer does (ConvNetJS)",
+    "第二个问题:为什么引入Relu呢?": "second question: why ReLU?",
+    "迁移学习 / 数据增强": "transfer learning / data augmentation",
+    "隐含层越胖越好?": "is a fatter hidden layer better?",
+}
+
+
+def heading_with_gloss(heading: str) -> str:
+    gloss = HEADING_EN.get(heading)
+    return f"{heading} ({gloss})" if gloss else heading
+
+
 @dataclass
 class Verdict:
     """The outcome of judging a claim over seeds.

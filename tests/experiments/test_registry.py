@@ -131,3 +131,8 @@ def test_update_replaces_only_the_experiments_run_again(tmp_path):
     assert "updated" in doc["date"]
     with pytest.raises(ValueError, match="quick"):
         run_many(["ewa_bias_correction"], seeds=1, quick=False, out_dir=tmp_path, progress=False, update=True)
+
+
+def test_every_heading_has_an_english_gloss():
+    from nnlab.experiments.registry import HEADING_EN
+    assert {get(n).heading for n in names()} <= set(HEADING_EN)

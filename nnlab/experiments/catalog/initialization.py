@@ -77,7 +77,8 @@ def _plot_initial_loss(runs, out):
     ax = ax[0][0]
     keys = list(runs[0])
     for i, k in enumerate(keys):
-        ax.scatter([i] * len(runs), [r[k]["loss"] for r in runs], label="measured (per seed)")
+        ax.scatter([i] * len(runs), [r[k]["loss"] for r in runs], color="C0",
+                   label="measured (per seed)" if i == 0 else None)
         ax.hlines(runs[0][k]["lnC"], i - 0.3, i + 0.3, colors="r", label="ln C" if i == 0 else None)
     ax.set_xticks(range(len(keys)))
     ax.set_xticklabels(keys)
