@@ -189,7 +189,11 @@ def write_lab_report(doc: dict, out_dir) -> str:
     return str(path)
 
 
-def write_markdown(doc: dict, out_dir, path, command: str = "") -> str:
+def _cell(text) -> str:
+    return str(text).replace("|", "\\|")
+
+
+def write_markdown(doc: dict, out_dir, path, command: str = "", remarks: str = "") -> str:
     """The results as Markdown at ``path`` (docs/experiments.md), with the figures copied into a
     folder named after it (docs/experiments/). ``out_dir`` is where the run wrote its figures."""
     import shutil
@@ -211,12 +215,13 @@ def write_markdown(doc: dict, out_dir, path, command: str = "") -> str:
              f"- Cost: {doc.get('cpu_seconds', 0):.0f} s CPU, {doc.get('wall_seconds', 0):.0f} s wall "
              "(one BLAS thread per experiment)",
              f"- Verdicts: {c.get(HOLDS, 0)} hold, {c.get(FAILS, 0)} do not hold, {c.get(INCONCLUSIVE, 0)} inconclusive",
+             *([f"- {remarks}"] if remarks else []),
              "", "| experiment | verdict | statistic | threshold | median | min | max | seeds | CPU s |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in doc["experiments"]:
         v = r["verdict"]
-        lines.append(f"| [{r['name']}](#{r['name'].replace('_', '-')}) | **{v['status']}** | {v['statistic']} | "
-                     f"{v['threshold']} | {_num(v['median'])} | {_num(v['min'])} | {_num(v['max'])} | "
+        lines.append(f"| [{r['name']}](#{r['name']}) | **{v['status']}** | {_cell(v['statistic'])} | "
+                     f"{_cell(v['threshold'])} | {_num(v['median'])} | {_num(v['min'])} | {_num(v['max'])} | "
                      f"{len(r['seeds'])} | {r['cpu_seconds']:.1f} |")
     for r in doc["experiments"]:
         v = r["verdict"]

@@ -15,7 +15,7 @@ SRC_000 = "4. 设置数据和模型: 正则化"
 
 # ---- dropout and L2 close the train/dev gap ----------------------------------------------------
 def _run_gap(seed: int, quick: bool) -> dict:
-    n, epochs = (300, 15) if quick else (1000, 40)
+    n, epochs = (300, 10) if quick else (1000, 40)
     Xtr, ytr, Xdv, ydv = digits(n, seed=seed)[:4]
     out = {}
     for name, (p, l2) in {"none": (0.0, 0.0), "dropout 0.5": (0.5, 0.0), "L2 1e-2": (0.0, 1e-2)}.items():
