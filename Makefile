@@ -2,7 +2,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench clean
+.PHONY: run test bench experiments clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -27,6 +27,11 @@ test: $(VENV)/.test
 bench: $(VENV)/.test
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/python -m benchmarks.run
+
+## make experiments: every claim of the notes, full runs on all seeds (under 30 min on 2 cores);
+## the lab report in runs/experiments, the results in docs/experiments.md
+experiments: $(VENV)/.full
+	$(BIN)/nnlab experiments run --all --jobs 2 --out runs/experiments --markdown docs/experiments.md
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -108,6 +108,7 @@ COMMAND_MODULES = (
     "nnlab.cli.tune_cmd",
     "nnlab.cli.playground_cmd",
     "nnlab.cli.export_cmd",
+    "nnlab.cli.experiments_cmd",
 )
 
 

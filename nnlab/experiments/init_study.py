@@ -88,7 +88,7 @@ def plot_init_study(results: dict, path) -> str:
         for c, (layer, st) in enumerate(sample["act"].items()):
             ax = axes[r][c]
             counts, edges = st["hist"]
-            ax.bar(edges[:-1], counts, width=np.diff(edges), align="edge")
+            ax.stairs(counts, edges, fill=True)   # one artist per histogram (a bar per bin is 10x slower)
             ax.set_yticks([])
             ax.tick_params(labelsize=5)
             if r == 0:
