@@ -50,7 +50,7 @@ def test_check_with_the_svm_loss(capsys):
 def test_check_reports_layers_that_drop_input_rows(capsys):
     import numpy as np
     from nnlab import nn
-    from nnlab.diagnostics.cli import _dropped_rows
+    from nnlab.cli.check_cmd import _dropped_rows
     model = nn.Sequential(nn.Conv2d(1, 2, 3, stride=2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
     notes = _dropped_rows(model, np.zeros((1, 1, 10, 10), np.float32))   # 10 -> 4 (1 row lost) -> 2
     assert len(notes) == 1 and notes[0].startswith("Conv2d(1, 2, kernel_size=3, stride=2): input 10x10")

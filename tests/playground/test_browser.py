@@ -188,9 +188,10 @@ def test_settings_in_the_url_hash_are_applied(open_page):
     p = open_page()
     settings = {"optim.lr": 0.05, "data.classes": 4, "model.loss": "cross_entropy"}
     p.page.goto(p.server.url + "#" + json.dumps(settings).replace(" ", ""))
-    p.wait("window.pg && pg.frame && pg.frame.classes === 4")
+    # pg.frame is set before the page has drawn it (it first fetches the new points), so wait for the drawing
+    p.wait("window.pg && pg.frame && pg.frame.classes === 4"
+           " && document.querySelectorAll('#swatches .swatch').length === 4")
     assert p.server.session.config["optim"]["lr"] == 0.05
-    assert p.page.locator("#swatches .swatch").count() == 4
     assert "optim.lr" in p.page.evaluate("decodeURIComponent(location.hash)")
 
 
