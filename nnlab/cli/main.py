@@ -105,7 +105,8 @@ def _load_builtin_commands() -> None:
 
 # Modules that other parts add; missing ones are skipped.
 _OPTIONAL_COMMAND_MODULES = ("nnlab.cli.check_cmd", "nnlab.cli.tune_cmd", "nnlab.cli.bench_cmd",
-                             "nnlab.cli.zoo_cmd", "nnlab.tune.cli", "nnlab.diagnostics.cli")
+                             "nnlab.cli.zoo_cmd", "nnlab.tune.cli", "nnlab.diagnostics.cli",
+                             "nnlab.cli.hopfield_cmd")
 
 
 def _user_errors():
