@@ -131,3 +131,18 @@ def test_missing_scikit_learn_is_a_clear_import_error():
             "try:\n    import nnlab.forest\nexcept ImportError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "nnlab.forest needs scikit-learn" in out.stdout and "nnlab[forest]" in out.stdout, out
+
+
+def test_compare_redraws_its_figures_from_results(tmp_path, capsys):
+    import json
+    from nnlab.forest import compare
+    rows = [{"dataset": "digits", "model": m, "seed": s, "accuracy": a, "trees": t, "wall": 1.0, "layers": 2}
+            for s in range(2) for m, a, t in (("cascade", 0.98, 2400), ("random forest", 0.975, 2400),
+                                               ("random forest", 0.97, 400), ("nnlab mlp", 0.96, 0))]
+    depth = [{"dataset": "digits", "n_train": n, "seed": s, "layers": 1 + (n > 200), "cascade": 0.9, "forest400": 0.9,
+              "level_accuracy": [0.9]} for n in (100, 400) for s in range(2)]
+    (tmp_path / "results.json").write_text(json.dumps({"compare": rows, "depth": depth}))
+    assert compare.main(["--out", str(tmp_path), "--redraw"]) == 0
+    out = capsys.readouterr().out
+    assert "cascade         98.00 +- 0.00" in out and "RF, 400 trees   97.00" in out
+    assert (tmp_path / "compare.png").stat().st_size > 1000 and (tmp_path / "depth.png").stat().st_size > 1000
