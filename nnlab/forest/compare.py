@@ -224,15 +224,21 @@ def main(argv=None) -> int:
     if "digits" in args.parts or "mnist" in args.parts:
         keep = [r for r in results.get("compare", []) if r["dataset"] not in args.parts]
         results["compare"] = keep
+    def save():  # after every part, so a long run interrupted later keeps what it measured
+        path.write_text(json.dumps(results, indent=1))
+
     if "digits" in args.parts:
         results["compare"] += compare("digits", range(args.seeds), args.n_jobs, log)
+        save()
     if "mnist" in args.parts:
         results["compare"] += compare("mnist", range(args.mnist_seeds), args.n_jobs, log)
+        save()
     if "depth" in args.parts:
         results["depth"] = depth_vs_size(args.sizes, range(3), args.n_jobs, log)
+        save()
     if "scanning" in args.parts:
         results["scanning"] = scanning(range(3), args.n_jobs, log)
-    path.write_text(json.dumps(results, indent=1))
+        save()
     for ds in ("digits", "mnist"):
         rows = [r for r in results.get("compare", []) if r["dataset"] == ds]
         if not rows:
@@ -244,7 +250,9 @@ def main(argv=None) -> int:
                           ("nnlab mlp", lambda r: r["model"] == "nnlab mlp")):
             sub = [r for r in rows if sel(r)]
             extra = f", levels {[r['layers'] for r in sub]}" if name == "cascade" else ""
-            log(f"  {name:15s} {_summary(sub)}  wall {np.median([r['wall'] for r in sub]):.1f} s{extra}")
+            walls = [r.get("wall", float("nan")) for r in sub]
+            wall = f"  wall {np.median(walls):.1f} s" if sub and np.all(np.isfinite(walls)) else ""
+            log(f"  {name:15s} {_summary(sub)}{wall}{extra}")
     if results.get("scanning"):
         log(f"\nscanning: {_summary(results['scanning'])}")
     for pth in _figures(out, results):
