@@ -127,7 +127,8 @@ class CascadeForest(ClassifierMixin, BaseEstimator):
     def _seed(self, *offsets):
         if self.random_state is None:
             return None
-        return int(self.random_state) * 1000003 + sum((i + 1) * 7919 * o for i, o in enumerate(offsets))
+        # distinct seeds per level/forest/fold, inside numpy's accepted range
+        return (int(self.random_state) * 1000003 + sum((i + 1) * 7919 * o for i, o in enumerate(offsets))) % 2**32
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y):

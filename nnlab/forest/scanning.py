@@ -52,7 +52,7 @@ class MultiGrainedScanner:
     def _seed(self, *offsets):
         if self.random_state is None:
             return None
-        return int(self.random_state) * 7919 + sum((i + 1) * 104729 * o for i, o in enumerate(offsets))
+        return (int(self.random_state) * 7919 + sum((i + 1) * 104729 * o for i, o in enumerate(offsets))) % 2**32
 
     def fit_transform(self, images, y: np.ndarray, n_classes: int) -> np.ndarray:
         """Fit the window forests on ``images`` with class indices ``y``; returns the out-of-fold
