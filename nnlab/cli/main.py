@@ -109,6 +109,7 @@ COMMAND_MODULES = (
     "nnlab.cli.playground_cmd",
     "nnlab.cli.export_cmd",
     "nnlab.cli.experiments_cmd",
+    "nnlab.cli.hopfield_cmd",
 )
 
 
