@@ -141,6 +141,8 @@ def limit_blas(n: int) -> None:
         _LIMITER = threadpool_limits(n)
     except ImportError:
         pass
+    from nnlab.engine import parallel  # nnlab's split memory passes follow the same count
+    parallel.set_num_threads(n)
 
 
 def import_torch(threads: int):

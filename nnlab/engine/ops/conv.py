@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from nnlab.engine import buffers
+from nnlab.engine import buffers, parallel
 from nnlab.engine.function import Function
 from nnlab.engine.ops.elementwise import lift
 
@@ -102,8 +102,16 @@ def _pad_cnhw(x, ph, pw, fill=0.0):
     if ph == 0 and pw == 0:
         return xt
     C, N, H, W = xt.shape
-    xp = np.full((C, N, H + 2 * ph, W + 2 * pw), fill, dtype=x.dtype)
-    xp[:, :, ph:ph + H, pw:pw + W] = xt
+    xp = np.empty((C, N, H + 2 * ph, W + 2 * pw), dtype=x.dtype)
+
+    def channels(a, b):  # the borders, then the interior: each element written once
+        xp[a:b, :, :ph] = fill
+        xp[a:b, :, ph + H:] = fill
+        xp[a:b, :, ph:ph + H, :pw] = fill
+        xp[a:b, :, ph:ph + H, pw + W:] = fill
+        xp[a:b, :, ph:ph + H, pw:pw + W] = xt[a:b]
+
+    parallel.run(channels, C, xp.nbytes)
     return xp
 
 
@@ -130,7 +138,13 @@ def im2col_scratch(x, kh, kw, oh, ow, stride, padding, dilation):
     xc = _pad_cnhw(x, *padding)
     C, N = xc.shape[:2]
     cols, raw = buffers.take((C * kh * kw, N * oh * ow), x.dtype)
-    np.copyto(cols.reshape(C, kh, kw, N, oh, ow), window_view(xc, kh, kw, oh, ow, stride, dilation))
+    c6, view = cols.reshape(C, kh, kw, N, oh, ow), window_view(xc, kh, kw, oh, ow, stride, dilation)
+    # the copy is memory-bound: split it over the cores, by channel (by image when there are
+    # fewer channels than chunks, as in a first layer on gray or RGB input)
+    if C >= 4 * parallel.get_num_threads():
+        parallel.run(lambda a, b: np.copyto(c6[a:b], view[a:b]), C, cols.nbytes)
+    else:
+        parallel.run(lambda a, b: np.copyto(c6[:, :, :, a:b], view[:, :, :, a:b]), N, cols.nbytes)
     return cols, raw
 
 
