@@ -60,3 +60,4 @@ def test_workload2_reference_matches_torch():
                  for t_ in (m.weight, m.bias)]
         for p0, g, p1 in zip(before, grads, case.params):
             np.testing.assert_allclose(p1, p0 - 0.1 * g, rtol=1e-5, atol=1e-7)
+
