@@ -120,6 +120,19 @@ def _machine_busy() -> bool:
     return _load["busy"]
 
 
+def _after_fork_in_child() -> None:
+    # threads do not survive fork: start new helpers on demand and drop jobs meant for the old
+    # ones (a queued job holds its arrays)
+    global _jobs, _start_lock
+    _workers.clear()
+    _jobs = queue.SimpleQueue()
+    _start_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def run(fn, n: int, nbytes: int) -> None:
     """Call ``fn(start, stop)`` over chunks covering ``range(n)``, on up to get_num_threads()
     threads when the pass moves at least MIN_BYTES and the machine has idle cores; else one call

@@ -106,3 +106,27 @@ def test_busy_machine_runs_inline(split_everything, monkeypatch):
     calls.clear()
     parallel.run(lambda a, b: calls.append((a, b)), 8, 10 ** 9)
     assert len(calls) > 1 and sorted(calls)[0][0] == 0
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_forked_child_starts_its_own_helpers(split_everything):
+    import os
+    parallel.run(lambda a, b: None, 8, 10 ** 9)  # helpers exist in the parent
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: the parent's helper threads are gone; splitting must still work
+        try:
+            seen = []
+            lock = threading.Lock()
+
+            def fn(a, b):
+                with lock:
+                    seen.extend(range(a, b))
+
+            parallel.run(fn, 20, 10 ** 9)
+            ok = sorted(seen) == list(range(20)) and all(t.is_alive() for t in parallel._workers)
+            os.write(w, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(r, 1) == b"1"
