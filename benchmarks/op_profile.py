@@ -63,6 +63,8 @@ def main(argv=None) -> int:
     from threadpoolctl import threadpool_limits
     from benchmarks import run as bench
     threadpool_limits(1)
+    from nnlab.engine import parallel
+    parallel.set_num_threads(1)  # one core in all: the memory passes unsplit too
     totals: dict = collections.defaultdict(float)
     instrument(totals)
     row = next(r for r in bench.speed_rows() if r.key == args.key)

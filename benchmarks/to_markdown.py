@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from benchmarks.run import _fmt
+from benchmarks.run import TABLE_HEAD, table_cells
 
 
 def render(path: str) -> str:
@@ -14,17 +14,15 @@ def render(path: str) -> str:
     m = res["machine"]
     lines = [f"Command: `{res['command']}`  ",
              f"Date {m['date']}; {m['nproc']} CPUs ({m['cpu']}); {m['threads']} threads per framework; "
-             f"NumPy {m['numpy']} with {m['blas']}; PyTorch {m['torch']}; Python {m['python']}; "
-             f"load average at start {m.get('loadavg_at_start')}; medians of {res['repeats']} "
-             f"alternating blocks of ~{res['block_s']:g} s.",
+             f"NumPy {m['numpy']} with {m['blas']}; BLAS kernel {m.get('blas_kernel', '?')}, "
+             f"removed from the environment: {m.get('env_removed', '?')}; PyTorch {m['torch']}; "
+             f"Python {m['python']}; load average at start {m.get('loadavg_at_start')}; medians of "
+             f"{res['repeats']} alternating blocks of ~{res['block_s']:g} s.",
              "",
-             "| workload | unit | nnlab | torch | ratio | floor | met? |",
-             "|---|---|---:|---:|---:|---:|:---:|"]
+             "| " + " | ".join(TABLE_HEAD) + " |",
+             "|---|---|---:|---:|---:|---:|:---:|---:|---:|:---:|"]
     for e in res["rows"]:
-        ratio = _fmt(e["ratio"]) if e.get("ratio") is not None else "-"
-        lines.append(f"| {e['key']} {e['name']} | {e['unit']} | {_fmt(e.get('nnlab'))} | "
-                     f"{_fmt(e.get('torch'))} | {ratio} | {e.get('floor_text', '-')} | "
-                     f"{e.get('met_text', '-')} |")
+        lines.append("| " + " | ".join(table_cells(e)) + " |")
     notes = [f"- {e['key']}: {e['note']}" for e in res["rows"] if e.get("note")]
     if notes:
         lines += [""] + notes

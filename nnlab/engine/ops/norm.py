@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnlab.engine import parallel
 from nnlab.engine import random as nrandom
 from nnlab.engine.function import Function
 from nnlab.engine.ops.elementwise import lift
@@ -56,45 +57,70 @@ class BatchNorm(Function):
         axes = (0,) + tuple(range(2, nd))
         self.axes, self.training = axes, training
         self.m = x.size // x.shape[1]
-        if training:
-            mu = x.mean(axis=axes, keepdims=True)
-            xc = x - mu
-            v = _channel_dot(xc, xc, axes) / x.dtype.type(self.m)
-        else:
-            mu = _channel_view(mean, nd).astype(x.dtype, copy=False)
-            v = _channel_view(var, nd).astype(x.dtype, copy=False)
-            xc = x - mu
-        inv_std = (1.0 / np.sqrt(v + x.dtype.type(eps))).astype(x.dtype, copy=False)
-        self.xc, self.inv_std = xc, inv_std
+        dt = x.dtype.type
+        keep = _keep_shape(x)
+        mu, v = np.empty(keep, x.dtype), np.empty(keep, x.dtype)
+        xc, out = np.empty_like(x), np.empty_like(x)  # in x's layout (channel-major after a conv)
         self.gamma = None if gamma is None else _channel_view(gamma, nd)
+        g_v = None if gamma is None else self.gamma.astype(x.dtype, copy=False)
+        b_v = None if beta is None else _channel_view(beta, nd).astype(x.dtype, copy=False)
+        if not training:
+            mu[...] = _channel_view(mean, nd)
+            v[...] = _channel_view(var, nd)
+        inv_std = np.empty(keep, x.dtype)
+
+        def channels(a, b):
+            # every channel's statistics and output depend on that channel alone: the cores
+            # take channel ranges (nnlab.engine.parallel)
+            xs, xcs, mus, vs, isd = x[:, a:b], xc[:, a:b], mu[:, a:b], v[:, a:b], inv_std[:, a:b]
+            if training:
+                xs.mean(axis=axes, keepdims=True, out=mus)
+            np.subtract(xs, mus, out=xcs)
+            if training:
+                vs[...] = _channel_dot(xcs, xcs, axes) / dt(self.m)
+            isd[...] = 1.0 / np.sqrt(vs + dt(eps))
+            scale = isd if g_v is None else g_v[:, a:b] * isd
+            np.multiply(xcs, scale, out=out[:, a:b])
+            if b_v is not None:
+                out[:, a:b] += b_v[:, a:b]
+
+        parallel.run(channels, x.shape[1], x.nbytes)
+        self.xc, self.inv_std = xc, inv_std
         if training:
             self.batch_mean = mu.reshape(-1)
             self.batch_var = v.reshape(-1)
-        out = xc * (inv_std if gamma is None else (self.gamma * inv_std).astype(x.dtype, copy=False))
-        if beta is not None:
-            out += _channel_view(beta, nd).astype(x.dtype, copy=False)
         return out
 
     def backward(self, g):
         axes, xc, inv_std = self.axes, self.xc, self.inv_std
         need_x, need_g, need_b = self.needs_input_grad
-        gx = gg = gb = None
+        dt = g.dtype.type
+        keep = inv_std.shape
         scale = inv_std if self.gamma is None else (self.gamma * inv_std).astype(g.dtype, copy=False)
-        if need_g or (need_x and self.training):
-            sum_gxhat = _channel_dot(g, xc, axes) * inv_std
-        if need_b or (need_x and self.training):
-            sum_g = g.sum(axis=axes, keepdims=True)
-        if need_x:
-            gx = g * scale
-            if self.training:
-                # scale/m * (m g - sum_g - xhat sum_gxhat), with xhat = xc * inv_std
-                inv_m = g.dtype.type(1.0 / self.m)
-                gx -= (scale * sum_g * inv_m).astype(g.dtype, copy=False)
-                gx -= xc * (scale * inv_std * sum_gxhat * inv_m).astype(g.dtype, copy=False)
-        if need_g:
-            gg = sum_gxhat.reshape(-1)
-        if need_b:
-            gb = sum_g.reshape(-1)
+        want_gxhat = need_g or (need_x and self.training)
+        want_sum = need_b or (need_x and self.training)
+        sum_gxhat = np.empty(keep, g.dtype) if want_gxhat else None
+        sum_g = np.empty(keep, g.dtype) if want_sum else None
+        gx = np.empty_like(g) if need_x else None
+        inv_m = dt(1.0 / self.m)
+
+        def channels(a, b):  # per channel, as in forward
+            gs, xcs, isd, sc = g[:, a:b], xc[:, a:b], inv_std[:, a:b], scale[:, a:b]
+            if want_gxhat:
+                sum_gxhat[:, a:b] = _channel_dot(gs, xcs, axes) * isd
+            if want_sum:
+                gs.sum(axis=axes, keepdims=True, out=sum_g[:, a:b])
+            if need_x:
+                gxs = gx[:, a:b]
+                np.multiply(gs, sc, out=gxs)
+                if self.training:
+                    # scale/m * (m g - sum_g - xhat sum_gxhat), with xhat = xc * inv_std
+                    gxs -= (sc * sum_g[:, a:b] * inv_m).astype(g.dtype, copy=False)
+                    gxs -= xcs * (sc * isd * sum_gxhat[:, a:b] * inv_m).astype(g.dtype, copy=False)
+
+        parallel.run(channels, g.shape[1], g.nbytes)
+        gg = sum_gxhat.reshape(-1) if need_g else None
+        gb = sum_g.reshape(-1) if need_b else None
         return gx, gg, gb
 
 

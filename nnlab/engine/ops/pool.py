@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnlab.engine import parallel
 from nnlab.engine.function import Function
 from nnlab.engine.ops.conv import check_input, out_size, pair
 from nnlab.engine.ops.elementwise import lift
@@ -96,23 +97,34 @@ class MaxPool2d(_Pool):
         self._note_layout(x)
         xp = _pad(x, padding, -np.inf)
         offs = list(_offsets(kernel, stride, out_hw))
-        out = xp[offs[0][1]].copy(order="K")
+        out = np.empty_like(xp[offs[0][1]])  # keeps the input's layout (channel-major after a conv)
         track = self.needs_input_grad[0]
         # switches in the layout of out (channel-major after a convolution): backward then
         # multiplies g by (idx == o) with matching strides (pool backward 2.2 -> 1.2 ms CPU on
         # workload 3's (64, 32, 28, 28), 1.4 -> 0.63 ms on (64, 64, 14, 14), one thread; an NCHW
         # idx against a channel-major g was the slow mix)
-        idx = (np.zeros_like(out, dtype=np.uint8 if len(offs) <= 256 else np.int32)
+        idx = (np.empty_like(out, dtype=np.uint8 if len(offs) <= 256 else np.int32)
                if track else None)
-        for o, sl in offs[1:]:
-            v = xp[sl]
+
+        def channels(c0, c1):
+            xs, o_c = xp[:, c0:c1], out[:, c0:c1]
+            np.copyto(o_c, xs[offs[0][1]])
             if track:
-                # strict ">": ties keep the first maximum, as PyTorch does. The select is written as
-                # arithmetic (idx += better * (o - idx), exact modulo 2^8) because np.putmask and
-                # np.where measured ~10x slower on these arrays (benchmarks/micro_conv.py --pool).
-                better = v > out
-                idx += better * (idx.dtype.type(o) - idx)
-            np.maximum(out, v, out=out)
+                ix = idx[:, c0:c1]
+                ix.fill(0)
+            for o, sl in offs[1:]:
+                v = xs[sl]
+                if track:
+                    # strict ">": ties keep the first maximum, as PyTorch does. The select is
+                    # written as arithmetic (ix += better * (o - ix), exact modulo 2^8) because
+                    # np.putmask and np.where measured ~10x slower on these arrays
+                    # (benchmarks/micro_conv.py --pool).
+                    better = v > o_c
+                    ix += better * (ix.dtype.type(o) - ix)
+                np.maximum(o_c, v, out=o_c)
+
+        # channels are independent: split over the cores (nnlab.engine.parallel)
+        parallel.run(channels, x.shape[1], xp.nbytes)
         self.idx = idx
         return out
 
@@ -121,11 +133,17 @@ class MaxPool2d(_Pool):
         gx, tiles = self._grad_buffer(None, g.dtype)
         g = self._match_layout(g)
         idx = self.idx
-        for o, sl in _offsets(k, s, out_hw):
-            if tiles:
-                np.multiply(g, idx == o, out=gx[sl])
-            else:
-                gx[sl] += np.where(idx == o, g, 0)
+        offs = list(_offsets(k, s, out_hw))
+
+        def channels(c0, c1):
+            g_c, ix, gx_c = g[:, c0:c1], idx[:, c0:c1], gx[:, c0:c1]
+            for o, sl in offs:
+                if tiles:
+                    np.multiply(g_c, ix == o, out=gx_c[sl])
+                else:
+                    gx_c[sl] += np.where(ix == o, g_c, 0)
+
+        parallel.run(channels, g.shape[1], gx.nbytes)
         # (switches kept: backward may run twice with retain_graph)
         return (self._crop(gx),)
 
