@@ -50,7 +50,7 @@ if __name__ == "__main__" and any(v in os.environ for v in SCRUBBED_VARS):
 
 import numpy as np  # noqa: E402  (after the environment is settled)
 
-from benchmarks import workloads as W
+from benchmarks import workloads as W  # noqa: E402
 
 
 # ---- the rows of the table -------------------------------------------------------------
