@@ -2,7 +2,6 @@
 import json
 import os
 import sys
-import time
 
 import pytest
 
@@ -14,24 +13,38 @@ from benchmarks import run as bench  # noqa: E402
 from benchmarks.workloads import Case  # noqa: E402
 
 
-def test_measure_alternates_and_reports_medians():
-    calls = []
+class _FakeClock:
+    """perf_counter and sleep on a clock that moves only when a step 'sleeps': no wall time involved."""
 
-    def sleeper(name, seconds):
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_measure_alternates_and_reports_medians(monkeypatch):
+    clock, calls = _FakeClock(), []
+    monkeypatch.setattr(bench, "time", clock)
+
+    def stepper(name, seconds):
         def step():
             calls.append(name)
-            time.sleep(seconds)
+            clock.sleep(seconds)
         return step
 
-    cases = {"fast": Case(sleeper("fast", 0.005), samples=10),
-             "slow": Case(sleeper("slow", 0.030), samples=10)}
+    cases = {"fast": Case(stepper("fast", 0.005), samples=10),
+             "slow": Case(stepper("slow", 0.030), samples=10)}
     res = bench.measure(cases, repeats=3, block_s=0.02, warmup_s=0.0, pause=0.0)
     assert set(res) == {"fast", "slow"}
     for v in res.values():
         assert len(v["runs"]) == 3 and v["median"] == sorted(v["runs"])[1]
-    # A 6x slower step gives clearly lower throughput (sleep only overshoots, by up to ~10 ms on a
-    # machine with a load average of 20 on 2 cores, where 2.0 failed at 1.55: stay loose).
-    assert 1.2 < res["fast"]["median"] / res["slow"]["median"] < 8.0
+    # throughput is samples per second of the clock: 10 / 0.005 and 10 / 0.030, a ratio of 6
+    assert res["fast"]["median"] == pytest.approx(2000.0) and res["slow"]["median"] == pytest.approx(1000 / 3)
+    assert res["fast"]["steps"] == 4 and res["slow"]["steps"] == 1  # block_s / time per step, at least 1
     # Timed blocks alternate: fast, slow, slow, fast, fast, slow (after the warm-up calls).
     warm = 4  # two warm-up steps each
     timed = calls[warm:]

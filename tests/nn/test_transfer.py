@@ -156,4 +156,3 @@ def test_finetuning_beats_training_from_scratch():
     wins = sum(f > s for f, s in zip(r["finetune_runs"], r["scratch_runs"]))
     assert wins >= 4, r
     assert r["frozen"] > 0.85 and r["features"] > 0.85, r      # the frozen 0-4 trunk transfers
-    assert r["seconds"] < 30, r

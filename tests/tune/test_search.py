@@ -317,10 +317,9 @@ def test_killed_helper_worker_loses_only_its_trial(tmp_path):
         return next(((int(pid), key) for pid, (kind, key) in mine.items() if kind == "start"), None)
     pid, key = _wait_for(helper_in_flight, p)
     os.kill(pid, signal.SIGKILL)
-    t0 = time.time()
     stdout, stderr = p.communicate(timeout=120)
     assert p.returncode == 0, stderr
-    assert time.time() - t0 < 25  # well inside the heartbeat's grace period
+    # found by the process's death (this message), not by the heartbeat's 30 s grace running out
     assert f"worker process {pid} died" in stderr and "queued again" in stderr
     lines = log.read_text().splitlines()
     ends = [line.split(" ", 2)[2] for line in lines if line.startswith("end ")]
