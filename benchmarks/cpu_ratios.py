@@ -7,6 +7,7 @@ alternating blocks, medians:
 - workload 6: conv forward and backward of workload 3's layers against NumPy's GEMM at the
   layer's im2col shape and at 1024^3 (target: forward >= 60% of the GEMM rate).
 """
+
 from __future__ import annotations
 
 import gc
@@ -19,9 +20,12 @@ import numpy as np  # noqa: F401  (loaded before threadpoolctl limits it)
 
 def _reference_ratios(blocks: int) -> None:
     from benchmarks import workloads as W
-    for key, nn_b, ref_b in (("1a", lambda: W.w1_nnlab(128), lambda: W.w1_numpy(128)),
-                             ("1b", lambda: W.w1_nnlab(32), lambda: W.w1_numpy(32)),
-                             ("2", W.w2_nnlab, W.w2_numpy)):
+
+    for key, nn_b, ref_b in (
+        ("1a", lambda: W.w1_nnlab(128), lambda: W.w1_numpy(128)),
+        ("1b", lambda: W.w1_nnlab(32), lambda: W.w1_numpy(32)),
+        ("2", W.w2_nnlab, W.w2_numpy),
+    ):
         cases = {"nnlab": nn_b(), "ref": ref_b()}
         for c in cases.values():
             for _ in range(20):
@@ -32,19 +36,22 @@ def _reference_ratios(blocks: int) -> None:
         k = max(10, int(0.25 / ((time.process_time() - t0) / 10)))
         res = {n: [] for n in cases}
         for b in range(blocks):
-            for n in (("nnlab", "ref") if b % 2 == 0 else ("ref", "nnlab")):
+            for n in ("nnlab", "ref") if b % 2 == 0 else ("ref", "nnlab"):
                 gc.collect()
                 t = time.process_time()
                 for _ in range(k):
                     cases[n].step()
                 res[n].append(1e6 * (time.process_time() - t) / k)
         a, r = statistics.median(res["nnlab"]), statistics.median(res["ref"])
-        print(f"{key}: nnlab {a:.1f} us/step, NumPy reference {r:.1f} us/step (CPU) -> nnlab/ref "
-              f"{r / a:.3f} ({blocks} alternating blocks of {k} steps)")
+        print(
+            f"{key}: nnlab {a:.1f} us/step, NumPy reference {r:.1f} us/step (CPU) -> nnlab/ref "
+            f"{r / a:.3f} ({blocks} alternating blocks of {k} steps)"
+        )
 
 
 def _conv_fractions(calls: int) -> None:
     from benchmarks import workloads as W
+
     cases = {"6g": W.gemm_numpy()}
     for i in range(len(W.CONV_LAYERS)):
         cases[f"6s{i + 1}"] = W.conv_gemm_numpy(i)
@@ -53,7 +60,7 @@ def _conv_fractions(calls: int) -> None:
     res = {k: [] for k in cases}
     items = list(cases.items())
     for r in range(calls):
-        for k, (case, flops) in (items if r % 2 == 0 else items[::-1]):
+        for k, (case, flops) in items if r % 2 == 0 else items[::-1]:
             t = time.thread_time()
             case.step()
             res[k].append(flops / 1e9 / (time.thread_time() - t))
@@ -61,14 +68,17 @@ def _conv_fractions(calls: int) -> None:
     print(f"6g: NumPy GEMM 1024^3 {m['6g']:.1f} GFLOP/s (CPU; {calls} alternating calls, medians)")
     for i, (name, _, _) in enumerate(W.CONV_LAYERS, 1):
         s, c, b = m[f"6s{i}"], m[f"6c{i}"], m[f"6b{i}"]
-        print(f"{name}: GEMM at its shape {s:.1f}, forward {c:.1f} = {100 * c / s:.0f}% of it "
-              f"({100 * c / m['6g']:.0f}% of 1024^3), backward {b:.1f} GFLOP/s = {100 * b / s:.0f}%")
+        print(
+            f"{name}: GEMM at its shape {s:.1f}, forward {c:.1f} = {100 * c / s:.0f}% of it "
+            f"({100 * c / m['6g']:.0f}% of 1024^3), backward {b:.1f} GFLOP/s = {100 * b / s:.0f}%"
+        )
 
 
 def main(argv=None) -> int:
     from threadpoolctl import threadpool_limits
 
     from nnlab.engine import parallel
+
     threadpool_limits(1)
     parallel.set_num_threads(1)
     _reference_ratios(12)

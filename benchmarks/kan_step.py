@@ -7,6 +7,7 @@ the figures are medians and the ratio is KAN step time / MLP step time.
 
     .venv/bin/python -m benchmarks.kan_step [--repeats 7] [--block 1.0]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,6 +22,7 @@ def build(batch: int = 1024, width=(64, 64, 10)):
     import nnlab
     import nnlab.nn as nn
     import nnlab.nn.functional as F
+
     nnlab.manual_seed(0)
     kan = nn.KAN(list(width), grid=5, k=3)
     n_kan = kan.num_parameters()
@@ -39,6 +41,7 @@ def build(batch: int = 1024, width=(64, 64, 10)):
             loss = F.mse_loss(model(x), y)
             loss.backward()
             opt.step()
+
         steps[name] = step
     return steps, n_kan, mlp.num_parameters(), hidden
 
@@ -56,7 +59,7 @@ def measure(repeats: int = 7, block_s: float = 1.0, warmup_s: float = 1.0, batch
     cpu = {k: [] for k in steps}
     order = list(steps)
     for r in range(repeats):
-        for name in (order if r % 2 == 0 else order[::-1]):
+        for name in order if r % 2 == 0 else order[::-1]:
             k = per_block[name]
             w0, c0 = time.perf_counter(), time.process_time()
             for _ in range(k):
@@ -64,16 +67,23 @@ def measure(repeats: int = 7, block_s: float = 1.0, warmup_s: float = 1.0, batch
             wall[name].append((time.perf_counter() - w0) / k * 1e3)
             cpu[name].append((time.process_time() - c0) / k * 1e3)
     med = lambda v: statistics.median(v)  # noqa: E731
-    return {"params": {"kan": n_kan, "mlp": n_mlp, "mlp_hidden": hidden}, "batch": batch,
-            "wall_ms": {k: med(v) for k, v in wall.items()}, "cpu_ms": {k: med(v) for k, v in cpu.items()},
-            "ratio_wall": med(wall["kan"]) / med(wall["mlp"]), "ratio_cpu": med(cpu["kan"]) / med(cpu["mlp"])}
+    return {
+        "params": {"kan": n_kan, "mlp": n_mlp, "mlp_hidden": hidden},
+        "batch": batch,
+        "wall_ms": {k: med(v) for k, v in wall.items()},
+        "cpu_ms": {k: med(v) for k, v in cpu.items()},
+        "ratio_wall": med(wall["kan"]) / med(wall["mlp"]),
+        "ratio_cpu": med(cpu["kan"]) / med(cpu["mlp"]),
+    }
 
 
 def describe(r: dict) -> str:
     p = r["params"]
-    return (f"KAN [64,64,10] ({p['kan']} params) {r['wall_ms']['kan']:.1f} ms wall / {r['cpu_ms']['kan']:.1f} ms CPU "
-            f"per step; MLP 64-{p['mlp_hidden']}-10 ({p['mlp']} params) {r['wall_ms']['mlp']:.1f} / "
-            f"{r['cpu_ms']['mlp']:.1f} ms; KAN/MLP step time {r['ratio_wall']:.2f}x wall, {r['ratio_cpu']:.2f}x CPU")
+    return (
+        f"KAN [64,64,10] ({p['kan']} params) {r['wall_ms']['kan']:.1f} ms wall / {r['cpu_ms']['kan']:.1f} ms CPU "
+        f"per step; MLP 64-{p['mlp_hidden']}-10 ({p['mlp']} params) {r['wall_ms']['mlp']:.1f} / "
+        f"{r['cpu_ms']['mlp']:.1f} ms; KAN/MLP step time {r['ratio_wall']:.2f}x wall, {r['ratio_cpu']:.2f}x CPU"
+    )
 
 
 def main(argv=None) -> int:

@@ -9,6 +9,7 @@ Layers: conv3x3 1->32 pad 1 on 28x28, maxpool 2, conv3x3 32->64 pad 1 on 14x14, 
 with a ReLU after the conv as in the workload, so the conv output layout is exercised downstream).
 The two frameworks alternate within each repetition; PyTorch runs with NumPy's thread count.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,6 +26,7 @@ from nnlab.nn import functional as F
 def _threads() -> int:
     try:
         from threadpoolctl import threadpool_info
+
         return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
     except Exception:
         return int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1))
@@ -48,8 +50,10 @@ def column_orders(reps: int = 20) -> None:
         pix_major = as_strided(x, (N, H, H, C, 3, 3), (sN, sH, sW, sC, sH, sW))
         a = _median(lambda: np.ascontiguousarray(chan_major), reps)
         b = _median(lambda: np.ascontiguousarray(pix_major), reps)
-        print(f"im2col copy N={N} C={C} {H}x{H}: (C*K*K, N*OH*OW) {a * 1e3:.2f} ms, "
-              f"(N*OH*OW, C*K*K) {b * 1e3:.2f} ms, ratio {b / a:.1f}x")
+        print(
+            f"im2col copy N={N} C={C} {H}x{H}: (C*K*K, N*OH*OW) {a * 1e3:.2f} ms, "
+            f"(N*OH*OW, C*K*K) {b * 1e3:.2f} ms, ratio {b / a:.1f}x"
+        )
 
 
 def pool_switches(reps: int = 20) -> None:
@@ -57,12 +61,12 @@ def pool_switches(reps: int = 20) -> None:
     over strided offset slices alone, and three ways to record the winning offset per window
     (np.putmask, np.where, arithmetic select)."""
     x = np.ascontiguousarray(np.random.standard_normal((32, 64, 28, 28)).astype(np.float32))
-    x = x.transpose(1, 0, 2, 3)   # a conv output: channel-major memory
-    x_nchw = np.ascontiguousarray(x)   # the reshape needs NCHW memory: copied outside the timing
+    x = x.transpose(1, 0, 2, 3)  # a conv output: channel-major memory
+    x_nchw = np.ascontiguousarray(x)  # the reshape needs NCHW memory: copied outside the timing
     offs = [(0, 1), (1, 0), (1, 1)]
 
     def run(how):
-        if how == "reshape":   # max over the two kernel axes of a (N, C, OH, 2, OW, 2) view
+        if how == "reshape":  # max over the two kernel axes of a (N, C, OH, 2, OW, 2) view
             return x_nchw.reshape(64, 32, 14, 2, 14, 2).max(axis=(3, 5))
         out = x[:, :, 0::2, 0::2].copy(order="K")
         idx = np.zeros(out.shape, np.uint8)
@@ -85,6 +89,7 @@ def input_gradient(reps: int = 20) -> None:
     """dX of conv2 (64 images, 32->64 channels, 14x14, pad 1): W^T dY then col2im, against the
     notes' formulation as a convolution of the padded dY with the flipped, transposed filters."""
     from nnlab.engine.ops.conv import col2im, im2col
+
     N, C, H, O = 64, 32, 14, 64
     w = np.random.standard_normal((O, C, 3, 3)).astype(np.float32)
     g = np.ascontiguousarray(np.random.standard_normal((O, N, H, H)).astype(np.float32)).transpose(1, 0, 2, 3)
@@ -104,6 +109,7 @@ def input_gradient(reps: int = 20) -> None:
 
 def layers(reps: int = 30) -> None:
     import torch
+
     threads = _threads()
     torch.set_num_threads(threads)
     rng = np.random.default_rng(0)
@@ -146,23 +152,25 @@ def layers(reps: int = 30) -> None:
         f()
     res = {k: [] for k in ("nn_step", "t_step", "nn_infer", "t_infer")}
     for _ in range(reps):  # alternate the frameworks inside every repetition
-        for name, f in (("nn_step", nn_step), ("t_step", t_step), ("nn_infer", nn_infer),
-                        ("t_infer", t_infer)):
+        for name, f in (("nn_step", nn_step), ("t_step", t_step), ("nn_infer", nn_infer), ("t_infer", t_infer)):
             res[name].append(_median(f, 1))
     m = {k: float(np.median(v)) for k, v in res.items()}
     print(f"threads: numpy BLAS {threads}, torch {torch.get_num_threads()}; batch 64; {reps} reps")
     for kind in ("step", "infer"):
         a, b = m[f"nn_{kind}"], m[f"t_{kind}"]
         label = "forward+backward" if kind == "step" else "forward (no grad)"
-        print(f"{label:18s} nnlab {a * 1e3:7.2f} ms  torch {b * 1e3:7.2f} ms  "
-              f"speed ratio nnlab/torch {b / a:.2f}")
+        print(f"{label:18s} nnlab {a * 1e3:7.2f} ms  torch {b * 1e3:7.2f} ms  speed ratio nnlab/torch {b / a:.2f}")
     # GFLOP/s of the conv forwards alone (workload 6): 2*O*C*K*K*N*OH*OW flops per conv
     h = nnlab.tensor(rng.standard_normal((64, 32, 14, 14)).astype(np.float32))
-    for label, inp, wt, flops in (("conv1 1->32 28x28", xn, P[0], 2 * 32 * 9 * 64 * 784),
-                                  ("conv2 32->64 14x14", h, P[2], 2 * 64 * 288 * 64 * 196)):
+    for label, inp, wt, flops in (
+        ("conv1 1->32 28x28", xn, P[0], 2 * 32 * 9 * 64 * 784),
+        ("conv2 32->64 14x14", h, P[2], 2 * 64 * 288 * 64 * 196),
+    ):
+
         def f():
             with nnlab.no_grad():
                 F.conv2d(inp, wt, None, padding=1)
+
         t = _median(f, reps)
         print(f"{label}: forward {t * 1e3:.2f} ms = {flops / t / 1e9:.0f} GFLOP/s")
 

@@ -8,6 +8,7 @@ Times, on tiny arrays so that NumPy's own work is negligible:
   scalar     ``x * 0.5`` (lifting a Python number), per op
   leafgrad   backward of loss = sum(x @ W) with W 784x256 (leaf gradient accumulation)
 """
+
 from __future__ import annotations
 
 import statistics
@@ -71,8 +72,7 @@ def main() -> int:
             x * 0.5
 
     xb = nnlab.tensor(np.random.default_rng(0).standard_normal((32, 784)).astype(np.float32))
-    w = nnlab.tensor(np.random.default_rng(1).standard_normal((784, 256)).astype(np.float32),
-                     requires_grad=True)
+    w = nnlab.tensor(np.random.default_rng(1).standard_normal((784, 256)).astype(np.float32), requires_grad=True)
 
     def leafgrad(n):
         for _ in range(n):

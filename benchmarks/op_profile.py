@@ -7,6 +7,7 @@ then change the figures far less than wall time). Prints the median per step of 
 the step spends outside the gates (autograd, optimizer, module calls). ``benchmarks.profile_step``
 gives the cProfile view of the same step instead.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,6 +24,7 @@ import numpy as np
 def _gates():
     import nnlab.engine.ops as ops
     from nnlab.engine.function import Function
+
     for m in pkgutil.iter_modules(ops.__path__):
         importlib.import_module(f"nnlab.engine.ops.{m.name}")
     todo, seen = [Function], []
@@ -46,8 +48,10 @@ def instrument(totals: dict) -> None:
                 t = clock()
                 out = _f(self, *args, **kwargs)
                 if _meth == "forward":
-                    self._profile_key = "%s(%s)" % (type(self).__name__, ", ".join(
-                        "x".join(map(str, a.shape)) for a in args if isinstance(a, np.ndarray)))
+                    self._profile_key = "%s(%s)" % (
+                        type(self).__name__,
+                        ", ".join("x".join(map(str, a.shape)) for a in args if isinstance(a, np.ndarray)),
+                    )
                 totals[(getattr(self, "_profile_key", type(self).__name__), _meth)] += clock() - t
                 return out
 
@@ -62,8 +66,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     from threadpoolctl import threadpool_limits
     from benchmarks import run as bench
+
     threadpool_limits(1)
     from nnlab.engine import parallel
+
     parallel.set_num_threads(1)  # one core in all: the memory passes unsplit too
     totals: dict = collections.defaultdict(float)
     instrument(totals)
@@ -80,10 +86,11 @@ def main(argv=None) -> int:
         for k, v in totals.items():
             per_key[k].append(v)
     step = statistics.median(steps)
-    print(f"workload {row.key} ({row.name}): {step * 1e3:.2f} ms CPU per step, one BLAS thread "
-          f"(median of {args.steps})")
+    print(
+        f"workload {row.key} ({row.name}): {step * 1e3:.2f} ms CPU per step, one BLAS thread (median of {args.steps})"
+    )
     meds = sorted(((statistics.median(v), k) for k, v in per_key.items()), reverse=True)
-    for m, (name, meth) in meds[:args.top]:
+    for m, (name, meth) in meds[: args.top]:
         print(f"  {m * 1e3:8.2f} ms  {100 * m / step:5.1f}%  {name}.{meth}")
     inside = sum(m for m, _ in meds)
     print(f"  {(step - inside) * 1e3:8.2f} ms  {100 * (step - inside) / step:5.1f}%  outside the gates")

@@ -13,6 +13,7 @@ the process CPU time per step is reported too (Chromium's own CPU is not in it, 
 cores). Medians over the blocks; the delay is the median over every frame drawn while streaming of
 (time the page finished drawing - time of the last step in the frame).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,12 +25,27 @@ import sys
 import threading
 import time
 
-CONFIG = {"data.dataset": "blobs", "data.classes": 3, "data.n": 500, "data.noise": 0.5,
-          "model.layers": [{"units": 8, "activation": "tanh"}, {"units": 8, "activation": "tanh"}],
-          "model.loss": "cross_entropy", "optim.optimizer": "sgd", "optim.lr": 0.03, "optim.batch_size": 10,
-          "view.grid": 100}
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+CONFIG = {
+    "data.dataset": "blobs",
+    "data.classes": 3,
+    "data.n": 500,
+    "data.noise": 0.5,
+    "model.layers": [{"units": 8, "activation": "tanh"}, {"units": 8, "activation": "tanh"}],
+    "model.loss": "cross_entropy",
+    "optim.optimizer": "sgd",
+    "optim.lr": 0.03,
+    "optim.batch_size": 10,
+    "view.grid": 100,
+}
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 class _StreamReader:
@@ -76,6 +92,7 @@ def measure(repeats: int = 5, block_s: float = 3.0) -> dict:
     try:
         try:
             from playwright.sync_api import sync_playwright
+
             exe = "/usr/bin/chromium"
             if not os.path.exists(exe):
                 raise FileNotFoundError(exe)
@@ -120,7 +137,7 @@ def measure(repeats: int = 5, block_s: float = 3.0) -> dict:
 
         no_page, streaming, cpu_np, cpu_st, delays = [], [], [], [], []
         for r in range(repeats):
-            for which in (("np", "st") if r % 2 == 0 else ("st", "np")):
+            for which in ("np", "st") if r % 2 == 0 else ("st", "np"):
                 if which == "np":
                     sps, cps = no_page_block()
                     no_page.append(sps), cpu_np.append(cps)
@@ -138,11 +155,19 @@ def measure(repeats: int = 5, block_s: float = 3.0) -> dict:
             reader.close()
         srv.stop()
     med = statistics.median
-    return {"client": client, "no_page_steps_s": med(no_page), "streaming_steps_s": med(streaming),
-            "kept": med(streaming) / med(no_page), "no_page_runs": no_page, "streaming_runs": streaming,
-            "cpu_ms_per_step_no_page": 1e3 * med(cpu_np), "cpu_ms_per_step_streaming": 1e3 * med(cpu_st),
-            "delay_ms_median": 1e3 * med(delays) if delays else None, "frames": len(delays),
-            "delay_ms_p90": 1e3 * sorted(delays)[int(0.9 * (len(delays) - 1))] if delays else None}
+    return {
+        "client": client,
+        "no_page_steps_s": med(no_page),
+        "streaming_steps_s": med(streaming),
+        "kept": med(streaming) / med(no_page),
+        "no_page_runs": no_page,
+        "streaming_runs": streaming,
+        "cpu_ms_per_step_no_page": 1e3 * med(cpu_np),
+        "cpu_ms_per_step_streaming": 1e3 * med(cpu_st),
+        "delay_ms_median": 1e3 * med(delays) if delays else None,
+        "frames": len(delays),
+        "delay_ms_p90": 1e3 * sorted(delays)[int(0.9 * (len(delays) - 1))] if delays else None,
+    }
 
 
 def bench_entries(entry, quick: bool = False, repeats: int | None = None) -> list[dict]:
@@ -152,14 +177,23 @@ def bench_entries(entry, quick: bool = False, repeats: int | None = None) -> lis
         r = measure(repeats or (3 if quick else 5), 1.5 if quick else 3.0)
     except Exception as e:  # the playground extra may be missing
         return [entry("8s", name, "steps/s", f"error: {type(e).__name__}: {e}"[:160], "n/a")]
-    note = (f"{r['client']}; CPU of this process per step {r['cpu_ms_per_step_streaming']:.2f} ms streaming vs "
-            f"{r['cpu_ms_per_step_no_page']:.2f} ms without; goal: keep >= 70%")
-    rows = [entry("8s", name, "steps/s", round(r["streaming_steps_s"], 1), round(r["no_page_steps_s"], 1), 0.7,
-                  note=note)]
-    rows.append(entry("8d", f"playground: step-to-frame delay on the page, 100x100 maps ({r['frames']} frames)",
-                      "ms (median)", None if r["delay_ms_median"] is None else round(r["delay_ms_median"], 1),
-                      "no equivalent", note=f"p90 {r['delay_ms_p90']:.0f} ms; goal: median < 200 ms"
-                      if r["delay_ms_p90"] is not None else None))
+    note = (
+        f"{r['client']}; CPU of this process per step {r['cpu_ms_per_step_streaming']:.2f} ms streaming vs "
+        f"{r['cpu_ms_per_step_no_page']:.2f} ms without; goal: keep >= 70%"
+    )
+    rows = [
+        entry("8s", name, "steps/s", round(r["streaming_steps_s"], 1), round(r["no_page_steps_s"], 1), 0.7, note=note)
+    ]
+    rows.append(
+        entry(
+            "8d",
+            f"playground: step-to-frame delay on the page, 100x100 maps ({r['frames']} frames)",
+            "ms (median)",
+            None if r["delay_ms_median"] is None else round(r["delay_ms_median"], 1),
+            "no equivalent",
+            note=f"p90 {r['delay_ms_p90']:.0f} ms; goal: median < 200 ms" if r["delay_ms_p90"] is not None else None,
+        )
+    )
     return rows
 
 
@@ -169,10 +203,17 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=None)
     args = ap.parse_args(argv)
     r = measure(args.repeats or (3 if args.quick else 5), 1.5 if args.quick else 3.0)
-    print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()
-                      if not k.endswith("_runs")}, indent=1))
-    print("runs (steps/s): no page", [round(v) for v in r["no_page_runs"]], "streaming",
-          [round(v) for v in r["streaming_runs"]])
+    print(
+        json.dumps(
+            {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items() if not k.endswith("_runs")}, indent=1
+        )
+    )
+    print(
+        "runs (steps/s): no page",
+        [round(v) for v in r["no_page_runs"]],
+        "streaming",
+        [round(v) for v in r["streaming_runs"]],
+    )
     return 0
 
 

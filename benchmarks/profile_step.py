@@ -3,6 +3,7 @@
 Prints the median time per step, then a cProfile table (own time per function, per step) or, with
 ``--pyinstrument``, a call tree. Used to find per-op Python overhead in the engine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,11 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--pyinstrument", action="store_true")
-    ap.add_argument("--cpu", action="store_true",
-                    help="time with process CPU time (steadier on a loaded machine; counts all threads)")
+    ap.add_argument(
+        "--cpu",
+        action="store_true",
+        help="time with process CPU time (steadier on a loaded machine; counts all threads)",
+    )
     ap.add_argument("--no-profile", action="store_true")
     args = ap.parse_args(argv)
     __import__("nnlab").tune_allocator()  # as the nnlab command does (docs/benchmarks.md)
@@ -45,12 +49,15 @@ def main(argv=None) -> int:
     per = time_step(case.step, 20, 1)
     n = args.steps or max(20, int(2.0 / per))
     per = time_step(case.step, n, clock=clock)
-    print(f"workload {row.key} ({row.name}): {per * 1e6:.1f} us/step"
-          f"{' CPU' if args.cpu else ''}, {case.samples / per:,.0f} samples/s (median of 7 x {n} steps)")
+    print(
+        f"workload {row.key} ({row.name}): {per * 1e6:.1f} us/step"
+        f"{' CPU' if args.cpu else ''}, {case.samples / per:,.0f} samples/s (median of 7 x {n} steps)"
+    )
     if args.no_profile:
         return 0
     if args.pyinstrument:
         from pyinstrument import Profiler
+
         prof = Profiler(interval=0.0001)
         prof.start()
         for _ in range(n):

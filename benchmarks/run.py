@@ -19,6 +19,7 @@ compares numbers taken minutes apart, never across runs):
 Options: ``--quick`` (short blocks), ``--repeats N``, ``--only W`` (workload number(s), e.g. ``2`` or
 ``1,3``), ``--no-memory``, ``--json PATH``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,14 +57,14 @@ from benchmarks import workloads as W  # noqa: E402
 # ---- the rows of the table -------------------------------------------------------------
 @dataclass
 class Row:
-    key: str                 # "1a", "3i", ...: the first character is the workload number
+    key: str  # "1a", "3i", ...: the first character is the workload number
     name: str
     unit: str
-    nnlab: Callable | None = None   # builder -> Case, or (Case, flops)
+    nnlab: Callable | None = None  # builder -> Case, or (Case, flops)
     torch: Callable | None = None
-    floor: float | None = None      # required nnlab/torch ratio (speed: >=; memory: <=)
+    floor: float | None = None  # required nnlab/torch ratio (speed: >=; memory: <=)
     reference: Callable | None = None  # hand-written NumPy code of the same step (no autograd)
-    memory: bool = False            # also measure peak RSS of a child running it
+    memory: bool = False  # also measure peak RSS of a child running it
     higher_is_better: bool = True
     result: dict = field(default_factory=dict)
 
@@ -78,20 +79,54 @@ GEMM_FRACTION_FLOOR = 0.6
 
 def speed_rows() -> list[Row]:
     return [
-        Row("1a", "MLP 784-256-256-10 train, batch 128", "samples/s",
-            lambda: W.w1_nnlab(128), lambda: W.w1_torch(128), 1.2, memory=True,
-            reference=lambda: W.w1_numpy(128)),
-        Row("1b", "MLP 784-256-256-10 train, batch 32", "samples/s",
-            lambda: W.w1_nnlab(32), lambda: W.w1_torch(32), 1.0, memory=True,
-            reference=lambda: W.w1_numpy(32)),
-        Row("2", "digits 784-16-16-10 sigmoid+MSE train, batch 10", "samples/s",
-            W.w2_nnlab, W.w2_torch, 1.2, memory=True, reference=W.w2_numpy),
-        Row("3t", "CNN 1x28x28 train, batch 64", "samples/s",
-            lambda: W.w3_nnlab(True), lambda: W.w3_torch(True), 1.0, memory=True),
-        Row("3i", "CNN 1x28x28 inference, batch 64", "samples/s",
-            lambda: W.w3_nnlab(False), lambda: W.w3_torch(False), 1.2),
-        Row("4", "CIFAR-shaped CNN + BN train, batch 64", "samples/s",
-            W.w4_nnlab, W.w4_torch, 1.0, memory=True),
+        Row(
+            "1a",
+            "MLP 784-256-256-10 train, batch 128",
+            "samples/s",
+            lambda: W.w1_nnlab(128),
+            lambda: W.w1_torch(128),
+            1.2,
+            memory=True,
+            reference=lambda: W.w1_numpy(128),
+        ),
+        Row(
+            "1b",
+            "MLP 784-256-256-10 train, batch 32",
+            "samples/s",
+            lambda: W.w1_nnlab(32),
+            lambda: W.w1_torch(32),
+            1.0,
+            memory=True,
+            reference=lambda: W.w1_numpy(32),
+        ),
+        Row(
+            "2",
+            "digits 784-16-16-10 sigmoid+MSE train, batch 10",
+            "samples/s",
+            W.w2_nnlab,
+            W.w2_torch,
+            1.2,
+            memory=True,
+            reference=W.w2_numpy,
+        ),
+        Row(
+            "3t",
+            "CNN 1x28x28 train, batch 64",
+            "samples/s",
+            lambda: W.w3_nnlab(True),
+            lambda: W.w3_torch(True),
+            1.0,
+            memory=True,
+        ),
+        Row(
+            "3i",
+            "CNN 1x28x28 inference, batch 64",
+            "samples/s",
+            lambda: W.w3_nnlab(False),
+            lambda: W.w3_torch(False),
+            1.2,
+        ),
+        Row("4", "CIFAR-shaped CNN + BN train, batch 64", "samples/s", W.w4_nnlab, W.w4_torch, 1.0, memory=True),
     ]
 
 
@@ -100,18 +135,37 @@ def throughput_rows() -> list[Row]:
 
     Per convolution of workload 3: the GEMM of its im2col shape on ready operands (NumPy; the
     torch column is torch.mm of the same shape), the forward, and the backward (dX, dW, db)."""
-    rows = [Row("6g", f"float32 GEMM {W.GEMM_N}^3 (nnlab column: NumPy)", "GFLOP/s",
-                W.gemm_numpy, W.gemm_torch)]
+    rows = [Row("6g", f"float32 GEMM {W.GEMM_N}^3 (nnlab column: NumPy)", "GFLOP/s", W.gemm_numpy, W.gemm_torch)]
     for i, (name, shape, cout) in enumerate(W.CONV_LAYERS):
         k = f"{i + 1}"
         m = f"({cout}, {shape[1] * 9}) @ ({shape[1] * 9}, {shape[0] * shape[2] * shape[3]})"
-        rows.append(Row(f"6s{k}", f"GEMM {m}, {name}'s shape (nnlab column: NumPy)", "GFLOP/s",
-                        (lambda i=i: W.conv_gemm_numpy(i)), (lambda i=i: W.conv_gemm_torch(i))))
-        rows.append(Row(f"6c{k}", f"conv2d forward, workload 3 {name}", "GFLOP/s",
-                        (lambda i=i: W.conv_nnlab(i)), (lambda i=i: W.conv_torch(i))))
-        rows.append(Row(f"6b{k}", f"conv2d backward (dX, dW, db), workload 3 {name}", "GFLOP/s",
-                        (lambda i=i: W.conv_backward_nnlab(i)),
-                        (lambda i=i: W.conv_backward_torch(i))))
+        rows.append(
+            Row(
+                f"6s{k}",
+                f"GEMM {m}, {name}'s shape (nnlab column: NumPy)",
+                "GFLOP/s",
+                (lambda i=i: W.conv_gemm_numpy(i)),
+                (lambda i=i: W.conv_gemm_torch(i)),
+            )
+        )
+        rows.append(
+            Row(
+                f"6c{k}",
+                f"conv2d forward, workload 3 {name}",
+                "GFLOP/s",
+                (lambda i=i: W.conv_nnlab(i)),
+                (lambda i=i: W.conv_torch(i)),
+            )
+        )
+        rows.append(
+            Row(
+                f"6b{k}",
+                f"conv2d backward (dX, dW, db), workload 3 {name}",
+                "GFLOP/s",
+                (lambda i=i: W.conv_backward_nnlab(i)),
+                (lambda i=i: W.conv_backward_torch(i)),
+            )
+        )
     return rows
 
 
@@ -120,6 +174,7 @@ def blas_threads() -> int:
     """Threads NumPy's BLAS uses (threadpoolctl when present, else the CPU count)."""
     try:
         from threadpoolctl import threadpool_info
+
         n = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
         if n:
             return int(n[0])
@@ -138,10 +193,12 @@ def limit_blas(n: int) -> None:
         os.environ[var] = str(n)
     try:
         from threadpoolctl import threadpool_limits
+
         _LIMITER = threadpool_limits(n)
     except ImportError:
         pass
     from nnlab.engine import parallel  # nnlab's split memory passes follow the same count
+
     parallel.set_num_threads(n)
 
 
@@ -171,6 +228,7 @@ def machine_info(torch) -> dict:
     blas, kernel = "unknown", "unknown"
     try:
         from threadpoolctl import threadpool_info
+
         b = [i for i in threadpool_info() if i.get("user_api") == "blas"]
         if b:
             kernel = str(b[0].get("architecture"))
@@ -210,7 +268,7 @@ def measure(cases: dict, repeats: int, block_s: float, warmup_s: float, pause: f
     runs = {name: [] for name in cases}
     names = list(cases)
     for r in range(repeats):
-        for name in (names if r % 2 == 0 else names[::-1]):
+        for name in names if r % 2 == 0 else names[::-1]:
             case, k = cases[name], steps[name]
             gc.collect()
             # Idle BLAS/OpenMP worker threads of the block just timed keep spinning for a while
@@ -221,8 +279,7 @@ def measure(cases: dict, repeats: int, block_s: float, warmup_s: float, pause: f
                 case.step()
             dt = time.perf_counter() - t0
             runs[name].append(case.samples * k / dt)
-    return {name: {"median": statistics.median(v), "runs": v, "steps": steps[name]}
-            for name, v in runs.items()}
+    return {name: {"median": statistics.median(v), "runs": v, "steps": steps[name]} for name, v in runs.items()}
 
 
 def _build(builder):
@@ -303,8 +360,18 @@ def child_memory(key: str, framework: str, steps: int, threads: int) -> None:
 
 
 def measure_memory(key: str, framework: str, steps: int, threads: int) -> dict:
-    cmd = [sys.executable, "-m", "benchmarks.run", "--child", key, framework,
-           "--child-steps", str(steps), "--threads", str(threads)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.run",
+        "--child",
+        key,
+        framework,
+        "--child-steps",
+        str(steps),
+        "--threads",
+        str(threads),
+    ]
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=_repo_root(), timeout=600)
     try:
         return json.loads(p.stdout.strip().splitlines()[-1])
@@ -322,22 +389,23 @@ def run_main_job(timeout: float) -> dict:
     if importlib.util.find_spec("nnlab.cli.main") is None:
         return {"error": "n/a (missing: nnlab train CLI)"}
     # The job's own process writes its VmHWM at exit (see _status_kb for why not ru_maxrss).
-    code = ("import atexit, sys\n"
-            "def hwm():\n"
-            "    for line in open('/proc/self/status'):\n"
-            "        if line.startswith('VmHWM:'):\n"
-            "            open('peak_kb', 'w').write(line.split()[1])\n"
-            "atexit.register(hwm)\n"
-            "from nnlab.cli.main import main\n"
-            "sys.argv = ['nnlab', 'train']\n"
-            "r = main()\n"
-            "sys.exit(r if isinstance(r, int) else 0)\n")
+    code = (
+        "import atexit, sys\n"
+        "def hwm():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmHWM:'):\n"
+        "            open('peak_kb', 'w').write(line.split()[1])\n"
+        "atexit.register(hwm)\n"
+        "from nnlab.cli.main import main\n"
+        "sys.argv = ['nnlab', 'train']\n"
+        "r = main()\n"
+        "sys.exit(r if isinstance(r, int) else 0)\n"
+    )
     with tempfile.TemporaryDirectory(prefix="nnlab-bench-") as tmp:
         log = open(os.path.join(tmp, "log.txt"), "w+")
         env = dict(os.environ, PYTHONPATH=_repo_root() + os.pathsep + os.environ.get("PYTHONPATH", ""))
         t0 = time.perf_counter()
-        p = subprocess.Popen([sys.executable, "-c", code], cwd=tmp, stdout=log, stderr=subprocess.STDOUT,
-                             env=env)
+        p = subprocess.Popen([sys.executable, "-c", code], cwd=tmp, stdout=log, stderr=subprocess.STDOUT, env=env)
         timer = threading.Timer(timeout, p.kill)
         timer.start()
         p.wait()
@@ -365,18 +433,23 @@ def _fmt(v) -> str:
     return f"{v:.3g}" if v < 10 else f"{v:.1f}"
 
 
-TABLE_HEAD = ["workload", "unit", "nnlab", "torch", "ratio", "floor", "met?",
-              "NumPy ref", "nnlab/ref", "met? (>= 0.9)"]
+TABLE_HEAD = ["workload", "unit", "nnlab", "torch", "ratio", "floor", "met?", "NumPy ref", "nnlab/ref", "met? (>= 0.9)"]
 
 
 def table_cells(e: dict) -> list[str]:
     has_ref = e.get("reference") is not None
-    return [e["key"] + " " + e["name"], e["unit"], _fmt(e.get("nnlab")), _fmt(e.get("torch")),
-            _fmt(e.get("ratio")) if e.get("ratio") is not None else "-",
-            e.get("floor_text", "-"), e.get("met_text", "-"),
-            _fmt(e.get("reference")) if has_ref else "-",
-            _fmt(e.get("ref_ratio")) if e.get("ref_ratio") is not None else "-",
-            e.get("ref_met_text", "-")]
+    return [
+        e["key"] + " " + e["name"],
+        e["unit"],
+        _fmt(e.get("nnlab")),
+        _fmt(e.get("torch")),
+        _fmt(e.get("ratio")) if e.get("ratio") is not None else "-",
+        e.get("floor_text", "-"),
+        e.get("met_text", "-"),
+        _fmt(e.get("reference")) if has_ref else "-",
+        _fmt(e.get("ref_ratio")) if e.get("ref_ratio") is not None else "-",
+        e.get("ref_met_text", "-"),
+    ]
 
 
 def table_lines(entries: list[dict]) -> list[str]:
@@ -423,8 +496,7 @@ def run_throughput(torch, repeats, block_s, warmup_s) -> list[dict]:
         rates[row.key] = (r.get("nnlab"), r.get("torch"))
         note = r.get("note")
         if row.key == "6g" and r.get("nnlab_runs"):
-            note = (f"best block {max(r['nnlab_runs']):.0f} GFLOP/s (medians suffer from other "
-                    "load)")
+            note = f"best block {max(r['nnlab_runs']):.0f} GFLOP/s (medians suffer from other load)"
         out.append(_entry(row.key, row.name, row.unit, nn_v, th_v, note=note))
         print("  " + table_lines(out[-1:])[2], flush=True)
         if row.key.startswith("6b"):
@@ -435,16 +507,28 @@ def run_throughput(torch, repeats, block_s, warmup_s) -> list[dict]:
             if isinstance(conv_nn, float) and isinstance(gemm_nn, float):
                 frac = conv_nn / gemm_nn
                 th_frac = conv_th / gemm_th if isinstance(conv_th, float) and isinstance(gemm_th, float) else None
-                note = (f"nnlab conv forward {conv_nn:.0f} GFLOP/s = {100 * frac:.0f}% of NumPy's "
-                        f"GEMM at the layer's shape ({gemm_nn:.0f})"
-                        + (f", {100 * conv_nn / square:.0f}% of its {W.GEMM_N}^3 rate ({square:.0f})"
-                           if isinstance(square, float) else "")
-                        + (f"; torch: {100 * th_frac:.0f}% of torch.mm at that shape" if th_frac else ""))
-                e = {"key": f"6f{k}", "name": f"conv2d forward / NumPy GEMM at the layer's shape, "
-                     f"workload 3 {W.CONV_LAYERS[int(k) - 1][0]}", "unit": "fraction",
-                     "nnlab": frac, "torch": th_frac, "note": note, "floor": GEMM_FRACTION_FLOOR,
-                     "floor_text": f">= {GEMM_FRACTION_FLOOR:g} (nnlab)",
-                     "met": frac >= GEMM_FRACTION_FLOOR}
+                note = (
+                    f"nnlab conv forward {conv_nn:.0f} GFLOP/s = {100 * frac:.0f}% of NumPy's "
+                    f"GEMM at the layer's shape ({gemm_nn:.0f})"
+                    + (
+                        f", {100 * conv_nn / square:.0f}% of its {W.GEMM_N}^3 rate ({square:.0f})"
+                        if isinstance(square, float)
+                        else ""
+                    )
+                    + (f"; torch: {100 * th_frac:.0f}% of torch.mm at that shape" if th_frac else "")
+                )
+                e = {
+                    "key": f"6f{k}",
+                    "name": f"conv2d forward / NumPy GEMM at the layer's shape, "
+                    f"workload 3 {W.CONV_LAYERS[int(k) - 1][0]}",
+                    "unit": "fraction",
+                    "nnlab": frac,
+                    "torch": th_frac,
+                    "note": note,
+                    "floor": GEMM_FRACTION_FLOOR,
+                    "floor_text": f">= {GEMM_FRACTION_FLOOR:g} (nnlab)",
+                    "met": frac >= GEMM_FRACTION_FLOOR,
+                }
                 e["met_text"] = "yes" if e["met"] else "NO"
                 out.append(e)
                 print("  " + table_lines(out[-1:])[2], flush=True)
@@ -459,9 +543,13 @@ def main(argv=None) -> int:
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-RSS children and workload 5")
     ap.add_argument("--json", default=os.path.join("runs", "bench", "latest.json"), help="where to write the results")
     ap.add_argument("--block", type=float, default=None, help="seconds per timed block")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="pin both frameworks to N threads (default: NumPy's BLAS count); on a loaded "
-                         "machine --threads 1 gives steadier ratios")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="pin both frameworks to N threads (default: NumPy's BLAS count); on a loaded "
+        "machine --threads 1 gives steadier ratios",
+    )
     ap.add_argument("--child", nargs=2, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--child-steps", type=int, default=20, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -483,12 +571,18 @@ def main(argv=None) -> int:
     torch = import_torch(threads)
     info = machine_info(torch)
     print(f"nnlab vs PyTorch  {info['date']}  {info['nproc']} CPUs ({info['cpu']}), {threads} threads each")
-    print(f"NumPy {info['numpy']} (BLAS {info['blas']}), PyTorch {info['torch'] or 'MISSING'}, "
-          f"Python {info['python']}; medians of {repeats} alternating blocks of ~{block_s:g} s")
-    print(f"BLAS kernel {info['blas_kernel']}, {info['threads']} threads (threadpoolctl); "
-          f"removed from this run's environment: {info['env_removed']}")
-    print(f"load average at start: {info['loadavg_at_start']} (other processes slow both sides, "
-          "PyTorch's OpenMP threads most)")
+    print(
+        f"NumPy {info['numpy']} (BLAS {info['blas']}), PyTorch {info['torch'] or 'MISSING'}, "
+        f"Python {info['python']}; medians of {repeats} alternating blocks of ~{block_s:g} s"
+    )
+    print(
+        f"BLAS kernel {info['blas_kernel']}, {info['threads']} threads (threadpoolctl); "
+        f"removed from this run's environment: {info['env_removed']}"
+    )
+    print(
+        f"load average at start: {info['loadavg_at_start']} (other processes slow both sides, "
+        "PyTorch's OpenMP threads most)"
+    )
     if torch is None:
         print("PyTorch is not installed: nnlab figures only (make bench installs torch==2.13.0).")
     print(flush=True)
@@ -502,23 +596,28 @@ def main(argv=None) -> int:
         nn_v = r.get("nnlab", r.get("nnlab_note"))
         th_v = r.get("torch", r.get("torch_note"))
         ref_v = r.get("reference", r.get("reference_note")) if row.reference else None
-        entries.append(_entry(row.key, row.name, row.unit, nn_v, th_v, row.floor, note=r.get("note"),
-                              ref_v=ref_v))
-        entries[-1]["runs"] = {k: r[k] for k in ("nnlab_runs", "torch_runs", "reference_runs")
-                               if k in r}
+        entries.append(_entry(row.key, row.name, row.unit, nn_v, th_v, row.floor, note=r.get("note"), ref_v=ref_v))
+        entries[-1]["runs"] = {k: r[k] for k in ("nnlab_runs", "torch_runs", "reference_runs") if k in r}
         print("  " + table_lines(entries[-1:])[2], flush=True)
         if row.memory and not args.no_memory:
             steps = 10 if args.quick else 30
-            mem = {fw: measure_memory(row.key, fw, steps, threads)
-                   for fw in (["nnlab", "torch"] if torch is not None else ["nnlab"])}
-            get = lambda fw: (mem[fw].get("peak_mb", mem[fw].get("error")) if fw in mem else "torch missing")
+            mem = {
+                fw: measure_memory(row.key, fw, steps, threads)
+                for fw in (["nnlab", "torch"] if torch is not None else ["nnlab"])
+            }
+            get = lambda fw: mem[fw].get("peak_mb", mem[fw].get("error")) if fw in mem else "torch missing"
             note = None
             if all("base_mb" in mem.get(fw, {}) for fw in ("nnlab", "torch")):
-                note = ("peak RSS above the post-import baseline: nnlab "
-                        f"{mem['nnlab']['peak_mb'] - mem['nnlab']['base_mb']:.0f} MB, torch "
-                        f"{mem['torch']['peak_mb'] - mem['torch']['base_mb']:.0f} MB")
-            entries.append(_entry(row.key, row.name, "peak RSS MB", get("nnlab"), get("torch"),
-                                  MEMORY_FLOOR, higher=False, note=note))
+                note = (
+                    "peak RSS above the post-import baseline: nnlab "
+                    f"{mem['nnlab']['peak_mb'] - mem['nnlab']['base_mb']:.0f} MB, torch "
+                    f"{mem['torch']['peak_mb'] - mem['torch']['base_mb']:.0f} MB"
+                )
+            entries.append(
+                _entry(
+                    row.key, row.name, "peak RSS MB", get("nnlab"), get("torch"), MEMORY_FLOOR, higher=False, note=note
+                )
+            )
             print("  " + table_lines(entries[-1:])[2], flush=True)
 
     if wanted("5") and not args.no_memory:
@@ -534,24 +633,38 @@ def main(argv=None) -> int:
     if wanted("5") and not args.no_memory:
         # The babysitting monitors are on by default in `nnlab train`; their cost must stay < 10%.
         from nnlab.diagnostics.overhead import measure_overhead
+
         name = "default monitors' overhead on nnlab train (cnn defaults: 4000 digits, 10 epochs)"
         try:
             r = measure_overhead("cnn", repeats=3 if args.quick else 5)
-            note = (f"A/B CPU time {100 * r['ab_overhead']:+.1f}% ({r['plain_seconds']:.2f} s -> "
-                    f"{r['monitored_seconds']:.2f} s); one-off end-of-run writing {r['end_of_run_seconds']:.2f} s; "
-                    f"instrumented total {100 * r['total_overhead']:.1f}%")
-            entries.append(_entry("5m", name, "% of step time", round(100 * r["per_step_overhead"], 2),
-                                  "no equivalent", note=note))
+            note = (
+                f"A/B CPU time {100 * r['ab_overhead']:+.1f}% ({r['plain_seconds']:.2f} s -> "
+                f"{r['monitored_seconds']:.2f} s); one-off end-of-run writing {r['end_of_run_seconds']:.2f} s; "
+                f"instrumented total {100 * r['total_overhead']:.1f}%"
+            )
+            entries.append(
+                _entry("5m", name, "% of step time", round(100 * r["per_step_overhead"], 2), "no equivalent", note=note)
+            )
         except Exception as exc:  # a broken monitor must not hide the other figures
             entries.append(_entry("5m", name, "% of step time", f"error: {exc}", "no equivalent"))
         print("  " + table_lines(entries[-1:])[2], flush=True)
 
     if wanted("7"):  # KAN [64,64,10] step against an equal-parameter MLP, both nnlab (benchmarks/kan_step.py)
         from benchmarks import kan_step
+
         r = kan_step.measure(repeats, block_s, warmup_s)
-        entries.append(_entry("7", "KAN [64,64,10] train step / equal-parameter MLP (both nnlab), batch 1024",
-                              "ms/step", round(r["wall_ms"]["kan"], 2), round(r["wall_ms"]["mlp"], 2), 10, higher=False,
-                              note="torch column: the nnlab MLP; " + kan_step.describe(r)))
+        entries.append(
+            _entry(
+                "7",
+                "KAN [64,64,10] train step / equal-parameter MLP (both nnlab), batch 1024",
+                "ms/step",
+                round(r["wall_ms"]["kan"], 2),
+                round(r["wall_ms"]["mlp"], 2),
+                10,
+                higher=False,
+                note="torch column: the nnlab MLP; " + kan_step.describe(r),
+            )
+        )
         print("  " + table_lines(entries[-1:])[2], flush=True)
 
     if wanted("6"):
@@ -559,6 +672,7 @@ def main(argv=None) -> int:
 
     if wanted("8"):  # the playground: steps/s with its page streaming vs none, step-to-frame delay
         from benchmarks.playground import bench_entries
+
         for e in bench_entries(_entry, quick=args.quick):
             entries.append(e)
             print("  " + table_lines(entries[-1:])[2], flush=True)
@@ -569,9 +683,17 @@ def main(argv=None) -> int:
         path = args.json
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, "w") as f:
-            json.dump({"machine": info, "repeats": repeats, "block_s": block_s,
-                       "command": "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:]),
-                       "rows": entries}, f, indent=1)
+            json.dump(
+                {
+                    "machine": info,
+                    "repeats": repeats,
+                    "block_s": block_s,
+                    "command": "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:]),
+                    "rows": entries,
+                },
+                f,
+                indent=1,
+            )
         print(f"\nwritten: {path}")
     return 0
 

@@ -8,6 +8,7 @@ batch) and the number of samples it processes. Builders import their framework l
 memory-measuring child process loads only the framework it measures. A builder raises
 :class:`Missing` when an nnlab layer it needs has not been written yet.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ def _nnlab(*names):
     import importlib
 
     import nnlab
+
     mods = {"nn": importlib.import_module("nnlab.nn")}
     try:
         mods["optim"] = importlib.import_module("nnlab.optim")
@@ -86,6 +88,7 @@ def _nnlab_infer(model, x, nnlab):
 # ---- torch side ----------------------------------------------------------------------------
 def _torch_train(model, loss_fn, opt, x, y):
     import torch
+
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
 
     def step():
@@ -101,6 +104,7 @@ def _torch_train(model, loss_fn, opt, x, y):
 
 def _torch_infer(model, x):
     import torch
+
     xt = torch.from_numpy(x)
     model.eval()
 
@@ -113,13 +117,11 @@ def _torch_infer(model, x):
 
 # ---- workload 1: MLP 784-256-256-10, ReLU, softmax cross-entropy, SGD momentum 0.9 ---------
 def _mlp(nn):
-    return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
-                         nn.Linear(256, 10))
+    return nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
 
 
 def w1_nnlab(batch):
-    nnlab, nn, optim = _nnlab("nn.Sequential", "nn.Linear", "nn.ReLU", "nn.CrossEntropyLoss",
-                              "optim.SGD")
+    nnlab, nn, optim = _nnlab("nn.Sequential", "nn.Linear", "nn.ReLU", "nn.CrossEntropyLoss", "optim.SGD")
     model = _mlp(nn)
     x, y = _data((784,), 10, batch)
     opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
@@ -128,6 +130,7 @@ def w1_nnlab(batch):
 
 def w1_torch(batch):
     import torch
+
     torch.manual_seed(0)
     model = _mlp(torch.nn)
     x, y = _data((784,), 10, batch)
@@ -137,8 +140,9 @@ def w1_torch(batch):
 
 # ---- workload 2: the notes' digit recognizer 784-16-16-10, sigmoid, MSE, batch 10 ---------
 def _digits(nn):
-    return nn.Sequential(nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(),
-                         nn.Linear(16, 10), nn.Sigmoid())
+    return nn.Sequential(
+        nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 16), nn.Sigmoid(), nn.Linear(16, 10), nn.Sigmoid()
+    )
 
 
 def _onehot(y, classes=10):
@@ -146,8 +150,7 @@ def _onehot(y, classes=10):
 
 
 def w2_nnlab(batch=10):
-    nnlab, nn, optim = _nnlab("nn.Sequential", "nn.Linear", "nn.Sigmoid", "nn.MSELoss",
-                              "optim.SGD")
+    nnlab, nn, optim = _nnlab("nn.Sequential", "nn.Linear", "nn.Sigmoid", "nn.MSELoss", "optim.SGD")
     model = _digits(nn)
     x, y = _data((784,), 10, batch)
     x = (x > 0).astype(np.float32)  # pixel-like inputs in [0, 1]
@@ -157,6 +160,7 @@ def w2_nnlab(batch=10):
 
 def w2_torch(batch=10):
     import torch
+
     torch.manual_seed(0)
     model = _digits(torch.nn)
     x, y = _data((784,), 10, batch)
@@ -180,8 +184,7 @@ def _init_linear(rng, n_in, n_out):
 def w1_numpy(batch):
     """Workload 1 by hand: 784-256-256-10 ReLU MLP, softmax cross-entropy, SGD momentum 0.9."""
     rng = np.random.default_rng(0)
-    params = [a for n_in, n_out in ((784, 256), (256, 256), (256, 10))
-              for a in _init_linear(rng, n_in, n_out)]
+    params = [a for n_in, n_out in ((784, 256), (256, 256), (256, 10)) for a in _init_linear(rng, n_in, n_out)]
     vel = [np.zeros_like(p) for p in params]
     x, y = _data((784,), 10, batch)
     rows = np.arange(batch)
@@ -202,8 +205,8 @@ def w1_numpy(batch):
         np.exp(z, out=z)
         s = z.sum(axis=1, keepdims=True)
         loss = float(np.log(s).mean() - np.log(z[rows, y]).mean())
-        z /= s                        # softmax
-        z[rows, y] -= 1               # d loss / d logits, times batch
+        z /= s  # softmax
+        z[rows, y] -= 1  # d loss / d logits, times batch
         z *= inv_n
         g3w, g3b = z.T @ a2, z.sum(axis=0)
         d2 = z @ w3
@@ -213,7 +216,7 @@ def w1_numpy(batch):
         d1 *= a1 > 0
         g1w, g1b = d1.T @ x, d1.sum(axis=0)
         for p, g, v in zip(params, (g1w, g1b, g2w, g2b, g3w, g3b), vel):
-            v *= mu                   # PyTorch's form: v = mu v + g; p -= lr v
+            v *= mu  # PyTorch's form: v = mu v + g; p -= lr v
             v += g
             p -= lr * v
         return loss
@@ -226,8 +229,7 @@ def w1_numpy(batch):
 def w2_numpy(batch=10):
     """Workload 2 by hand: 784-16-16-10 sigmoid network, MSE loss, plain SGD (lr 0.1)."""
     rng = np.random.default_rng(0)
-    params = [a for n_in, n_out in ((784, 16), (16, 16), (16, 10))
-              for a in _init_linear(rng, n_in, n_out)]
+    params = [a for n_in, n_out in ((784, 16), (16, 16), (16, 10)) for a in _init_linear(rng, n_in, n_out)]
     x, y = _data((784,), 10, batch)
     x = (x > 0).astype(np.float32)
     t = _onehot(y)
@@ -267,9 +269,17 @@ def w2_numpy(batch=10):
 # ---- workload 3: small CNN on 1x28x28, batch 64 --------------------------------------------
 def _cnn28(nn):
     return nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+        nn.Conv2d(1, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(3136, 128),
+        nn.ReLU(),
+        nn.Linear(128, 10),
+    )
 
 
 _CNN_NAMES = ("nn.Sequential", "nn.Conv2d", "nn.ReLU", "nn.MaxPool2d", "nn.Flatten", "nn.Linear")
@@ -287,6 +297,7 @@ def w3_nnlab(train=True, batch=64):
 
 def w3_torch(train=True, batch=64):
     import torch
+
     torch.manual_seed(0)
     model = _cnn28(torch.nn)
     x, y = _data((1, 28, 28), 10, batch)
@@ -300,10 +311,17 @@ def w3_torch(train=True, batch=64):
 def _cnn32(nn):
     def block(cin, cout):
         return [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU()]
+
     return nn.Sequential(
-        *block(3, 32), *block(32, 32), nn.MaxPool2d(2),
-        *block(32, 64), *block(64, 64), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(64 * 8 * 8, 10))
+        *block(3, 32),
+        *block(32, 32),
+        nn.MaxPool2d(2),
+        *block(32, 64),
+        *block(64, 64),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(64 * 8 * 8, 10),
+    )
 
 
 def w4_nnlab(batch=64):
@@ -316,6 +334,7 @@ def w4_nnlab(batch=64):
 
 def w4_torch(batch=64):
     import torch
+
     torch.manual_seed(0)
     model = _cnn32(torch.nn)
     x, y = _data((3, 32, 32), 10, batch)
@@ -326,8 +345,7 @@ def w4_torch(batch=64):
 # ---- workload 6: GEMM and convolution throughput -------------------------------------------
 GEMM_N = 1024
 # Workload 3's two convolutions: (name, input shape NCHW, out channels); 3x3, stride 1, pad 1.
-CONV_LAYERS = (("conv1 1->32 @28x28", (64, 1, 28, 28), 32),
-               ("conv2 32->64 @14x14", (64, 32, 14, 14), 64))
+CONV_LAYERS = (("conv1 1->32 @28x28", (64, 1, 28, 28), 32), ("conv2 32->64 @14x14", (64, 32, 14, 14), 64))
 
 
 def conv_flops(in_shape, cout, k=3):
@@ -341,16 +359,17 @@ def gemm_numpy(n=GEMM_N):
     a = rng.standard_normal((n, n)).astype(np.float32)
     b = rng.standard_normal((n, n)).astype(np.float32)
     out = np.empty((n, n), np.float32)
-    return Case(lambda: np.matmul(a, b, out=out), 1), 2.0 * n ** 3
+    return Case(lambda: np.matmul(a, b, out=out), 1), 2.0 * n**3
 
 
 def gemm_torch(n=GEMM_N):
     import torch
+
     rng = np.random.default_rng(0)
     a = torch.from_numpy(rng.standard_normal((n, n)).astype(np.float32))
     b = torch.from_numpy(rng.standard_normal((n, n)).astype(np.float32))
     out = torch.empty((n, n))
-    return Case(lambda: torch.mm(a, b, out=out), 1), 2.0 * n ** 3
+    return Case(lambda: torch.mm(a, b, out=out), 1), 2.0 * n**3
 
 
 def conv_nnlab(layer):
@@ -380,6 +399,7 @@ def conv_gemm_numpy(layer):
 
 def conv_gemm_torch(layer):
     import torch
+
     name, shape, cout = CONV_LAYERS[layer]
     n, cin, h, w = shape
     rng = np.random.default_rng(0)
@@ -401,8 +421,7 @@ def conv_backward_nnlab(layer):
     g = rng.standard_normal(y.shape).astype(np.float32)
     # a downstream gradient arrives in the layout the forward produced (channel-major): the
     # layer after a convolution (ReLU, pooling, batch norm) keeps its input's strides
-    g = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3) \
-        if not y.data.flags.c_contiguous else g
+    g = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3) if not y.data.flags.c_contiguous else g
     fn = y.grad_fn
 
     def step():
@@ -413,6 +432,7 @@ def conv_backward_nnlab(layer):
 
 def conv_backward_torch(layer):
     import torch
+
     name, shape, cout = CONV_LAYERS[layer]
     torch.manual_seed(0)
     conv = torch.nn.Conv2d(shape[1], cout, 3, padding=1)
@@ -429,6 +449,7 @@ def conv_backward_torch(layer):
 
 def conv_torch(layer):
     import torch
+
     name, shape, cout = CONV_LAYERS[layer]
     torch.manual_seed(0)
     conv = torch.nn.Conv2d(shape[1], cout, 3, padding=1)

@@ -3,6 +3,7 @@ learning of five peaks (KAN against an MLP of equal parameter count), and hello-
 
     .venv/bin/python docs/kan_experiments.py            # writes docs/kan_*.png, prints the numbers
 """
+
 from __future__ import annotations
 
 import sys
@@ -22,8 +23,14 @@ def lbfgs_fit(model, X, y, steps, grid_update_x=None, lamb=0.0):
     """pykan's fit: each step is one L-BFGS call of up to 20 iterations (strong Wolfe), the grid
     moved to the data every 5 steps while ``grid_update_x`` is given. Returns train RMSE per step."""
     xt, yt = nnlab.tensor(X), nnlab.tensor(y)
-    opt = nnlab.optim.LBFGS(model.parameters(), max_iter=20, history_size=10, line_search_fn="strong_wolfe",
-                            tolerance_grad=1e-32, tolerance_change=1e-32)
+    opt = nnlab.optim.LBFGS(
+        model.parameters(),
+        max_iter=20,
+        history_size=10,
+        line_search_fn="strong_wolfe",
+        tolerance_grad=1e-32,
+        tolerance_change=1e-32,
+    )
     curve = []
     for s in range(steps):
         if grid_update_x is not None and s % 5 == 0:
@@ -36,6 +43,7 @@ def lbfgs_fit(model, X, y, steps, grid_update_x=None, lamb=0.0):
                 loss = loss + lamb * model.regularization()
             loss.backward()
             return loss
+
         opt.step(closure)
         with nnlab.no_grad():
             curve.append(float(np.sqrt(np.mean((model(xt).data - y) ** 2))))
@@ -50,6 +58,7 @@ def rmse(model, X, y):
 def new_figure(figsize=(6.4, 4.0)):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
     fig = Figure(figsize=figsize, dpi=100)
     FigureCanvasAgg(fig)
     return fig
@@ -100,8 +109,13 @@ def staircase_and_scaling(grids=(3, 10, 20, 50, 100), steps=50, seed=1, tag="sta
     ax.loglog(G, test, "o-", label="test RMSE")
     ax.loglog(G, [train[e - 1] for e in ends], "s-", color="tab:green", alpha=0.6, label="train RMSE")
     ax.loglog(G, test[0] * (G / G[0]) ** -4.0, "--", color="0.5", label="G^-4 (theory, k = 3)")
-    ax.loglog(G[use], np.exp(np.polyval(np.polyfit(np.log(G[use]), np.log(test[use]), 1), np.log(G[use]))),
-              ":", color="tab:red", label=f"fit: slope {slope:.2f}")
+    ax.loglog(
+        G[use],
+        np.exp(np.polyval(np.polyfit(np.log(G[use]), np.log(test[use]), 1), np.log(G[use]))),
+        ":",
+        color="tab:red",
+        label=f"fit: slope {slope:.2f}",
+    )
     ax.set_xlabel("grid intervals G")
     ax.set_ylabel("RMSE at the end of each grid")
     ax.set_title("error against grid size, [2,1,1] KAN")
@@ -134,15 +148,23 @@ def continual_learning(steps=100, seed=0):
         y = f(x)
         for model in (kan, mlp):
             params = [q for q in model.parameters() if q.requires_grad]
-            opt = nnlab.optim.LBFGS(params, max_iter=20, history_size=10, line_search_fn="strong_wolfe",
-                                    tolerance_grad=1e-32, tolerance_change=1e-32)
+            opt = nnlab.optim.LBFGS(
+                params,
+                max_iter=20,
+                history_size=10,
+                line_search_fn="strong_wolfe",
+                tolerance_grad=1e-32,
+                tolerance_change=1e-32,
+            )
             xt, yt = nnlab.tensor(x), nnlab.tensor(y)
             for _ in range(steps // 20):
+
                 def closure(model=model, opt=opt, xt=xt, yt=yt):
                     opt.zero_grad()
                     loss = F.mse_loss(model(xt), yt)
                     loss.backward()
                     return loss
+
                 opt.step(closure)
         with nnlab.no_grad():
             phases.append((kan(nnlab.tensor(xs)).data.copy(), mlp(nnlab.tensor(xs)).data.copy()))
@@ -188,8 +210,10 @@ def hello_kan(seed=0, figures=True):
     model.refine(10, X)
     lbfgs_fit(model, X, y, 30)
     fine = rmse(model, Xte, yte)
-    print(f"seed {seed}: pruned to {model.width}; test RMSE grid 3 {coarse:.3e}, after refine(10) {fine:.3e} "
-          f"({coarse / fine:.1f}x)")
+    print(
+        f"seed {seed}: pruned to {model.width}; test RMSE grid 3 {coarse:.3e}, after refine(10) {fine:.3e} "
+        f"({coarse / fine:.1f}x)"
+    )
     model.auto_symbolic(X)
     for l, layer in enumerate(model.layers):
         for key, fit in sorted(layer.symbolic.items()):
@@ -197,9 +221,12 @@ def hello_kan(seed=0, figures=True):
     if figures:
         model.plot(OUT / "kan_hello.png", x=X, title=f"pruned to {model.width}, grid 10, symbolic fits dashed")
     from nnlab.nn.kan_symbolic import finetune
+
     print("  formula before fine-tuning:", model.symbolic_formula()[0])
-    print(f"  symbolic fine-tune: train RMSE {finetune(model, X, y):.2e}, "
-          f"test RMSE {np.sqrt(np.mean((model.symbolic_predict(Xte) - yte) ** 2)):.2e}")
+    print(
+        f"  symbolic fine-tune: train RMSE {finetune(model, X, y):.2e}, "
+        f"test RMSE {np.sqrt(np.mean((model.symbolic_predict(Xte) - yte) ** 2)):.2e}"
+    )
     print("  formula:", model.symbolic_formula()[0])
 
 

@@ -16,6 +16,7 @@ the upper layers must be retrained.
 
 Run: python examples/transfer_learning.py
 """
+
 from __future__ import annotations
 
 import os
@@ -40,8 +41,14 @@ class SmallCNN(nn.Module):
 
     def __init__(self, num_classes: int = 5):
         super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
-                                      nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2))
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2, 2),
+            nn.Conv2d(8, 16, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2, 2),
+        )
         self.flatten = nn.Flatten()
         self.classifier = nn.Sequential(nn.Linear(16 * 7 * 7, 64), nn.ReLU(), nn.Linear(64, num_classes))
 
@@ -73,15 +80,18 @@ def _fit(model, params, data, epochs, seed, batch_size=25):
     return trainer
 
 
-def run(seeds=(0, 1, 2, 3, 4), pretrain_epochs: int = 3, epochs: int = 3, per_class: int = 50,
-        verbose: bool = True) -> dict:
+def run(
+    seeds=(0, 1, 2, 3, 4), pretrain_epochs: int = 3, epochs: int = 3, per_class: int = 50, verbose: bool = True
+) -> dict:
     """Pretrain once, then train each variant once per seed; returns mean 5-9 test accuracies
     (and the per-seed lists under "<variant>_runs") plus timings."""
     say = print if verbose else (lambda *a, **k: None)
     t0 = time.perf_counter()
     pre, small, test = split_digits(0, per_class)
-    say(f"pretraining set (digits 0-4): {len(pre[1])}; new task (5-9): {len(small[1])} labelled, "
-        f"{len(test[1])} test images")
+    say(
+        f"pretraining set (digits 0-4): {len(pre[1])}; new task (5-9): {len(small[1])} labelled, "
+        f"{len(test[1])} test images"
+    )
     nnlab.manual_seed(0)
     base = SmallCNN(5)
     _fit(base, base.parameters(), pre, pretrain_epochs, 0, batch_size=64)
@@ -105,16 +115,18 @@ def run(seeds=(0, 1, 2, 3, 4), pretrain_epochs: int = 3, epochs: int = 3, per_cl
         net = SmallCNN(5)
         net.features.load_state_dict(base.features.state_dict())
         transfer.freeze(net, "features")
-        runs["frozen"].append(_fit(net, transfer.trainable_parameters(net), small, epochs, seed)
-                              .evaluate(test)["accuracy"])
+        runs["frozen"].append(
+            _fit(net, transfer.trainable_parameters(net), small, epochs, seed).evaluate(test)["accuracy"]
+        )
 
         # 4. feature extraction: run the frozen trunk once, train a linear classifier on the features
         nnlab.manual_seed(seed + 1)
         trunk = nn.Sequential(base.features, base.flatten)
         f_small, f_test = transfer.extract_features(trunk, small[0]), transfer.extract_features(trunk, test[0])
         head = nn.Linear(f_small.shape[1], 5, init="xavier")
-        runs["features"].append(_fit(head, head.parameters(), (f_small, small[1]), epochs, seed)
-                                .evaluate((f_test, test[1]))["accuracy"])
+        runs["features"].append(
+            _fit(head, head.parameters(), (f_small, small[1]), epochs, seed).evaluate((f_test, test[1]))["accuracy"]
+        )
     for k, v in runs.items():
         results[k] = float(np.mean(v))
         results[k + "_runs"] = v

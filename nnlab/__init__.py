@@ -4,6 +4,7 @@
 ``nnlab.zoo``, ``nnlab.Trainer``, ...) is imported on first use, so a program pays only for the
 parts it touches and importing nnlab has no side effect beyond that.
 """
+
 import importlib
 
 from nnlab.engine import Tensor, tensor, no_grad, enable_grad, Function
@@ -26,11 +27,37 @@ _LAZY_NAMES = {
     "Generator": "nnlab.utils.data",
 }
 # Subpackages (any nnlab.<name> package is) reachable as attributes after ``import nnlab`` (as ``torch.nn`` after ``import torch``).
-_SUBPACKAGES = ("engine", "nn", "optim", "data", "train", "diagnostics", "zoo", "tune", "ensemble",
-                "report", "cli", "utils", "experiments")
+_SUBPACKAGES = (
+    "engine",
+    "nn",
+    "optim",
+    "data",
+    "train",
+    "diagnostics",
+    "zoo",
+    "tune",
+    "ensemble",
+    "report",
+    "cli",
+    "utils",
+    "experiments",
+)
 
-__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "Function", "manual_seed", "tune_allocator",
-           "gradcheck", "summary", "memory_estimate", "Trainer", "save", "load"]
+__all__ = [
+    "Tensor",
+    "tensor",
+    "no_grad",
+    "enable_grad",
+    "Function",
+    "manual_seed",
+    "tune_allocator",
+    "gradcheck",
+    "summary",
+    "memory_estimate",
+    "Trainer",
+    "save",
+    "load",
+]
 
 # ---- PyTorch names: torch code runs with `import torch` mapped to `import nnlab` ---------------
 # Creation functions, math and devices live in the engine, so they load with it.
@@ -52,12 +79,37 @@ uint8 = _np.uint8
 bool = _np.bool_
 
 import builtins as _builtins  # noqa: E402
+
 # `from nnlab import *` must not shadow Python's max, sum, abs, float, int, bool...
-__all__ += [n for n in (*_creation_names, *_function_names, "device", "cuda", "accelerator",
-                        "set_strict_geometry", "strict_geometry", "set_default_init", "Generator",
-                        "set_default_device", "get_default_device",
-                        "float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8",
-                        "double", "half", "long", "short") if not hasattr(_builtins, n)]
+__all__ += [
+    n
+    for n in (
+        *_creation_names,
+        *_function_names,
+        "device",
+        "cuda",
+        "accelerator",
+        "set_strict_geometry",
+        "strict_geometry",
+        "set_default_init",
+        "Generator",
+        "set_default_device",
+        "get_default_device",
+        "float32",
+        "float64",
+        "float16",
+        "int64",
+        "int32",
+        "int16",
+        "int8",
+        "uint8",
+        "double",
+        "half",
+        "long",
+        "short",
+    )
+    if not hasattr(_builtins, n)
+]
 
 
 def __getattr__(name):

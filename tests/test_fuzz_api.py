@@ -7,6 +7,7 @@ or ValueError raised by nnlab that names what is wrong. Nothing may escape as Nu
 own error (``'str' object cannot be interpreted as an integer``), as another exception type, or
 as NumPy's ComplexWarning; and nothing nonsense may be accepted silently.
 """
+
 import random
 import traceback
 import warnings
@@ -24,10 +25,27 @@ NNLAB = Path(nnlab.__file__).resolve().parent
 CALLS = 3000
 
 # Phrases of errors raised by Python or NumPy themselves, never by nnlab's checks.
-FOREIGN = ("invalid literal", "object is not", "object cannot be interpreted", "unsupported operand",
-           "not supported between", "must be real number", "ufunc", "could not convert", "truth value of an array",
-           "object of type", "unhashable", "not iterable", "not subscriptable", "has no attribute",
-           "out of bounds for", "inhomogeneous", "cannot reshape array", "'NoneType'", "data type '")
+FOREIGN = (
+    "invalid literal",
+    "object is not",
+    "object cannot be interpreted",
+    "unsupported operand",
+    "not supported between",
+    "must be real number",
+    "ufunc",
+    "could not convert",
+    "truth value of an array",
+    "object of type",
+    "unhashable",
+    "not iterable",
+    "not subscriptable",
+    "has no attribute",
+    "out of bounds for",
+    "inhomogeneous",
+    "cannot reshape array",
+    "'NoneType'",
+    "data type '",
+)
 
 NAN, INF = float("nan"), float("inf")
 JUNK = ["x", None, object(), [1, "a"], {"a": 1}, np.ones(2), 1 + 2j]
@@ -59,69 +77,126 @@ BOOL = Slot([True, False], ["no", 1.5, None, np.ones(2), "False"])
 FDTYPE = Slot([np.float32, np.float64, "float32"], [np.int32, bool, np.complex64, "int8", "nonsense", 3, object()])
 
 TARGETS = {
-    "reshape": (lambda shape: _x(3, 4).reshape(shape),
-                {"shape": Slot([(12,), (3, 4), (-1, 6), (2, 2, 3)], [("x",), (-2, 6), (1.5, 8), (-1, -1), "ab", None,
-                                                                      (True, 12)])}),
+    "reshape": (
+        lambda shape: _x(3, 4).reshape(shape),
+        {
+            "shape": Slot(
+                [(12,), (3, 4), (-1, 6), (2, 2, 3)], [("x",), (-2, 6), (1.5, 8), (-1, -1), "ab", None, (True, 12)]
+            )
+        },
+    ),
     "sum": (lambda axis, keepdims: _x(3, 4).sum(axis=axis, keepdims=keepdims), {"axis": AXIS, "keepdims": KEEP}),
     "mean": (lambda axis, keepdims: _x(3, 4).mean(axis=axis, keepdims=keepdims), {"axis": AXIS, "keepdims": KEEP}),
     "max": (lambda axis, keepdims: _x(3, 4).max(axis=axis, keepdims=keepdims), {"axis": AXIS, "keepdims": KEEP}),
     "min": (lambda axis, keepdims: _x(3, 4).min(axis=axis, keepdims=keepdims), {"axis": AXIS, "keepdims": KEEP}),
-    "transpose": (lambda a, b: _x(3, 4).transpose(a, b),
-                  {"a": Slot([0, 1, -1], ["a", 1.5, 2, None]), "b": Slot([0, 1, -2], ["b", 0.5, 5, None])}),
+    "transpose": (
+        lambda a, b: _x(3, 4).transpose(a, b),
+        {"a": Slot([0, 1, -1], ["a", 1.5, 2, None]), "b": Slot([0, 1, -2], ["b", 0.5, 5, None])},
+    ),
     "argmax": (lambda axis: _x(3, 4).argmax(axis), {"axis": Slot([None, 0, 1, -1, -2], [-3, 2, 1.0, "1", True])}),
-    "flatten": (lambda start_dim: _x(2, 3, 4).flatten(start_dim),
-                {"start_dim": Slot([0, 1, -1], [3, -4, 1.5, "1", None])}),
-    "astype": (lambda dtype: _x(2, 2).astype(dtype),
-               {"dtype": Slot([np.float64, np.int32, bool], [np.complex64, "nonsense", object()])}),
-    "tensor": (lambda data, dtype: nnlab.tensor(data, dtype=dtype),
-               {"data": Slot([[1.0, 2.0], 3, [[1, 2], [3, 4]], np.zeros(3)],
-                             ["abc", object(), [[1, 2], [3]], [1 + 1j], None, ["1"], {"a": 1}]),
-                "dtype": Slot([None, np.float64, "float32"], [np.complex64, "nonsense", 3])}),
+    "flatten": (
+        lambda start_dim: _x(2, 3, 4).flatten(start_dim),
+        {"start_dim": Slot([0, 1, -1], [3, -4, 1.5, "1", None])},
+    ),
+    "astype": (
+        lambda dtype: _x(2, 2).astype(dtype),
+        {"dtype": Slot([np.float64, np.int32, bool], [np.complex64, "nonsense", object()])},
+    ),
+    "tensor": (
+        lambda data, dtype: nnlab.tensor(data, dtype=dtype),
+        {
+            "data": Slot(
+                [[1.0, 2.0], 3, [[1, 2], [3, 4]], np.zeros(3)],
+                ["abc", object(), [[1, 2], [3]], [1 + 1j], None, ["1"], {"a": 1}],
+            ),
+            "dtype": Slot([None, np.float64, "float32"], [np.complex64, "nonsense", 3]),
+        },
+    ),
     "softmax": (lambda axis: F.softmax(_x(3, 4), axis), {"axis": Slot([0, 1, -1], [2, -3, 1.5, "1"])}),
     "log_softmax": (lambda axis: F.log_softmax(_x(3, 4), axis), {"axis": Slot([0, 1, -1], [2, -3, 1.5, "1"])}),
-    "multiclass_svm": (lambda delta, squared: F.multiclass_svm(_x(3, 4), [0, 1, 3], delta=delta, squared=squared),
-                       {"delta": NONNEG, "squared": BOOL}),
-    "avg_pool2d": (lambda x, k: F.avg_pool2d(x, k),
-                   {"x": Slot([_x(1, 1, 4, 4), _x(1, 1, 4, 4, dtype=np.float64)],
-                              [nnlab.tensor(np.ones((1, 1, 4, 4), np.int64)), nnlab.tensor(np.ones((1, 1, 4, 4), bool))]),
-                    "k": Slot([2, (2, 2), 4], [0, -1, 1.5, "2", None])}),
+    "multiclass_svm": (
+        lambda delta, squared: F.multiclass_svm(_x(3, 4), [0, 1, 3], delta=delta, squared=squared),
+        {"delta": NONNEG, "squared": BOOL},
+    ),
+    "avg_pool2d": (
+        lambda x, k: F.avg_pool2d(x, k),
+        {
+            "x": Slot(
+                [_x(1, 1, 4, 4), _x(1, 1, 4, 4, dtype=np.float64)],
+                [nnlab.tensor(np.ones((1, 1, 4, 4), np.int64)), nnlab.tensor(np.ones((1, 1, 4, 4), bool))],
+            ),
+            "k": Slot([2, (2, 2), 4], [0, -1, 1.5, "2", None]),
+        },
+    ),
     "max_pool2d": (lambda k: F.max_pool2d(_x(1, 1, 4, 4), k), {"k": Slot([2, (2, 2)], [0, -2, 2.5, "2", None])}),
-    "Linear": (lambda n_in, bias, dtype: nn.Linear(n_in, 2, bias=bias, dtype=dtype),
-               {"n_in": POS_INT, "bias": BOOL, "dtype": FDTYPE}),
-    "Conv2d": (lambda c, k, bias: nn.Conv2d(c, 2, k, bias=bias),
-               {"c": POS_INT, "k": Slot([1, 3, (1, 3)], [0, -1, 1.5, "3", None]), "bias": BOOL}),
-    "BatchNorm1d": (lambda eps, momentum, affine, dtype: nn.BatchNorm1d(3, eps=eps, momentum=momentum, affine=affine,
-                                                                        dtype=dtype),
-                    {"eps": POS, "momentum": PROB, "affine": BOOL, "dtype": FDTYPE}),
+    "Linear": (
+        lambda n_in, bias, dtype: nn.Linear(n_in, 2, bias=bias, dtype=dtype),
+        {"n_in": POS_INT, "bias": BOOL, "dtype": FDTYPE},
+    ),
+    "Conv2d": (
+        lambda c, k, bias: nn.Conv2d(c, 2, k, bias=bias),
+        {"c": POS_INT, "k": Slot([1, 3, (1, 3)], [0, -1, 1.5, "3", None]), "bias": BOOL},
+    ),
+    "BatchNorm1d": (
+        lambda eps, momentum, affine, dtype: nn.BatchNorm1d(3, eps=eps, momentum=momentum, affine=affine, dtype=dtype),
+        {"eps": POS, "momentum": PROB, "affine": BOOL, "dtype": FDTYPE},
+    ),
     "Dropout": (lambda p: nn.Dropout(p), {"p": Slot([0.0, 0.5], [1.5, -0.1, NAN, "0.5", None])}),
-    "Flatten": (lambda start_dim: nn.Flatten(start_dim)(_x(2, 3, 4)),
-                {"start_dim": Slot([0, 1, -1], [3, 1.5, "1"])}),
-    "SGD": (lambda lr, momentum, weight_decay: nnlab.optim.SGD(_params(), lr=lr, momentum=momentum,
-                                                              weight_decay=weight_decay),
-            {"lr": LR, "momentum": PROB, "weight_decay": NONNEG}),
-    "Adam": (lambda lr, eps, weight_decay: nnlab.optim.Adam(_params(), lr=lr, eps=eps, weight_decay=weight_decay),
-             {"lr": LR, "eps": EPS, "weight_decay": NONNEG}),
+    "Flatten": (lambda start_dim: nn.Flatten(start_dim)(_x(2, 3, 4)), {"start_dim": Slot([0, 1, -1], [3, 1.5, "1"])}),
+    "SGD": (
+        lambda lr, momentum, weight_decay: nnlab.optim.SGD(
+            _params(), lr=lr, momentum=momentum, weight_decay=weight_decay
+        ),
+        {"lr": LR, "momentum": PROB, "weight_decay": NONNEG},
+    ),
+    "Adam": (
+        lambda lr, eps, weight_decay: nnlab.optim.Adam(_params(), lr=lr, eps=eps, weight_decay=weight_decay),
+        {"lr": LR, "eps": EPS, "weight_decay": NONNEG},
+    ),
     "RMSprop": (lambda lr, eps: nnlab.optim.RMSprop(_params(), lr=lr, eps=eps), {"lr": LR, "eps": EPS}),
     "Adagrad": (lambda lr, eps: nnlab.optim.Adagrad(_params(), lr=lr, eps=eps), {"lr": LR, "eps": EPS}),
-    "step": (lambda grad: _step(grad),
-             {"grad": Slot([np.ones((2, 3), np.float32), np.ones((2, 3))],
-                           [np.ones((2, 3), np.int64), np.ones((3, 2), np.float32), "g", np.ones((2, 3), bool)])}),
-    "StepLR": (lambda step_size, gamma: StepLR(step_size=step_size, gamma=gamma),
-               {"step_size": POS_INT, "gamma": Slot([0.1, 0.5, 1], [0, -1, NAN, "0.1", None])}),
-    "MultiStepLR": (lambda milestones, gamma: MultiStepLR(milestones=milestones, gamma=gamma),
-                    {"milestones": Slot([[1, 3], (2,), []], ["x", [-1], [1.5], None, 5, ["1"]]),
-                     "gamma": Slot([0.1, 0.5], [0, -1, NAN, "0.1", None])}),
+    "step": (
+        lambda grad: _step(grad),
+        {
+            "grad": Slot(
+                [np.ones((2, 3), np.float32), np.ones((2, 3))],
+                [np.ones((2, 3), np.int64), np.ones((3, 2), np.float32), "g", np.ones((2, 3), bool)],
+            )
+        },
+    ),
+    "StepLR": (
+        lambda step_size, gamma: StepLR(step_size=step_size, gamma=gamma),
+        {"step_size": POS_INT, "gamma": Slot([0.1, 0.5, 1], [0, -1, NAN, "0.1", None])},
+    ),
+    "MultiStepLR": (
+        lambda milestones, gamma: MultiStepLR(milestones=milestones, gamma=gamma),
+        {
+            "milestones": Slot([[1, 3], (2,), []], ["x", [-1], [1.5], None, 5, ["1"]]),
+            "gamma": Slot([0.1, 0.5], [0, -1, NAN, "0.1", None]),
+        },
+    ),
     "ExponentialLR": (lambda gamma: ExponentialLR(gamma=gamma), {"gamma": Slot([0.9, 1], [0, -1, NAN, "x", None])}),
-    "ReduceLROnPlateau": (lambda factor, patience, min_lr: nnlab.optim.ReduceLROnPlateau(
-        nnlab.optim.SGD(_params(), lr=0.1), factor=factor, patience=patience, min_lr=min_lr),
-        {"factor": Slot([0.1, 0.5], [0, 1, 1.5, -0.5, NAN, "0.1", None]),
-         "patience": Slot([0, 3], [-1, 1.5, "3", None]),
-         "min_lr": Slot([0.0, 1e-5], [-1, NAN, "0", None])}),
-    "gradcheck": (lambda f, eps: nnlab.gradcheck(f, nnlab.tensor(np.ones(3), requires_grad=True), eps=eps),
-                  {"f": Slot([lambda w: (w * w).sum()], [None, "f", 3]), "eps": Slot([1e-6, 1e-4], [0, -1, "1e-6", NAN])}),
-    "summary": (lambda model, shape: nnlab.summary(model, shape, print_fn=None),
-                {"model": Slot([nn.Sequential(nn.Linear(4, 2), nn.ReLU())], [lambda x: x, "mlp", None, np.ones(2)]),
-                 "shape": Slot([(4,), [4]], [(0,), (-1,), "4", None, (4.5,)])}),
+    "ReduceLROnPlateau": (
+        lambda factor, patience, min_lr: nnlab.optim.ReduceLROnPlateau(
+            nnlab.optim.SGD(_params(), lr=0.1), factor=factor, patience=patience, min_lr=min_lr
+        ),
+        {
+            "factor": Slot([0.1, 0.5], [0, 1, 1.5, -0.5, NAN, "0.1", None]),
+            "patience": Slot([0, 3], [-1, 1.5, "3", None]),
+            "min_lr": Slot([0.0, 1e-5], [-1, NAN, "0", None]),
+        },
+    ),
+    "gradcheck": (
+        lambda f, eps: nnlab.gradcheck(f, nnlab.tensor(np.ones(3), requires_grad=True), eps=eps),
+        {"f": Slot([lambda w: (w * w).sum()], [None, "f", 3]), "eps": Slot([1e-6, 1e-4], [0, -1, "1e-6", NAN])},
+    ),
+    "summary": (
+        lambda model, shape: nnlab.summary(model, shape, print_fn=None),
+        {
+            "model": Slot([nn.Sequential(nn.Linear(4, 2), nn.ReLU())], [lambda x: x, "mlp", None, np.ones(2)]),
+            "shape": Slot([(4,), [4]], [(0,), (-1,), "4", None, (4.5,)]),
+        },
+    ),
 }
 
 

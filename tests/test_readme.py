@@ -1,4 +1,5 @@
 """The README's first example runs as printed and does what it says."""
+
 import contextlib
 import io
 import pathlib
@@ -28,6 +29,7 @@ def test_readme_has_exactly_the_two_setup_commands():
 def test_readme_command_lines_parse():
     """Every `nnlab ...` line of the README's command-line block is a valid command."""
     from nnlab.cli.main import build_parser
+
     text = README.read_text()
     block = text.split("## Command line", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
     lines = [line.split("#")[0].split() for line in block.strip().splitlines()]
@@ -45,9 +47,11 @@ def test_readme_describes_the_main_job_as_it_is():
     """The set-up paragraph's model, epochs and training-set size are the CLI's defaults (its
     accuracy range was measured with `nnlab train --seed S` for S = 0, 1, 2)."""
     from nnlab.train.models import DEFAULT_MODEL, recipe_settings
+
     text = " ".join(README.read_text().split("## Set-up", 1)[1].split("## A first network", 1)[0].split())
     assert DEFAULT_MODEL == "cnn" and "trains a small CNN" in text
     assert f"for {recipe_settings(DEFAULT_MODEL)['epochs']} epochs" in text
     assert "on the 4,000 training digits" in text
     from nnlab.data.datasets import _DEFAULT_SPLITS
+
     assert _DEFAULT_SPLITS["mnist5k"][0] == 4000

@@ -1,5 +1,6 @@
 """Argument types shared by the subcommands: parse a number and check its range, so that a bad
 value is a one-line usage error naming what was expected and what came."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,6 +11,7 @@ __all__ = ["number", "positive", "nonneg_int", "nonneg_float", "fraction", "prob
 def number(kind, ok, expected: str):
     """An argparse ``type``: ``kind(text)`` that must satisfy ``ok(value)``; else
     "expected <expected>, got '<text>'"."""
+
     def parse(text):
         try:
             v = kind(text)
@@ -18,6 +20,7 @@ def number(kind, ok, expected: str):
         if not ok(v):  # also rejects NaN
             raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
         return v
+
     return parse
 
 

@@ -1,4 +1,5 @@
 """`nnlab export RUN --onnx model.onnx`: a trained run's network as an ONNX graph."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,9 +7,11 @@ import numpy as np
 from nnlab.cli.main import UsageError, register
 
 HELP = "write a run's network as an ONNX file"
-DESCRIPTION = ("Export the network of a run (its folder or checkpoint file) to ONNX with nnlab.onnx.export.\n"
-               "The graph takes the network's input (after the run's preprocessing, which it does not\n"
-               "include) with a symbolic batch axis. Needs the onnx extra: pip install 'nnlab[onnx]'.")
+DESCRIPTION = (
+    "Export the network of a run (its folder or checkpoint file) to ONNX with nnlab.onnx.export.\n"
+    "The graph takes the network's input (after the run's preprocessing, which it does not\n"
+    "include) with a symbolic batch axis. Needs the onnx extra: pip install 'nnlab[onnx]'."
+)
 
 
 def configure(p) -> None:
@@ -18,6 +21,7 @@ def configure(p) -> None:
 
 def run(args) -> int:
     from nnlab.cli.train_cmd import _load_run
+
     try:
         from nnlab.onnx import export
     except ImportError as e:  # pragma: no cover - the extra is part of the test install

@@ -14,6 +14,7 @@ it and declares its options::
 Errors the user can fix (bad files, bad options, bad checkpoints) print one line and exit with
 code 2; ``--debug`` shows the traceback instead.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,9 @@ class _Command:
 COMMANDS: dict[str, _Command] = {}
 
 
-def register(name: str, run, configure=None, *, help: str, description: str | None = None,
-             epilog: str | None = None) -> None:
+def register(
+    name: str, run, configure=None, *, help: str, description: str | None = None, epilog: str | None = None
+) -> None:
     """Add subcommand ``name``: ``configure(parser)`` adds its options, ``run(args) -> exit code``;
     ``epilog`` ends its --help (e.g. its exit codes)."""
     COMMANDS[name] = _Command(name, run, configure, help, description or help, epilog)
@@ -61,26 +63,28 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 def build_parser() -> argparse.ArgumentParser:
     _load_builtin_commands()
     parser = _Parser(
-        prog=PROG, formatter_class=_Formatter,
+        prog=PROG,
+        formatter_class=_Formatter,
         description="nnlab: deep learning from first principles on NumPy.\n\n"
-                    "Train, evaluate and inspect small networks. `nnlab train` with no arguments\n"
-                    "trains the default network on the bundled handwritten digits and writes a run\n"
-                    "folder (checkpoint, metrics, HTML report) under runs/.",
+        "Train, evaluate and inspect small networks. `nnlab train` with no arguments\n"
+        "trains the default network on the bundled handwritten digits and writes a run\n"
+        "folder (checkpoint, metrics, HTML report) under runs/.",
         epilog="examples:\n"
-               "  nnlab train                                   the main job (bundled digits, default CNN)\n"
-               "  nnlab train --model mlp --epochs 20 --lr 0.05\n"
-               "  nnlab train --model digit16                   the notes' 784-16-16-10 sigmoid net\n"
-               "  nnlab train --data spiral --model mlp --hidden 100\n"
-               "  nnlab evaluate runs/<name>                    re-measure a run\n"
-               "  nnlab predict runs/<name> digit.png           classify images\n\n"
-               "`nnlab COMMAND --help` lists the options of a command.")
+        "  nnlab train                                   the main job (bundled digits, default CNN)\n"
+        "  nnlab train --model mlp --epochs 20 --lr 0.05\n"
+        "  nnlab train --model digit16                   the notes' 784-16-16-10 sigmoid net\n"
+        "  nnlab train --data spiral --model mlp --hidden 100\n"
+        "  nnlab evaluate runs/<name>                    re-measure a run\n"
+        "  nnlab predict runs/<name> digit.png           classify images\n\n"
+        "`nnlab COMMAND --help` lists the options of a command.",
+    )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=_Parser)
     for cmd in COMMANDS.values():
-        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.description, epilog=cmd.epilog,
-                           formatter_class=_Formatter)
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                       help="show full tracebacks on errors")
+        p = sub.add_parser(
+            cmd.name, help=cmd.help, description=cmd.description, epilog=cmd.epilog, formatter_class=_Formatter
+        )
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks on errors")
         if cmd.configure is not None:
             cmd.configure(p)
         p.set_defaults(_run=cmd.run)
@@ -97,6 +101,7 @@ def _load_builtin_commands() -> None:
         return
     _BUILTINS_LOADED = True
     import importlib
+
     for mod in COMMAND_MODULES:
         importlib.import_module(mod)
 
@@ -116,14 +121,26 @@ COMMAND_MODULES = (
 def _user_errors():
     from nnlab.data.datasets import DataError
     from nnlab.train.checkpoint import CheckpointError
-    return (UsageError, DataError, CheckpointError, FileNotFoundError, PermissionError, IsADirectoryError,
-            ValueError, TypeError)
+
+    return (
+        UsageError,
+        DataError,
+        CheckpointError,
+        FileNotFoundError,
+        PermissionError,
+        IsADirectoryError,
+        ValueError,
+        TypeError,
+    )
 
 
 def _one_line(e: BaseException) -> str:
     msg = str(e).strip() or type(e).__name__
-    if isinstance(e, (FileNotFoundError, PermissionError, IsADirectoryError)) and getattr(e, "filename", None) \
-            and e.filename not in msg:
+    if (
+        isinstance(e, (FileNotFoundError, PermissionError, IsADirectoryError))
+        and getattr(e, "filename", None)
+        and e.filename not in msg
+    ):
         msg = f"{e.filename}: {e.strerror or msg}"
     return " ".join(msg.split())
 
@@ -153,8 +170,9 @@ def main(argv=None) -> int:
     except Exception as e:  # noqa: BLE001 - the last line of defence prints one line, not a traceback
         if debug:
             raise
-        print(f"{PROG}: error: {type(e).__name__}: {_one_line(e)} (run with --debug for the traceback)",
-              file=sys.stderr)
+        print(
+            f"{PROG}: error: {type(e).__name__}: {_one_line(e)} (run with --debug for the traceback)", file=sys.stderr
+        )
         return 1
     return int(code or 0)
 

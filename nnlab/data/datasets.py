@@ -4,6 +4,7 @@ Everything here is plain NumPy: X is float32 (images in NCHW, values in [0, 1]),
 indices 0..K-1. A dataset knows its *role* ("train", "dev", "test") so that preprocessing can refuse
 to learn statistics from anything but the training split.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,16 +14,41 @@ import numpy as np
 
 from nnlab.data.bundled import cache_dir, load_digits8x8, load_mnist5k
 from nnlab.data.containers import ROLES, ArrayDataset, DataError, DataFileNotFoundError, DatasetSplits
-from nnlab.data.files import (IMAGE_EXTENSIONS, _check_exists, image_array, load_csv, load_image_folder,  # noqa: F401
-                              load_images, load_npz)
+from nnlab.data.files import (
+    IMAGE_EXTENSIONS,  # noqa: F401  (re-exported: nnlab.data.datasets.IMAGE_EXTENSIONS)
+    _check_exists,
+    image_array,
+    load_csv,
+    load_image_folder,
+    load_images,
+    load_npz,
+)
 from nnlab.data.splits import kfold, train_dev_test_split
 from nnlab.data.synthetic import SYNTHETIC, make_blobs, make_circles, make_moons, make_spiral, make_xor
 
 __all__ = [
-    "DataError", "DataFileNotFoundError", "ArrayDataset", "DatasetSplits",
-    "load_mnist5k", "load_digits8x8", "make_spiral", "make_circles", "make_moons", "make_xor",
-    "make_blobs", "train_dev_test_split", "kfold", "load_dataset", "load_npz", "load_csv",
-    "load_image_folder", "load_images", "image_array", "cache_dir", "KNOWN_DATASETS", "ROLES",
+    "DataError",
+    "DataFileNotFoundError",
+    "ArrayDataset",
+    "DatasetSplits",
+    "load_mnist5k",
+    "load_digits8x8",
+    "make_spiral",
+    "make_circles",
+    "make_moons",
+    "make_xor",
+    "make_blobs",
+    "train_dev_test_split",
+    "kfold",
+    "load_dataset",
+    "load_npz",
+    "load_csv",
+    "load_image_folder",
+    "load_images",
+    "image_array",
+    "cache_dir",
+    "KNOWN_DATASETS",
+    "ROLES",
 ]
 
 
@@ -37,8 +63,9 @@ def _looks_like_path(s) -> bool:
         return True
     if s.strip().lower() in KNOWN_DATASETS:  # a bundled name wins over a same-named folder
         return False
-    return (os.sep in s or "/" in s or s.startswith(".") or Path(s).suffix.lower() in (".npz", ".csv")
-            or Path(s).exists())
+    return (
+        os.sep in s or "/" in s or s.startswith(".") or Path(s).suffix.lower() in (".npz", ".csv") or Path(s).exists()
+    )
 
 
 def _check_classes(data: "ArrayDataset", where) -> None:
@@ -46,14 +73,26 @@ def _check_classes(data: "ArrayDataset", where) -> None:
     by predicting it, and nothing is learnt."""
     if data.y is not None and len(data.y) and np.unique(data.y).size < 2:
         only = data.class_names[int(data.y[0])] if data.class_names else int(data.y[0])
-        raise DataError(f"{where}: every sample has the same label ({only!r}); a classifier needs at least "
-                        "two classes: add samples of another class")
+        raise DataError(
+            f"{where}: every sample has the same label ({only!r}); a classifier needs at least "
+            "two classes: add samples of another class"
+        )
 
 
-def load_dataset(name_or_path="mnist5k", *, seed: int = 0, splits=None, stratify: bool = True,
-                 label_column: int | str | None = None, image_size=None, color: str = "auto",
-                 n_samples: int | None = None, noise: float | None = None, classes: int | None = None,
-                 cache: str | os.PathLike | None = None) -> DatasetSplits:
+def load_dataset(
+    name_or_path="mnist5k",
+    *,
+    seed: int = 0,
+    splits=None,
+    stratify: bool = True,
+    label_column: int | str | None = None,
+    image_size=None,
+    color: str = "auto",
+    n_samples: int | None = None,
+    noise: float | None = None,
+    classes: int | None = None,
+    cache: str | os.PathLike | None = None,
+) -> DatasetSplits:
     """Load a bundled, synthetic or user dataset and split it into train/dev/test.
 
     Names: "mnist5k" (alias "digits"; 4000/500/500), "digits8x8", and the synthetic
@@ -88,8 +127,10 @@ def load_dataset(name_or_path="mnist5k", *, seed: int = 0, splits=None, stratify
             X, y = SYNTHETIC[name](**kw)
             default, names = _SYNTHETIC_SPLITS, None
         else:
-            raise DataError(f"unknown dataset {name_or_path!r}; known names are {', '.join(KNOWN_DATASETS)}, "
-                            "or give a path to a .npz, .csv or image folder")
+            raise DataError(
+                f"unknown dataset {name_or_path!r}; known names are {', '.join(KNOWN_DATASETS)}, "
+                "or give a path to a .npz, .csv or image folder"
+            )
         data = ArrayDataset(X, y, class_names=names)
     else:
         path = Path(name_or_path)
@@ -103,9 +144,12 @@ def load_dataset(name_or_path="mnist5k", *, seed: int = 0, splits=None, stratify
         elif suffix == ".csv":
             data = load_csv(path, label_column=label_column)
         else:
-            raise DataError(f"{path}: unsupported file type {suffix or '(none)'!r}; "
-                            "use a .npz (X, y), a .csv, or a folder of class sub-folders with images")
+            raise DataError(
+                f"{path}: unsupported file type {suffix or '(none)'!r}; "
+                "use a .npz (X, y), a .csv, or a folder of class sub-folders with images"
+            )
         default = _FILE_SPLITS
     _check_classes(data, name_or_path)
-    return train_dev_test_split(data, sizes=splits if splits is not None else default,
-                                stratify=stratify, seed=seed, name=name)
+    return train_dev_test_split(
+        data, sizes=splits if splits is not None else default, stratify=stratify, seed=seed, name=name
+    )

@@ -1,4 +1,5 @@
 """User files: .npz arrays, CSV tables, image folders and single images."""
+
 from __future__ import annotations
 
 import csv
@@ -23,12 +24,16 @@ def _encode_labels(raw: np.ndarray, where: str) -> tuple[np.ndarray, list[str]]:
         raise DataError(f"{where}: labels must be 1-D, got shape {raw.shape}; store one class per sample")
     if raw.dtype.kind in "iufb":
         if raw.dtype.kind == "f" and not np.all(np.isfinite(raw)):
-            raise DataError(f"{where}: labels must be finite class indices, found "
-                            f"{raw[~np.isfinite(raw)][0].item()!r}; fill in every sample's label")
+            raise DataError(
+                f"{where}: labels must be finite class indices, found "
+                f"{raw[~np.isfinite(raw)][0].item()!r}; fill in every sample's label"
+            )
         if raw.dtype.kind == "f" and not np.all(np.mod(raw, 1) == 0):
             bad = raw[np.mod(raw, 1) != 0][0].item()
-            raise DataError(f"{where}: labels must be class indices or names, found non-integer values "
-                            f"such as {bad!r}; use integer class labels")
+            raise DataError(
+                f"{where}: labels must be class indices or names, found non-integer values "
+                f"such as {bad!r}; use integer class labels"
+            )
         ints = raw.astype(np.int64)
         if ints.size == 0:
             return ints, []
@@ -38,8 +43,9 @@ def _encode_labels(raw: np.ndarray, where: str) -> tuple[np.ndarray, list[str]]:
         return y.astype(np.int64), [str(v) for v in values]
     text = np.char.strip(raw.astype(str))
     if text.size and (text == "").any():
-        raise DataError(f"{where}: the label of sample {int(np.argmax(text == '')) + 1} is empty; "
-                        "give every sample a label")
+        raise DataError(
+            f"{where}: the label of sample {int(np.argmax(text == '')) + 1} is empty; give every sample a label"
+        )
     names, y = np.unique(text, return_inverse=True)
     return y.astype(np.int64), [str(v) for v in names]
 
@@ -61,27 +67,33 @@ def load_npz(path) -> ArrayDataset:
         with open(path, "rb") as f:
             magic = f.read(4)
         if magic != b"PK\x03\x04":  # every .npz is a zip archive
-            raise DataError(f"{path}: not an .npz archive (it does not start like a zip file); "
-                            "save it with np.savez(path, X=features, y=labels)")
+            raise DataError(
+                f"{path}: not an .npz archive (it does not start like a zip file); "
+                "save it with np.savez(path, X=features, y=labels)"
+            )
     try:
         with np.load(path, allow_pickle=False) as z:
             keys = list(z.keys())
             if "X" not in keys or "y" not in keys:
-                raise DataError(f"{path}: an .npz dataset needs arrays named 'X' and 'y', found {keys}; "
-                                "save it with np.savez(path, X=features, y=labels)")
+                raise DataError(
+                    f"{path}: an .npz dataset needs arrays named 'X' and 'y', found {keys}; "
+                    "save it with np.savez(path, X=features, y=labels)"
+                )
             X, raw_y = z["X"], z["y"]
             names = [str(s) for s in z["class_names"]] if "class_names" in keys else None
     except DataError:
         raise
     except Exception as e:
-        raise DataError(f"{path}: cannot read as .npz ({type(e).__name__}: {e}); "
-                        "save it with np.savez(path, X=features, y=labels)") from None
+        raise DataError(
+            f"{path}: cannot read as .npz ({type(e).__name__}: {e}); save it with np.savez(path, X=features, y=labels)"
+        ) from None
     if X.dtype.kind not in "iufb":
         raise DataError(f"{path}: X must be numeric, got dtype {X.dtype}")
     if X.dtype.kind == "f" and not np.all(np.isfinite(X)):
         i = int(np.argwhere(~np.isfinite(X.reshape(len(X), -1)))[0][0])
-        raise DataError(f"{path}: X holds NaN or infinite values (first in sample {i}); "
-                        "features must be finite numbers")
+        raise DataError(
+            f"{path}: X holds NaN or infinite values (first in sample {i}); features must be finite numbers"
+        )
     if X.ndim < 2 or len(X) != len(raw_y):
         raise DataError(f"{path}: X has shape {X.shape} and y {np.shape(raw_y)}; need X (N, ...) and y (N,)")
     y, inferred = _encode_labels(raw_y, str(path))
@@ -107,8 +119,11 @@ def _numbered_header(rows, label_column) -> bool:
     columns with numbers ("0,1,2,...,label" or "label,0,1,...")."""
     if len(rows) < 2 or not (label_column is None or isinstance(label_column, int)):
         return False
-    cols = [label_column] if label_column is not None else [-1] + [
-        j for j, c in enumerate(rows[0]) if c.strip().lower() in LABEL_NAMES]
+    cols = (
+        [label_column]
+        if label_column is not None
+        else [-1] + [j for j, c in enumerate(rows[0]) if c.strip().lower() in LABEL_NAMES]
+    )
     for col in cols:
         try:
             first, rest = rows[0][col], [r[col] for r in rows[1:]]
@@ -143,14 +158,13 @@ def load_csv(path, label_column: int | str | None = None) -> ArrayDataset:
     width = len(header) if header is not None else len(rows[0])
     for i, r in enumerate(rows):
         if len(r) != width:
-            raise DataError(f"{path}: row {i + first_line} has {len(r)} cells, expected {width}; "
-                            "every row needs the same columns")
+            raise DataError(
+                f"{path}: row {i + first_line} has {len(r)} cells, expected {width}; every row needs the same columns"
+            )
     if width < 2:
         other = next((d for d in ";\t|" if d in (header or rows[0])[0]), None)
-        hint = (f"; the file seems to separate cells with {other!r}, save it comma-separated"
-                if other else "")
-        raise DataError(f"{path}: need at least one feature column and a label column, "
-                        f"found {width} column(s){hint}")
+        hint = f"; the file seems to separate cells with {other!r}, save it comma-separated" if other else ""
+        raise DataError(f"{path}: need at least one feature column and a label column, found {width} column(s){hint}")
     named = [j for j, c in enumerate(header or []) if c.lower() in LABEL_NAMES]
     if label_column is None:
         # a header naming one column "label" (or class/target/y) marks it, wherever it is
@@ -158,14 +172,17 @@ def load_csv(path, label_column: int | str | None = None) -> ArrayDataset:
     elif isinstance(label_column, str) and not label_column.lstrip("-").isdigit():
         if header is None or label_column not in header:
             have = f"columns are {header}" if header is not None else "the file has no header row"
-            raise DataError(f"{path}: label column {label_column!r} not found ({have}); "
-                            "pass label_column= a column name or index")
+            raise DataError(
+                f"{path}: label column {label_column!r} not found ({have}); pass label_column= a column name or index"
+            )
         col = header.index(label_column)
     else:
         col = int(label_column)
         if not -width <= col < width:
-            raise DataError(f"{path}: label column {col} is out of range for {width} columns; "
-                            f"use an index in [0, {width - 1}] or a column name")
+            raise DataError(
+                f"{path}: label column {col} is out of range for {width} columns; "
+                f"use an index in [0, {width - 1}] or a column name"
+            )
         col %= width
     cells = np.array(rows, dtype=object)
     features = np.delete(cells, col, axis=1)
@@ -173,25 +190,29 @@ def load_csv(path, label_column: int | str | None = None) -> ArrayDataset:
     try:
         X = features.astype(np.float64)
     except ValueError:
-        bad = next((i, j) for i in range(features.shape[0]) for j in range(features.shape[1])
-                   if not _is_number(features[i, j]))
+        bad = next(
+            (i, j) for i in range(features.shape[0]) for j in range(features.shape[1]) if not _is_number(features[i, j])
+        )
         i, j = bad
         cname = f" ({header[feature_cols[j]]!r})" if header is not None else ""
-        raise DataError(f"{path}: row {i + first_line}, column {feature_cols[j] + 1}{cname} holds "
-                        f"{features[i, j]!r}, which is not a number; features must be numeric "
-                        "(set label_column= if this is the label)") from None
+        raise DataError(
+            f"{path}: row {i + first_line}, column {feature_cols[j] + 1}{cname} holds "
+            f"{features[i, j]!r}, which is not a number; features must be numeric "
+            "(set label_column= if this is the label)"
+        ) from None
     if not np.all(np.isfinite(X)):
         i, j = np.argwhere(~np.isfinite(X))[0]
-        raise DataError(f"{path}: row {i + first_line}, column {feature_cols[j] + 1} is "
-                        f"{features[i, j]!r}; features must be finite numbers")
+        raise DataError(
+            f"{path}: row {i + first_line}, column {feature_cols[j] + 1} is "
+            f"{features[i, j]!r}; features must be finite numbers"
+        )
     raw = np.array([r[col].strip() for r in rows])
     labels = raw.astype(np.float64) if all(_is_number(c) for c in raw) else raw
     y, names = _encode_labels(labels, str(path))
     return ArrayDataset(X, y, class_names=names)
 
 
-def load_image_folder(path, image_size: int | tuple[int, int] | None = None,
-                      color: str = "auto") -> ArrayDataset:
+def load_image_folder(path, image_size: int | tuple[int, int] | None = None, color: str = "auto") -> ArrayDataset:
     """A folder with one sub-folder of PNG/JPEG images per class (sorted names = class order).
 
     Images become float32 NCHW in [0, 1]: grayscale (C=1), RGB (C=3), or "auto" (grayscale if
@@ -210,12 +231,13 @@ def load_image_folder(path, image_size: int | tuple[int, int] | None = None,
     image_size = _image_size(image_size)
     classes = sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
-        raise DataError(f"{path}: no class sub-folders; put each class's images in its own "
-                        f"sub-folder (e.g. {path / 'cat' / '1.png'}, {path / 'dog' / '2.png'})")
+        raise DataError(
+            f"{path}: no class sub-folders; put each class's images in its own "
+            f"sub-folder (e.g. {path / 'cat' / '1.png'}, {path / 'dog' / '2.png'})"
+        )
     files, labels = [], []
     for k, name in enumerate(classes):
-        found = sorted(p for p in (path / name).iterdir()
-                       if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+        found = sorted(p for p in (path / name).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
         if not found:
             raise DataError(f"{path / name}: class folder has no PNG/JPEG images; add images or remove it")
         files += found
@@ -236,6 +258,7 @@ def _image_size(image_size) -> tuple[int, int] | None:
 def _read_images(files: Sequence[Path], image_size, color: str, where: str) -> np.ndarray:
     """Decode image files into one float32 NCHW array in [0, 1] (see load_image_folder)."""
     from PIL import Image
+
     if color not in ("auto", "grayscale", "rgb"):
         raise ValueError(f"color must be 'auto', 'grayscale' or 'rgb', got {color!r}")
     image_size = _image_size(image_size)
@@ -248,8 +271,9 @@ def _read_images(files: Sequence[Path], image_size, color: str, where: str) -> n
                 im.load()
                 im = im.copy()
         except Exception as e:
-            raise DataError(f"{f}: cannot read the image ({type(e).__name__}: {e}); "
-                            "replace or remove the file") from None
+            raise DataError(
+                f"{f}: cannot read the image ({type(e).__name__}: {e}); replace or remove the file"
+            ) from None
         grayscale &= im.mode in ("1", "L", "LA", "I", "I;16", "F")
         images.append(im)
     mode = {"grayscale": "L", "rgb": "RGB"}.get(color) or ("L" if grayscale else "RGB")
@@ -257,9 +281,11 @@ def _read_images(files: Sequence[Path], image_size, color: str, where: str) -> n
     first = arrays[0].shape
     j = next((i for i, a in enumerate(arrays) if a.shape != first), None)
     if j is not None:
-        raise DataError(f"{where}: images differ in size ({Path(files[0]).name} is {first[1]}x{first[0]}, "
-                        f"{Path(files[j]).name} is {arrays[j].shape[1]}x{arrays[j].shape[0]}); "
-                        "pass image_size=(H, W) to resize them")
+        raise DataError(
+            f"{where}: images differ in size ({Path(files[0]).name} is {first[1]}x{first[0]}, "
+            f"{Path(files[j]).name} is {arrays[j].shape[1]}x{arrays[j].shape[0]}); "
+            "pass image_size=(H, W) to resize them"
+        )
     X = np.stack(arrays)
     return X[:, None] if X.ndim == 3 else X.transpose(0, 3, 1, 2)
 
@@ -272,6 +298,7 @@ def image_array(im, mode: str = "L", image_size=None) -> np.ndarray:
     (bilinear) to ``image_size`` (H, W) if given, upright by its EXIF orientation. 16-bit and float
     grayscale keep their depth: Pillow's convert("L") would clip every value above 255 to white."""
     from PIL import Image, ImageOps
+
     size = None if image_size is None else (int(image_size[1]), int(image_size[0]))
     im = ImageOps.exif_transpose(im)  # a camera's "rotate on display" tag, applied as viewers do
     if im.mode in _DEEP_GRAY:
@@ -290,8 +317,9 @@ def image_array(im, mode: str = "L", image_size=None) -> np.ndarray:
     return np.asarray(im, dtype=np.float32) / np.float32(255.0)
 
 
-def load_images(paths: Sequence[str | os.PathLike], image_size=None, color: str = "grayscale",
-                invert: bool | str = False) -> np.ndarray:
+def load_images(
+    paths: Sequence[str | os.PathLike], image_size=None, color: str = "grayscale", invert: bool | str = False
+) -> np.ndarray:
     """Image files (e.g. for prediction) as one float32 (N, C, H, W) batch in [0, 1].
 
     ``invert``: True turns dark-on-light images into light-on-dark (the digits' convention);
@@ -308,7 +336,7 @@ def load_images(paths: Sequence[str | os.PathLike], image_size=None, color: str 
     if invert == "auto":
         border = np.concatenate([X[:, :, 0], X[:, :, -1], X[:, :, :, 0], X[:, :, :, -1]], axis=2).mean(axis=(1, 2))
         h, w = X.shape[2:]
-        centre = X[:, :, h // 4:h - h // 4, w // 4:w - w // 4].mean(axis=(1, 2, 3))
+        centre = X[:, :, h // 4 : h - h // 4, w // 4 : w - w // 4].mean(axis=(1, 2, 3))
         flip = (border > centre)[:, None, None, None]
         X = np.where(flip, 1.0 - X, X).astype(np.float32)
     elif invert is True:

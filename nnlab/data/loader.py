@@ -5,6 +5,7 @@ One epoch is one pass over every training sample. The order of epoch e is drawn 
 this process: a run resumed at epoch e (``set_epoch(e)`` or ``load_state_dict``) sees the same
 batches as an uninterrupted one. Augmentation gets its own generator per (seed, epoch, batch).
 """
+
 from __future__ import annotations
 
 from typing import Callable, Iterator
@@ -39,8 +40,15 @@ class DataLoader:
             data only).
     """
 
-    def __init__(self, data, batch_size: int | None = 32, shuffle: bool = True, drop_last: bool = False,
-                 seed: int = 0, transform: Callable | None = None):
+    def __init__(
+        self,
+        data,
+        batch_size: int | None = 32,
+        shuffle: bool = True,
+        drop_last: bool = False,
+        seed: int = 0,
+        transform: Callable | None = None,
+    ):
         if isinstance(data, ArrayDataset):
             X, y = data.X, data.y
         elif isinstance(data, (tuple, list)) and len(data) == 2:
@@ -58,12 +66,17 @@ class DataLoader:
         n = len(y)
         if n == 0:
             raise ValueError("DataLoader: the dataset is empty")
-        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
-                                       or batch_size < 1):
-            raise ValueError(f"DataLoader: batch_size must be a positive integer or None (full batch), got {batch_size!r}")
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1
+        ):
+            raise ValueError(
+                f"DataLoader: batch_size must be a positive integer or None (full batch), got {batch_size!r}"
+            )
         if drop_last and batch_size is not None and batch_size > n:
-            raise ValueError(f"DataLoader: batch_size={batch_size} with drop_last=True would drop all {n} samples; "
-                             "use a smaller batch_size or drop_last=False")
+            raise ValueError(
+                f"DataLoader: batch_size={batch_size} with drop_last=True would drop all {n} samples; "
+                "use a smaller batch_size or drop_last=False"
+            )
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"DataLoader: seed must be a non-negative integer, got {seed!r}")
         if transform is not None and not callable(transform):
@@ -107,7 +120,7 @@ class DataLoader:
             lo, hi = b * step, min((b + 1) * step, self.num_samples)
             if order is None:
                 xb, yb = self.X[lo:hi].view(), self.y[lo:hi].view()  # no copy when not shuffling;
-                xb.flags.writeable = yb.flags.writeable = False     # read-only guards the dataset
+                xb.flags.writeable = yb.flags.writeable = False  # read-only guards the dataset
             else:
                 idx = order[lo:hi]
                 xb, yb = self.X[idx], self.y[idx]
@@ -123,7 +136,9 @@ class DataLoader:
     def load_state_dict(self, state: dict) -> None:
         missing = {"epoch", "seed"} - set(state)
         if missing:
-            raise ValueError(f"DataLoader.load_state_dict: state lacks {sorted(missing)}; expected keys 'epoch' and 'seed'")
+            raise ValueError(
+                f"DataLoader.load_state_dict: state lacks {sorted(missing)}; expected keys 'epoch' and 'seed'"
+            )
         seed = state["seed"]
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"DataLoader.load_state_dict: seed must be a non-negative integer, got {seed!r}")
@@ -132,5 +147,7 @@ class DataLoader:
 
     def __repr__(self) -> str:
         bs = "full" if self.batch_size is None else self.batch_size
-        return (f"DataLoader(n={self.num_samples}, batch_size={bs}, batches={len(self)}, shuffle={self.shuffle}, "
-                f"drop_last={self.drop_last}, seed={self.seed}, epoch={self.epoch}, transform={self.transform!r})")
+        return (
+            f"DataLoader(n={self.num_samples}, batch_size={bs}, batches={len(self)}, shuffle={self.shuffle}, "
+            f"drop_last={self.drop_last}, seed={self.seed}, epoch={self.epoch}, transform={self.transform!r})"
+        )

@@ -9,6 +9,7 @@ Inputs may have any shape (N, ...): features are flattened internally; element-w
 preprocessors restore the shape, PCA/Whiten return (N, k).
 Statistics are computed in float64; outputs keep a float64 input's dtype, else float32.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -17,8 +18,16 @@ import numpy as np
 
 from .datasets import ArrayDataset, DatasetSplits
 
-__all__ = ["Preprocessor", "MeanSubtract", "Standardize", "MinMaxScale", "PCA", "Whiten", "Pipeline",
-           "preprocessor_from_state"]
+__all__ = [
+    "Preprocessor",
+    "MeanSubtract",
+    "Standardize",
+    "MinMaxScale",
+    "PCA",
+    "Whiten",
+    "Pipeline",
+    "preprocessor_from_state",
+]
 
 
 def _training_array(data, allow_non_train: bool, who: str) -> np.ndarray:
@@ -27,9 +36,11 @@ def _training_array(data, allow_non_train: bool, who: str) -> np.ndarray:
         data = data.train
     if isinstance(data, ArrayDataset):
         if data.role not in ("train", None) and not allow_non_train:
-            raise ValueError(f"{who}.fit: got the {data.role!r} split; statistics must come from the training "
-                             f"split only (fit on splits.train, then transform dev/test), or pass "
-                             f"allow_non_train=True if this is really intended")
+            raise ValueError(
+                f"{who}.fit: got the {data.role!r} split; statistics must come from the training "
+                f"split only (fit on splits.train, then transform dev/test), or pass "
+                f"allow_non_train=True if this is really intended"
+            )
         X = data.X
     elif isinstance(data, tuple) and len(data) == 2:
         X = data[0]
@@ -76,8 +87,10 @@ class Preprocessor:
             X = X.X
         X = np.asarray(X)
         if tuple(X.shape[1:]) != self.feature_shape:
-            raise ValueError(f"{name}.transform: expected samples of shape {self.feature_shape} "
-                             f"(as in fit), got X of shape {X.shape}")
+            raise ValueError(
+                f"{name}.transform: expected samples of shape {self.feature_shape} "
+                f"(as in fit), got X of shape {X.shape}"
+            )
         return self._transform(X.astype(np.float64)).astype(_out_dtype(X), copy=False)
 
     def fit_transform(self, data, allow_non_train: bool = False) -> np.ndarray:
@@ -93,8 +106,13 @@ class Preprocessor:
         DatasetSplits (input_shape updated), or a plain array. Fit first, on the training split."""
         if isinstance(data, DatasetSplits):
             parts = [self.apply(d) for d in data]
-            return DatasetSplits(*parts, num_classes=data.num_classes, input_shape=parts[0].input_shape,
-                                 name=data.name, class_names=data.class_names)
+            return DatasetSplits(
+                *parts,
+                num_classes=data.num_classes,
+                input_shape=parts[0].input_shape,
+                name=data.name,
+                class_names=data.class_names,
+            )
         if isinstance(data, ArrayDataset):
             return ArrayDataset(self.transform(data.X), data.y, role=data.role, class_names=data.class_names)
         return self.transform(data)
@@ -108,9 +126,11 @@ class Preprocessor:
 
     # checkpoints ------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        state = {"type": type(self).__name__,
-                 "params": {k: getattr(self, k) for k in self._params},
-                 "feature_shape": None if self.feature_shape is None else list(self.feature_shape)}
+        state = {
+            "type": type(self).__name__,
+            "params": {k: getattr(self, k) for k in self._params},
+            "feature_shape": None if self.feature_shape is None else list(self.feature_shape),
+        }
         if self.fitted:
             state["stats"] = {k: np.array(getattr(self, k)) for k in self._stats}
         return state
@@ -243,11 +263,15 @@ class PCA(Preprocessor):
         nc = n_components
         if nc is not None:
             if isinstance(nc, bool) or not isinstance(nc, (int, float, np.integer, np.floating)):
-                raise TypeError(f"{type(self).__name__}: n_components must be an int, a float in (0, 1] or None, got {nc!r}")
+                raise TypeError(
+                    f"{type(self).__name__}: n_components must be an int, a float in (0, 1] or None, got {nc!r}"
+                )
             if isinstance(nc, (int, np.integer)) and nc < 1:
                 raise ValueError(f"{type(self).__name__}: n_components must be >= 1, got {nc}")
             if isinstance(nc, (float, np.floating)) and not 0 < nc <= 1:
-                raise ValueError(f"{type(self).__name__}: a float n_components is a variance fraction in (0, 1], got {nc}")
+                raise ValueError(
+                    f"{type(self).__name__}: a float n_components is a variance fraction in (0, 1], got {nc}"
+                )
         self.n_components = nc
         self.mean = self.components_ = self.explained_variance_ = self.total_variance = None
 
@@ -359,12 +383,18 @@ class Pipeline(Preprocessor):
         if not self.fitted:
             raise RuntimeError("Pipeline.transform: call fit(train) first")
         if tuple(X.shape[1:]) != self.feature_shape:
-            raise ValueError(f"Pipeline.transform: expected samples of shape {self.feature_shape}, got X of shape {X.shape}")
+            raise ValueError(
+                f"Pipeline.transform: expected samples of shape {self.feature_shape}, got X of shape {X.shape}"
+            )
         return self._transform(X).astype(_out_dtype(X), copy=False)
 
     def state_dict(self) -> dict:
-        return {"type": "Pipeline", "params": {}, "steps": [s.state_dict() for s in self.steps],
-                "feature_shape": None if self.feature_shape is None else list(self.feature_shape)}
+        return {
+            "type": "Pipeline",
+            "params": {},
+            "steps": [s.state_dict() for s in self.steps],
+            "feature_shape": None if self.feature_shape is None else list(self.feature_shape),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.steps = [preprocessor_from_state(s) for s in state["steps"]]

@@ -1,4 +1,5 @@
 """Stratified train/dev/test splits and k-fold cross-validation."""
+
 from __future__ import annotations
 
 from typing import Iterator, Sequence
@@ -6,6 +7,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from nnlab.data.containers import ArrayDataset, DataError, DatasetSplits, _check_count
+
 
 def _interleaved_order(y: np.ndarray, stratify: bool, seed) -> np.ndarray:
     """A random order of the samples in which every prefix has (to within one sample per class)
@@ -37,8 +39,10 @@ def _resolve_sizes(sizes, n: int) -> tuple[int, int, int]:
         if min(out) < 0:
             raise ValueError(f"split sizes must be >= 0, got {out}")
         if sum(out) > n:
-            raise DataError(f"split sizes {out} need {sum(out)} samples but the data has {n}; "
-                            "ask for fewer or pass fractions such as (0.8, 0.1, 0.1)")
+            raise DataError(
+                f"split sizes {out} need {sum(out)} samples but the data has {n}; "
+                "ask for fewer or pass fractions such as (0.8, 0.1, 0.1)"
+            )
         return out
     fr = [float(s) for s in sizes]
     if min(fr) < 0 or sum(fr) > 1 + 1e-9:
@@ -48,8 +52,15 @@ def _resolve_sizes(sizes, n: int) -> tuple[int, int, int]:
     return train, dev, test
 
 
-def train_dev_test_split(X, y=None, sizes=(0.8, 0.1, 0.1), stratify: bool = True, seed: int = 0,
-                         name: str = "", class_names: Sequence[str] | None = None) -> DatasetSplits:
+def train_dev_test_split(
+    X,
+    y=None,
+    sizes=(0.8, 0.1, 0.1),
+    stratify: bool = True,
+    seed: int = 0,
+    name: str = "",
+    class_names: Sequence[str] | None = None,
+) -> DatasetSplits:
     """Split into train/dev/test ArrayDatasets (disjoint; stratified so the class proportions of
     each split match the whole set, as the three must come from the same distribution).
 
@@ -63,10 +74,14 @@ def train_dev_test_split(X, y=None, sizes=(0.8, 0.1, 0.1), stratify: bool = True
     n_train, n_dev, n_test = _resolve_sizes(tuple(sizes), len(full))
     order = _interleaved_order(full.y, stratify, seed)
     a, b = n_train, n_train + n_dev
-    parts = [full.subset(order[:a], "train"), full.subset(order[a:b], "dev"),
-             full.subset(order[b:b + n_test], "test")]
-    return DatasetSplits(*parts, num_classes=full.num_classes, input_shape=full.input_shape, name=name,
-                         class_names=full.class_names)
+    parts = [
+        full.subset(order[:a], "train"),
+        full.subset(order[a:b], "dev"),
+        full.subset(order[b : b + n_test], "test"),
+    ]
+    return DatasetSplits(
+        *parts, num_classes=full.num_classes, input_shape=full.input_shape, name=name, class_names=full.class_names
+    )
 
 
 def _named(data: ArrayDataset) -> ArrayDataset:
@@ -80,8 +95,9 @@ def _named(data: ArrayDataset) -> ArrayDataset:
 def kfold(X, y=None, k: int = 5, stratify: bool = True, seed: int = 0) -> Iterator[tuple[ArrayDataset, ArrayDataset]]:
     """Yield k (train, dev) pairs; every sample is in exactly one dev fold (stratified by default)."""
     k = _check_count("k", k, 2)
-    full = _named(ArrayDataset(X.X, X.y, class_names=X.class_names) if isinstance(X, ArrayDataset)
-                  else ArrayDataset(X, y))
+    full = _named(
+        ArrayDataset(X.X, X.y, class_names=X.class_names) if isinstance(X, ArrayDataset) else ArrayDataset(X, y)
+    )
     if k > len(full):
         raise DataError(f"kfold: k={k} folds need at least {k} samples, the data has {len(full)}")
     rng = np.random.default_rng(seed)

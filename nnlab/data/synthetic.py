@@ -1,4 +1,5 @@
 """Synthetic 2-D classification sets: the notes' spiral, circles, moons, XOR and blobs."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -6,6 +7,7 @@ from typing import Sequence
 import numpy as np
 
 from nnlab.data.containers import _check_count
+
 
 def _check_noise(noise) -> float:
     if not np.isfinite(noise) or noise < 0:
@@ -72,8 +74,13 @@ def make_xor(n_samples: int = 500, noise: float = 0.1, seed: int = 0):
     return _finish(X + noise * rng.standard_normal((n, 2)), y)
 
 
-def make_blobs(n_samples: int = 500, centers: int | Sequence[Sequence[float]] = 3, noise: float = 1.0,
-               seed: int = 0, radius: float = 4.0):
+def make_blobs(
+    n_samples: int = 500,
+    centers: int | Sequence[Sequence[float]] = 3,
+    noise: float = 1.0,
+    seed: int = 0,
+    radius: float = 4.0,
+):
     """Isotropic Gaussian blobs; ``noise`` is each blob's standard deviation.
 
     ``centers`` is a count (centers evenly spaced on a circle of ``radius``) or an explicit (K, 2) array.
@@ -93,5 +100,4 @@ def make_blobs(n_samples: int = 500, centers: int | Sequence[Sequence[float]] = 
     return _finish(c[y] + noise * rng.standard_normal((n, 2)), y)
 
 
-SYNTHETIC = {"spiral": make_spiral, "circles": make_circles, "moons": make_moons, "xor": make_xor,
-             "blobs": make_blobs}
+SYNTHETIC = {"spiral": make_spiral, "circles": make_circles, "moons": make_moons, "xor": make_xor, "blobs": make_blobs}

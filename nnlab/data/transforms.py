@@ -6,6 +6,7 @@ vectorized calls, and the work is done by whole-batch array operations, never a 
 or pixels. The same rng state gives the same output. Inputs are never modified in place.
 Use them on training batches only (``DataLoader(train, transform=...)``).
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -13,8 +14,19 @@ from typing import Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["Transform", "Compose", "RandomHorizontalFlip", "RandomVerticalFlip", "RandomCrop",
-           "RandomTranslate", "RandomRotation", "ColorJitter", "Grayscale", "RandomGrayscale", "rotate"]
+__all__ = [
+    "Transform",
+    "Compose",
+    "RandomHorizontalFlip",
+    "RandomVerticalFlip",
+    "RandomCrop",
+    "RandomTranslate",
+    "RandomRotation",
+    "ColorJitter",
+    "Grayscale",
+    "RandomGrayscale",
+    "rotate",
+]
 
 _LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R 601 luma weights for RGB -> gray
 
@@ -30,8 +42,9 @@ def _check_batch(x, who: str) -> np.ndarray:
 
 def _check_rng(rng, who: str) -> np.random.Generator:
     if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"{who}: rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
-                        f"got {type(rng).__name__}")
+        raise TypeError(
+            f"{who}: rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}"
+        )
     return rng
 
 
@@ -44,6 +57,7 @@ def _check_p(p, who: str) -> float:
 def _pair(v, name: str, who: str) -> tuple[int, int]:
     def is_int(a):
         return isinstance(a, (int, np.integer)) and not isinstance(a, bool)
+
     if is_int(v):
         return int(v), int(v)
     if not isinstance(v, (tuple, list)) or len(v) != 2 or not all(is_int(a) for a in v):
@@ -124,8 +138,9 @@ class RandomCrop(Transform):
         self.size = _pair(size, "size", "RandomCrop")
         self.padding = _pair(padding, "padding", "RandomCrop")
         if min(self.size) < 1 or min(self.padding) < 0:
-            raise ValueError(f"RandomCrop: size must be positive and padding >= 0, got size={self.size}, "
-                             f"padding={self.padding}")
+            raise ValueError(
+                f"RandomCrop: size must be positive and padding >= 0, got size={self.size}, padding={self.padding}"
+            )
 
     def __call__(self, x, rng):
         who = type(self).__name__
@@ -197,8 +212,7 @@ def rotate(x: np.ndarray, theta: np.ndarray, interpolation: str = "bilinear") ->
     n, c, h, w = x.shape
     cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
     ft = x.dtype  # coordinates in the image dtype: float32 batches stay float32 throughout
-    yy, xx = np.meshgrid(np.arange(h, dtype=ft) - ft.type(cy), np.arange(w, dtype=ft) - ft.type(cx),
-                         indexing="ij")
+    yy, xx = np.meshgrid(np.arange(h, dtype=ft) - ft.type(cy), np.arange(w, dtype=ft) - ft.type(cx), indexing="ij")
     theta = np.asarray(theta, dtype=ft)
     cos, sin = np.cos(theta)[:, None, None], np.sin(theta)[:, None, None]
     # Back-rotate output coordinates (row axis points down, so the signs below give a visual
@@ -242,8 +256,13 @@ class ColorJitter(Transform):
     rather than silently flattened.
     """
 
-    def __init__(self, brightness: float = 0.0, contrast: float = 0.0, saturation: float = 0.0,
-                 clip: tuple[float, float] | None = (0.0, 1.0)):
+    def __init__(
+        self,
+        brightness: float = 0.0,
+        contrast: float = 0.0,
+        saturation: float = 0.0,
+        clip: tuple[float, float] | None = (0.0, 1.0),
+    ):
         for name, v in (("brightness", brightness), ("contrast", contrast), ("saturation", saturation)):
             if not v >= 0:
                 raise ValueError(f"ColorJitter: {name} must be >= 0, got {v!r}")
@@ -263,8 +282,10 @@ class ColorJitter(Transform):
             if lo < self.clip[0] or hi > self.clip[1]:
                 # clipping would silently flatten everything outside the range (0-255 pixels,
                 # standardized data): the caller must state the range
-                raise ValueError(f"{who}: input values span [{lo:g}, {hi:g}], outside clip={self.clip}; "
-                                 f"pass the data's range as clip=(lo, hi), or clip=None")
+                raise ValueError(
+                    f"{who}: input values span [{lo:g}, {hi:g}], outside clip={self.clip}; "
+                    f"pass the data's range as clip=(lo, hi), or clip=None"
+                )
         n, c = x.shape[:2]
         out = x
         if self.brightness:
@@ -280,8 +301,7 @@ class ColorJitter(Transform):
         return out.astype(x.dtype, copy=False)
 
     def _args(self):
-        return (f"brightness={self.brightness}, contrast={self.contrast}, saturation={self.saturation}, "
-                f"clip={self.clip}")
+        return f"brightness={self.brightness}, contrast={self.contrast}, saturation={self.saturation}, clip={self.clip}"
 
 
 def _gray(x: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
 """Per-layer activation and gradient statistics: dead ReLUs, saturation, vanishing gradients."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,11 +25,10 @@ def activation_stats(a: np.ndarray, kind: str, bins: int = 40, limit: int = 200_
     """Statistics of one layer's activations (N, features...) as the notes read them."""
     a = np.asarray(a)
     flat = _subsample(a, limit).astype(np.float64)
-    st = {"mean": float(flat.mean()), "std": float(flat.std()),
-          "min": float(flat.min()), "max": float(flat.max())}
+    st = {"mean": float(flat.mean()), "std": float(flat.std()), "min": float(flat.min()), "max": float(flat.max())}
     if kind == "relu":
         units = np.moveaxis(a, 1, 0).reshape(a.shape[1], -1) if a.ndim >= 2 else a.reshape(1, -1)
-        st["dead"] = float(np.mean(~(units > 0).any(axis=1)))   # never active on this batch
+        st["dead"] = float(np.mean(~(units > 0).any(axis=1)))  # never active on this batch
         st["zero"] = float(np.mean(flat <= 0))
         rng = (0.0, max(float(flat.max()), 1e-12))
     elif kind == "tanh":
@@ -49,8 +49,12 @@ def gradient_stats(g: np.ndarray, bins: int = 40, limit: int = 200_000) -> dict:
     m = float(np.percentile(np.abs(flat), 99.5)) if flat.size else 0.0
     m = m if m > 0 and np.isfinite(m) else 1.0
     norm = float(np.sqrt(np.dot(full, full)))
-    return {"norm": norm, "rms": norm / np.sqrt(max(full.size, 1)), "std": float(flat.std()),
-            "hist": np.histogram(np.clip(flat, -m, m), bins=bins, range=(-m, m))}
+    return {
+        "norm": norm,
+        "rms": norm / np.sqrt(max(full.size, 1)),
+        "std": float(flat.std()),
+        "hist": np.histogram(np.clip(flat, -m, m), bins=bins, range=(-m, m)),
+    }
 
 
 class ActivationMonitor(Callback):
@@ -62,14 +66,22 @@ class ActivationMonitor(Callback):
     by depth from ``p.grad`` after the step. Between samples the hooks return at once.
     """
 
-    def __init__(self, every: int = 100, bins: int = 40, dead: float = 0.5, saturated: float = 0.5,
-                 collapse: float = 1e-2, vanish: float = 1e-3, explode: float = 1e3):
+    def __init__(
+        self,
+        every: int = 100,
+        bins: int = 40,
+        dead: float = 0.5,
+        saturated: float = 0.5,
+        collapse: float = 1e-2,
+        vanish: float = 1e-3,
+        explode: float = 1e3,
+    ):
         if every < 1:
             raise ValueError(f"ActivationMonitor: every must be >= 1, got {every}")
         self.every, self.bins = int(every), int(bins)
         self.dead, self.saturated, self.collapse = dead, saturated, collapse
         self.vanish, self.explode = vanish, explode
-        self.samples: list[dict] = []        # {"step", "act": {layer: stats}, "grad": {...}, "param_grad": {...}}
+        self.samples: list[dict] = []  # {"step", "act": {layer: stats}, "grad": {...}, "param_grad": {...}}
         self._handles = []
         self._active = False
         self._current = None
@@ -99,6 +111,7 @@ class ActivationMonitor(Callback):
             cur["act"][name] = activation_stats(output.data, kind, self.bins)
             cur["act"][name]["kind"] = kind
             return tap(output, lambda g: cur["grad"].__setitem__(name, gradient_stats(g, self.bins)))
+
         return hook
 
     def start_sample(self, step: int) -> None:
@@ -114,8 +127,10 @@ class ActivationMonitor(Callback):
             if p.grad is not None:
                 g = np.asarray(p.grad).ravel()
                 w = p.data.ravel()
-                cur["param_grad"][n] = {"norm": float(np.sqrt(np.dot(g, g))),
-                                        "weight_norm": float(np.sqrt(np.dot(w, w)))}
+                cur["param_grad"][n] = {
+                    "norm": float(np.sqrt(np.dot(g, g))),
+                    "weight_norm": float(np.sqrt(np.dot(w, w))),
+                }
         self.samples.append(cur)
         self._current = None
 
@@ -151,8 +166,18 @@ class ActivationMonitor(Callback):
         rows = []
         for i, (name, st) in enumerate(s["act"].items()):
             g = s["grad"].get(name, {})
-            rows.append({"depth": i + 1, "layer": name, "kind": st["kind"], "mean": st["mean"], "std": st["std"],
-                         "dead": st.get("dead"), "saturated": st.get("saturated"), "grad_norm": g.get("norm")})
+            rows.append(
+                {
+                    "depth": i + 1,
+                    "layer": name,
+                    "kind": st["kind"],
+                    "mean": st["mean"],
+                    "std": st["std"],
+                    "dead": st.get("dead"),
+                    "saturated": st.get("saturated"),
+                    "grad_norm": g.get("norm"),
+                }
+            )
         return rows
 
     def diagnose(self) -> list:
@@ -163,19 +188,35 @@ class ActivationMonitor(Callback):
         for name, st in s["act"].items():
             kind = st["kind"]
             if kind == "relu" and st.get("dead", 0) > self.dead:
-                out.append(Finding("dead_relu", f"layer {name}: {st['dead'] * 100:.0f}% of ReLU units never "
-                                   f"fire on a batch (dead)", "a too-high learning rate or a bad init/bias "
-                                   "killed them: lower the learning rate, check the init, or try Leaky ReLU",
-                                   "activations"))
+                out.append(
+                    Finding(
+                        "dead_relu",
+                        f"layer {name}: {st['dead'] * 100:.0f}% of ReLU units never fire on a batch (dead)",
+                        "a too-high learning rate or a bad init/bias "
+                        "killed them: lower the learning rate, check the init, or try Leaky ReLU",
+                        "activations",
+                    )
+                )
             if kind in ("tanh", "sigmoid") and st.get("saturated", 0) > self.saturated:
-                out.append(Finding("saturated", f"layer {name}: {st['saturated'] * 100:.0f}% of {kind} units "
-                                   f"saturated", "their local gradient is ~0 and learning stalls: the weights "
-                                   "are too large; use 1/sqrt(n) init, smaller inputs, or batch norm",
-                                   "activations"))
+                out.append(
+                    Finding(
+                        "saturated",
+                        f"layer {name}: {st['saturated'] * 100:.0f}% of {kind} units saturated",
+                        "their local gradient is ~0 and learning stalls: the weights "
+                        "are too large; use 1/sqrt(n) init, smaller inputs, or batch norm",
+                        "activations",
+                    )
+                )
             if kind == "tanh" and st["std"] < self.collapse:
-                out.append(Finding("collapsed", f"layer {name}: tanh activations collapsed to ~0 "
-                                   f"(std {st['std']:.1e})", "the weights are too small: activations and "
-                                   "gradients shrink layer by layer; use 1/sqrt(n) init", "activations"))
+                out.append(
+                    Finding(
+                        "collapsed",
+                        f"layer {name}: tanh activations collapsed to ~0 (std {st['std']:.1e})",
+                        "the weights are too small: activations and "
+                        "gradients shrink layer by layer; use 1/sqrt(n) init",
+                        "activations",
+                    )
+                )
         # gradient size by depth: the RMS of dL/d(activation) per layer if recorded, else the
         # weight-gradient norms
         if len(s["grad"]) >= 2:
@@ -188,24 +229,45 @@ class ActivationMonitor(Callback):
             norms = np.array([v for _, v in pg])
             desc = ", ".join(f"{n} {v:.1e}" for n, v in pg)
             if not np.all(np.isfinite(norms)):
-                out.append(Finding("exploding_gradients", f"non-finite gradients ({what}: {desc})",
-                                   "lower the learning rate, clip gradients, check the init", "gradients"))
+                out.append(
+                    Finding(
+                        "exploding_gradients",
+                        f"non-finite gradients ({what}: {desc})",
+                        "lower the learning rate, clip gradients, check the init",
+                        "gradients",
+                    )
+                )
             elif not np.any(norms > 0):
-                out.append(Finding("no_gradients", "every gradient is zero",
-                                   "nothing learns: dead ReLUs (lower the learning rate), a detached graph, "
-                                   "or a loss that does not depend on the outputs", "gradients"))
+                out.append(
+                    Finding(
+                        "no_gradients",
+                        "every gradient is zero",
+                        "nothing learns: dead ReLUs (lower the learning rate), a detached graph, "
+                        "or a loss that does not depend on the outputs",
+                        "gradients",
+                    )
+                )
             else:
                 first, last = norms[0], norms[-1]
                 ratio = first / last if last > 0 else np.inf
                 if ratio < self.vanish:
-                    out.append(Finding("vanishing_gradients", f"{what} by depth: {desc}; the first layer gets "
-                                       f"{ratio:.1e}x the last one's",
-                                       "gradients vanish on the way down: use 1/sqrt(n) (tanh) or He (ReLU) "
-                                       "init, ReLU instead of sigmoid/tanh, batch norm, or a shallower net",
-                                       "gradients"))
+                    out.append(
+                        Finding(
+                            "vanishing_gradients",
+                            f"{what} by depth: {desc}; the first layer gets {ratio:.1e}x the last one's",
+                            "gradients vanish on the way down: use 1/sqrt(n) (tanh) or He (ReLU) "
+                            "init, ReLU instead of sigmoid/tanh, batch norm, or a shallower net",
+                            "gradients",
+                        )
+                    )
                 elif ratio > self.explode:
-                    out.append(Finding("exploding_gradients", f"{what} by depth: {desc}; the first layer gets "
-                                       f"{ratio:.1e}x the last one's",
-                                       "gradients explode on the way down: smaller init, batch norm, lower "
-                                       "learning rate or gradient clipping", "gradients"))
+                    out.append(
+                        Finding(
+                            "exploding_gradients",
+                            f"{what} by depth: {desc}; the first layer gets {ratio:.1e}x the last one's",
+                            "gradients explode on the way down: smaller init, batch norm, lower "
+                            "learning rate or gradient clipping",
+                            "gradients",
+                        )
+                    )
         return out

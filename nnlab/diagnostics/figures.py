@@ -5,6 +5,7 @@ are ``nnlab.report.plots``'s, drawn once per run.
 - ``plot_histograms``: activation or gradient histograms per layer (ActivationMonitor's last sample);
 - ``plot_update_ratios``: update/parameter ratios over time, with the ~1e-3 guide line.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,10 @@ __all__ = ["plot_histograms", "plot_update_ratios"]
 
 def _plt():
     import matplotlib
+
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -42,7 +45,9 @@ def plot_histograms(sample: dict | None, path, which: str = "act", title: str | 
     for ax, name in zip(axes[0], layers):
         st = sample[which][name]
         counts, edges = st["hist"]
-        ax.stairs(counts, edges, fill=True, color="tab:blue" if which == "act" else "tab:red")  # one artist, not a bar per bin
+        ax.stairs(
+            counts, edges, fill=True, color="tab:blue" if which == "act" else "tab:red"
+        )  # one artist, not a bar per bin
         label = f"{name} ({st.get('kind', '')})" if which == "act" else name
         sub = f"mean {st['mean']:.2f} std {st['std']:.2f}" if which == "act" else f"norm {st['norm']:.1e}"
         ax.set_title(f"{label}\n{sub}", fontsize=8)
@@ -65,7 +70,7 @@ def plot_update_ratios(monitor, path):
         r = np.asarray(r, dtype=np.float64)
         ok = np.isfinite(r) & (r > 0)
         if ok.any():
-            ax.plot(steps[:len(r)][ok], r[ok], lw=0.8, label=name)
+            ax.plot(steps[: len(r)][ok], r[ok], lw=0.8, label=name)
     ax.axhline(1e-3, color="k", ls="--", lw=1, label="~1e-3 (healthy)")
     ax.set_yscale("log")
     ax.set_xlabel("iteration")

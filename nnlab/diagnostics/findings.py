@@ -1,4 +1,5 @@
 """What the monitors report: a Finding (what, the numbers, the advice) and the divergence error."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -19,6 +19,7 @@ For an ``f`` with a non-scalar output, the check is on the vector-Jacobian produ
 upstream gradient ``u`` (seeded) is chosen and ``sum(u * f(x))`` is differentiated, which exercises
 every output entry's gradient at the cost of one backward pass.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -145,28 +146,38 @@ class GradcheckReport:
         return sum(r.kinks for r in self.inputs)
 
     def __repr__(self) -> str:
-        return (f"GradcheckReport(ok={self.ok}, max_rel_error={self.max_rel_error:.3e}, "
-                f"verdict={self.verdict!r}, inputs={len(self.inputs)}, "
-                f"checked={sum(r.checked for r in self.inputs)})")
+        return (
+            f"GradcheckReport(ok={self.ok}, max_rel_error={self.max_rel_error:.3e}, "
+            f"verdict={self.verdict!r}, inputs={len(self.inputs)}, "
+            f"checked={sum(r.checked for r in self.inputs)})"
+        )
 
     def __str__(self) -> str:
-        lines = [f"gradcheck: {'OK' if self.ok else 'FAILED'}  max rel error {self.max_rel_error:.3e} "
-                 f"({self.verdict})  eps={self.eps:g} rtol={self.rtol:g} atol={self.atol:g}"]
+        lines = [
+            f"gradcheck: {'OK' if self.ok else 'FAILED'}  max rel error {self.max_rel_error:.3e} "
+            f"({self.verdict})  eps={self.eps:g} rtol={self.rtol:g} atol={self.atol:g}"
+        ]
         lines.append(f"{'input':>5}  {'shape':<16} {'checked':>9}  {'max rel':>10}  {'max abs':>10}  ok")
         for r in self.inputs:
             checked = f"{r.checked}/{r.total}" if r.sampled else str(r.checked)
-            lines.append(f"{r.input:>5}  {str(r.shape):<16} {checked:>9}  {r.max_rel_error:>10.3e}  "
-                         f"{r.max_abs_error:>10.3e}  {'yes' if r.ok else 'NO'}")
+            lines.append(
+                f"{r.input:>5}  {str(r.shape):<16} {checked:>9}  {r.max_rel_error:>10.3e}  "
+                f"{r.max_abs_error:>10.3e}  {'yes' if r.ok else 'NO'}"
+            )
         if self.worst:
             lines.append("worst entries:")
             lines.append(f"{'input':>5}  {'index':<16} {'analytic':>14}  {'numeric':>14}  {'rel error':>10}")
             for e in self.worst:
-                lines.append(f"{e.input:>5}  {str(e.index):<16} {e.analytic:>14.7e}  {e.numeric:>14.7e}  "
-                             f"{e.rel_error:>10.3e}" + ("  kink crossed" if e.kink else ""))
+                lines.append(
+                    f"{e.input:>5}  {str(e.index):<16} {e.analytic:>14.7e}  {e.numeric:>14.7e}  "
+                    f"{e.rel_error:>10.3e}" + ("  kink crossed" if e.kink else "")
+                )
         if self.kinks:
             what = "entry" if self.kinks == 1 else "entries"
-            lines.append(f"{self.kinks} {what} crossed a kink within +-eps: their numeric gradient is "
-                         f"unreliable; move the inputs away from kinks (or check fewer data points)")
+            lines.append(
+                f"{self.kinks} {what} crossed a kink within +-eps: their numeric gradient is "
+                f"unreliable; move the inputs away from kinks (or check fewer data points)"
+            )
         lines.extend(self.notes)
         return "\n".join(lines)
 
@@ -193,14 +204,20 @@ def _prepare(inputs, wrt):
         kind = t.data.dtype.kind
         want = (wrt is None and kind == "f") or (wrt is not None and i in wrt)
         if want and kind != "f":
-            raise TypeError(f"gradcheck: input {i} has dtype {t.data.dtype}; only floating-point "
-                            f"inputs can be differentiated (integer inputs such as labels are passed "
-                            f"through unchecked)")
+            raise TypeError(
+                f"gradcheck: input {i} has dtype {t.data.dtype}; only floating-point "
+                f"inputs can be differentiated (integer inputs such as labels are passed "
+                f"through unchecked)"
+            )
         if want and t.data.dtype != np.float64:
-            warnings.warn(f"gradcheck: input {i} has dtype {t.data.dtype}; checking a float64 copy "
-                          f"instead, since float32 round-off (~1e-7 relative) swamps centered "
-                          f"differences. Pass float64 tensors (x.double(), model.double()) to "
-                          f"check the tensors themselves.", UserWarning, stacklevel=3)
+            warnings.warn(
+                f"gradcheck: input {i} has dtype {t.data.dtype}; checking a float64 copy "
+                f"instead, since float32 round-off (~1e-7 relative) swamps centered "
+                f"differences. Pass float64 tensors (x.double(), model.double()) to "
+                f"check the tensors themselves.",
+                UserWarning,
+                stacklevel=3,
+            )
             t = Tensor(t.data.astype(np.float64))
         tensors.append(t)
         if want:
@@ -208,9 +225,19 @@ def _prepare(inputs, wrt):
     return tensors, checked
 
 
-def gradcheck(f, *inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float = 1e-6,
-              seed: int = 0, samples: int | None = None, limit: int = 20_000,
-              wrt=None, floor: float = 1e-10, worst: int = 5) -> GradcheckReport:
+def gradcheck(
+    f,
+    *inputs,
+    eps: float = 1e-6,
+    atol: float = 1e-8,
+    rtol: float = 1e-6,
+    seed: int = 0,
+    samples: int | None = None,
+    limit: int = 20_000,
+    wrt=None,
+    floor: float = 1e-10,
+    worst: int = 5,
+) -> GradcheckReport:
     """Check the analytic gradient of ``f`` at ``inputs`` against centered differences.
 
     Args:
@@ -268,8 +295,9 @@ def gradcheck(f, *inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float = 1
             x = tensors[i].data
             k = samples if samples is not None else min(x.size, limit)
             flat_ids = np.arange(x.size) if k >= x.size else np.sort(rng.choice(x.size, size=k, replace=False))
-            report, worst_entries = _compare_input(i, x, flat_ids, analytic[i], objective, f0, eps,
-                                                   rtol, atol, floor, worst)
+            report, worst_entries = _compare_input(
+                i, x, flat_ids, analytic[i], objective, f0, eps, rtol, atol, floor, worst
+            )
             input_reports.append(report)
             entries.extend(worst_entries)
     finally:
@@ -291,8 +319,10 @@ def _analytic_gradients(call, tensors, checked, rng):
     upstream = np.ones(out.shape) if out.data.size == 1 else rng.standard_normal(out.shape)
     if out.requires_grad:
         out.backward(upstream.astype(out.data.dtype))
-    analytic = {i: (np.zeros(tensors[i].shape) if tensors[i].grad is None
-                    else np.asarray(tensors[i].grad, dtype=np.float64)) for i in checked}
+    analytic = {
+        i: (np.zeros(tensors[i].shape) if tensors[i].grad is None else np.asarray(tensors[i].grad, dtype=np.float64))
+        for i in checked
+    }
     return analytic, upstream, tuple(out.shape)
 
 
@@ -325,13 +355,26 @@ def _compare_input(i, x, flat_ids, analytic, objective, f0, eps, rtol, atol, flo
     good = (rel <= rtol) | (absd <= atol)
     kink = slope_gap > KINK_TOL * np.maximum(1.0, np.abs(num))
     report = InputReport(
-        input=i, shape=tuple(x.shape), checked=len(flat_ids), total=x.size,
+        input=i,
+        shape=tuple(x.shape),
+        checked=len(flat_ids),
+        total=x.size,
         max_rel_error=float(rel.max()) if rel.size else 0.0,
         max_abs_error=float(np.nan_to_num(absd, nan=np.inf).max()) if absd.size else 0.0,
-        ok=bool(good.all()), kinks=int(kink.sum()))
-    entries = [Entry(i, tuple(int(v) for v in np.unravel_index(flat_ids[j], x.shape)),
-                     float(ana[j]), float(num[j]), float(rel[j]), bool(kink[j]))
-               for j in np.argsort(-rel, kind="stable")[:worst]]
+        ok=bool(good.all()),
+        kinks=int(kink.sum()),
+    )
+    entries = [
+        Entry(
+            i,
+            tuple(int(v) for v in np.unravel_index(flat_ids[j], x.shape)),
+            float(ana[j]),
+            float(num[j]),
+            float(rel[j]),
+            bool(kink[j]),
+        )
+        for j in np.argsort(-rel, kind="stable")[:worst]
+    ]
     return report, entries
 
 
@@ -344,5 +387,11 @@ def _report(input_reports, entries, worst, rtol, atol, eps, out_shape) -> Gradch
         ok=all(r.ok for r in input_reports),
         max_rel_error=max(r.max_rel_error for r in input_reports),
         max_abs_error=max(r.max_abs_error for r in input_reports),
-        inputs=input_reports, worst=entries[:worst], rtol=rtol, atol=atol, eps=eps,
-        output_shape=out_shape, notes=notes)
+        inputs=input_reports,
+        worst=entries[:worst],
+        rtol=rtol,
+        atol=atol,
+        eps=eps,
+        output_shape=out_shape,
+        notes=notes,
+    )

@@ -8,6 +8,7 @@ inputs, output)`` may return a replacement output (used to insert a gradient tap
 ``tap(x, fn)`` inserts an identity gate whose backward calls ``fn(grad)`` with dL/dx: the gradient
 that flows into a layer's output, which the parameter gradients alone do not show.
 """
+
 from __future__ import annotations
 
 from nnlab.engine.function import Function
@@ -49,8 +50,9 @@ def register_forward_hook(module, fn) -> HookHandle:
     they were registered. Returns a handle whose ``remove()`` undoes the registration.
     """
     if not callable(fn):
-        raise TypeError(f"register_forward_hook: fn must be callable fn(module, inputs, output), "
-                        f"got {type(fn).__name__}")
+        raise TypeError(
+            f"register_forward_hook: fn must be callable fn(module, inputs, output), got {type(fn).__name__}"
+        )
     if not hasattr(module, "forward"):
         raise TypeError(f"register_forward_hook: expected an nnlab Module, got {type(module).__name__}")
     d = module.__dict__

@@ -1,4 +1,5 @@
 """Reading the loss curve: noise, slow decrease, plateaus, divergence; the initial-loss check."""
+
 from __future__ import annotations
 
 import sys
@@ -16,7 +17,7 @@ def _moving_average(v: np.ndarray, w: int) -> np.ndarray:
     c = np.cumsum(np.insert(v, 0, 0.0))
     core = (c[w:] - c[:-w]) / w
     pad = w - 1
-    head = c[1:pad + 1] / np.arange(1, pad + 1)
+    head = c[1 : pad + 1] / np.arange(1, pad + 1)
     return np.concatenate([head, core])
 
 
@@ -25,15 +26,25 @@ def read_initial_loss(first: float, expected: float, formula: str = "") -> Findi
     if expected is None or not expected > 0 or not np.isfinite(first):
         return None
     ratio = first / expected
-    what = f"the initial loss {first:.3g} is {ratio:.1f}x its chance value {expected:.3g}" + \
-        (f" ({formula})" if formula else "")
+    what = f"the initial loss {first:.3g} is {ratio:.1f}x its chance value {expected:.3g}" + (
+        f" ({formula})" if formula else ""
+    )
     if ratio > 1.5:
-        return Finding("initial_loss_high", what, "the initial weights are too large (the scores start big and "
-                       "confidently wrong): use 1/sqrt(n) or He init and a small init for the output layer",
-                       "loss curve")
+        return Finding(
+            "initial_loss_high",
+            what,
+            "the initial weights are too large (the scores start big and "
+            "confidently wrong): use 1/sqrt(n) or He init and a small init for the output layer",
+            "loss curve",
+        )
     if ratio < 0.5:
-        return Finding("initial_loss_low", what, "a loss below chance before any training: the labels may leak "
-                       "into the inputs, or the loss ignores part of the labels (run nnlab check)", "loss curve")
+        return Finding(
+            "initial_loss_low",
+            what,
+            "a loss below chance before any training: the labels may leak "
+            "into the inputs, or the loss ignores part of the labels (run nnlab check)",
+            "loss curve",
+        )
     return None
 
 
@@ -62,8 +73,13 @@ def _relative_noise(v: np.ndarray, s: np.ndarray, w: int) -> float:
     return float(np.median(rel[idx]))
 
 
-def read_loss_curve(losses, batch_size: int | None = None, steps_per_epoch: int | None = None,
-                    expected_initial: float | None = None, formula: str = "") -> list:
+def read_loss_curve(
+    losses,
+    batch_size: int | None = None,
+    steps_per_epoch: int | None = None,
+    expected_initial: float | None = None,
+    formula: str = "",
+) -> list:
     """Read a per-iteration loss curve the way the notes do; returns Findings.
 
     - the first loss far from ``expected_initial`` (ln C for softmax), if given: a bad init scale.
@@ -84,9 +100,15 @@ def read_loss_curve(losses, batch_size: int | None = None, steps_per_epoch: int 
     bad = ~np.isfinite(v)
     if bad.any():
         i = int(np.argmax(bad))
-        return out + [Finding("nan_loss", f"the loss became {v[i]} at step {i + 1}",
-                              "the learning rate is too high (or a numerical bug such as log(0)): lower it 3-10x "
-                              "and restart from the last good checkpoint", "loss curve")]
+        return out + [
+            Finding(
+                "nan_loss",
+                f"the loss became {v[i]} at step {i + 1}",
+                "the learning rate is too high (or a numerical bug such as log(0)): lower it 3-10x "
+                "and restart from the last good checkpoint",
+                "loss curve",
+            )
+        ]
     n = v.size
     if n < 20:
         return out
@@ -98,34 +120,62 @@ def read_loss_curve(losses, batch_size: int | None = None, steps_per_epoch: int 
     drop = (start - end) / max(abs(start), 1e-12)
     bs = f" (batch size {batch_size})" if batch_size else ""
     if noise > 0.45:
-        out.append(Finding("noisy", f"the loss is noisy: typical deviation {noise * 100:.0f}% of its smoothed "
-                           f"value{bs}", "a larger batch (or a lower learning rate) smooths it", "loss curve"))
+        out.append(
+            Finding(
+                "noisy",
+                f"the loss is noisy: typical deviation {noise * 100:.0f}% of its smoothed value{bs}",
+                "a larger batch (or a lower learning rate) smooths it",
+                "loss curve",
+            )
+        )
     tenth = max(1, n // 10)
-    early = float(np.mean(s[tenth - 1:tenth + w])) if n > tenth + w else end
-    half = s[n // 2:]
+    early = float(np.mean(s[tenth - 1 : tenth + w])) if n > tenth + w else end
+    half = s[n // 2 :]
     late_change = (half[0] - half[-1]) / max(abs(half[0]), 1e-12)
     peak = float(v[1:].max())
     if end > start * 1.05 or peak > 2.5 * max(start, 1e-12):
-        out.append(Finding("lr_too_high", f"the loss rose: {start:.3g} at the start, peaks up to {peak:.3g}, "
-                           f"{end:.3g} at the end", "the learning rate is too high: lower it 3-10x", "loss curve"))
+        out.append(
+            Finding(
+                "lr_too_high",
+                f"the loss rose: {start:.3g} at the start, peaks up to {peak:.3g}, {end:.3g} at the end",
+                "the learning rate is too high: lower it 3-10x",
+                "loss curve",
+            )
+        )
     elif drop < 0.3 and late_change > 0 and (drop >= 0.05 or _r2(half) > 0.8):
         shape = ", linearly" if _r2(half) > 0.8 else ""
-        out.append(Finding("lr_too_low", f"the loss decreases only slowly{shape}: {start:.3g} -> {end:.3g} "
-                           f"({drop * 100:.0f}% in {n} steps)", "the learning rate is probably too low: raise it "
-                           "3-10x", "loss curve"))
+        out.append(
+            Finding(
+                "lr_too_low",
+                f"the loss decreases only slowly{shape}: {start:.3g} -> {end:.3g} ({drop * 100:.0f}% in {n} steps)",
+                "the learning rate is probably too low: raise it 3-10x",
+                "loss curve",
+            )
+        )
     elif drop < 0.05:  # flat from the start: nothing is learned (not an early plateau after a drop)
-        out.append(Finding("no_progress", f"the loss does not decrease: {start:.3g} -> {end:.3g} in {n} steps",
-                           "nothing is learned: look for zero gradients (dead ReLUs, saturated units, a detached "
-                           "graph), a learning rate far too low, or a bug (nnlab check, gradcheck_model)",
-                           "loss curve"))
+        out.append(
+            Finding(
+                "no_progress",
+                f"the loss does not decrease: {start:.3g} -> {end:.3g} in {n} steps",
+                "nothing is learned: look for zero gradients (dead ReLUs, saturated units, a detached "
+                "graph), a learning rate far too low, or a bug (nnlab check, gradcheck_model)",
+                "loss curve",
+            )
+        )
     elif start > 0 and (start - early) > 0.8 * (start - end) and abs(late_change) < 0.05 and end > 0.25 * start:
-        out.append(Finding("lr_too_high", f"the loss dropped fast to {early:.3g} in the first tenth and then "
-                           f"plateaued at {end:.3g} ({end / start * 100:.0f}% of the initial {start:.3g})",
-                           "an early plateau at a high loss: the learning rate is probably too high; lower it "
-                           "or decay it", "loss curve"))
+        out.append(
+            Finding(
+                "lr_too_high",
+                f"the loss dropped fast to {early:.3g} in the first tenth and then "
+                f"plateaued at {end:.3g} ({end / start * 100:.0f}% of the initial {start:.3g})",
+                "an early plateau at a high loss: the learning rate is probably too high; lower it or decay it",
+                "loss curve",
+            )
+        )
     if not out:
-        out.append(Finding("ok", f"loss {start:.3g} -> {end:.3g} in {n} steps, noise {noise * 100:.0f}%{bs}", "",
-                           "loss curve"))
+        out.append(
+            Finding("ok", f"loss {start:.3g} -> {end:.3g} in {n} steps, noise {noise * 100:.0f}%{bs}", "", "loss curve")
+        )
     return out
 
 
@@ -192,7 +242,7 @@ class LossCurveMonitor(Callback):
             if w.size <= k * run * 2:
                 return float(np.sqrt(np.dot(w, w)))
             stride = w.size // k
-            v = w[:k * stride].reshape(k, stride)[:, :run]
+            v = w[: k * stride].reshape(k, stride)[:, :run]
             return float(np.sqrt(np.einsum("ij,ij->", v, v)))
 
     def on_train_batch_end(self, batch, logs=None):
@@ -226,14 +276,17 @@ class LossCurveMonitor(Callback):
         path = self._last_checkpoint()
         if path is None and self.checkpoint is not None:
             from nnlab.train.checkpoint import save
-            path = save(self.model, self.checkpoint, preprocessor=t.preprocessor, config=t.config,
-                        builder=t.builder)
+
+            path = save(self.model, self.checkpoint, preprocessor=t.preprocessor, config=t.config, builder=t.builder)
         when = "the start of training" if self._good_epoch is None else f"the end of epoch {self._good_epoch + 1}"
         lr = t.optimizer.param_groups[0]["lr"]
-        msg = (f"{what} at step {step} (epoch {epoch + 1}): training diverged and was stopped. The weights are "
-               f"back to those of {when}" + (f", saved in {path}" if path else "") +
-               f". The learning rate {lr:g} is too high (or a numerical bug such as log(0)): lower it 3-10x "
-               f"and restart" + (" (nnlab train --lr ...)" if path else ""))
+        msg = (
+            f"{what} at step {step} (epoch {epoch + 1}): training diverged and was stopped. The weights are "
+            f"back to those of {when}"
+            + (f", saved in {path}" if path else "")
+            + f". The learning rate {lr:g} is too high (or a numerical bug such as log(0)): lower it 3-10x "
+            f"and restart" + (" (nnlab train --lr ...)" if path else "")
+        )
         self.diverged = Finding("nan_loss", msg, "lower the learning rate 3-10x", "loss curve")
         if self.verbose:
             print("diagnostics: " + msg, file=sys.stderr)
@@ -256,6 +309,11 @@ class LossCurveMonitor(Callback):
         expected, formula = None, ""
         if getattr(self, "num_outputs", None):
             from nnlab.diagnostics.sanity import expected_initial_loss
+
             expected, formula = expected_initial_loss(t.loss_fn, self.num_outputs)
-        return read_loss_curve(t.history.iterations["loss"], getattr(loader, "batch_size", None),
-                               expected_initial=expected, formula=formula)
+        return read_loss_curve(
+            t.history.iterations["loss"],
+            getattr(loader, "batch_size", None),
+            expected_initial=expected,
+            formula=formula,
+        )

@@ -19,6 +19,7 @@
 Run it again after some training steps: at initialization the network can sit in a special
 configuration that hides a wrong gradient.
 """
+
 from __future__ import annotations
 
 import copy
@@ -42,12 +43,12 @@ class ParamRow:
 
     name: str
     shape: tuple
-    check: str              # "data" or "data+reg"
+    check: str  # "data" or "data+reg"
     checked: int
     max_rel_error: float
     grade: str
     max_abs_error: float = 0.0
-    kinks: int = 0           # entries that crossed a kink (reported, not graded)
+    kinks: int = 0  # entries that crossed a kink (reported, not graded)
     worst_index: tuple = ()
     analytic: float = 0.0
     numeric: float = 0.0
@@ -90,31 +91,40 @@ class ModelGradcheckReport:
         raise KeyError(f"gradcheck_model report: no row for parameter {name!r} ({check})")
 
     def __repr__(self) -> str:
-        return (f"ModelGradcheckReport(ok={self.ok}, rows={len(self.rows)}, wrong={self.wrong}, "
-                f"kinks={self.kinks})")
+        return f"ModelGradcheckReport(ok={self.ok}, rows={len(self.rows)}, wrong={self.wrong}, kinks={self.kinks})"
 
     def __str__(self) -> str:
         wrong, susp, good = self.thresholds
-        lines = [f"gradcheck_model: {'OK' if self.ok else 'FAILED'}  ({self.num_points} data points, float64, "
-                 f"eps={self.eps:g}, depth {self.depth}: wrong > {wrong:.1e}, suspicious > {susp:.1e}, "
-                 f"good < {good:.1e}; differences below {self.noise:.1e} count as agreement)"]
+        lines = [
+            f"gradcheck_model: {'OK' if self.ok else 'FAILED'}  ({self.num_points} data points, float64, "
+            f"eps={self.eps:g}, depth {self.depth}: wrong > {wrong:.1e}, suspicious > {susp:.1e}, "
+            f"good < {good:.1e}; differences below {self.noise:.1e} count as agreement)"
+        ]
         w = max([len(r.name) for r in self.rows] + [9])
-        lines.append(f"{'parameter':<{w}}  {'check':<8} {'shape':<16} {'entries':>7}  {'max rel err':>11}  "
-                     f"{'max abs err':>11}  {'grade':<10} {'kinks':>5}")
+        lines.append(
+            f"{'parameter':<{w}}  {'check':<8} {'shape':<16} {'entries':>7}  {'max rel err':>11}  "
+            f"{'max abs err':>11}  {'grade':<10} {'kinks':>5}"
+        )
         tiny = False
         for r in self.rows:
             mark = " "
             if r.grade in ("good", "acceptable") and r.max_rel_error > self.thresholds[1]:
                 mark, tiny = "*", True
-            lines.append(f"{r.name:<{w}}  {r.check:<8} {str(r.shape):<16} {r.checked:>7}  {r.max_rel_error:>11.2e}{mark} "
-                         f"{r.max_abs_error:>11.2e}  {r.grade:<10} {r.kinks:>5}")
+            lines.append(
+                f"{r.name:<{w}}  {r.check:<8} {str(r.shape):<16} {r.checked:>7}  {r.max_rel_error:>11.2e}{mark} "
+                f"{r.max_abs_error:>11.2e}  {r.grade:<10} {r.kinks:>5}"
+            )
         if tiny:
-            lines.append(f"* the large relative error is between numbers within round-off of zero (|a - n| < "
-                         f"{self.noise:.1e}, e.g. a bias followed by batch norm): meaningless, counted as agreement")
+            lines.append(
+                f"* the large relative error is between numbers within round-off of zero (|a - n| < "
+                f"{self.noise:.1e}, e.g. a bias followed by batch norm): meaningless, counted as agreement"
+            )
         bad = [r for r in self.rows if r.grade in ("wrong", "suspicious")]
         for r in bad:
-            lines.append(f"  {r.name} ({r.check}) worst at {r.worst_index}: analytic {r.analytic:.6e}, "
-                         f"numeric {r.numeric:.6e}" + (f"  <- backward of {r.layer}" if r.layer else ""))
+            lines.append(
+                f"  {r.name} ({r.check}) worst at {r.worst_index}: analytic {r.analytic:.6e}, "
+                f"numeric {r.numeric:.6e}" + (f"  <- backward of {r.layer}" if r.layer else "")
+            )
         lines.extend(self.notes)
         return "\n".join(lines)
 
@@ -127,6 +137,7 @@ class _KinkRecorder:
 
     def __init__(self, model, loss_fn):
         from nnlab import nn
+
         self.patterns: list = []
         self.handles = []
         kinked = tuple(c for c in (getattr(nn, "ReLU", None), getattr(nn, "LeakyReLU", None)) if c is not None)
@@ -222,9 +233,20 @@ def _pick_entries(grad: np.ndarray, k: int, rng) -> np.ndarray:
 # ------------------------------------------------------------------------------------------
 # The check
 # ------------------------------------------------------------------------------------------
-def gradcheck_model(model, loss_fn, X, y, *, num_points: int = 3, eps: float = 1e-6, seed: int = 0,
-                    regularizer=None, entries_per_param: int = 10, reg_boost: float | None = None,
-                    noise_factor: float = 1.0) -> ModelGradcheckReport:
+def gradcheck_model(
+    model,
+    loss_fn,
+    X,
+    y,
+    *,
+    num_points: int = 3,
+    eps: float = 1e-6,
+    seed: int = 0,
+    regularizer=None,
+    entries_per_param: int = 10,
+    reg_boost: float | None = None,
+    noise_factor: float = 1.0,
+) -> ModelGradcheckReport:
     """Check the analytic gradient of ``loss_fn(model(X), y)`` for every parameter tensor.
 
     Args:
@@ -247,8 +269,9 @@ def gradcheck_model(model, loss_fn, X, y, *, num_points: int = 3, eps: float = 1
     if eps <= 0:
         raise ValueError(f"gradcheck_model: eps must be positive, got {eps}")
     if num_points < 1 or entries_per_param < 1:
-        raise ValueError(f"gradcheck_model: num_points and entries_per_param must be >= 1, got "
-                         f"{num_points} and {entries_per_param}")
+        raise ValueError(
+            f"gradcheck_model: num_points and entries_per_param must be >= 1, got {num_points} and {entries_per_param}"
+        )
     rng = np.random.default_rng(seed)
     Xs, ys = _sample_points(X, y, num_points, rng)
     m, loss = float64_copy(model), _loss_copy(loss_fn)
@@ -279,17 +302,38 @@ def gradcheck_model(model, loss_fn, X, y, *, num_points: int = 3, eps: float = 1
             for name, p in params:
                 ids = _pick_entries(grads[name], entries_per_param, rng)
                 num, kink = _numeric_gradient(p.data, ids, evaluate, reg, eps, f0, noise)
-                rows.append(_grade_param(name, p.data, check, ids, grads[name].reshape(-1)[ids], num, kink,
-                                         noise, depth, labels.get(name, "")))
+                rows.append(
+                    _grade_param(
+                        name,
+                        p.data,
+                        check,
+                        ids,
+                        grads[name].reshape(-1)[ids],
+                        num,
+                        kink,
+                        noise,
+                        depth,
+                        labels.get(name, ""),
+                    )
+                )
     finally:
         recorder.remove()
         nn_random.set_state(rng_state)
     if any(r.kinks for r in rows):
-        notes.append(f"({sum(r.kinks for r in rows)} entries crossed a kink (a ReLU/max/hinge winner changed "
-                     f"between f(x+h) and f(x-h)); they are reported, not graded. Fewer data points or a "
-                     f"smaller eps cross fewer kinks.)")
-    return ModelGradcheckReport(rows=rows, depth=depth, eps=eps, num_points=len(Xs),
-                                thresholds=thresholds_for_depth(depth), noise=noise, notes=notes)
+        notes.append(
+            f"({sum(r.kinks for r in rows)} entries crossed a kink (a ReLU/max/hinge winner changed "
+            f"between f(x+h) and f(x-h)); they are reported, not graded. Fewer data points or a "
+            f"smaller eps cross fewer kinks.)"
+        )
+    return ModelGradcheckReport(
+        rows=rows,
+        depth=depth,
+        eps=eps,
+        num_points=len(Xs),
+        thresholds=thresholds_for_depth(depth),
+        noise=noise,
+        notes=notes,
+    )
 
 
 def _sample_points(X, y, num_points, rng):
@@ -337,8 +381,7 @@ def _analytic_gradients(params, evaluate, reg):
     with autograd.enable_grad():
         L, _ = evaluate(reg)
     L.backward()
-    grads = {n: (np.zeros_like(p.data) if p.grad is None else np.asarray(p.grad, np.float64).copy())
-             for n, p in params}
+    grads = {n: (np.zeros_like(p.data) if p.grad is None else np.asarray(p.grad, np.float64).copy()) for n, p in params}
     return grads, float(L.data)
 
 
@@ -350,8 +393,9 @@ def _numeric_gradient(x, ids, evaluate, reg, eps, f0, noise):
     kink = np.zeros(len(ids), bool)
     with autograd.no_grad():
         for j, flat in enumerate(ids):
-            (fp, pat_p), (fm, pat_m) = centered_difference(x, np.unravel_index(flat, x.shape), eps,
-                                                           lambda: evaluate(reg))
+            (fp, pat_p), (fm, pat_m) = centered_difference(
+                x, np.unravel_index(flat, x.shape), eps, lambda: evaluate(reg)
+            )
             fp, fm = float(fp.data), float(fm.data)
             num[j] = (fp - fm) / (2 * eps)
             if not _same(pat_p, pat_m):
@@ -378,7 +422,16 @@ def _grade_param(name, x, check, ids, ana, num, kink, noise, depth, layer) -> Pa
         gr = grade(float(effective[worst_j]), depth)
         err = float(np.max(np.where(kink, -1.0, rel)))
     return ParamRow(
-        name=name, shape=tuple(x.shape), check=check, checked=len(ids), max_rel_error=err, grade=gr,
+        name=name,
+        shape=tuple(x.shape),
+        check=check,
+        checked=len(ids),
+        max_rel_error=err,
+        grade=gr,
         max_abs_error=float(np.max(np.where(kink, 0.0, absd))),
-        kinks=kinks, worst_index=tuple(int(v) for v in np.unravel_index(ids[worst_j], x.shape)),
-        analytic=float(ana[worst_j]), numeric=float(num[worst_j]), layer=layer)
+        kinks=kinks,
+        worst_index=tuple(int(v) for v in np.unravel_index(ids[worst_j], x.shape)),
+        analytic=float(ana[worst_j]),
+        numeric=float(num[worst_j]),
+        layer=layer,
+    )

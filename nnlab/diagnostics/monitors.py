@@ -16,6 +16,7 @@ gathers them. The monitors are cheap: per step at most a copy and two norms per 
 (update ratios, sampled every ``every`` steps) and a finiteness test of the loss; the histogram
 work happens on sampled steps only.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,9 +27,20 @@ from nnlab.diagnostics.findings import Finding, TrainingDiverged
 from nnlab.diagnostics.loss_curve import LossCurveMonitor, read_initial_loss, read_loss_curve
 from nnlab.diagnostics.update_ratio import UpdateRatioMonitor
 
-__all__ = ["Finding", "TrainingDiverged", "UpdateRatioMonitor", "ActivationMonitor", "LossCurveMonitor",
-           "BiasVarianceMonitor", "read_loss_curve", "read_initial_loss", "read_bias_variance", "diagnose",
-           "activation_stats", "gradient_stats"]
+__all__ = [
+    "Finding",
+    "TrainingDiverged",
+    "UpdateRatioMonitor",
+    "ActivationMonitor",
+    "LossCurveMonitor",
+    "BiasVarianceMonitor",
+    "read_loss_curve",
+    "read_initial_loss",
+    "read_bias_variance",
+    "diagnose",
+    "activation_stats",
+    "gradient_stats",
+]
 
 
 def diagnose(monitors) -> list:
@@ -46,8 +58,12 @@ def diagnose(monitors) -> list:
     if np.isfinite(ratio) and ratio > 3e-3:
         for i, f in enumerate(out):
             if f.kind == "lr_too_low" and f.source == "loss curve":
-                out[i] = Finding("slow_progress", f"{f.message}, although the updates are large (update/parameter "
-                                 f"ratio {ratio:.1e})", "a higher learning rate is unlikely to help: the network may "
-                                 "be too small for the data (see bias/variance) or its gradients vanish (see the "
-                                 "activations)", f.source)
+                out[i] = Finding(
+                    "slow_progress",
+                    f"{f.message}, although the updates are large (update/parameter ratio {ratio:.1e})",
+                    "a higher learning rate is unlikely to help: the network may "
+                    "be too small for the data (see bias/variance) or its gradients vanish (see the "
+                    "activations)",
+                    f.source,
+                )
     return out

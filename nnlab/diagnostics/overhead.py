@@ -11,6 +11,7 @@ on the machine do not enter the figures:
   one-off writing at the end (figures, TensorBoard images, diagnostics.json), as a fraction of the
   rest of the training time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,6 +34,7 @@ def _timed(obj, name, acc, key):
             return fn(*a, **k)
         finally:
             acc[key] += time.process_time() - t0
+
     setattr(obj, name, wrapper)
 
 
@@ -49,6 +51,7 @@ def _fit(model_name, splits, train, epochs, monitored, acc=None):
     from nnlab.diagnostics.run import RunDiagnostics, default_monitors
     from nnlab.train import LearningRateScheduler, Trainer
     from nnlab.train.models import recipe
+
     nnlab.manual_seed(0)
     r = recipe(model_name, splits.input_shape, splits.num_classes)
     cbs = [LearningRateScheduler(r.schedule, interval="epoch")] if r.schedule is not None else []
@@ -65,8 +68,9 @@ def _fit(model_name, splits, train, epochs, monitored, acc=None):
                     if type(cb).__dict__.get(hook) is not None or hook in cb.__dict__:
                         _timed(cb, hook, acc, "end" if hook in _END_HOOKS else "step")
         cbs += mons
-    t = Trainer(r.model, r.loss, r.optimizer, regularizer=r.regularizer, callbacks=cbs,
-                preprocessor=Standardize(per="global"))
+    t = Trainer(
+        r.model, r.loss, r.optimizer, regularizer=r.regularizer, callbacks=cbs, preprocessor=Standardize(per="global")
+    )
     if monitored and acc is not None:  # forward-hook statistics and gradient taps
         orig_a, orig_g = M.activation_stats, M.gradient_stats
 
@@ -83,6 +87,7 @@ def _fit(model_name, splits, train, epochs, monitored, acc=None):
                 return orig_g(*a, **k)
             finally:
                 acc["step"] += time.process_time() - t0
+
         M.activation_stats, M.gradient_stats = a_stats, g_stats
     t0 = time.process_time()
     try:
@@ -96,17 +101,20 @@ def _fit(model_name, splits, train, epochs, monitored, acc=None):
     return dt, t.global_step
 
 
-def measure_overhead(model: str = "cnn", data: str = "mnist5k", limit: int | None = None, epochs: int | None = None,
-                     repeats: int = 3) -> dict:
+def measure_overhead(
+    model: str = "cnn", data: str = "mnist5k", limit: int | None = None, epochs: int | None = None, repeats: int = 3
+) -> dict:
     """A/B and instrumented overhead of ``default_monitors`` on one training run (see module doc).
 
     The defaults are the run ``nnlab train --model MODEL`` makes (all training examples, the
     recipe's epochs): the one-off end-of-run work weighs far more in a short run."""
     try:
         from threadpoolctl import threadpool_limits
+
         limit_blas = threadpool_limits(1)
     except ImportError:  # figures then include BLAS threads' CPU time too
         import contextlib
+
         limit_blas = contextlib.nullcontext()
     with limit_blas:
         return _measure(model, data, limit, epochs, repeats)
@@ -114,6 +122,7 @@ def measure_overhead(model: str = "cnn", data: str = "mnist5k", limit: int | Non
 
 def _measure(model, data, limit, epochs, repeats) -> dict:
     from nnlab.data import load_dataset
+
     splits = load_dataset(data)
     train = splits.train
     if limit is not None and limit < len(train):
@@ -130,15 +139,25 @@ def _measure(model, data, limit, epochs, repeats) -> dict:
         total.append((acc["step"] + acc["end"]) / base)
         end.append(acc["end"])
     p, m = float(np.median(plain)), float(np.median(mon))
-    return {"model": model, "steps": steps, "plain_seconds": p, "monitored_seconds": m,
-            "ab_overhead": m / p - 1.0, "per_step_overhead": float(np.median(fractions)),
-            "total_overhead": float(np.median(total)),
-            "end_of_run_seconds": float(np.median(end)), "repeats": repeats}
+    return {
+        "model": model,
+        "steps": steps,
+        "plain_seconds": p,
+        "monitored_seconds": m,
+        "ab_overhead": m / p - 1.0,
+        "per_step_overhead": float(np.median(fractions)),
+        "total_overhead": float(np.median(total)),
+        "end_of_run_seconds": float(np.median(end)),
+        "repeats": repeats,
+    }
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m nnlab.diagnostics.overhead", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m nnlab.diagnostics.overhead",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--model", action="append", help="model recipe(s) (default: cnn and mlp)")
     ap.add_argument("--data", default="mnist5k")
     ap.add_argument("--limit", type=int, default=None, help="training examples (default: all, as nnlab train)")
@@ -146,13 +165,17 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args(argv)
     print("CPU seconds of training (1 BLAS thread), medians of the repeats")
-    print(f"{'model':<8} {'steps':>5} {'plain s':>8} {'monitored s':>11} {'A/B':>7} {'per-step (instr.)':>17} "
-          f"{'end-of-run s':>12} {'total (instr.)':>14}")
+    print(
+        f"{'model':<8} {'steps':>5} {'plain s':>8} {'monitored s':>11} {'A/B':>7} {'per-step (instr.)':>17} "
+        f"{'end-of-run s':>12} {'total (instr.)':>14}"
+    )
     for name in args.model or ["cnn", "mlp"]:
         r = measure_overhead(name, args.data, args.limit, args.epochs, args.repeats)
-        print(f"{name:<8} {r['steps']:>5} {r['plain_seconds']:>8.2f} {r['monitored_seconds']:>11.2f} "
-              f"{r['ab_overhead'] * 100:>6.1f}% {r['per_step_overhead'] * 100:>16.2f}% {r['end_of_run_seconds']:>12.2f} "
-              f"{r['total_overhead'] * 100:>13.2f}%")
+        print(
+            f"{name:<8} {r['steps']:>5} {r['plain_seconds']:>8.2f} {r['monitored_seconds']:>11.2f} "
+            f"{r['ab_overhead'] * 100:>6.1f}% {r['per_step_overhead'] * 100:>16.2f}% {r['end_of_run_seconds']:>12.2f} "
+            f"{r['total_overhead'] * 100:>13.2f}%"
+        )
     return 0
 
 

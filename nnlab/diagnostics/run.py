@@ -11,6 +11,7 @@ they write into ``run_dir``:
 - ``tensorboard/``: TensorBoard event files (scalars, histograms, images), written with
   tensorboardX: ``tensorboard --logdir runs/``.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,9 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from nnlab.diagnostics import figures as F
-from nnlab.diagnostics.monitors import (ActivationMonitor, BiasVarianceMonitor, Finding, LossCurveMonitor,
-                                        TrainingDiverged, UpdateRatioMonitor,
-                                        diagnose)
+from nnlab.diagnostics.monitors import (
+    ActivationMonitor,
+    BiasVarianceMonitor,
+    Finding,
+    LossCurveMonitor,
+    TrainingDiverged,
+    UpdateRatioMonitor,
+    diagnose,
+)
 from nnlab.train.callbacks import Callback, atomic_write_text
 
 __all__ = ["default_monitors", "default_train_callbacks", "TensorBoardLogger", "RunDiagnostics", "write_figures"]
@@ -42,11 +49,13 @@ def write_figures(out_dir, trainer=None, monitors=(), image_shape=None) -> dict:
     upd = _find(monitors, UpdateRatioMonitor)
     if trainer is not None:  # the report's pictures: one drawing of each, reused by write_report
         from nnlab.report import plots
+
         out_dir.mkdir(parents=True, exist_ok=True)
         figs["loss"] = plots.plot_loss(trainer.history, out_dir / "loss.png")
         figs["accuracy"] = plots.plot_accuracy(trainer.history, out_dir / "accuracy.png")
-        figs["first_layer"] = plots.plot_first_layer(trainer.model, tuple(image_shape or ()),
-                                                     out_dir / "first_layer.png")
+        figs["first_layer"] = plots.plot_first_layer(
+            trainer.model, tuple(image_shape or ()), out_dir / "first_layer.png"
+        )
     figs["update_ratios"] = F.plot_update_ratios(upd, out_dir / "update_ratios.png")
     if act is not None:
         figs["activations"] = F.plot_histograms(act.last(), out_dir / "activations.png", "act")
@@ -63,8 +72,10 @@ def _summary_writer_class():
     first imported, ``import torch`` is made to fail (tensorboardX catches the ImportError); the
     block is lifted at once, so a later ``import torch`` elsewhere works as usual."""
     import sys
+
     if "tensorboardX.writer" in sys.modules or "torch" in sys.modules:
         from tensorboardX import SummaryWriter
+
         return SummaryWriter
     sys.modules["torch"] = None  # type: ignore[assignment]  # None in sys.modules: ImportError
     try:
@@ -93,8 +104,12 @@ class TensorBoardLogger(Callback):
         try:
             SummaryWriter = _summary_writer_class()
         except ImportError:
-            warnings.warn("TensorBoardLogger: tensorboardX is not installed (pip install tensorboardX); "
-                          "no TensorBoard log is written", RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                "TensorBoardLogger: tensorboardX is not installed (pip install tensorboardX); "
+                "no TensorBoard log is written",
+                RuntimeWarning,
+                stacklevel=2,
+            )
             self.writer = None
             return
         self.writer = SummaryWriter(self.log_dir)
@@ -126,7 +141,7 @@ class TensorBoardLogger(Callback):
             self._ratio_i = len(upd.steps)
         act = _find(self.monitors, ActivationMonitor)
         if act is not None:
-            for s in act.samples[self._sample_i:]:
+            for s in act.samples[self._sample_i :]:
                 step = s["step"]
                 for kind in ("act", "grad"):
                     for name, st in s[kind].items():
@@ -147,10 +162,17 @@ class TensorBoardLogger(Callback):
         std = st.get("std", 0.0)
         lo = st.get("min", float(edges[0]))
         hi = st.get("max", float(edges[-1]))
-        self.writer.add_histogram_raw(tag, min=lo, max=hi, num=num, sum=mean * num,
-                                      sum_squares=(std * std + mean * mean) * num,
-                                      bucket_limits=edges[1:].tolist(), bucket_counts=counts.tolist(),
-                                      global_step=step)
+        self.writer.add_histogram_raw(
+            tag,
+            min=lo,
+            max=hi,
+            num=num,
+            sum=mean * num,
+            sum_squares=(std * std + mean * mean) * num,
+            bucket_limits=edges[1:].tolist(),
+            bucket_counts=counts.tolist(),
+            global_step=step,
+        )
 
     def finish(self, figures: dict | None = None):
         if self.writer is None:
@@ -159,6 +181,7 @@ class TensorBoardLogger(Callback):
         for name, path in (figures or {}).items():
             try:
                 from PIL import Image
+
                 with Image.open(path) as im:
                     img = np.asarray(im.convert("RGB"))
                 self.writer.add_image(f"figures/{name}", img, step, dataformats="HWC")
@@ -173,8 +196,15 @@ class RunDiagnostics(Callback):
     """At the end of training (or on divergence): findings, figures, diagnostics.json/.txt, the
     TensorBoard images; prints the findings."""
 
-    def __init__(self, run_dir, monitors, tensorboard: TensorBoardLogger | None = None, figures: bool = True,
-                 verbose: bool = True, image_shape=None):
+    def __init__(
+        self,
+        run_dir,
+        monitors,
+        tensorboard: TensorBoardLogger | None = None,
+        figures: bool = True,
+        verbose: bool = True,
+        image_shape=None,
+    ):
         self.run_dir = Path(run_dir)
         self.monitors, self.tensorboard = list(monitors), tensorboard
         self.figures, self.verbose, self.image_shape = figures, verbose, image_shape
@@ -194,10 +224,12 @@ class RunDiagnostics(Callback):
         """fit ended by an exception (e.g. a float32 overflow raising inside the loss before any
         monitor saw a NaN): still write the findings and figures of what was trained."""
         if not isinstance(exc, TrainingDiverged):  # a divergence has its own finding already
-            self._abort = Finding("aborted", f"training stopped at step {getattr(self.trainer, 'global_step', '?')} "
-                                  f"by {type(exc).__name__}: {exc}",
-                                  "an overflow or invalid value here usually means the weights diverged: lower the "
-                                  "learning rate 3-10x", "trainer")
+            self._abort = Finding(
+                "aborted",
+                f"training stopped at step {getattr(self.trainer, 'global_step', '?')} by {type(exc).__name__}: {exc}",
+                "an overflow or invalid value here usually means the weights diverged: lower the learning rate 3-10x",
+                "trainer",
+            )
         self.finish()
 
     def finish(self) -> dict:
@@ -222,11 +254,14 @@ class RunDiagnostics(Callback):
             self.tensorboard.finish(self.figure_paths)
         upd = _find(self.monitors, UpdateRatioMonitor)
         act = _find(self.monitors, ActivationMonitor)
-        doc = {"findings": [{"kind": f.kind, "source": f.source, "message": f.message, "advice": f.advice}
-                            for f in self.findings],
-               "update_ratios": upd.summary() if upd is not None else {},
-               "layers": act.layer_table() if act is not None else [],
-               "figures": {k: os.path.relpath(v, self.run_dir) for k, v in self.figure_paths.items()}}
+        doc = {
+            "findings": [
+                {"kind": f.kind, "source": f.source, "message": f.message, "advice": f.advice} for f in self.findings
+            ],
+            "update_ratios": upd.summary() if upd is not None else {},
+            "layers": act.layer_table() if act is not None else [],
+            "figures": {k: os.path.relpath(v, self.run_dir) for k, v in self.figure_paths.items()},
+        }
         atomic_write_text(self.run_dir / "diagnostics.json", json.dumps(doc, indent=1, default=_json))
         atomic_write_text(self.run_dir / "diagnostics.txt", self.text() + "\n")
         if self.verbose:
@@ -249,8 +284,16 @@ def _json(o):
     return str(o)
 
 
-def default_monitors(run_dir, *, update_every: int = 10, activation_every: int = 100, tensorboard: bool = True,
-                     figures: bool = True, verbose: bool = True, image_shape=None) -> list:
+def default_monitors(
+    run_dir,
+    *,
+    update_every: int = 10,
+    activation_every: int = 100,
+    tensorboard: bool = True,
+    figures: bool = True,
+    verbose: bool = True,
+    image_shape=None,
+) -> list:
     """The monitors ``nnlab train`` runs by default, writing into ``run_dir`` (see the module doc).
 
     Sampling keeps them cheap: update ratios every ``update_every`` steps (a copy and two norms per
@@ -263,8 +306,12 @@ def default_monitors(run_dir, *, update_every: int = 10, activation_every: int =
     """
     run_dir = Path(run_dir)
     guard = LossCurveMonitor(checkpoint=run_dir / "last_good.npz", verbose=False)  # RunDiagnostics prints
-    mons = [guard, UpdateRatioMonitor(every=update_every), ActivationMonitor(every=activation_every),
-            BiasVarianceMonitor()]
+    mons = [
+        guard,
+        UpdateRatioMonitor(every=update_every),
+        ActivationMonitor(every=activation_every),
+        BiasVarianceMonitor(),
+    ]
     tb = TensorBoardLogger(run_dir / "tensorboard", mons) if tensorboard else None
     diag = RunDiagnostics(run_dir, mons, tb, figures=figures, verbose=verbose, image_shape=image_shape)
     guard.on_diverge = diag.finish
@@ -286,31 +333,57 @@ def report_sections(run_dir, trainer, splits=None) -> list:
     the update ratios and the activation/gradient histograms.
     """
     from nnlab.report import Section
-    diag = next((cb for cb in list(getattr(trainer, "callbacks", [])) + list(getattr(trainer, "_cbs", []))
-                 if isinstance(cb, RunDiagnostics)), None)
+
+    diag = next(
+        (
+            cb
+            for cb in list(getattr(trainer, "callbacks", [])) + list(getattr(trainer, "_cbs", []))
+            if isinstance(cb, RunDiagnostics)
+        ),
+        None,
+    )
     if diag is None:
         return []
     if not diag._done:
         diag.finish()
     import html
+
     items = "".join(
         f"<li><b>{html.escape(f.source)}</b>: {html.escape(f.message)}"
-        + (f"<br><i>&rarr; {html.escape(f.advice)}</i>" if f.advice else "") + "</li>"
-        for f in diag.findings)
+        + (f"<br><i>&rarr; {html.escape(f.advice)}</i>" if f.advice else "")
+        + "</li>"
+        for f in diag.findings
+    )
     run_dir = Path(run_dir)
     rel = {k: os.path.relpath(v, run_dir) for k, v in diag.figure_paths.items()}
-    out = [Section("Diagnostics", [], "What the training monitors read from this run (notes: babysitting the "
-                   "learning process; bias/variance).", f"<ul>{items}</ul>" if items else "")]
+    out = [
+        Section(
+            "Diagnostics",
+            [],
+            "What the training monitors read from this run (notes: babysitting the learning process; bias/variance).",
+            f"<ul>{items}</ul>" if items else "",
+        )
+    ]
     if "update_ratios" in rel:
-        out.append(Section("Update/parameter ratios", [rel["update_ratios"]],
-                           "||update|| / ||parameter|| per parameter tensor and step; about 1e-3 is healthy, "
-                           "far lower means the learning rate is too low, far higher too high."))
+        out.append(
+            Section(
+                "Update/parameter ratios",
+                [rel["update_ratios"]],
+                "||update|| / ||parameter|| per parameter tensor and step; about 1e-3 is healthy, "
+                "far lower means the learning rate is too low, far higher too high.",
+            )
+        )
     imgs = [rel[k] for k in ("activations", "gradients") if k in rel]
     if imgs:
-        out.append(Section("Activations and gradients per layer", imgs,
-                           "Histograms at the last sampled step. Dead ReLUs show as a spike at 0; saturated "
-                           "tanh/sigmoid units pile up at the ends; gradients shrinking layer by layer toward "
-                           "the input mean vanishing gradients."))
+        out.append(
+            Section(
+                "Activations and gradients per layer",
+                imgs,
+                "Histograms at the last sampled step. Dead ReLUs show as a spike at 0; saturated "
+                "tanh/sigmoid units pile up at the ends; gradients shrinking layer by layer toward "
+                "the input mean vanishing gradients.",
+            )
+        )
     if diag.tensorboard is not None:
         out.append(Section("TensorBoard", [], f"tensorboard --logdir {run_dir / 'tensorboard'}"))
     return out
@@ -318,6 +391,7 @@ def report_sections(run_dir, trainer, splits=None) -> list:
 
 try:
     from nnlab.report import SECTION_PROVIDERS, register_section
+
     if report_sections not in SECTION_PROVIDERS:
         register_section(report_sections)
 except ImportError:  # pragma: no cover - the report is optional

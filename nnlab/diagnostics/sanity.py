@@ -11,6 +11,7 @@
 
 Each check prints pass/fail (or warn), its numbers and what a failure usually means.
 """
+
 from __future__ import annotations
 
 import copy
@@ -30,9 +31,9 @@ __all__ = ["sanity_check", "SanityReport", "CheckResult", "expected_initial_loss
 @dataclass
 class CheckResult:
     name: str
-    status: str          # "pass", "warn" or "fail"
+    status: str  # "pass", "warn" or "fail"
     numbers: str
-    meaning: str = ""    # what a failure (or warning) usually means
+    meaning: str = ""  # what a failure (or warning) usually means
     values: dict = field(default_factory=dict)
 
     @property
@@ -130,9 +131,21 @@ def _scaled_regularizer(reg, factor):
     return r
 
 
-def sanity_check(model, loss_fn, X, y, *, regularizer=None, subset: int = 20, steps: int = 300,
-                 lr: float = 1e-2, optimizer: str = "adam", seed: int = 0, batch: int = 256,
-                 verbose: bool = False) -> SanityReport:
+def sanity_check(
+    model,
+    loss_fn,
+    X,
+    y,
+    *,
+    regularizer=None,
+    subset: int = 20,
+    steps: int = 300,
+    lr: float = 1e-2,
+    optimizer: str = "adam",
+    seed: int = 0,
+    batch: int = 256,
+    verbose: bool = False,
+) -> SanityReport:
     """Run the three sanity checks on ``model`` (never modified: every check runs on a copy).
 
     Args:
@@ -168,12 +181,17 @@ def sanity_check(model, loss_fn, X, y, *, regularizer=None, subset: int = 20, st
             expected, formula = small_loss, "loss with weights x 1e-3"
         else:
             rel = abs(small_loss - expected) / max(expected, 1e-12)
-            checks.append(CheckResult(
-                "loss with small weights", "pass" if rel < 0.05 else "fail",
-                f"{small_loss:.4f} with weights shrunk 1000x, expected {expected:.4f} ({formula})",
-                "with all scores equal the loss must be its chance value: the loss is not averaged over "
-                "the batch, the softmax/margin is computed wrongly, or the outputs are not class scores "
-                "(e.g. a softmax applied twice, or a final non-linearity)", {"loss": small_loss, "expected": expected}))
+            checks.append(
+                CheckResult(
+                    "loss with small weights",
+                    "pass" if rel < 0.05 else "fail",
+                    f"{small_loss:.4f} with weights shrunk 1000x, expected {expected:.4f} ({formula})",
+                    "with all scores equal the loss must be its chance value: the loss is not averaged over "
+                    "the batch, the softmax/margin is computed wrongly, or the outputs are not class scores "
+                    "(e.g. a softmax applied twice, or a final non-linearity)",
+                    {"loss": small_loss, "expected": expected},
+                )
+            )
         ratio = init_loss / max(expected, 1e-12)
         if not np.isfinite(init_loss) or ratio > 3.0:
             status = "fail"
@@ -181,32 +199,47 @@ def sanity_check(model, loss_fn, X, y, *, regularizer=None, subset: int = 20, st
             status = "warn"
         else:
             status = "pass"
-        checks.append(CheckResult(
-            "initial loss", status,
-            f"{init_loss:.4f} at initialization, expected about {expected:.4f} ({formula}), ratio {ratio:.2f}",
-            ("the loss starts far above its chance value: the initial weights are too large (scores start "
-             "big and confidently wrong). Use small random weights, 1/sqrt(n) (tanh/sigmoid) or He "
-             "sqrt(2/n) (ReLU), and a small init for the output layer"
-             if ratio > 1 or not np.isfinite(init_loss) else
-             "the loss starts below its chance value: the labels may leak into the inputs, or the loss "
-             "ignores part of the labels"),
-            {"loss": init_loss, "expected": expected, "ratio": ratio}))
+        checks.append(
+            CheckResult(
+                "initial loss",
+                status,
+                f"{init_loss:.4f} at initialization, expected about {expected:.4f} ({formula}), ratio {ratio:.2f}",
+                (
+                    "the loss starts far above its chance value: the initial weights are too large (scores start "
+                    "big and confidently wrong). Use small random weights, 1/sqrt(n) (tanh/sigmoid) or He "
+                    "sqrt(2/n) (ReLU), and a small init for the output layer"
+                    if ratio > 1 or not np.isfinite(init_loss)
+                    else "the loss starts below its chance value: the labels may leak into the inputs, or the loss "
+                    "ignores part of the labels"
+                ),
+                {"loss": init_loss, "expected": expected, "ratio": ratio},
+            )
+        )
 
         # ---- 2. regularization raises the loss ------------------------------------------------
         reg = regularizer if regularizer is not None else nn.Regularizer(l2=1e-3)
-        base = reg if float(getattr(reg, "l2", 0) or 0) + float(getattr(reg, "l1", 0) or 0) > 0 \
+        base = (
+            reg
+            if float(getattr(reg, "l2", 0) or 0) + float(getattr(reg, "l1", 0) or 0) > 0
             else nn.Regularizer(l2=1e-3)
+        )
         low, _ = _loss_value(model, loss_fn, Xb, yb, base)
         high, _ = _loss_value(model, loss_fn, Xb, yb, _scaled_regularizer(base, 100.0))
-        checks.append(CheckResult(
-            "regularization raises the loss", "pass" if high > low else "fail",
-            f"data loss {init_loss:.4f}; + regularization: {low:.4f}; strength x100: {high:.4f}",
-            "a stronger penalty must give a larger total loss: the regularization term is not added to the "
-            "loss, has the wrong sign, or penalizes no parameter", {"low": low, "high": high}))
+        checks.append(
+            CheckResult(
+                "regularization raises the loss",
+                "pass" if high > low else "fail",
+                f"data loss {init_loss:.4f}; + regularization: {low:.4f}; strength x100: {high:.4f}",
+                "a stronger penalty must give a larger total loss: the regularization term is not added to the "
+                "loss, has the wrong sign, or penalizes no parameter",
+                {"low": low, "high": high},
+            )
+        )
 
         # ---- 3. overfit a tiny subset ----------------------------------------------------------
-        checks.append(_overfit(model, loss_fn, X, y, subset, steps, lr, optimizer, rng,
-                               expected * (0.05 if known else 0.1)))
+        checks.append(
+            _overfit(model, loss_fn, X, y, subset, steps, lr, optimizer, rng, expected * (0.05 if known else 0.1))
+        )
     finally:
         nn_random.set_state(state)
     report = SanityReport(checks)
@@ -217,6 +250,7 @@ def sanity_check(model, loss_fn, X, y, *, regularizer=None, subset: int = 20, st
 
 def _overfit(model, loss_fn, X, y, subset, steps, lr, optimizer, rng, target) -> CheckResult:
     from nnlab import optim
+
     m = _copy(model)
     for mod in m.modules():  # no regularization of any kind
         if type(mod).__name__.lower().startswith("dropout") and hasattr(mod, "p"):
@@ -249,14 +283,16 @@ def _overfit(model, loss_fn, X, y, subset, steps, lr, optimizer, rng, target) ->
     ok = acc == 1.0 and last is not None and np.isfinite(last) and last <= target
     acc_s = "n/a" if acc is None else f"{acc * 100:.0f}%"
     return CheckResult(
-        f"overfit {k} examples", "pass" if ok else "fail",
+        f"overfit {k} examples",
+        "pass" if ok else "fail",
         f"after {done} full-batch steps ({optimizer}, lr {lr:g}, no regularization): training accuracy {acc_s}, "
         f"loss {first:.4f} -> {last:.4g} (target <= {target:.3g})",
         "a network must be able to memorize 20 examples. If it cannot: the loss does not see the labels "
         "(ignored, shuffled apart from the inputs, wrong dtype), gradients do not reach the weights "
         "(a wrong or detached backward; run gradcheck_model), the learning rate is far off, or the "
         "network is far too small",
-        {"accuracy": acc, "first_loss": first, "loss": last, "steps": done})
+        {"accuracy": acc, "first_loss": first, "loss": last, "steps": done},
+    )
 
 
 def _accuracy(scores: np.ndarray, y: np.ndarray):

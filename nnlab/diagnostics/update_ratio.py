@@ -1,4 +1,5 @@
 """The update/parameter ratio monitor: is the learning rate in the notes' ~1e-3 band?"""
+
 from __future__ import annotations
 
 import numpy as np
@@ -50,7 +51,7 @@ class UpdateRatioMonitor(Callback):
         for (name, p), b in zip(self._params, self._buf):
             w = b.reshape(-1)
             wn = float(np.sqrt(np.dot(w, w)))
-            np.subtract(p.data, b, out=b)   # b is now the update
+            np.subtract(p.data, b, out=b)  # b is now the update
             un = float(np.sqrt(np.dot(w, w)))
             self.ratios[name].append(un / wn if wn > 0 else (0.0 if un == 0 else np.inf))
 
@@ -58,7 +59,7 @@ class UpdateRatioMonitor(Callback):
         """Median ratio per parameter after the warm-up."""
         out = {}
         for name, r in self.ratios.items():
-            r = np.asarray(r[self.warmup // self.every:] or r, dtype=np.float64)
+            r = np.asarray(r[self.warmup // self.every :] or r, dtype=np.float64)
             r = r[np.isfinite(r)]
             out[name] = float(np.median(r)) if r.size else float("nan")
         return out
@@ -78,18 +79,40 @@ class UpdateRatioMonitor(Callback):
             return []
         med = float(np.median(ws))
         if max(ws) == 0.0:
-            return [Finding("no_updates", "the weights do not change (update/parameter ratio 0)",
-                            "the gradients are zero: dead ReLUs, a detached graph or frozen parameters",
-                            "update ratio")]
+            return [
+                Finding(
+                    "no_updates",
+                    "the weights do not change (update/parameter ratio 0)",
+                    "the gradients are zero: dead ReLUs, a detached graph or frozen parameters",
+                    "update ratio",
+                )
+            ]
         detail = ", ".join(f"{n} {v:.1e}" for n, v in s.items() if shapes.get(n, 2) >= 2)
         if med < self.low:
-            return [Finding("lr_too_low", f"update/parameter ratio {med:.1e} (median over weights; {detail}), "
-                            f"far below ~1e-3", "the learning rate is probably too low: raise it (try 3-10x)",
-                            "update ratio")]
+            return [
+                Finding(
+                    "lr_too_low",
+                    f"update/parameter ratio {med:.1e} (median over weights; {detail}), far below ~1e-3",
+                    "the learning rate is probably too low: raise it (try 3-10x)",
+                    "update ratio",
+                )
+            ]
         if med > self.high:
-            return [Finding("lr_too_high", f"update/parameter ratio {med:.1e} (median over weights; {detail}), "
-                            f"far above ~1e-3", "the learning rate is probably too high: lower it (try 3-10x)",
-                            "update ratio")]
+            return [
+                Finding(
+                    "lr_too_high",
+                    f"update/parameter ratio {med:.1e} (median over weights; {detail}), far above ~1e-3",
+                    "the learning rate is probably too high: lower it (try 3-10x)",
+                    "update ratio",
+                )
+            ]
         side = "" if 3e-4 <= med <= 3e-3 else (" (on the high side)" if med > 3e-3 else " (on the low side)")
-        return [Finding("ok", f"update/parameter ratio {med:.1e} (median over weights): within [{self.low:.0e}, "
-                        f"{self.high:.0e}] around ~1e-3{side}", "", "update ratio")]
+        return [
+            Finding(
+                "ok",
+                f"update/parameter ratio {med:.1e} (median over weights): within [{self.low:.0e}, "
+                f"{self.high:.0e}] around ~1e-3{side}",
+                "",
+                "update ratio",
+            )
+        ]

@@ -7,6 +7,7 @@ returns the normalized value (a Python int, a tuple of axes, a NumPy dtype...), 
 reads ``axis = check_axis("argmax", axis, x.ndim)``. Errors are ``TypeError`` for a value of the
 wrong kind and ``ValueError`` for one of the right kind out of range, as in Python and PyTorch.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,9 +15,23 @@ import numbers
 
 import numpy as np
 
-__all__ = ["describe", "check_int", "check_float", "check_positive_float", "check_bool", "check_axis",
-           "check_axes", "check_shape", "check_dtype", "check_callable", "check_int_list", "check_choice", "check_array_data",
-           "check_instance", "check_float_input"]
+__all__ = [
+    "describe",
+    "check_int",
+    "check_float",
+    "check_positive_float",
+    "check_bool",
+    "check_axis",
+    "check_axes",
+    "check_shape",
+    "check_dtype",
+    "check_callable",
+    "check_int_list",
+    "check_choice",
+    "check_array_data",
+    "check_instance",
+    "check_float_input",
+]
 
 
 def describe(value) -> str:
@@ -50,8 +65,17 @@ def check_int(fn: str, name: str, value, *, min: int | None = None, max: int | N
     return value
 
 
-def check_float(fn: str, name: str, value, *, min: float | None = None, max: float | None = None,
-                min_open: bool = False, max_open: bool = False, finite: bool = True) -> float:
+def check_float(
+    fn: str,
+    name: str,
+    value,
+    *,
+    min: float | None = None,
+    max: float | None = None,
+    min_open: bool = False,
+    max_open: bool = False,
+    finite: bool = True,
+) -> float:
     """A real number (int or float, not a bool or a string), finite unless ``finite=False``, within
     the bounds (open or closed)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
@@ -103,8 +127,9 @@ def check_axis(fn: str, axis, ndim: int, name: str = "axis") -> int:
     what = f"shape {tuple(ndim)}" if isinstance(ndim, tuple) else f"{ndim} dimensions"
     n = max(len(ndim) if isinstance(ndim, tuple) else int(ndim), 1)
     if not -n <= axis < n:
-        raise ValueError(f"{fn}: {name} {axis} is out of range for a tensor of {what} "
-                         f"(expected an integer in [{-n}, {n - 1}])")
+        raise ValueError(
+            f"{fn}: {name} {axis} is out of range for a tensor of {what} (expected an integer in [{-n}, {n - 1}])"
+        )
     return axis % n
 
 
@@ -136,16 +161,18 @@ def check_shape(fn: str, shape, name: str = "shape", allow_infer: bool = True) -
             raise TypeError(f"{fn}: {name} must contain integers only, got {describe(d)} in {tuple(shape)}")
         d = int(d)
         if d < -1 or (d == -1 and not allow_infer):
-            raise ValueError(f"{fn}: {name} sizes must be >= 0" + (" (or -1 to infer one)" if allow_infer else "")
-                             + f", got {d} in {tuple(shape)}")
+            raise ValueError(
+                f"{fn}: {name} sizes must be >= 0"
+                + (" (or -1 to infer one)" if allow_infer else "")
+                + f", got {d} in {tuple(shape)}"
+            )
         out.append(d)
     if out.count(-1) > 1:
         raise ValueError(f"{fn}: {name} can infer only one size (-1), got {tuple(out)}")
     return tuple(out)
 
 
-_KIND_WORDS = {"f": "floating-point", "i": "signed integer", "u": "unsigned integer", "b": "boolean",
-               "c": "complex"}
+_KIND_WORDS = {"f": "floating-point", "i": "signed integer", "u": "unsigned integer", "b": "boolean", "c": "complex"}
 
 
 def check_dtype(fn: str, dtype, name: str = "dtype", kinds: str = "f") -> np.dtype:
@@ -196,12 +223,18 @@ def check_array_data(fn: str, data, dtype=None) -> np.ndarray:
         if dtype is not None and arr.dtype.kind in _NUMERIC_KINDS:  # strings are refused below, not parsed
             arr = np.asarray(arr, dtype=dtype)
     except (ValueError, TypeError) as e:
-        what = "a ragged (nested) list: every row must have the same length" if "inhomogeneous" in str(e) \
+        what = (
+            "a ragged (nested) list: every row must have the same length"
+            if "inhomogeneous" in str(e)
             else f"data NumPy cannot convert to {dtype or 'numbers'} ({e})"
+        )
         raise TypeError(f"{fn}: expected a number, a (nested) list of numbers or an array, got {what}") from None
     if arr.dtype.kind not in _NUMERIC_KINDS:
-        what = "complex numbers (nnlab computes with real numbers)" if arr.dtype.kind == "c" else \
-            f"{describe(data)} (an array of dtype {arr.dtype})"
+        what = (
+            "complex numbers (nnlab computes with real numbers)"
+            if arr.dtype.kind == "c"
+            else f"{describe(data)} (an array of dtype {arr.dtype})"
+        )
         raise TypeError(f"{fn}: expected a number, a (nested) list of numbers or an array, got {what}")
     return arr
 
@@ -218,5 +251,7 @@ def check_float_input(fn: str, x, name: str = "input") -> None:
     would be truncated back to the input's dtype (PyTorch refuses them too)."""
     dt = getattr(x, "dtype", None)
     if dt is not None and np.dtype(dt).kind != "f":
-        raise TypeError(f"{fn}: {name} must be floating point (averages of integers would be truncated), "
-                        f"got dtype {np.dtype(dt)}; convert it first, e.g. x.float()")
+        raise TypeError(
+            f"{fn}: {name} must be floating point (averages of integers would be truncated), "
+            f"got dtype {np.dtype(dt)}; convert it first, e.g. x.float()"
+        )

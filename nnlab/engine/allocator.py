@@ -1,4 +1,5 @@
 """Opt-in glibc allocator tuning for training loops (``nnlab.tune_allocator``)."""
+
 from __future__ import annotations
 
 import os
@@ -32,9 +33,10 @@ def tune_allocator() -> bool:
         return False
     try:
         import ctypes
+
         libc = ctypes.CDLL("libc.so.6")
-        ok = libc.mallopt(_M_MMAP_THRESHOLD, 32 * 2 ** 20)
-        ok &= libc.mallopt(_M_TRIM_THRESHOLD, 512 * 2 ** 20)
+        ok = libc.mallopt(_M_MMAP_THRESHOLD, 32 * 2**20)
+        ok &= libc.mallopt(_M_TRIM_THRESHOLD, 512 * 2**20)
     except (OSError, AttributeError):  # not glibc (musl, ...): keep the defaults
         return False
     _tuned = _tuned or bool(ok)

@@ -1,4 +1,5 @@
 """Reverse-mode differentiation: topological order, gradient accumulation, graph freeing, no_grad."""
+
 from __future__ import annotations
 
 import contextlib
@@ -69,8 +70,10 @@ class _FreedGraph:
 
 
 FREED = _FreedGraph()
-_FREED_MSG = ("backward: the graph behind this tensor was already freed by an earlier backward; "
-              "pass retain_graph=True to the first backward to run backward through it twice")
+_FREED_MSG = (
+    "backward: the graph behind this tensor was already freed by an earlier backward; "
+    "pass retain_graph=True to the first backward to run backward through it twice"
+)
 
 
 def _topological_order(root):
@@ -143,12 +146,16 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
 def _seed_gradient(root, grad) -> np.ndarray:
     """The gradient at the output: 1 for a scalar, else ``grad`` checked against the output's shape."""
     if not root.requires_grad:
-        raise RuntimeError("backward: this tensor does not require grad and has no graph "
-                           "(was it made under no_grad, or from inputs with requires_grad=False?)")
+        raise RuntimeError(
+            "backward: this tensor does not require grad and has no graph "
+            "(was it made under no_grad, or from inputs with requires_grad=False?)"
+        )
     if grad is None:
         if root.data.size != 1:
-            raise ValueError(f"backward: grad can be implied only for a scalar output; this output "
-                             f"has shape {root.shape}. Pass grad= of that shape (e.g. y.backward(ones)).")
+            raise ValueError(
+                f"backward: grad can be implied only for a scalar output; this output "
+                f"has shape {root.shape}. Pass grad= of that shape (e.g. y.backward(ones))."
+            )
         return np.ones_like(root.data)
     grad = np.asarray(grad.data if hasattr(grad, "_ctx") else grad, dtype=root.data.dtype)
     if grad.shape != root.shape:
@@ -172,8 +179,13 @@ _getrefcount = sys.getrefcount
 
 def _give_to_leaf(leaf, g) -> None:
     """Add ``g`` into ``leaf.grad``, owning ``g`` itself when it is fresh and unshared."""
-    if (leaf.grad is None and g.base is None and _getrefcount(g) <= _STEAL_REFS
-            and g.shape == leaf.data.shape and g.dtype == leaf.data.dtype):
+    if (
+        leaf.grad is None
+        and g.base is None
+        and _getrefcount(g) <= _STEAL_REFS
+        and g.shape == leaf.data.shape
+        and g.dtype == leaf.data.dtype
+    ):
         leaf.grad = g  # see _STEAL_REFS
     else:
         _accumulate_leaf(leaf, g)

@@ -1,4 +1,5 @@
 """Un-broadcasting: the gradient of a broadcast input is the sum over the axes it was stretched along."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,5 +23,6 @@ def broadcast_shapes(op: str, a: tuple, b: tuple) -> tuple:
     try:
         return np.broadcast_shapes(a, b)
     except ValueError:
-        raise ValueError(f"{op}: shapes {a} and {b} cannot be broadcast together "
-                         f"(trailing dimensions must be equal or 1)") from None
+        raise ValueError(
+            f"{op}: shapes {a} and {b} cannot be broadcast together (trailing dimensions must be equal or 1)"
+        ) from None

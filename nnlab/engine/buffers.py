@@ -13,14 +13,15 @@ gradient needed it). Nothing else may hold a view of a given-back buffer. The ca
 ``MAX_CACHED_BYTES``, so idle memory stays bounded (the same bound as glibc's heap trim threshold
 that nnlab sets).
 """
+
 from __future__ import annotations
 
 import threading
 
 import numpy as np
 
-MIN_BYTES = 32 * 2 ** 20
-MAX_CACHED_BYTES = 512 * 2 ** 20
+MIN_BYTES = 32 * 2**20
+MAX_CACHED_BYTES = 512 * 2**20
 
 _lock = threading.Lock()
 _free: dict[int, list[np.ndarray]] = {}

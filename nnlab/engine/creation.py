@@ -3,6 +3,7 @@
 Floats are float32 unless ``dtype`` says otherwise, as in torch; random tensors draw from nnlab's
 global generator, so ``nnlab.manual_seed`` reproduces them.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,9 +11,28 @@ import numpy as np
 from nnlab.engine.random import get_rng
 from nnlab.engine.tensor import DEFAULT_DTYPE, Tensor
 
-__all__ = ["zeros", "ones", "full", "empty", "eye", "randn", "rand", "randint", "randperm",
-           "normal", "arange", "linspace", "zeros_like", "ones_like", "full_like", "empty_like",
-           "randn_like", "rand_like", "from_numpy", "as_tensor"]
+__all__ = [
+    "zeros",
+    "ones",
+    "full",
+    "empty",
+    "eye",
+    "randn",
+    "rand",
+    "randint",
+    "randperm",
+    "normal",
+    "arange",
+    "linspace",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "empty_like",
+    "randn_like",
+    "rand_like",
+    "from_numpy",
+    "as_tensor",
+]
 
 
 def _shape(size, fn):
@@ -29,6 +49,7 @@ def _shape(size, fn):
 def _make(arr, dtype, requires_grad, device, fn):
     if device is not None:
         from nnlab.engine.device import device as _device
+
         _device(device)  # refuses anything but the CPU, naming what is missing
     if dtype is not None:
         arr = arr.astype(np.dtype(dtype), copy=False)
@@ -49,8 +70,9 @@ def empty(*size, dtype=None, requires_grad=False, device=None):
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
     if dtype is None:
-        dtype = (DEFAULT_DTYPE if isinstance(fill_value, float) else
-                 np.bool_ if isinstance(fill_value, bool) else np.int64)
+        dtype = (
+            DEFAULT_DTYPE if isinstance(fill_value, float) else np.bool_ if isinstance(fill_value, bool) else np.int64
+        )
     return _make(np.full(_shape((size,), "full"), fill_value, dtype), None, requires_grad, device, "full")
 
 
@@ -153,5 +175,8 @@ def from_numpy(array: np.ndarray) -> Tensor:
 def as_tensor(data, dtype=None, device=None):
     if isinstance(data, Tensor) and (dtype is None or np.dtype(dtype) == data.dtype):
         return data
-    return _make(np.asarray(data.data if isinstance(data, Tensor) else data), dtype, False, device,
-                 "as_tensor") if dtype is not None or isinstance(data, np.ndarray) else Tensor(data)
+    return (
+        _make(np.asarray(data.data if isinstance(data, Tensor) else data), dtype, False, device, "as_tensor")
+        if dtype is not None or isinstance(data, np.ndarray)
+        else Tensor(data)
+    )

@@ -1,6 +1,7 @@
 """Devices: nnlab computes on the CPU with NumPy, so ``nnlab.device("cpu")``, ``.to(device)`` and
 ``.cpu()`` are accepted and do nothing; anything else (``"cuda"``, ``"mps"``...) is refused with an
 error naming what is missing, instead of silently running somewhere the user did not ask for."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,7 +21,8 @@ class device:
         if kind != "cpu":
             raise RuntimeError(
                 f"device {type!r}: nnlab runs on the CPU only (NumPy arrays); there is no {kind} "
-                f"backend. Use nnlab.device('cpu') (or drop .to(device)) to run on the CPU.")
+                f"backend. Use nnlab.device('cpu') (or drop .to(device)) to run on the CPU."
+            )
         if num and num != "0" or index not in (None, 0):
             raise RuntimeError(f"device {type!r}: there is one CPU device, 'cpu' (or 'cpu:0')")
         self.type, self.index = "cpu", None
@@ -42,8 +44,10 @@ CPU = device("cpu")
 
 
 def no_cuda(what: str) -> RuntimeError:
-    return RuntimeError(f"{what}: nnlab has no CUDA backend (it computes with NumPy on the CPU); "
-                        f"remove the call, or use .to('cpu') / .cpu(), which are no-ops")
+    return RuntimeError(
+        f"{what}: nnlab has no CUDA backend (it computes with NumPy on the CPU); "
+        f"remove the call, or use .to('cpu') / .cpu(), which are no-ops"
+    )
 
 
 def parse_to(what: str, args, kwargs):

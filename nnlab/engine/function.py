@@ -4,6 +4,7 @@ A subclass implements ``forward(*arrays, **options)`` (returns an ndarray and ke
 whatever backward needs) and ``backward(grad_out)`` (returns one gradient per positional input,
 ``None`` where an input needs none). ``Function.apply`` wires it into the graph.
 """
+
 from __future__ import annotations
 
 import numpy as np

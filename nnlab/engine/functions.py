@@ -2,6 +2,7 @@
 ``nnlab.max(x, dim=1)``, ``nnlab.sin``... Each is a thin call of the engine's ops (or of the
 Tensor method of the same name), with torch's ``dim``/``keepdim`` keywords and nnlab's ``axis``
 accepted as a synonym."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,11 +12,53 @@ from nnlab.engine.ops import trig
 from nnlab.engine.ops.elementwise import lift
 from nnlab.engine.tensor import Tensor
 
-__all__ = ["cat", "concat", "stack", "flatten", "reshape", "squeeze", "unsqueeze", "transpose",
-           "permute", "t", "argmax", "argmin", "max", "min", "sum", "mean", "std", "var", "exp",
-           "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "softmax", "log_softmax",
-           "matmul", "mm", "dot", "clamp", "clip", "where", "maximum", "minimum", "pow", "square",
-           "eq", "equal", "allclose", "numel", "is_tensor", "logsumexp"]
+__all__ = [
+    "cat",
+    "concat",
+    "stack",
+    "flatten",
+    "reshape",
+    "squeeze",
+    "unsqueeze",
+    "transpose",
+    "permute",
+    "t",
+    "argmax",
+    "argmin",
+    "max",
+    "min",
+    "sum",
+    "mean",
+    "std",
+    "var",
+    "exp",
+    "log",
+    "sqrt",
+    "abs",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "softmax",
+    "log_softmax",
+    "matmul",
+    "mm",
+    "dot",
+    "clamp",
+    "clip",
+    "where",
+    "maximum",
+    "minimum",
+    "pow",
+    "square",
+    "eq",
+    "equal",
+    "allclose",
+    "numel",
+    "is_tensor",
+    "logsumexp",
+]
 
 
 def _axis(dim, axis):
@@ -209,4 +252,3 @@ def numel(x) -> int:
 
 def is_tensor(x) -> bool:
     return isinstance(x, Tensor)
-

@@ -20,6 +20,7 @@ most once a second; ``LOAD_CHECK = False`` turns the check off).
 Thread count: ``set_num_threads`` (the benchmarks set it with BLAS's), else OMP_NUM_THREADS /
 OPENBLAS_NUM_THREADS when set, else the CPUs this process may use.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """One seeded generator for initialization and dropout, so that one seed reproduces a run."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -7,13 +7,20 @@ convolution as a sum over filter taps on a sliding-window view (no im2col layout
 GEMMs, no 1x1 special cases). The tests run the fast gates against these in float64 over several
 shapes. Not used at run time.
 """
+
 from __future__ import annotations
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["sigmoid_forward", "sigmoid_backward", "batchnorm_forward", "batchnorm_backward",
-           "conv2d_forward", "conv2d_backward"]
+__all__ = [
+    "sigmoid_forward",
+    "sigmoid_backward",
+    "batchnorm_forward",
+    "batchnorm_backward",
+    "conv2d_forward",
+    "conv2d_backward",
+]
 
 
 # ---- sigmoid gate ------------------------------------------------------------------------------
@@ -43,17 +50,17 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5, mode="train", running_mean=None,
     axes = (0,) + tuple(range(2, x.ndim))
     g, b = _per_channel(gamma, x.ndim), _per_channel(beta, x.ndim)
     if mode == "train":
-        mu = x.mean(axis=axes, keepdims=True)      # 1. mean
-        xmu = x - mu                               # 2. centre
-        sq = xmu ** 2                              # 3. square
-        var = sq.mean(axis=axes, keepdims=True)    # 4. variance
+        mu = x.mean(axis=axes, keepdims=True)  # 1. mean
+        xmu = x - mu  # 2. centre
+        sq = xmu**2  # 3. square
+        var = sq.mean(axis=axes, keepdims=True)  # 4. variance
     else:
         mu, var = _per_channel(running_mean, x.ndim), _per_channel(running_var, x.ndim)
         xmu = x - mu
-    sqrtvar = np.sqrt(var + eps)                   # 5. standard deviation
-    ivar = 1 / sqrtvar                             # 6. invert
-    xhat = xmu * ivar                              # 7. normalize
-    out = g * xhat + b                             # 8. scale and shift
+    sqrtvar = np.sqrt(var + eps)  # 5. standard deviation
+    ivar = 1 / sqrtvar  # 6. invert
+    xhat = xmu * ivar  # 7. normalize
+    out = g * xhat + b  # 8. scale and shift
     return out, (mode, axes, xhat, g, xmu, ivar, sqrtvar, var, eps)
 
 
@@ -62,19 +69,19 @@ def batchnorm_backward(dout, cache):
     mode, axes, xhat, g, xmu, ivar, sqrtvar, var, eps = cache
     dbeta = dout.sum(axis=axes)
     dgamma = (dout * xhat).sum(axis=axes)
-    dxhat = dout * g                                             # 8.
+    dxhat = dout * g  # 8.
     if mode != "train":
         return dxhat * ivar, dgamma, dbeta
     m = dout.size // dout.shape[1]
-    divar = (dxhat * xmu).sum(axis=axes, keepdims=True)          # 7. (ivar branch)
-    dxmu1 = dxhat * ivar                                         # 7. (xmu branch)
-    dsqrtvar = -1 / sqrtvar ** 2 * divar                         # 6.
-    dvar = 0.5 / np.sqrt(var + eps) * dsqrtvar                   # 5.
-    dsq = np.ones_like(xmu) / m * dvar                           # 4.
-    dxmu2 = 2 * xmu * dsq                                        # 3.
-    dx1 = dxmu1 + dxmu2                                          # 2. (x branch)
-    dmu = -(dxmu1 + dxmu2).sum(axis=axes, keepdims=True)         # 2. (mu branch)
-    dx2 = np.ones_like(xmu) / m * dmu                            # 1.
+    divar = (dxhat * xmu).sum(axis=axes, keepdims=True)  # 7. (ivar branch)
+    dxmu1 = dxhat * ivar  # 7. (xmu branch)
+    dsqrtvar = -1 / sqrtvar**2 * divar  # 6.
+    dvar = 0.5 / np.sqrt(var + eps) * dsqrtvar  # 5.
+    dsq = np.ones_like(xmu) / m * dvar  # 4.
+    dxmu2 = 2 * xmu * dsq  # 3.
+    dx1 = dxmu1 + dxmu2  # 2. (x branch)
+    dmu = -(dxmu1 + dxmu2).sum(axis=axes, keepdims=True)  # 2. (mu branch)
+    dx2 = np.ones_like(xmu) / m * dmu  # 1.
     return dx1 + dx2, dgamma, dbeta
 
 
@@ -118,9 +125,9 @@ def conv2d_backward(dout, cache):
     dw = np.einsum("ngohw,ngchwij->gocij", dg, win).reshape(O, Cg, KH, KW)
     # contribution of each (image, input channel, tap, output pixel) to the input pixel it read
     contrib = np.einsum("ngohw,gocij->ngcijhw", dg, w.reshape(G, O // G, Cg, KH, KW)).reshape(N, C, KH, KW, oh, ow)
-    rows = sh * np.arange(oh)[None, :] + dh * np.arange(KH)[:, None]    # (KH, oh)
-    cols = sw * np.arange(ow)[None, :] + dw_ * np.arange(KW)[:, None]   # (KW, ow)
+    rows = sh * np.arange(oh)[None, :] + dh * np.arange(KH)[:, None]  # (KH, oh)
+    cols = sw * np.arange(ow)[None, :] + dw_ * np.arange(KW)[:, None]  # (KW, ow)
     dx_pad = np.zeros((N, C, H + 2 * ph, W + 2 * pw), dtype=dout.dtype)
     n_i, c_i, i_i, j_i, h_i, w_i = np.indices(contrib.shape, sparse=True)
     np.add.at(dx_pad, (n_i, c_i, rows[i_i, h_i], cols[j_i, w_i]), contrib)
-    return dx_pad[:, :, ph:ph + H, pw:pw + W], dw, db
+    return dx_pad[:, :, ph : ph + H, pw : pw + W], dw, db

@@ -1,4 +1,5 @@
 """Tensor: an ndarray, its gradient, and the gate that made it."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,7 +35,7 @@ def _set_fields(t: "Tensor", data: np.ndarray, requires_grad: bool, ctx) -> "Ten
     t.data = data
     t.grad = None
     t.requires_grad = requires_grad
-    t._ctx = ctx            # the gate that made this tensor (None for a leaf)
+    t._ctx = ctx  # the gate that made this tensor (None for a leaf)
     t._retain_grad = False  # keep .grad although not a leaf (Tensor.retain_grad)
     return t
 
@@ -128,6 +129,7 @@ class Tensor:
 
     def astype(self, dtype) -> "Tensor":
         from nnlab.engine.ops import elementwise
+
         return elementwise.cast(self, dtype=dtype)
 
     def float(self) -> "Tensor":
@@ -249,7 +251,7 @@ class Tensor:
             return _ops().flatten(self, start_dim)
         nd = self.ndim
         start, end = start_dim % nd, end_dim % nd
-        return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1:])
+        return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1 :])
 
     def transpose(self, *axes):
         """A permutation of all axes (NumPy), or two dims to swap (torch's ``x.transpose(1, 2)``)."""
@@ -342,8 +344,10 @@ class Tensor:
     def __index__(self):
         """An integer one-element tensor indexes lists and tuples (``classes[label]``)."""
         if self.data.size != 1 or self.data.dtype.kind not in "iub":
-            raise TypeError(f"only integer tensors of a single element can be used as an index, "
-                            f"got shape {self.shape} and dtype {self.dtype}")
+            raise TypeError(
+                f"only integer tensors of a single element can be used as an index, "
+                f"got shape {self.shape} and dtype {self.dtype}"
+            )
         return int(self.data.item())
 
     def __iter__(self):
@@ -386,6 +390,7 @@ class Tensor:
     def clamp_(self, min=None, max=None):
         def clip(a):
             np.clip(a, min, max, out=a)
+
         return _inplace.apply(self, "clamp_", clip, None, lambda old: old.clamp(min, max))
 
     def zero_(self):
@@ -396,6 +401,7 @@ class Tensor:
 
         def fill(a):
             a[...] = value
+
         return _inplace.apply(self, "fill_", fill, None, None)
 
     def copy_(self, src):
@@ -403,22 +409,27 @@ class Tensor:
 
         def copy(a):
             np.copyto(a, src, casting="same_kind")
+
         return _inplace.apply(self, "copy_", copy, None, None)
 
     def normal_(self, mean=0.0, std=1.0):
         from nnlab.engine.random import get_rng
+
         draw = get_rng().normal(mean, std, self.shape)
 
         def fill(a):
             a[...] = draw
+
         return _inplace.apply(self, "normal_", fill, None, None)
 
     def uniform_(self, a=0.0, b=1.0):
         from nnlab.engine.random import get_rng
+
         draw = get_rng().uniform(a, b, self.shape)
 
         def fill(arr):
             arr[...] = draw
+
         return _inplace.apply(self, "uniform_", fill, None, None)
 
     def __setitem__(self, index, value):
@@ -428,6 +439,7 @@ class Tensor:
 
         def put(a):
             a[index] = value
+
         return _inplace.apply(self, "__setitem__", put, None, None)
 
     # -- shape and size --
@@ -475,8 +487,10 @@ class Tensor:
 
     def t(self):
         if self.ndim > 2:
-            raise ValueError(f"t(): expects a tensor with <= 2 dimensions, got shape {self.shape}; "
-                             f"use permute or transpose(dim0, dim1)")
+            raise ValueError(
+                f"t(): expects a tensor with <= 2 dimensions, got shape {self.shape}; "
+                f"use permute or transpose(dim0, dim1)"
+            )
         return self.transpose() if self.ndim == 2 else self
 
     def swapaxes(self, dim0: int, dim1: int):
@@ -584,7 +598,7 @@ class Tensor:
     clip = clamp
 
     def pow(self, exponent):
-        return self ** exponent
+        return self**exponent
 
     def matmul(self, other):
         return self @ other
@@ -614,16 +628,19 @@ class Tensor:
 
     def sin(self):
         from nnlab.engine.ops import trig
+
         return trig.sin(self)
 
     def cos(self):
         from nnlab.engine.ops import trig
+
         return trig.cos(self)
 
     # -- device: nnlab computes on the CPU --
     @property
     def device(self):
         from nnlab.engine.device import CPU
+
         return CPU
 
     @property
@@ -633,6 +650,7 @@ class Tensor:
     def to(self, *args, **kwargs):
         """``.to(device)`` (a no-op for the CPU), ``.to(dtype)`` (a cast) or ``.to(other)``."""
         from nnlab.engine.device import parse_to
+
         dtype = parse_to("Tensor.to", args, kwargs)
         return self if dtype is None or np.dtype(dtype) == self.dtype else self.astype(dtype)
 
@@ -641,8 +659,8 @@ class Tensor:
 
     def cuda(self, *args, **kwargs):
         from nnlab.engine.device import no_cuda
-        raise no_cuda("Tensor.cuda()")
 
+        raise no_cuda("Tensor.cuda()")
 
 
 _PY_NUMBERS = (float, int)
@@ -697,15 +715,24 @@ def _extreme(x, op, arg, dim, keepdim, axis, keepdims):
 
 def _iop(ufunc):
     """In-place form of a binary ufunc: writes into the first array (same-kind casts only)."""
+
     def run(a, b):
         ufunc(a, b, out=a, casting="same_kind")
+
     return run
 
 
-_TYPE_NAMES = {"float32": "nnlab.FloatTensor", "float64": "nnlab.DoubleTensor",
-               "float16": "nnlab.HalfTensor", "int64": "nnlab.LongTensor", "int32": "nnlab.IntTensor",
-               "int16": "nnlab.ShortTensor", "int8": "nnlab.CharTensor", "uint8": "nnlab.ByteTensor",
-               "bool": "nnlab.BoolTensor"}
+_TYPE_NAMES = {
+    "float32": "nnlab.FloatTensor",
+    "float64": "nnlab.DoubleTensor",
+    "float16": "nnlab.HalfTensor",
+    "int64": "nnlab.LongTensor",
+    "int32": "nnlab.IntTensor",
+    "int16": "nnlab.ShortTensor",
+    "int8": "nnlab.CharTensor",
+    "uint8": "nnlab.ByteTensor",
+    "bool": "nnlab.BoolTensor",
+}
 
 
 def _scalar(x, like: "Tensor"):
@@ -716,7 +743,6 @@ def _scalar(x, like: "Tensor"):
     if type(x) in _PY_NUMBERS and like.data.dtype.kind == "f":
         return _set_fields(_new_tensor(Tensor), np.asarray(x, dtype=like.data.dtype), False, None)
     return x
-
 
 
 def _raw(x):
@@ -731,6 +757,7 @@ def _ops():
     global _OPS
     if _OPS is None:
         from nnlab.engine import ops
+
         _OPS = ops
     return _OPS
 

@@ -16,6 +16,7 @@ current statistics, ``"average"`` the running/exponential average of the buffers
 ``bn_data`` recomputes them with the averaged weights by one pass over training data
 (``update_bn``), which is the right choice for networks with batch norm.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -50,8 +51,16 @@ class PolyakAveraging(Callback):
 
     BUFFERS = ("model", "average")
 
-    def __init__(self, decay: float | None = None, start: int = 0, val=None, apply_at_end: bool = False,
-                 buffers: str = "model", bn_data=None, bn_batch_size: int = 256):
+    def __init__(
+        self,
+        decay: float | None = None,
+        start: int = 0,
+        val=None,
+        apply_at_end: bool = False,
+        buffers: str = "model",
+        bn_data=None,
+        bn_batch_size: int = 256,
+    ):
         if decay is not None and not 0 < decay < 1:
             raise ValueError(f"PolyakAveraging: decay must be in (0, 1) or None, got {decay!r}")
         if int(start) != start or start < 0:
@@ -71,8 +80,11 @@ class PolyakAveraging(Callback):
         """Floating buffers that are averaged with ``buffers="average"`` (none otherwise)."""
         if self.buffers != "average":
             return []
-        return [(n, b) for n, b in self.model.named_buffers()
-                if isinstance(b, np.ndarray) and np.issubdtype(b.dtype, np.floating)]
+        return [
+            (n, b)
+            for n, b in self.model.named_buffers()
+            if isinstance(b, np.ndarray) and np.issubdtype(b.dtype, np.floating)
+        ]
 
     def _arrays(self):
         """(name, array) of everything averaged: parameters' data and, optionally, buffers."""
@@ -179,6 +191,7 @@ def update_bn(model, data, batch_size: int = 256) -> int:
     """
     from nnlab.engine import Tensor, no_grad
     from nnlab.nn.normalization import _BatchNorm
+
     X = data[0] if isinstance(data, tuple) else getattr(data, "X", data)
     X = np.asarray(X, dtype=np.float32)
     if len(X) == 0:
@@ -196,7 +209,7 @@ def update_bn(model, data, batch_size: int = 256) -> int:
             for i, lo in enumerate(range(0, len(X), int(batch_size))):
                 for m in bns:
                     m.momentum = 1.0 / (i + 1)  # running = mean of the batch statistics so far
-                model(Tensor(X[lo:lo + int(batch_size)]))
+                model(Tensor(X[lo : lo + int(batch_size)]))
     finally:
         for m, mom in zip(bns, momenta):
             m.momentum = mom

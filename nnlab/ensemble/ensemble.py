@@ -11,6 +11,7 @@ members and more diversity, with diminishing returns). Members come from
 
 The price is test time: every member runs on every input.
 """
+
 from __future__ import annotations
 
 import copy
@@ -44,8 +45,7 @@ class Ensemble:
 
     METHODS = ("mean", "vote")
 
-    def __init__(self, members, method: str = "mean", preprocessors=None, logits: bool = True,
-                 batch_size: int = 1000):
+    def __init__(self, members, method: str = "mean", preprocessors=None, logits: bool = True, batch_size: int = 1000):
         members = list(members)
         if not members:
             raise ValueError("Ensemble: needs at least one member, got none")
@@ -71,6 +71,7 @@ class Ensemble:
     def member_probs(self, X) -> np.ndarray:
         """(members, N, classes) probabilities of every member."""
         from nnlab.train.trainer import predict
+
         X = np.asarray(getattr(X, "X", X))
         out = []
         for model, prep in zip(self.models, self.preprocessors):
@@ -95,7 +96,7 @@ class Ensemble:
             return probs
         if isinstance(k, bool) or int(k) != k or not 1 <= k <= len(probs):
             raise ValueError(f"Ensemble: k must be an integer in 1..{len(probs)}, got {k!r}")
-        return probs[:int(k)]
+        return probs[: int(k)]
 
     @staticmethod
     def combine(probs: np.ndarray, method: str = "mean") -> np.ndarray:
@@ -104,7 +105,7 @@ class Ensemble:
         mean = probs.mean(axis=0)
         if method == "mean":
             return mean.argmax(axis=1)
-        votes = probs.argmax(axis=2)                                   # (members, N)
+        votes = probs.argmax(axis=2)  # (members, N)
         counts = np.zeros(mean.shape)
         np.add.at(counts, (np.broadcast_to(np.arange(votes.shape[1]), votes.shape), votes), 1)
         # Mean probabilities are < 1, so they only decide between classes with equal vote counts.
@@ -140,8 +141,14 @@ class Ensemble:
             raise ValueError(f"Ensemble: {probs.shape[1]} inputs but {len(y)} labels")
         curve = [float(np.mean(self.combine(probs[:k], method) == y)) for k in range(1, len(probs) + 1)]
         members = [float(np.mean(p.argmax(axis=1) == y)) for p in probs]
-        return {"method": method, "accuracy": curve[-1], "by_members": curve, "members": members,
-                "members_mean": float(np.mean(members)), "members_best": float(max(members))}
+        return {
+            "method": method,
+            "accuracy": curve[-1],
+            "by_members": curve,
+            "members": members,
+            "members_mean": float(np.mean(members)),
+            "members_best": float(max(members)),
+        }
 
     def member_accuracies(self, X, y=None) -> list[float]:
         return self.evaluate(X, y)["members"]
@@ -154,12 +161,15 @@ class Ensemble:
         """One line: accuracy against the number of members, and the members' own accuracies."""
         r = self.evaluate(X, y, method)
         steps = "  ".join(f"{k}:{a:.4f}" for k, a in enumerate(r["by_members"], 1))
-        return (f"ensemble ({r['method']}) accuracy by number of members  {steps}  | members mean "
-                f"{r['members_mean']:.4f}, best {r['members_best']:.4f}")
+        return (
+            f"ensemble ({r['method']}) accuracy by number of members  {steps}  | members mean "
+            f"{r['members_mean']:.4f}, best {r['members_best']:.4f}"
+        )
 
 
-def train_members(make_trainer, train, val=None, seeds=(0, 1, 2, 3, 4), epochs: int = 5, batch_size: int = 64,
-                  callbacks=None) -> list:
+def train_members(
+    make_trainer, train, val=None, seeds=(0, 1, 2, 3, 4), epochs: int = 5, batch_size: int = 64, callbacks=None
+) -> list:
     """Train one configuration once per seed; ``make_trainer(seed) -> Trainer`` builds the model
     (seed ``nnlab.manual_seed(seed)`` inside, so the initializations differ). Returns the trainers."""
     trainers = []
@@ -173,6 +183,7 @@ def train_members(make_trainer, train, val=None, seeds=(0, 1, 2, 3, 4), epochs: 
 def from_checkpoints(paths, method: str = "mean") -> Ensemble:
     """An ensemble of saved models (``nnlab.save`` or training checkpoints)."""
     from nnlab.train.checkpoint import load
+
     paths = [Path(p) for p in paths]
     if not paths:
         raise ValueError("from_checkpoints: no checkpoint paths given")
@@ -182,14 +193,16 @@ def from_checkpoints(paths, method: str = "mean") -> Ensemble:
 def from_search(search_dir, k: int = 5, method: str = "mean", stage: int | None = None) -> Ensemble:
     """The top-``k`` trials of a search (last stage with results, or ``stage``), from their checkpoints."""
     from nnlab.tune.results import load_results
+
     out = Path(search_dir)
     rows = [r for r in load_results(out) if r.get("status") == "complete" and r.get("dir")]
     if stage is None and rows:
         stage = max(r["stage"] for r in rows)
     rows = [r for r in rows if r["stage"] == stage and (out / r["dir"] / "checkpoint.npz").exists()]
     if not rows:
-        raise ValueError(f"from_search: {out} has no completed trials with checkpoints"
-                         + (f" in stage {stage}" if stage else ""))
+        raise ValueError(
+            f"from_search: {out} has no completed trials with checkpoints" + (f" in stage {stage}" if stage else "")
+        )
     rows = rows[:k]  # results.csv is sorted best first within a stage
     return from_checkpoints([out / r["dir"] / "checkpoint.npz" for r in rows], method=method)
 
@@ -211,11 +224,17 @@ class Snapshots(Callback):
         self.states.append({k: np.array(v, copy=True) for k, v in self.model.state_dict().items()})
         if self.folder is not None:
             from nnlab.train.checkpoint import save
+
             Path(self.folder).mkdir(parents=True, exist_ok=True)
-            self.paths.append(save(self.model, Path(self.folder) / f"snapshot-{epoch + 1:03d}.npz",
-                                   builder=getattr(self.trainer, "builder", None)))
+            self.paths.append(
+                save(
+                    self.model,
+                    Path(self.folder) / f"snapshot-{epoch + 1:03d}.npz",
+                    builder=getattr(self.trainer, "builder", None),
+                )
+            )
         if self.keep_last is not None:
-            del self.states[:-self.keep_last]
+            del self.states[: -self.keep_last]
 
     def models(self) -> list:
         out = []

@@ -11,8 +11,31 @@ The registry lives in ``registry``, the experiments in ``catalog`` (one module p
 notes), the lab report in ``lab``. ``python -m nnlab.experiments.init_study`` still runs the
 initialization study alone.
 """
-from nnlab.experiments.registry import (FAILS, HOLDS, INCONCLUSIVE, REGISTRY, Experiment, Verdict, get, names,
-                                        register, run_experiment, threshold_verdict)
 
-__all__ = ["Experiment", "Verdict", "register", "REGISTRY", "get", "names", "run_experiment",
-           "threshold_verdict", "HOLDS", "FAILS", "INCONCLUSIVE"]
+from nnlab.experiments.registry import (
+    FAILS,
+    HOLDS,
+    INCONCLUSIVE,
+    REGISTRY,
+    Experiment,
+    Verdict,
+    get,
+    names,
+    register,
+    run_experiment,
+    threshold_verdict,
+)
+
+__all__ = [
+    "Experiment",
+    "Verdict",
+    "register",
+    "REGISTRY",
+    "get",
+    "names",
+    "run_experiment",
+    "threshold_verdict",
+    "HOLDS",
+    "FAILS",
+    "INCONCLUSIVE",
+]

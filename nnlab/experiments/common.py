@@ -1,5 +1,6 @@
 """What the experiments share: the digits as flat vectors, a plain training loop over nnlab's public
 API, accuracy, and a figure on matplotlib's Agg canvas."""
+
 from __future__ import annotations
 
 import functools
@@ -16,6 +17,7 @@ __all__ = ["digits", "digits01_pooled", "fit", "accuracy", "loss_of", "figure", 
 @functools.lru_cache(maxsize=2)
 def _mnist(seed: int = 0):
     from nnlab.data import load_dataset
+
     return load_dataset("mnist5k", seed=seed)
 
 
@@ -27,8 +29,14 @@ def digits(n_train: int | None = None, n_dev: int | None = None, flat: bool = Tr
     itr = rng.permutation(len(s.train))[: n_train or len(s.train)]
     idv = rng.permutation(len(s.dev))[: n_dev or len(s.dev)]
     shape = (-1, 784) if flat else (-1, 1, 28, 28)
-    return (s.train.X[itr].reshape(shape), s.train.y[itr], s.dev.X[idv].reshape(shape), s.dev.y[idv],
-            s.test.X.reshape(shape), s.test.y)
+    return (
+        s.train.X[itr].reshape(shape),
+        s.train.y[itr],
+        s.dev.X[idv].reshape(shape),
+        s.dev.y[idv],
+        s.test.X.reshape(shape),
+        s.test.y,
+    )
 
 
 def digits01_pooled():
@@ -69,7 +77,7 @@ def loss_of(model, X, y, loss=F.cross_entropy, batch: int = 2000) -> float:
     with nnlab.no_grad():
         tot = 0.0
         for i in range(0, len(X), batch):
-            tot += float(loss(model(nnlab.tensor(X[i:i + batch])), y[i:i + batch]).item()) * len(X[i:i + batch])
+            tot += float(loss(model(nnlab.tensor(X[i : i + batch])), y[i : i + batch]).item()) * len(X[i : i + batch])
     model.train()
     return tot / len(X)
 
@@ -77,13 +85,25 @@ def loss_of(model, X, y, loss=F.cross_entropy, batch: int = 2000) -> float:
 def accuracy(model, X, y, batch: int = 2000) -> float:
     model.eval()
     with nnlab.no_grad():
-        pred = np.concatenate([model(nnlab.tensor(X[i:i + batch])).data.argmax(1) for i in range(0, len(X), batch)])
+        pred = np.concatenate([model(nnlab.tensor(X[i : i + batch])).data.argmax(1) for i in range(0, len(X), batch)])
     model.train()
     return float((pred == y).mean())
 
 
-def fit(model, X, y, opt, epochs: float = 1, batch_size: int = 64, rng=None, loss=F.cross_entropy,
-        regularizer=None, after_step=None, on_step=None, replacement: bool = False):
+def fit(
+    model,
+    X,
+    y,
+    opt,
+    epochs: float = 1,
+    batch_size: int = 64,
+    rng=None,
+    loss=F.cross_entropy,
+    regularizer=None,
+    after_step=None,
+    on_step=None,
+    replacement: bool = False,
+):
     """Mini-batch training; returns the data loss of every step. ``after_step(model)`` runs after
     each update (max-norm projection), ``on_step(step, loss)`` may return True to stop early.
     ``epochs`` may be fractional; ``replacement`` draws each batch with replacement (the essay's
@@ -100,7 +120,7 @@ def fit(model, X, y, opt, epochs: float = 1, batch_size: int = 64, rng=None, los
         else:
             if pos + batch_size > n:
                 order, pos = rng.permutation(n), 0
-            idx = order[pos:pos + batch_size]
+            idx = order[pos : pos + batch_size]
             pos += batch_size
         out = model(nnlab.tensor(X[idx]))
         try:
@@ -127,6 +147,7 @@ def fit(model, X, y, opt, epochs: float = 1, batch_size: int = 64, rng=None, los
 
 def figure(nrows=1, ncols=1, size=(6.4, 4.0)):
     from nnlab.report.plots import new_figure
+
     fig = new_figure(size)
     axes = fig.subplots(nrows, ncols, squeeze=False)
     return fig, axes

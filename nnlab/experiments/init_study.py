@@ -12,6 +12,7 @@
 ``python -m nnlab.experiments.init_study [--out init_study.png]`` prints the per-layer statistics
 and writes the histograms (rows: the four settings; columns: layers).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,9 @@ def _net(activation: str, std_of, layers: int, width: int, rng) -> nn.Sequential
     return nn.Sequential(*mods)
 
 
-def run_init_study(layers: int = 10, width: int = 500, samples: int = 1000, seed: int = 0,
-                   regimes: dict | None = None) -> dict:
+def run_init_study(
+    layers: int = 10, width: int = 500, samples: int = 1000, seed: int = 0, regimes: dict | None = None
+) -> dict:
     """Forward (and backward, with a fixed random upstream gradient) through each setting.
 
     Returns {setting: {"layers": [per-layer stats], "sample": ActivationMonitor sample}} where the
@@ -69,8 +71,17 @@ def run_init_study(layers: int = 10, width: int = 500, samples: int = 1000, seed
         rows = []
         for i, (layer, st) in enumerate(s["act"].items()):
             g = s["grad"].get(layer, {})
-            rows.append({"layer": i + 1, "mean": st["mean"], "std": st["std"], "saturated": st.get("saturated"),
-                         "dead": st.get("dead"), "zero": st.get("zero"), "grad_rms": g.get("rms")})
+            rows.append(
+                {
+                    "layer": i + 1,
+                    "mean": st["mean"],
+                    "std": st["std"],
+                    "saturated": st.get("saturated"),
+                    "dead": st.get("dead"),
+                    "zero": st.get("zero"),
+                    "grad_rms": g.get("rms"),
+                }
+            )
         out[name] = {"activation": act, "layers": rows, "sample": s}
     return out
 
@@ -78,17 +89,17 @@ def run_init_study(layers: int = 10, width: int = 500, samples: int = 1000, seed
 def plot_init_study(results: dict, path) -> str:
     """Histograms of every layer's activations, one row per setting, plus the std by depth."""
     from nnlab.diagnostics.figures import _plt, _save
+
     plt = _plt()
     names = list(results)
     n_layers = len(results[names[0]]["layers"])
-    fig, axes = plt.subplots(len(names), n_layers + 1, figsize=(1.7 * (n_layers + 1), 1.7 * len(names)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(names), n_layers + 1, figsize=(1.7 * (n_layers + 1), 1.7 * len(names)), squeeze=False)
     for r, name in enumerate(names):
         sample = results[name]["sample"]
         for c, (layer, st) in enumerate(sample["act"].items()):
             ax = axes[r][c]
             counts, edges = st["hist"]
-            ax.stairs(counts, edges, fill=True)   # one artist per histogram (a bar per bin is 10x slower)
+            ax.stairs(counts, edges, fill=True)  # one artist per histogram (a bar per bin is 10x slower)
             ax.set_yticks([])
             ax.tick_params(labelsize=5)
             if r == 0:
@@ -122,8 +133,11 @@ def format_table(results: dict) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m nnlab.experiments.init_study", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m nnlab.experiments.init_study",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--out", default="init_study.png", help="where to write the histograms (PNG)")
     p.add_argument("--layers", type=int, default=10)
     p.add_argument("--width", type=int, default=500)

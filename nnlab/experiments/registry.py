@@ -12,6 +12,7 @@ sentence, and supplies three functions:
 ``--quick`` runs use less data and fewer steps: they check the machinery and the direction of the
 effect in the test suite; the verdicts worth quoting come from the full runs (``make experiments``).
 """
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,20 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["Experiment", "Verdict", "register", "REGISTRY", "get", "names", "threshold_verdict",
-           "run_experiment", "HOLDS", "FAILS", "INCONCLUSIVE", "NOTE_FILES"]
+__all__ = [
+    "Experiment",
+    "Verdict",
+    "register",
+    "REGISTRY",
+    "get",
+    "names",
+    "threshold_verdict",
+    "run_experiment",
+    "HOLDS",
+    "FAILS",
+    "INCONCLUSIVE",
+    "NOTE_FILES",
+]
 
 HOLDS, FAILS, INCONCLUSIVE = "holds", "does not hold", "inconclusive"
 
@@ -82,10 +95,10 @@ class Verdict:
     """
 
     status: str
-    statistic: str            # what was compared, in words
-    threshold: str            # the rule, e.g. "> 1.0"
-    values: list              # the statistic of each seed
-    detail: str = ""          # extra words (sub-claims, units)
+    statistic: str  # what was compared, in words
+    threshold: str  # the rule, e.g. "> 1.0"
+    values: list  # the statistic of each seed
+    detail: str = ""  # extra words (sub-claims, units)
 
     @property
     def spread(self) -> dict:
@@ -95,9 +108,14 @@ class Verdict:
         return {"median": float(np.median(v)), "min": float(v.min()), "max": float(v.max())}
 
     def to_dict(self) -> dict:
-        return {"status": self.status, "statistic": self.statistic, "threshold": self.threshold,
-                "values": [None if x is None else float(x) for x in self.values], **self.spread,
-                "detail": self.detail}
+        return {
+            "status": self.status,
+            "statistic": self.statistic,
+            "threshold": self.threshold,
+            "values": [None if x is None else float(x) for x in self.values],
+            **self.spread,
+            "detail": self.detail,
+        }
 
 
 _OPS = {"==": np.equal, ">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
@@ -136,8 +154,7 @@ def all_of(verdicts: list[Verdict], statistic: str) -> Verdict:
     for i in range(n_seeds):
         ok = [_passes(v, i) for v in verdicts]
         per_seed.append(sum(ok) / len(ok))
-    detail = "; ".join(f"{v.statistic} {v.threshold}: {v.status} (median {_g(v.spread['median'])})"
-                       for v in verdicts)
+    detail = "; ".join(f"{v.statistic} {v.threshold}: {v.status} (median {_g(v.spread['median'])})" for v in verdicts)
     return Verdict(status, f"{statistic} (fraction of {len(verdicts)} parts passing)", "== 1", per_seed, detail)
 
 
@@ -156,13 +173,13 @@ class Experiment:
     """One claim of the notes, made runnable."""
 
     name: str
-    source: str                 # note file key ("000") or file name
-    heading: str                # the section heading the claim comes from (as in the note)
-    claim: str                  # one sentence
-    run: Callable               # run(seed, quick) -> measurements
-    judge: Callable             # judge(list of measurements) -> Verdict
+    source: str  # note file key ("000") or file name
+    heading: str  # the section heading the claim comes from (as in the note)
+    claim: str  # one sentence
+    run: Callable  # run(seed, quick) -> measurements
+    judge: Callable  # judge(list of measurements) -> Verdict
     plot: Callable | None = None  # plot(list of measurements, out_dir) -> list of PNG file names
-    seeds: int = 3              # default number of seeds of a full run
+    seeds: int = 3  # default number of seeds of a full run
     tags: tuple = field(default_factory=tuple)
 
     @property
@@ -193,15 +210,16 @@ def get(name: str) -> Experiment:
     _load_catalog()
     if name not in REGISTRY:
         import difflib
+
         close = difflib.get_close_matches(name, REGISTRY, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise KeyError(f"unknown experiment {name!r}{hint} (nnlab experiments list shows all "
-                       f"{len(REGISTRY)})")
+        raise KeyError(f"unknown experiment {name!r}{hint} (nnlab experiments list shows all {len(REGISTRY)})")
     return REGISTRY[name]
 
 
-def run_experiment(exp: Experiment | str, seeds: int | None = None, quick: bool = False, out_dir=None,
-                   progress=None) -> dict:
+def run_experiment(
+    exp: Experiment | str, seeds: int | None = None, quick: bool = False, out_dir=None, progress=None
+) -> dict:
     """Run ``exp`` on seeds 0..K-1, judge it and draw its figures into ``out_dir/<name>/``.
 
     Returns the JSON-compatible record (claim, measurements per seed, verdict, figures, CPU and wall
@@ -226,11 +244,19 @@ def run_experiment(exp: Experiment | str, seeds: int | None = None, quick: bool 
         d = Path(out_dir) / exp.name
         d.mkdir(parents=True, exist_ok=True)
         figures = [f"{exp.name}/{Path(f).name}" for f in (exp.plot(runs, d) or [])]
-    return {"name": exp.name, "source": exp.source_file, "heading": exp.heading, "claim": exp.claim,
-            "quick": bool(quick), "seeds": list(range(k)), "measurements": _jsonable(runs),
-            "verdict": verdict.to_dict(), "figures": figures,
-            "cpu_seconds": round(time.process_time() - cpu0, 2),
-            "wall_seconds": round(time.perf_counter() - wall0, 2)}
+    return {
+        "name": exp.name,
+        "source": exp.source_file,
+        "heading": exp.heading,
+        "claim": exp.claim,
+        "quick": bool(quick),
+        "seeds": list(range(k)),
+        "measurements": _jsonable(runs),
+        "verdict": verdict.to_dict(),
+        "figures": figures,
+        "cpu_seconds": round(time.process_time() - cpu0, 2),
+        "wall_seconds": round(time.perf_counter() - wall0, 2),
+    }
 
 
 def _one_blas_thread():
@@ -241,6 +267,7 @@ def _one_blas_thread():
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover
         import contextlib
+
         return contextlib.nullcontext()
     return threadpool_limits(1)
 

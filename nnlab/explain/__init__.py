@@ -9,6 +9,7 @@
 ``explain`` runs backward itself (call it before any backward of that output). The module is
 callable: ``nnlab.explain(expr)`` is ``nnlab.explain.explain(expr)``.
 """
+
 from __future__ import annotations
 
 import sys

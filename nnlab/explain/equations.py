@@ -8,6 +8,7 @@ examples, z^l = a^(l-1) W_l^T + b_l, a^l = sigma(z^l)):
 - BP3, bias gradient:     dC/db_l = sum over the batch of delta^l
 - BP4, weight gradient:   dC/dW_l = (delta^l)^T a^(l-1)
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,11 +33,11 @@ def four_equations(weights, biases, X, Y) -> dict:
     sp = [_sigmoid(z) * (1 - _sigmoid(z)) for z in zs]
     L = len(weights)
     delta = [None] * L
-    delta[-1] = (acts[-1] - Y) * sp[-1]                                  # BP1
+    delta[-1] = (acts[-1] - Y) * sp[-1]  # BP1
     for l in range(L - 2, -1, -1):
-        delta[l] = (delta[l + 1] @ weights[l + 1]) * sp[l]              # BP2
-    db = [d.sum(axis=0) for d in delta]                                  # BP3
-    dW = [d.T @ acts[l] for l, d in enumerate(delta)]                    # BP4
+        delta[l] = (delta[l + 1] @ weights[l + 1]) * sp[l]  # BP2
+    db = [d.sum(axis=0) for d in delta]  # BP3
+    dW = [d.T @ acts[l] for l, d in enumerate(delta)]  # BP4
     return {"dW": dW, "db": db, "delta": delta}
 
 
@@ -44,6 +45,7 @@ def autograd_gradients(weights, biases, X, Y) -> dict:
     """The same gradients from nnlab's autograd (float64 Linear + Sigmoid layers)."""
     import nnlab
     from nnlab import nn
+
     layers = []
     for W, b in zip(weights, biases):
         lin = nn.Linear(W.shape[1], W.shape[0], dtype=np.float64)
@@ -70,6 +72,10 @@ def compare(sizes=(4, 5, 3), batch: int = 6, seed: int = 0) -> dict:
 
     def rel(a, b):
         return float(np.abs(a - b).max() / max(np.abs(a).max(), np.abs(b).max(), 1e-300))
-    return {"dW_rel_diff": max(rel(a, b) for a, b in zip(hand["dW"], auto["dW"])),
-            "db_rel_diff": max(rel(a, b) for a, b in zip(hand["db"], auto["db"])),
-            "sizes": list(sizes), "batch": batch}
+
+    return {
+        "dW_rel_diff": max(rel(a, b) for a, b in zip(hand["dW"], auto["dW"])),
+        "db_rel_diff": max(rel(a, b) for a, b in zip(hand["db"], auto["db"])),
+        "sizes": list(sizes),
+        "batch": batch,
+    }

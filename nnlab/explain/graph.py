@@ -4,6 +4,7 @@ The walk uses only the Tensor's public graph attributes: ``tensor.grad_fn`` (the
 None for a leaf), the gate's ``inputs`` and ``name``, and ``retain_grad()`` to keep the gradient of
 every intermediate after ``backward``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -41,13 +42,13 @@ class Node:
     """A value in the circuit: a leaf (input, parameter or constant) or the output of a gate."""
 
     id: int
-    label: str                    # the name given by the caller, or a derived one (q1, ...)
+    label: str  # the name given by the caller, or a derived one (q1, ...)
     value: np.ndarray
-    grad: np.ndarray | None       # d(output)/d(this value); None where no gradient flows
-    op: str | None = None         # gate name; None for leaves
-    inputs: list = field(default_factory=list)   # ids of the input nodes (gates only)
-    constant: bool = False        # a leaf that needs no gradient (e.g. the 1 in 1 + e^x)
-    depth: int = 0                # longest path from a leaf
+    grad: np.ndarray | None  # d(output)/d(this value); None where no gradient flows
+    op: str | None = None  # gate name; None for leaves
+    inputs: list = field(default_factory=list)  # ids of the input nodes (gates only)
+    constant: bool = False  # a leaf that needs no gradient (e.g. the 1 in 1 + e^x)
+    depth: int = 0  # longest path from a leaf
 
     @property
     def is_gate(self) -> bool:
@@ -84,14 +85,17 @@ class Circuit:
 
     def to_text(self, precision: int = 4) -> str:
         from nnlab.explain.render import to_text
+
         return to_text(self, precision)
 
     def to_svg(self, precision: int = 3) -> str:
         from nnlab.explain.render import to_svg
+
         return to_svg(self, precision)
 
     def to_html(self, title: str = "computational graph", precision: int = 3) -> str:
         from nnlab.explain.render import to_html
+
         return to_html(self, title, precision)
 
     def save(self, path, title: str = "computational graph") -> str:
@@ -137,12 +141,16 @@ def build_circuit(output, names: dict | None = None, backward: bool = True) -> C
     label_of = {id(t): k for k, t in names.items()}
     root_fn = output.grad_fn
     if root_fn is not None and root_fn.name == "FreedGraph":
-        raise RuntimeError("explain: backward already ran through this output and freed its graph; "
-                           "call explain on the output before backward (or build it again)")
+        raise RuntimeError(
+            "explain: backward already ran through this output and freed its graph; "
+            "call explain on the output before backward (or build it again)"
+        )
     if backward and not output.requires_grad:
-        raise ValueError("explain: the output does not depend on any tensor with requires_grad=True, so there "
-                         "are no gradients to draw; create the inputs with requires_grad=True "
-                         "(or pass backward=False for values only)")
+        raise ValueError(
+            "explain: the output does not depend on any tensor with requires_grad=True, so there "
+            "are no gradients to draw; create the inputs with requires_grad=True "
+            "(or pass backward=False for values only)"
+        )
 
     # Depth-first walk, inputs before outputs; tensors are keyed by id() (== compares values).
     order, seen, stack = [], set(), [(output, False)]
@@ -192,8 +200,9 @@ def build_circuit(output, names: dict | None = None, backward: bool = True) -> C
             else:
                 n_in += 1
                 label = f"in{n_in}"
-            nodes.append(Node(i, label, np.array(t.data, copy=True), None if g is None else np.array(g),
-                              constant=const))
+            nodes.append(
+                Node(i, label, np.array(t.data, copy=True), None if g is None else np.array(g), constant=const)
+            )
         else:
             op, inputs = fn
             depth = 1 + max((nodes[j].depth for j in inputs), default=0)
@@ -204,8 +213,17 @@ def build_circuit(output, names: dict | None = None, backward: bool = True) -> C
             else:
                 n_gate += 1
                 label = f"q{n_gate}"
-            nodes.append(Node(i, label, np.array(t.data, copy=True), None if g is None else np.array(g),
-                              op=op, inputs=inputs, depth=depth))
+            nodes.append(
+                Node(
+                    i,
+                    label,
+                    np.array(t.data, copy=True),
+                    None if g is None else np.array(g),
+                    op=op,
+                    inputs=inputs,
+                    depth=depth,
+                )
+            )
     return Circuit(nodes, ids[id(output)])
 
 

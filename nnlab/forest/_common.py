@@ -1,11 +1,13 @@
 """Shared pieces of the cascade and the scanner: the scikit-learn import with a clear message,
 forest construction, and class vectors that never see their own training labels."""
+
 from __future__ import annotations
 
 import numpy as np
 
-_MISSING = ("nnlab.forest needs scikit-learn, which is not installed: pip install 'nnlab[forest]' "
-            "(or pip install scikit-learn)")
+_MISSING = (
+    "nnlab.forest needs scikit-learn, which is not installed: pip install 'nnlab[forest]' (or pip install scikit-learn)"
+)
 
 
 def require_sklearn():
@@ -23,8 +25,13 @@ def make_forest(kind: str, n_trees: int, seed, oob: bool, n_jobs, max_depth, min
     forest, gcForest's second kind: extremely randomized trees with ONE candidate feature and a
     random threshold per split, grown to pure leaves."""
     RF, ET, _ = require_sklearn()
-    common = dict(n_estimators=int(n_trees), random_state=seed, n_jobs=n_jobs, max_depth=max_depth,
-                  min_samples_leaf=min_samples_leaf)
+    common = dict(
+        n_estimators=int(n_trees),
+        random_state=seed,
+        n_jobs=n_jobs,
+        max_depth=max_depth,
+        min_samples_leaf=min_samples_leaf,
+    )
     if kind == "rf":
         return RF(max_features="sqrt", oob_score=oob, **common)
     if kind == "crf":

@@ -8,6 +8,7 @@ out-of-bag predictions (DF21). Levels are added while the estimated accuracy imp
 depth adapts to the data: `patience` levels without a gain (more than `tol`) stop the growth, and
 the cascade is cut back to its best level.
 """
+
 from __future__ import annotations
 
 import time
@@ -52,10 +53,25 @@ class CascadeForest(ClassifierMixin, BaseEstimator):
     ``n_features``, ``seconds``, ``kept``), ``n_trees_`` (trees used by ``predict``).
     """
 
-    def __init__(self, n_estimators=(2, 2), n_trees: int = 100, class_vectors: str = "kfold", k: int = 3,
-                 max_layers: int = 20, patience: int = 2, tol: float = 0.0, validation_fraction=None,
-                 scanning=None, scan_trees: int = 30, scan_stride: int = 1, max_depth=None,
-                 min_samples_leaf: int = 1, n_jobs=None, random_state=None, verbose: int = 0):
+    def __init__(
+        self,
+        n_estimators=(2, 2),
+        n_trees: int = 100,
+        class_vectors: str = "kfold",
+        k: int = 3,
+        max_layers: int = 20,
+        patience: int = 2,
+        tol: float = 0.0,
+        validation_fraction=None,
+        scanning=None,
+        scan_trees: int = 30,
+        scan_stride: int = 1,
+        max_depth=None,
+        min_samples_leaf: int = 1,
+        n_jobs=None,
+        random_state=None,
+        verbose: int = 0,
+    ):
         self.n_estimators = n_estimators
         self.n_trees = n_trees
         self.class_vectors = class_vectors
@@ -84,8 +100,10 @@ class CascadeForest(ClassifierMixin, BaseEstimator):
         except (TypeError, ValueError):
             ok = False
         if not ok or n_rf < 0 or n_crf < 0 or n_rf + n_crf == 0:
-            raise ValueError("CascadeForest: n_estimators must be an int >= 1 or a pair (random forests, "
-                             f"completely-random forests) of ints >= 0 with at least one forest, got {self.n_estimators!r}")
+            raise ValueError(
+                "CascadeForest: n_estimators must be an int >= 1 or a pair (random forests, "
+                f"completely-random forests) of ints >= 0 with at least one forest, got {self.n_estimators!r}"
+            )
         return ["rf"] * n_rf + ["crf"] * n_crf
 
     def _check_params(self) -> None:
@@ -105,8 +123,9 @@ class CascadeForest(ClassifierMixin, BaseEstimator):
         if self.scanning is not None:
             sizes = [self.scanning] if isinstance(self.scanning, (int, np.integer)) else list(self.scanning)
             if not sizes or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
-                raise ValueError(f"CascadeForest: scanning must be None or a list of window sizes (ints >= 1), "
-                                 f"got {self.scanning!r}")
+                raise ValueError(
+                    f"CascadeForest: scanning must be None or a list of window sizes (ints >= 1), got {self.scanning!r}"
+                )
 
     def _scan_sizes(self):
         s = self.scanning
@@ -139,8 +158,9 @@ class CascadeForest(ClassifierMixin, BaseEstimator):
         X = self._features(X, "fit")
         y = np.asarray(y)
         if y.ndim != 1 or len(y) != len(X):
-            raise ValueError(f"CascadeForest.fit: y must be a vector with one label per sample ({len(X)}), "
-                             f"got shape {y.shape}")
+            raise ValueError(
+                f"CascadeForest.fit: y must be a vector with one label per sample ({len(X)}), got shape {y.shape}"
+            )
         self.classes_, y_idx = np.unique(y, return_inverse=True)
         C = len(self.classes_)
         if C < 2:
@@ -149,15 +169,25 @@ class CascadeForest(ClassifierMixin, BaseEstimator):
         val = None
         if self.validation_fraction is not None:
             from sklearn.model_selection import train_test_split
-            idx_tr, idx_val = train_test_split(np.arange(len(X)), test_size=self.validation_fraction,
-                                               stratify=y_idx, random_state=self._seed(17))
+
+            idx_tr, idx_val = train_test_split(
+                np.arange(len(X)), test_size=self.validation_fraction, stratify=y_idx, random_state=self._seed(17)
+            )
             X, Xv, y_idx, yv = X[idx_tr], X[idx_val], y_idx[idx_tr], y_idx[idx_val]
             val = (Xv, yv)
 
         self.scanner_ = None
         if self._scan_sizes() is not None:
-            self.scanner_ = MultiGrainedScanner(self._scan_sizes(), self.scan_trees, self.scan_stride, self.k,
-                                                self._seed(23), self.n_jobs, self.max_depth, self.min_samples_leaf)
+            self.scanner_ = MultiGrainedScanner(
+                self._scan_sizes(),
+                self.scan_trees,
+                self.scan_stride,
+                self.k,
+                self._seed(23),
+                self.n_jobs,
+                self.max_depth,
+                self.min_samples_leaf,
+            )
             base = self.scanner_.fit_transform(X, y_idx, C)
             base_val = self.scanner_.transform(val[0]) if val else None
         else:
@@ -173,8 +203,15 @@ class CascadeForest(ClassifierMixin, BaseEstimator):
             models, vecs, vecs_val = [], [], []
             for j, kind in enumerate(kinds):
                 if oob:
-                    f = make_forest(kind, self.n_trees, self._seed(level, j), True, self.n_jobs, self.max_depth,
-                                    self.min_samples_leaf)
+                    f = make_forest(
+                        kind,
+                        self.n_trees,
+                        self._seed(level, j),
+                        True,
+                        self.n_jobs,
+                        self.max_depth,
+                        self.min_samples_leaf,
+                    )
                     with warnings.catch_warnings():  # samples never out of bag get the uniform vector
                         warnings.filterwarnings("ignore", "Some inputs do not have OOB scores")
                         f.fit(aug, y_idx)
@@ -183,8 +220,15 @@ class CascadeForest(ClassifierMixin, BaseEstimator):
                     vec, fitted = np.zeros((len(aug), C)), []
                     folds = SKF(int(self.k), shuffle=True, random_state=self._seed(level, 31))
                     for fold, (tr, te) in enumerate(folds.split(aug, y_idx)):
-                        f = make_forest(kind, self.n_trees, self._seed(level, j, fold), False, self.n_jobs,
-                                        self.max_depth, self.min_samples_leaf)
+                        f = make_forest(
+                            kind,
+                            self.n_trees,
+                            self._seed(level, j, fold),
+                            False,
+                            self.n_jobs,
+                            self.max_depth,
+                            self.min_samples_leaf,
+                        )
                         f.fit(aug[tr], y_idx[tr])
                         vec[te] = proba(f, aug[te], C)
                         fitted.append(f)
@@ -196,13 +240,22 @@ class CascadeForest(ClassifierMixin, BaseEstimator):
             val_acc = float(np.mean(np.mean(vecs_val, axis=0).argmax(1) == val[1])) if val else None
             score = val_acc if val else train_acc
             self._levels.append(models)
-            self.layers_.append({"layer": level + 1, "train_accuracy": train_acc, "val_accuracy": val_acc,
-                                 "n_features": int(aug.shape[1]), "seconds": time.perf_counter() - t0,
-                                 "kept": False})
+            self.layers_.append(
+                {
+                    "layer": level + 1,
+                    "train_accuracy": train_acc,
+                    "val_accuracy": val_acc,
+                    "n_features": int(aug.shape[1]),
+                    "seconds": time.perf_counter() - t0,
+                    "kept": False,
+                }
+            )
             if self.verbose:
                 extra = f", validation {val_acc:.4f}" if val else ""
-                print(f"level {level + 1}: {self.class_vectors} accuracy {train_acc:.4f}{extra} "
-                      f"({aug.shape[1]} features, {self.layers_[-1]['seconds']:.1f} s)")
+                print(
+                    f"level {level + 1}: {self.class_vectors} accuracy {train_acc:.4f}{extra} "
+                    f"({aug.shape[1]} features, {self.layers_[-1]['seconds']:.1f} s)"
+                )
             if score > best + float(self.tol):
                 best, best_layer, wait = score, level, 0
             else:
@@ -213,8 +266,8 @@ class CascadeForest(ClassifierMixin, BaseEstimator):
             if val:
                 aug_val = np.hstack([base_val] + [v.astype(np.float32) for v in vecs_val])
         self.n_layers_ = best_layer + 1
-        del self._levels[self.n_layers_:]
-        for rec in self.layers_[:self.n_layers_]:
+        del self._levels[self.n_layers_ :]
+        for rec in self.layers_[: self.n_layers_]:
             rec["kept"] = True
         self.best_score_ = float(best)
         self.n_trees_ = sum(f.n_estimators for lvl in self._levels for fitted in lvl for f in fitted)
@@ -235,8 +288,10 @@ class CascadeForest(ClassifierMixin, BaseEstimator):
             base = self.scanner_.transform(X)
         else:
             if X.shape[1] != self.n_features_in_:
-                raise ValueError(f"CascadeForest.predict_proba: X has {X.shape[1]} features, the cascade was "
-                                 f"fitted on {self.n_features_in_}")
+                raise ValueError(
+                    f"CascadeForest.predict_proba: X has {X.shape[1]} features, the cascade was "
+                    f"fitted on {self.n_features_in_}"
+                )
             base = X
         C, aug = len(self.classes_), base
         for i, models in enumerate(self._levels):

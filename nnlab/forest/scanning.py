@@ -8,6 +8,7 @@ The windows of one image are strongly alike, so the class vectors used for train
 k-fold cross-fitting grouped by image: a window's vector is predicted by forests that never saw
 any window of the same image.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,8 +25,10 @@ def as_images(X, where: str = "scanning") -> np.ndarray:
     if a.ndim == 3:
         a = a[:, None]
     if a.ndim != 4:
-        raise ValueError(f"{where}: multi-grained scanning needs images of shape (n, H, W) or (n, C, H, W), "
-                         f"got shape {a.shape}; pass scanning=None for flat features")
+        raise ValueError(
+            f"{where}: multi-grained scanning needs images of shape (n, H, W) or (n, C, H, W), "
+            f"got shape {a.shape}; pass scanning=None for flat features"
+        )
     return a.astype(np.float32, copy=False)
 
 
@@ -42,8 +45,17 @@ def extract_windows(images: np.ndarray, size: int, stride: int = 1) -> np.ndarra
 class MultiGrainedScanner:
     """Turn images into class-vector features, one block per window size."""
 
-    def __init__(self, window_sizes, n_trees: int = 30, stride: int = 1, k: int = 3, random_state=None,
-                 n_jobs=None, max_depth=None, min_samples_leaf: int = 1):
+    def __init__(
+        self,
+        window_sizes,
+        n_trees: int = 30,
+        stride: int = 1,
+        k: int = 3,
+        random_state=None,
+        n_jobs=None,
+        max_depth=None,
+        min_samples_leaf: int = 1,
+    ):
         self.window_sizes = [int(s) for s in window_sizes]
         self.n_trees, self.stride, self.k = int(n_trees), int(stride), int(k)
         self.random_state, self.n_jobs = random_state, n_jobs
@@ -71,8 +83,15 @@ class MultiGrainedScanner:
                 out = np.zeros((n, m, n_classes), dtype=np.float32)
                 fold_models = []
                 for f, (tr, te) in enumerate(folds):
-                    forest = make_forest(kind, self.n_trees, self._seed(a, b, f), False, self.n_jobs,
-                                         self.max_depth, self.min_samples_leaf)
+                    forest = make_forest(
+                        kind,
+                        self.n_trees,
+                        self._seed(a, b, f),
+                        False,
+                        self.n_jobs,
+                        self.max_depth,
+                        self.min_samples_leaf,
+                    )
                     forest.fit(win[tr].reshape(-1, win.shape[2]), np.repeat(y[tr], m))
                     out[te] = proba(forest, win[te].reshape(-1, win.shape[2]), n_classes).reshape(len(te), m, -1)
                     fold_models.append(forest)

@@ -1,6 +1,7 @@
 """Measurements behind the Hopfield figures: recall overlap against load (capacity), correlated
 versus random patterns, and the modern network's beta sweep. Each returns plain arrays so tests
 and figures share one code path."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,8 +15,15 @@ __all__ = ["recall_overlaps", "capacity_curve", "correlated_vs_random", "beta_sw
 CRITICAL_LOAD = 0.138  # Amit, Gutfreund & Sompolinsky (1985): Hebbian retrieval breaks down near 0.138 N
 
 
-def recall_overlaps(net: HopfieldNetwork, patterns, noise: float = 0.1, probes: int | None = None,
-                    mode: str = "async", seed: int = 0, max_sweeps: int = 100) -> np.ndarray:
+def recall_overlaps(
+    net: HopfieldNetwork,
+    patterns,
+    noise: float = 0.1,
+    probes: int | None = None,
+    mode: str = "async",
+    seed: int = 0,
+    max_sweeps: int = 100,
+) -> np.ndarray:
     """Final overlap with the target after recall from each stored pattern with ``noise`` of its
     bits flipped (the first ``probes`` patterns, all by default)."""
     X = np.atleast_2d(patterns)
@@ -29,8 +37,14 @@ def recall_overlaps(net: HopfieldNetwork, patterns, noise: float = 0.1, probes: 
     return out
 
 
-def capacity_curve(N: int = 400, loads=(0.05, 0.1, 0.138, 0.2, 0.3), seeds=(0, 1, 2), rule: str = "hebb",
-                   noise: float = 0.1, probes: int | None = 20) -> dict:
+def capacity_curve(
+    N: int = 400,
+    loads=(0.05, 0.1, 0.138, 0.2, 0.3),
+    seeds=(0, 1, 2),
+    rule: str = "hebb",
+    noise: float = 0.1,
+    probes: int | None = 20,
+) -> dict:
     """Mean recall overlap from ``noise`` flipped bits at each load P/N, for each seed.
 
     Returns {"loads", "overlaps" (seeds x loads, each the mean over probes), "mean", "std"}.
@@ -63,8 +77,9 @@ def correlated_vs_random(patterns, noise: float = 0.1, seed: int = 0, rule: str 
     return out
 
 
-def beta_sweep(d: int = 64, M: int = 500, betas=(0.5, 1, 2, 4, 8, 16, 32), noise: float = 0.5,
-               queries: int = 20, seed: int = 0) -> dict:
+def beta_sweep(
+    d: int = 64, M: int = 500, betas=(0.5, 1, 2, 4, 8, 16, 32), noise: float = 0.5, queries: int = 20, seed: int = 0
+) -> dict:
     """Modern Hopfield retrieval after ONE update for unit-norm random patterns: the query is a
     stored pattern plus Gaussian noise of relative size ``noise``. Returns the mean cosine to the
     target and the mean largest softmax weight for each beta."""
@@ -80,5 +95,10 @@ def beta_sweep(d: int = 64, M: int = 500, betas=(0.5, 1, 2, 4, 8, 16, 32), noise
         T = X[:, targets].T
         cos.append(float(np.mean((out * T).sum(1) / np.linalg.norm(out, axis=1) / np.linalg.norm(T, axis=1))))
         pmax.append(float(net.separation(Q).max(1).mean()))
-    return {"betas": np.asarray(betas, float), "cosine": np.asarray(cos), "max_weight": np.asarray(pmax),
-            "d": d, "M": M}
+    return {
+        "betas": np.asarray(betas, float),
+        "cosine": np.asarray(cos),
+        "max_weight": np.asarray(pmax),
+        "d": d,
+        "M": M,
+    }

@@ -5,6 +5,7 @@
 ``demo`` is what ``nnlab hopfield demo`` runs: store a few binarized digits, corrupt them, recall,
 and draw the pattern grids before and after.
 """
+
 from __future__ import annotations
 
 import sys
@@ -19,8 +20,16 @@ from .experiments import CRITICAL_LOAD, beta_sweep, capacity_curve, correlated_v
 from .network import HopfieldNetwork
 from .patterns import digit_patterns, flip_bits, mixture, random_patterns
 
-__all__ = ["plot_pattern_grid", "demo", "plot_energy", "plot_capacity", "plot_rules", "plot_correlated",
-           "plot_beta", "main"]
+__all__ = [
+    "plot_pattern_grid",
+    "demo",
+    "plot_energy",
+    "plot_capacity",
+    "plot_rules",
+    "plot_correlated",
+    "plot_beta",
+    "main",
+]
 
 
 def _save(fig, path) -> str:
@@ -40,8 +49,7 @@ def plot_pattern_grid(rows, shape, path, title: str | None = None) -> str:
             ax = axes[r, c]
             ax.set_xticks([]), ax.set_yticks([])
             if c < len(pats):
-                ax.imshow(np.asarray(pats[c]).reshape(shape), cmap="gray_r", vmin=-1, vmax=1,
-                          interpolation="nearest")
+                ax.imshow(np.asarray(pats[c]).reshape(shape), cmap="gray_r", vmin=-1, vmax=1, interpolation="nearest")
             else:
                 ax.axis("off")
         axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
@@ -51,8 +59,16 @@ def plot_pattern_grid(rows, shape, path, title: str | None = None) -> str:
     return _save(fig, path)
 
 
-def demo(out_dir, n_patterns: int = 5, noise: float = 0.2, size: int = 28, rules=("hebb", "storkey", "pinv"),
-         seed: int = 0, mode: str = "async", patterns: str = "digits") -> dict:
+def demo(
+    out_dir,
+    n_patterns: int = 5,
+    noise: float = 0.2,
+    size: int = 28,
+    rules=("hebb", "storkey", "pinv"),
+    seed: int = 0,
+    mode: str = "async",
+    patterns: str = "digits",
+) -> dict:
     """Store ``n_patterns`` binarized digits (or random patterns), flip ``noise`` of each one's
     bits, recall with each rule and write ``recall_grid.png``. Returns the final overlaps per rule."""
     if patterns == "digits":
@@ -76,10 +92,12 @@ def demo(out_dir, n_patterns: int = 5, noise: float = 0.2, size: int = 28, rules
         rows.append((f"{rule}\nrecall", np.array([r.state for r in rec])))
     shown = min(len(X), 10)  # a readable grid: at most ten columns
     kind = "digit" if patterns == "digits" else "random"
-    title = f"{len(X)} {kind} patterns, N = {X.shape[1]}, {mode} recall" + \
-        (f" (first {shown} shown)" if shown < len(X) else "")
-    path = plot_pattern_grid([(label, p[:shown]) for label, p in rows], shape, Path(out_dir) / "recall_grid.png",
-                             title=title)
+    title = f"{len(X)} {kind} patterns, N = {X.shape[1]}, {mode} recall" + (
+        f" (first {shown} shown)" if shown < len(X) else ""
+    )
+    path = plot_pattern_grid(
+        [(label, p[:shown]) for label, p in rows], shape, Path(out_dir) / "recall_grid.png", title=title
+    )
     return {"path": path, "overlaps": overlaps, "cue_overlap": (cues * X).sum(1) / X.shape[1]}
 
 
@@ -107,15 +125,24 @@ def plot_energy(path, N: int = 200, P: int = 10, seed: int = 0) -> dict:
     ax1.set_title(f"async, N={N}, P={P}: {a.flips} flips, E never rises", fontsize=9)
     ax2.plot(s.energies, "o-", ms=3, color="tab:red")
     ax2.set_xlabel("synchronous steps"), ax2.set_ylabel("energy")
-    ax2.set_title(f"sync, N={N}, P={len(Xs)}: " + ("2-cycle, E stops falling" if s.cycle == 2 else "fixed point"),
-                  fontsize=9)
+    ax2.set_title(
+        f"sync, N={N}, P={len(Xs)}: " + ("2-cycle, E stops falling" if s.cycle == 2 else "fixed point"), fontsize=9
+    )
     fig.tight_layout()
-    return {"path": _save(fig, path), "async_max_rise": float(np.diff(a.energies).max(initial=-np.inf)),
-            "sync_cycle": s.cycle}
+    return {
+        "path": _save(fig, path),
+        "async_max_rise": float(np.diff(a.energies).max(initial=-np.inf)),
+        "sync_cycle": s.cycle,
+    }
 
 
-def plot_capacity(path, Ns=(100, 400, 1000), loads=(0.05, 0.08, 0.1, 0.12, 0.138, 0.16, 0.2, 0.25, 0.3),
-                  seeds=(0, 1, 2), probes: int = 20) -> dict:
+def plot_capacity(
+    path,
+    Ns=(100, 400, 1000),
+    loads=(0.05, 0.08, 0.1, 0.12, 0.138, 0.16, 0.2, 0.25, 0.3),
+    seeds=(0, 1, 2),
+    probes: int = 20,
+) -> dict:
     """Mean recall overlap from 10% flipped bits against the load P/N (Hebb, async), mean and
     spread over seeds, with the 0.138 line."""
     fig = new_figure((6.4, 4.0))
@@ -127,15 +154,17 @@ def plot_capacity(path, Ns=(100, 400, 1000), loads=(0.05, 0.08, 0.1, 0.12, 0.138
         ax.errorbar(c["loads"], c["mean"], yerr=c["std"], marker="o", ms=3, capsize=2, label=f"N = {N}")
     ax.axvline(CRITICAL_LOAD, color="k", ls="--", lw=1, label="0.138 N (Amit et al.)")
     ax.set_xlabel("load P / N"), ax.set_ylabel("overlap after recall")
-    ax.set_title(f"Hebbian capacity: recall from 10% flipped bits ({len(seeds)} seeds, {probes} probes each)",
-                 fontsize=9)
+    ax.set_title(
+        f"Hebbian capacity: recall from 10% flipped bits ({len(seeds)} seeds, {probes} probes each)", fontsize=9
+    )
     ax.set_ylim(0, 1.05), ax.grid(alpha=0.3), ax.legend(fontsize=8)
     fig.tight_layout()
     return {"path": _save(fig, path), "curves": out}
 
 
-def plot_rules(path, N: int = 200, loads=(0.05, 0.1, 0.138, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7),
-               seeds=(0, 1, 2), probes: int = 20) -> dict:
+def plot_rules(
+    path, N: int = 200, loads=(0.05, 0.1, 0.138, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7), seeds=(0, 1, 2), probes: int = 20
+) -> dict:
     """Hebb vs Storkey vs pseudo-inverse: the same capacity measurement for each rule."""
     fig = new_figure((6.4, 4.0))
     ax = fig.subplots()
@@ -165,8 +194,13 @@ def plot_correlated(path, sizes=(14, 28), seed: int = 0) -> dict:
     xs = np.arange(len(rows))
     for j, (name, color) in enumerate((("correlated", "tab:red"), ("random", "tab:blue"))):
         vals = [r[name]["overlap"].mean() for _, r in rows]
-        ax.bar(xs + (j - 0.5) * w, vals, w, color=color,
-               label="binarized digits" if name == "correlated" else "random +-1 patterns")
+        ax.bar(
+            xs + (j - 0.5) * w,
+            vals,
+            w,
+            color=color,
+            label="binarized digits" if name == "correlated" else "random +-1 patterns",
+        )
         for x, v in zip(xs + (j - 0.5) * w, vals):
             ax.text(x, v + 0.01, f"{v:.2f}", ha="center", fontsize=8)
     ax.set_xticks(xs, [f"N = {r['N']} ({s}x{s}), P = {r['P']}\nload {r['load']:.3f}" for s, r in rows], fontsize=8)
@@ -198,10 +232,18 @@ def _spurious_grid(path, N: int = 400, seed: int = 0) -> dict:
     net = HopfieldNetwork(N).store(X)
     mix = mixture(*X[:3])
     side = int(np.sqrt(N))
-    plot_pattern_grid([("stored 1-3", X[:3]), ("spurious", np.stack([-X[0], mix]))], (side, side), path,
-                      title="fixed points that were never stored: -xi1 and sgn(xi1+xi2+xi3)")
-    return {"path": str(path), "negated_fixed": net.is_fixed_point(-X[0]), "mixture_fixed": net.is_fixed_point(mix),
-            "mixture_overlaps": (X[:3] @ mix / N).round(3).tolist()}
+    plot_pattern_grid(
+        [("stored 1-3", X[:3]), ("spurious", np.stack([-X[0], mix]))],
+        (side, side),
+        path,
+        title="fixed points that were never stored: -xi1 and sgn(xi1+xi2+xi3)",
+    )
+    return {
+        "path": str(path),
+        "negated_fixed": net.is_fixed_point(-X[0]),
+        "mixture_fixed": net.is_fixed_point(mix),
+        "mixture_overlaps": (X[:3] @ mix / N).round(3).tolist(),
+    }
 
 
 def main(argv=None) -> int:
@@ -209,28 +251,40 @@ def main(argv=None) -> int:
     out = Path(argv[0] if argv else "docs/figures/hopfield")
     t0 = time.perf_counter()
     d = demo(out)
-    print(f"{d['path']}: cue overlap {d['cue_overlap'].mean():.2f}; mean overlap after recall "
-          + ", ".join(f"{k} {v.mean():.3f}" for k, v in d["overlaps"].items()))
+    print(
+        f"{d['path']}: cue overlap {d['cue_overlap'].mean():.2f}; mean overlap after recall "
+        + ", ".join(f"{k} {v.mean():.3f}" for k, v in d["overlaps"].items())
+    )
     e = plot_energy(out / "energy.png")
     print(f"{e['path']}: largest energy change per async flip {e['async_max_rise']:.3g}; sync cycle {e['sync_cycle']}")
     s = _spurious_grid(out / "spurious.png")
-    print(f"{s['path']}: -xi fixed {s['negated_fixed']}, 3-mixture fixed {s['mixture_fixed']}, "
-          f"mixture overlaps {s['mixture_overlaps']}")
+    print(
+        f"{s['path']}: -xi fixed {s['negated_fixed']}, 3-mixture fixed {s['mixture_fixed']}, "
+        f"mixture overlaps {s['mixture_overlaps']}"
+    )
     c = plot_capacity(out / "capacity.png")
     for N, cur in c["curves"].items():
-        print(f"{c['path']}: N={N} " + " ".join(f"{a:.3f}:{m:.3f}+-{sd:.3f}"
-                                                  for a, m, sd in zip(cur["loads"], cur["mean"], cur["std"])))
+        print(
+            f"{c['path']}: N={N} "
+            + " ".join(f"{a:.3f}:{m:.3f}+-{sd:.3f}" for a, m, sd in zip(cur["loads"], cur["mean"], cur["std"]))
+        )
     r = plot_rules(out / "rules.png")
     for rule, cur in r["curves"].items():
         print(f"{r['path']}: {rule} " + " ".join(f"{a:.3f}:{m:.3f}" for a, m in zip(cur["loads"], cur["mean"])))
     k = plot_correlated(out / "correlated.png")
     for size, res in k["results"]:
-        print(f"{k['path']}: N={res['N']} P={res['P']}: digits overlap {res['correlated']['overlap'].mean():.3f} "
-              f"(fixed {res['correlated']['fixed']:.2f}, mean |corr| {res['correlated']['mean_abs_correlation']:.2f}), "
-              f"random {res['random']['overlap'].mean():.3f} (fixed {res['random']['fixed']:.2f})")
+        print(
+            f"{k['path']}: N={res['N']} P={res['P']}: digits overlap {res['correlated']['overlap'].mean():.3f} "
+            f"(fixed {res['correlated']['fixed']:.2f}, mean |corr| {res['correlated']['mean_abs_correlation']:.2f}), "
+            f"random {res['random']['overlap'].mean():.3f} (fixed {res['random']['fixed']:.2f})"
+        )
     b = plot_beta(out / "modern_beta.png")
-    print(f"{b['path']}: " + " ".join(f"beta {x:g}: cos {c_:.3f} pmax {p:.3f}"
-                                     for x, c_, p in zip(b["betas"], b["cosine"], b["max_weight"])))
+    print(
+        f"{b['path']}: "
+        + " ".join(
+            f"beta {x:g}: cos {c_:.3f} pmax {p:.3f}" for x, c_, p in zip(b["betas"], b["cosine"], b["max_weight"])
+        )
+    )
     print(f"done in {time.perf_counter() - t0:.1f} s")
     return 0
 

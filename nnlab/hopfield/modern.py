@@ -11,6 +11,7 @@ similar patterns in between.
 
 The update is built from nnlab Tensor ops, so gradients flow through it when the inputs require them.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,16 +43,21 @@ class ModernHopfield:
     def __init__(self, X, beta: float = 1.0):
         a = _as_array(X, "ModernHopfield: X")
         if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
-            raise ValueError(f"ModernHopfield: X must be a (d, M) matrix whose columns are the stored patterns, "
-                             f"got shape {a.shape}")
-        if isinstance(beta, bool) or not isinstance(beta, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(beta) or beta <= 0:
+            raise ValueError(
+                f"ModernHopfield: X must be a (d, M) matrix whose columns are the stored patterns, got shape {a.shape}"
+            )
+        if (
+            isinstance(beta, bool)
+            or not isinstance(beta, (int, float, np.integer, np.floating))
+            or not math.isfinite(beta)
+            or beta <= 0
+        ):
             raise ValueError(f"ModernHopfield: beta must be a positive finite number, got {beta!r}")
         self.X = a.astype(np.float64)
         self.beta = float(beta)
         self.d, self.M = self.X.shape
-        self._keys = tensor(self.X.T.copy(), dtype=np.float64)   # (M, d): keys = values
-        self._keys_t = tensor(self.X.copy(), dtype=np.float64)   # (d, M)
+        self._keys = tensor(self.X.T.copy(), dtype=np.float64)  # (M, d): keys = values
+        self._keys_t = tensor(self.X.copy(), dtype=np.float64)  # (d, M)
 
     def __repr__(self) -> str:
         return f"ModernHopfield(d={self.d}, M={self.M}, beta={self.beta:g})"
@@ -60,8 +66,9 @@ class ModernHopfield:
         is_tensor = isinstance(xi, Tensor)
         q = xi if is_tensor else tensor(_as_array(xi, name).astype(np.float64), dtype=np.float64)
         if q.ndim not in (1, 2) or q.shape[-1] != self.d:
-            raise ValueError(f"{name}: expected a state of length d={self.d} or a (B, {self.d}) batch, "
-                             f"got shape {tuple(q.shape)}")
+            raise ValueError(
+                f"{name}: expected a state of length d={self.d} or a (B, {self.d}) batch, got shape {tuple(q.shape)}"
+            )
         if is_tensor and q.dtype != np.float64:
             q = q.double()
         return q, is_tensor
@@ -94,6 +101,6 @@ class ModernHopfield:
         z = self.beta * (v @ self.X)
         zmax = z.max(-1)
         lse = zmax + np.log(np.exp(z - zmax[..., None]).sum(-1))
-        big = 0.5 * float((self.X ** 2).sum(0).max())
+        big = 0.5 * float((self.X**2).sum(0).max())
         E = -lse / self.beta + 0.5 * (v * v).sum(-1) + math.log(self.M) / self.beta + big
         return float(E) if v.ndim == 1 else E

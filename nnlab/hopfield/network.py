@@ -5,6 +5,7 @@ Tie rule: a unit whose local field h_i = sum_j w_ij s_j is zero keeps its state 
 forced to +1). Fields within a rounding tolerance of zero (1e-9 of the largest row sum of |W|)
 count as zero, so a tie that is exact in exact arithmetic does not flip on rounding noise.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,15 +36,19 @@ def check_bipolar(x, N: int, name: str, allow_batch: bool = True) -> np.ndarray:
         want = "a vector of length N or a (P, N) array" if allow_batch else "a vector of length N"
         raise ValueError(f"{name}: expected {want} with N={N}, got shape {a.shape}")
     if a.shape[-1] != N:
-        raise ValueError(f"{name}: expected length N={N} (the network's neuron count), got {a.shape[-1]} "
-                         f"(shape {a.shape})")
+        raise ValueError(
+            f"{name}: expected length N={N} (the network's neuron count), got {a.shape[-1]} (shape {a.shape})"
+        )
     if a.size == 0:
         raise ValueError(f"{name}: got no patterns (shape {a.shape})")
     bad = ~((a == 1) | (a == -1))
     if a.dtype == bool or bad.any():
         vals = np.unique(a[bad] if a.dtype != bool else a)[:5]
-        hint = " (for 0/1 data use 2*x - 1; for grey images threshold first)" \
-            if a.dtype == bool or np.all(np.isin(a, (0, 1))) else ""
+        hint = (
+            " (for 0/1 data use 2*x - 1; for grey images threshold first)"
+            if a.dtype == bool or np.all(np.isin(a, (0, 1)))
+            else ""
+        )
         raise ValueError(f"{name}: every entry must be +1 or -1, got values such as {vals.tolist()}{hint}")
     return a.astype(np.float64)
 
@@ -155,8 +160,7 @@ class HopfieldNetwork:
         return not np.any(S * (self.weights @ S) < -self._tie_tol())
 
     # ------------------------------------------------------------------ recall
-    def recall(self, x, mode: str = "async", max_sweeps: int = 100, seed=None,
-               record: str = "sweep") -> RecallResult:
+    def recall(self, x, mode: str = "async", max_sweeps: int = 100, seed=None, record: str = "sweep") -> RecallResult:
         """Run the dynamics from state ``x`` until a fixed point (or a 2-cycle in sync mode) or
         ``max_sweeps``.
 
@@ -221,8 +225,9 @@ class HopfieldNetwork:
             if changed == 0:
                 converged = True
                 break
-        return RecallResult(s, np.asarray(energies), np.asarray(overlaps).reshape(len(energies), len(X)),
-                            sweeps, flips, converged)
+        return RecallResult(
+            s, np.asarray(energies), np.asarray(overlaps).reshape(len(energies), len(X)), sweeps, flips, converged
+        )
 
     def _recall_sync(self, s, max_sweeps) -> RecallResult:
         W, X, N, tol = self.weights, self.patterns, self.N, self._tie_tol()
@@ -245,5 +250,6 @@ class HopfieldNetwork:
             if np.array_equal(back, prev):
                 cycle = 2
                 break
-        return RecallResult(s, np.asarray(energies), np.asarray(overlaps).reshape(len(energies), len(X)),
-                            steps, flips, converged, cycle)
+        return RecallResult(
+            s, np.asarray(energies), np.asarray(overlaps).reshape(len(energies), len(X)), steps, flips, converged, cycle
+        )

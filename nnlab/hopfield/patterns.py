@@ -1,5 +1,6 @@
 """Pattern sets and corruption for the Hopfield experiments: random +-1 patterns, bit flips,
 binarized digits (correlated patterns), and the 3-pattern mixture state."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,6 +49,7 @@ def digit_patterns(size: int = 28, per_class: int = 1, seed: int = 0) -> tuple[n
     if 28 % size:
         raise ValueError(f"digit_patterns: size must divide 28 (28, 14, 7, 4, 2), got {size}")
     from nnlab.data import load_mnist5k
+
     X, y = load_mnist5k()
     rng = np.random.default_rng(seed)
     pick = np.concatenate([rng.choice(np.flatnonzero(y == c), per_class, replace=False) for c in range(10)])

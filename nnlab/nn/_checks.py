@@ -1,4 +1,5 @@
 """Argument checks shared by the layers' constructors (messages name the layer and the argument)."""
+
 from __future__ import annotations
 
 import math
@@ -8,8 +9,11 @@ import numpy as np
 
 def is_number(v) -> bool:
     """A finite int or float (NumPy scalars included; booleans and strings are not numbers here)."""
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) \
+    return (
+        isinstance(v, (int, float, np.integer, np.floating))
+        and not isinstance(v, (bool, np.bool_))
         and math.isfinite(v)
+    )
 
 
 def positive_ints(layer: str, **sizes) -> tuple[int, ...]:

@@ -1,4 +1,5 @@
 """Activation layers: elementwise non-linearities with no parameters."""
+
 from __future__ import annotations
 
 from nnlab.nn import functional as F

@@ -5,6 +5,7 @@ Strided 3x3 convolutions with padding 1 on an even input size do not fit the for
 pass ``rounding="floor"`` to those convolutions (and to the strided 1x1 projection, which never
 reads the odd rows anyway), so no input pixel that a window could use is dropped — as in ResNet.
 """
+
 from __future__ import annotations
 
 from nnlab.engine.ops.shape import concatenate
@@ -23,12 +24,15 @@ def _shortcut(in_channels, out_channels, stride, shortcut):
         raise ValueError(f"residual block: shortcut must be 'auto', 'identity' or 'projection', got {shortcut!r}")
     same = stride == 1 and in_channels == out_channels
     if shortcut == "identity" and not same:
-        raise ValueError(f"residual block: an identity shortcut needs stride 1 and equal channels, "
-                         f"got stride {stride}, {in_channels} -> {out_channels} channels")
+        raise ValueError(
+            f"residual block: an identity shortcut needs stride 1 and equal channels, "
+            f"got stride {stride}, {in_channels} -> {out_channels} channels"
+        )
     if shortcut == "identity" or (shortcut == "auto" and same):
         return None
-    return Sequential(Conv2d(in_channels, out_channels, 1, stride=stride, bias=False, rounding="floor"),
-                      BatchNorm2d(out_channels))
+    return Sequential(
+        Conv2d(in_channels, out_channels, 1, stride=stride, bias=False, rounding="floor"), BatchNorm2d(out_channels)
+    )
 
 
 class BasicBlock(Module):
@@ -46,8 +50,7 @@ class BasicBlock(Module):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, shortcut: str = "auto"):
         super().__init__()
-        self.conv1 = Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False,
-                            rounding="floor")
+        self.conv1 = Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False, rounding="floor")
         self.bn1 = BatchNorm2d(out_channels)
         self.conv2 = Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
         self.bn2 = BatchNorm2d(out_channels)
@@ -71,8 +74,7 @@ class Bottleneck(Module):
 
     expansion = 4
 
-    def __init__(self, in_channels: int, planes: int, stride: int = 1, shortcut: str = "auto",
-                 expansion: int = 4):
+    def __init__(self, in_channels: int, planes: int, stride: int = 1, shortcut: str = "auto", expansion: int = 4):
         super().__init__()
         self.expansion = expansion
         out = planes * expansion
@@ -101,8 +103,17 @@ class InceptionModule(Module):
         input (N, in_channels, H, W); output (N, ch1x1 + ch3x3 + ch5x5 + pool_proj, H, W).
     """
 
-    def __init__(self, in_channels: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch5x5red: int,
-                 ch5x5: int, pool_proj: int, batch_norm: bool = False):
+    def __init__(
+        self,
+        in_channels: int,
+        ch1x1: int,
+        ch3x3red: int,
+        ch3x3: int,
+        ch5x5red: int,
+        ch5x5: int,
+        pool_proj: int,
+        batch_norm: bool = False,
+    ):
         super().__init__()
 
         def unit(cin, cout, k):

@@ -1,4 +1,5 @@
 """Containers: Sequential and ModuleList."""
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -98,6 +99,7 @@ class Flatten(Module):
 
     def forward(self, x):
         from nnlab.nn import functional as F
+
         if self.end_dim != -1:
             return x.flatten(self.start_dim, self.end_dim)
         return F.flatten(x, self.start_dim)

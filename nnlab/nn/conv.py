@@ -1,4 +1,5 @@
 """Convolution layers: Conv2d (shared filters) and LocallyConnected2d (one filter per position)."""
+
 from __future__ import annotations
 
 import math
@@ -49,17 +50,38 @@ class Conv2d(WeightedLayer):
         H_out = (H + 2 P_h - D_h (K_h - 1) - 1) / S_h + 1 (likewise W_out).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, init="he", rounding: str | None = None,
-                 dtype=np.float32, *, strict: bool | None = None, padding_mode: str = "zeros",
-                 device=None):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        init="he",
+        rounding: str | None = None,
+        dtype=np.float32,
+        *,
+        strict: bool | None = None,
+        padding_mode: str = "zeros",
+        device=None,
+    ):
         super().__init__()
         name = f"Conv2d({in_channels}, {out_channels})"
         in_channels, out_channels = _features(name, in_channels=in_channels, out_channels=out_channels)
-        if (isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1
-                or in_channels % groups or out_channels % groups):
-            raise ValueError(f"{name}: groups={groups!r} must be a positive int dividing in_channels "
-                             f"({in_channels}) and out_channels ({out_channels})")
+        if (
+            isinstance(groups, bool)
+            or not isinstance(groups, (int, np.integer))
+            or groups < 1
+            or in_channels % groups
+            or out_channels % groups
+        ):
+            raise ValueError(
+                f"{name}: groups={groups!r} must be a positive int dividing in_channels "
+                f"({in_channels}) and out_channels ({out_channels})"
+            )
         groups = int(groups)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = pair(kernel_size, "kernel_size", name, minimum=1)
@@ -72,9 +94,11 @@ class Conv2d(WeightedLayer):
             raise ValueError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
         if device is not None:
             from nnlab.engine.device import device as _device
+
             _device(device)
-        self._make_weight_and_bias((out_channels, in_channels // groups) + self.kernel_size, out_channels,
-                                   bias, init, dtype)
+        self._make_weight_and_bias(
+            (out_channels, in_channels // groups) + self.kernel_size, out_channels, bias, init, dtype
+        )
 
     @property
     def label(self) -> str:
@@ -83,16 +107,34 @@ class Conv2d(WeightedLayer):
     def output_shape(self, input_shape):
         """(C_out, H_out, W_out) for an input (C, H, W) (or (N, C, H, W)), with the same checks as forward."""
         from nnlab.engine.ops.conv import conv_geometry
+
         shape = tuple(input_shape)
         shape = (1,) + shape if len(shape) == 3 else shape
-        *_, (oh, ow) = conv_geometry(shape, self.weight.shape, self.stride, self.padding,
-                                     self.dilation, self.groups, self.label,
-                                     _geometry.resolve(self.rounding, False, self.strict, self.label))
+        *_, (oh, ow) = conv_geometry(
+            shape,
+            self.weight.shape,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            self.label,
+            _geometry.resolve(self.rounding, False, self.strict, self.label),
+        )
         return (self.out_channels, oh, ow)
 
     def forward(self, x):
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups, name=self.label, rounding=self.rounding, strict=self.strict)
+        return F.conv2d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.groups,
+            name=self.label,
+            rounding=self.rounding,
+            strict=self.strict,
+        )
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={_fmt(self.kernel_size)}"
@@ -125,21 +167,42 @@ class LocallyConnected2d(Module):
         input (N, in_channels, H, W) with (H, W) = ``input_size``; output (N, out_channels, H_out, W_out).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, input_size, kernel_size, stride=1,
-                 padding=0, bias: bool = True, rounding: str = "exact", dtype=np.float32):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        input_size,
+        kernel_size,
+        stride=1,
+        padding=0,
+        bias: bool = True,
+        rounding: str = "exact",
+        dtype=np.float32,
+    ):
         super().__init__()
         from nnlab.engine.ops.conv import out_size
+
         name = f"LocallyConnected2d({in_channels}, {out_channels})"
-        self.in_channels, self.out_channels = _features(name, in_channels=in_channels,
-                                                        out_channels=out_channels)
+        self.in_channels, self.out_channels = _features(name, in_channels=in_channels, out_channels=out_channels)
         self.input_size = pair(input_size, "input_size", name, minimum=1)
         self.kernel_size = pair(kernel_size, "kernel_size", name, minimum=1)
         self.stride = pair(stride, "stride", name, minimum=1)
         self.padding = pair(padding, "padding", name, minimum=0)
         self.rounding = _rounding(rounding, name)
         bias, dtype = check_bool(name, "bias", bias), check_dtype(name, dtype)
-        oh, ow = (out_size(self.input_size[a], self.kernel_size[a], self.stride[a], self.padding[a], 1,
-                           name=name, axis=("height", "width")[a], rounding=rounding) for a in (0, 1))
+        oh, ow = (
+            out_size(
+                self.input_size[a],
+                self.kernel_size[a],
+                self.stride[a],
+                self.padding[a],
+                1,
+                name=name,
+                axis=("height", "width")[a],
+                rounding=rounding,
+            )
+            for a in (0, 1)
+        )
         self.output_size = (oh, ow)
         kh, kw = self.kernel_size
         fan_in = in_channels * kh * kw
@@ -160,14 +223,19 @@ class LocallyConnected2d(Module):
         if dtype is not None and dtype != self.weight.dtype:
             # (the functional twin promotes silently; a float64 batch into float32 weights would
             # give float64 outputs and float32 weight gradients)
-            raise TypeError(f"{self.label}: input dtype {np.dtype(dtype)} differs from the weights' "
-                            f"{self.weight.dtype}; convert one of them (model.double() or x.float())")
-        return F.locally_connected2d(x, self.weight, self.bias, self.stride, self.padding,
-                                     name=self.label, rounding=self.rounding)
+            raise TypeError(
+                f"{self.label}: input dtype {np.dtype(dtype)} differs from the weights' "
+                f"{self.weight.dtype}; convert one of them (model.double() or x.float())"
+            )
+        return F.locally_connected2d(
+            x, self.weight, self.bias, self.stride, self.padding, name=self.label, rounding=self.rounding
+        )
 
     def extra_repr(self) -> str:
-        s = (f"{self.in_channels}, {self.out_channels}, input_size={_fmt(self.input_size)}, "
-             f"kernel_size={_fmt(self.kernel_size)}")
+        s = (
+            f"{self.in_channels}, {self.out_channels}, input_size={_fmt(self.input_size)}, "
+            f"kernel_size={_fmt(self.kernel_size)}"
+        )
         if self.stride != (1, 1):
             s += f", stride={_fmt(self.stride)}"
         if self.padding != (0, 0):

@@ -15,6 +15,7 @@ largest difference is 3.4 on scores of magnitude 11 (about 30%), while the unpad
 to 5e-6 (float32 rounding). Padded trunks give a useful dense map, not the crops' exact scores.
 The dense pass shares the overlapping work that the crops repeat (timings in docs/benchmarks.md).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -66,15 +67,19 @@ def _split(model):
     layers = _chain(model)
     names = [type(m).__name__ for m in layers]
     if "Linear" not in names:
-        raise ValueError(f"to_fully_convolutional: {type(model).__name__} has no Linear layer to convert "
-                         f"(layers: {', '.join(names)})")
+        raise ValueError(
+            f"to_fully_convolutional: {type(model).__name__} has no Linear layer to convert "
+            f"(layers: {', '.join(names)})"
+        )
     first_fc = names.index("Linear")
     cut = first_fc
     while cut > 0 and names[cut - 1] in ("Flatten",) + _PASS_THROUGH:
         cut -= 1
     if "Flatten" not in names[cut:first_fc]:
-        raise ValueError(f"to_fully_convolutional: expected a Flatten between the conv trunk and the first "
-                         f"Linear layer, got {names[cut:first_fc + 1]}")
+        raise ValueError(
+            f"to_fully_convolutional: expected a Flatten between the conv trunk and the first "
+            f"Linear layer, got {names[cut : first_fc + 1]}"
+        )
     return layers[:cut], layers[cut:]
 
 
@@ -95,7 +100,9 @@ def _trunk_shape(trunk, input_shape, model):
         for m, mode in modes:
             object.__setattr__(m, "training", mode)
     if out.ndim != 4:
-        raise ValueError(f"to_fully_convolutional: the trunk must produce an (N, C, H, W) volume, got shape {out.shape}")
+        raise ValueError(
+            f"to_fully_convolutional: the trunk must produce an (N, C, H, W) volume, got shape {out.shape}"
+        )
     return out.shape[1:]
 
 
@@ -132,21 +139,25 @@ def to_fully_convolutional(model, input_shape, check: bool = True):
             converted.append(m)
             continue
         if kind != "Linear":
-            raise TypeError(f"to_fully_convolutional: cannot convert a {kind} layer after the conv trunk "
-                            f"(supported: Linear, Flatten, {', '.join(_PASS_THROUGH)})")
+            raise TypeError(
+                f"to_fully_convolutional: cannot convert a {kind} layer after the conv trunk "
+                f"(supported: Linear, Flatten, {', '.join(_PASS_THROUGH)})"
+            )
         W = m.weight.data
         out_f, in_f = W.shape
         if first:
             if in_f != c * h * w:
-                raise ValueError(f"to_fully_convolutional: the first Linear expects {in_f} inputs but the trunk "
-                                 f"gives {c}x{h}x{w} = {c * h * w} at input {input_shape}")
+                raise ValueError(
+                    f"to_fully_convolutional: the first Linear expects {in_f} inputs but the trunk "
+                    f"gives {c}x{h}x{w} = {c * h * w} at input {input_shape}"
+                )
             conv = Conv2d(c, out_f, (h, w), bias=m.bias is not None, dtype=W.dtype)
             conv.weight.data = W.reshape(out_f, c, h, w).astype(W.dtype, copy=True)
             first = False
         else:
             conv = Conv2d(in_f, out_f, 1, bias=m.bias is not None, dtype=W.dtype)
             conv.weight.data = W.reshape(out_f, in_f, 1, 1).astype(W.dtype, copy=True)
-        conv.weight.requires_grad = m.weight.requires_grad       # a frozen head stays frozen
+        conv.weight.requires_grad = m.weight.requires_grad  # a frozen head stays frozen
         if m.bias is not None:
             conv.bias.data = m.bias.data.astype(m.bias.data.dtype, copy=True)
             conv.bias.requires_grad = m.bias.requires_grad
@@ -174,5 +185,7 @@ def _check(model, fcn, input_shape):
     tol = 1e-4 if np.dtype(dtype) == np.float32 else 1e-9
     scale = max(1.0, float(np.abs(a).max()))
     if a.shape != b.shape or np.abs(a - b).max() > tol * scale:
-        raise ValueError(f"to_fully_convolutional: the converted network disagrees with {type(model).__name__} "
-                         f"on a {input_shape} input (is its forward the chain of its children?)")
+        raise ValueError(
+            f"to_fully_convolutional: the converted network disagrees with {type(model).__name__} "
+            f"on a {input_shape} input (is its forward the chain of its children?)"
+        )

@@ -1,4 +1,5 @@
 """Dropout layer (inverted dropout)."""
+
 from __future__ import annotations
 
 from nnlab.nn import functional as F

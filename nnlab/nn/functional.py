@@ -12,6 +12,7 @@ over each example's entries averaged over the batch. ``l2_loss`` is the notes' L
 L_i = ||f_i - y_i||^2 averaged over the batch (no 1/2); ``binary_hinge`` is the notes' attribute
 loss L_i = sum_j max(0, 1 - y_ij f_ij) averaged over the batch.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,18 +27,36 @@ from nnlab.engine.ops.loss import LabelTree
 from nnlab.engine.tensor import Tensor
 
 __all__ = [
-    "linear", "relu", "sigmoid", "tanh", "leaky_relu", "softmax", "log_softmax", "dropout",
-    "batch_norm", "maxout", "flatten", "cross_entropy", "multiclass_svm", "binary_hinge",
-    "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "l2_loss",
-    "hierarchical_softmax_loss", "LabelTree",
+    "linear",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "leaky_relu",
+    "softmax",
+    "log_softmax",
+    "dropout",
+    "batch_norm",
+    "maxout",
+    "flatten",
+    "cross_entropy",
+    "multiclass_svm",
+    "binary_hinge",
+    "binary_cross_entropy_with_logits",
+    "mse_loss",
+    "l1_loss",
+    "l2_loss",
+    "hierarchical_softmax_loss",
+    "LabelTree",
 ]
 
 
 def _float_input(x, name: str) -> Tensor:
     x = lift(x)
     if x.dtype.kind != "f":
-        raise TypeError(f"{name}: expected a floating-point input (float32, or float64 for "
-                        f"gradient checks), got dtype {x.dtype}; convert with x.float()")
+        raise TypeError(
+            f"{name}: expected a floating-point input (float32, or float64 for "
+            f"gradient checks), got dtype {x.dtype}; convert with x.float()"
+        )
     return x
 
 
@@ -110,22 +129,43 @@ def dropout(x, p: float = 0.5, training: bool = True, inplace: bool = False, rng
     return _norm.dropout(_float_input(x, "dropout"), p=p, training=training, rng=rng)
 
 
-def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
-               training: bool = False, momentum: float = 0.1, eps: float = 1e-5, *, name="batch_norm"):
+def batch_norm(
+    x,
+    running_mean=None,
+    running_var=None,
+    weight=None,
+    bias=None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+    *,
+    name="batch_norm",
+):
     """Batch normalization over channel axis 1 (see nnlab.engine.ops.norm.batch_norm)."""
-    return _norm.batch_norm(x, running_mean, running_var, weight, bias, training=training,
-                            momentum=momentum, eps=eps, name=name)
+    return _norm.batch_norm(
+        x, running_mean, running_var, weight, bias, training=training, momentum=momentum, eps=eps, name=name
+    )
 
 
 # ---- losses -------------------------------------------------------------------------------------
-def cross_entropy(logits, labels, weight=None, size_average=None, ignore_index: int = -100,
-                  reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
+def cross_entropy(
+    logits,
+    labels,
+    weight=None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+):
     """Softmax cross-entropy; labels are class indices (N,) or one-hot/probability targets (N, C).
     Gradient w.r.t. the logits: (softmax(logits) - y) / N (one fused gate). PyTorch's ``weight``,
     ``ignore_index`` and ``label_smoothing`` go through log_softmax + nll_loss instead."""
     if size_average is not None or reduce is not None:
-        raise TypeError("cross_entropy: size_average and reduce are deprecated in PyTorch too; "
-                        "use reduction='mean' | 'sum' | 'none'")
+        raise TypeError(
+            "cross_entropy: size_average and reduce are deprecated in PyTorch too; "
+            "use reduction='mean' | 'sum' | 'none'"
+        )
     y = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
     hard = y.ndim == 1 and y.dtype.kind in "iu"
     if weight is None and label_smoothing == 0.0 and not (hard and (y == ignore_index).any()):
@@ -137,9 +177,12 @@ def cross_entropy(logits, labels, weight=None, size_average=None, ignore_index: 
     if label_smoothing:
         eps = float(label_smoothing)
         c = logp.shape[1]
-        keep = (y != ignore_index)
-        w = np.ones(c, logp.dtype) if weight is None else np.asarray(
-            weight.data if isinstance(weight, Tensor) else weight, logp.dtype)
+        keep = y != ignore_index
+        w = (
+            np.ones(c, logp.dtype)
+            if weight is None
+            else np.asarray(weight.data if isinstance(weight, Tensor) else weight, logp.dtype)
+        )
         # the uniform target's term, weighted per class as PyTorch does; "mean" divides by the
         # summed weights of the counted targets, as nll_loss
         smooth = -(logp * Tensor(w)).sum(1) / c * Tensor(keep.astype(logp.dtype))
@@ -198,8 +241,19 @@ from nnlab.nn import geometry as _geometry  # noqa: E402
 
 # Sizes that do not fit: floored as PyTorch does unless strict (see nnlab.nn.geometry), and every
 # floored call that leaves input rows/columns unseen is recorded for summary and `nnlab check`.
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, name: str = "conv2d",
-           rounding: str | None = None, strict: bool | None = None):
+def conv2d(
+    x,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    *,
+    name: str = "conv2d",
+    rounding: str | None = None,
+    strict: bool | None = None,
+):
     """2-D cross-correlation (PyTorch's conv2d) on NCHW input; weight (O, C/groups, KH, KW).
     ``padding="valid"`` is 0; ``padding="same"`` (stride 1) keeps the size, as in torch."""
     rounding = _geometry.resolve(rounding, False, strict, name)
@@ -214,9 +268,15 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, n
     x = lift(x)
     if x.ndim == 4 and getattr(weight, "ndim", 0) == 4:
         k = tuple(weight.shape[2:])
-        _geometry.dropped(name, x.shape[2:], k, _conv.pair(stride, "stride", name, minimum=1),
-                          _conv.pair(padding, "padding", name), _conv.pair(dilation, "dilation", name, minimum=1),
-                          rounding)
+        _geometry.dropped(
+            name,
+            x.shape[2:],
+            k,
+            _conv.pair(stride, "stride", name, minimum=1),
+            _conv.pair(padding, "padding", name),
+            _conv.pair(dilation, "dilation", name, minimum=1),
+            rounding,
+        )
     return _conv.conv2d(x, weight, bias, stride, padding, dilation, groups, name=name, rounding=rounding)
 
 
@@ -252,15 +312,27 @@ def _ceil_extra(x, k, s, p):
     return tuple(extra)
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
-               return_indices: bool = False, *, name: str = "max_pool2d", rounding: str | None = None,
-               strict: bool | None = None):
+def max_pool2d(
+    x,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+    *,
+    name: str = "max_pool2d",
+    rounding: str | None = None,
+    strict: bool | None = None,
+):
     """Max pooling over NCHW windows (stride defaults to the kernel size), PyTorch's signature."""
     if _conv.pair(dilation, "dilation", name, minimum=1) != (1, 1):
         raise ValueError(f"{name}: dilated max pooling is not supported (dilation={dilation!r})")
     if return_indices:
-        raise ValueError(f"{name}: return_indices=True is not supported (nnlab's max pool keeps its "
-                         f"switches inside the gate for backward)")
+        raise ValueError(
+            f"{name}: return_indices=True is not supported (nnlab's max pool keeps its "
+            f"switches inside the gate for backward)"
+        )
     x, k, s, p = _pool_args(x, kernel_size, stride, padding, name)
     rounding = _geometry.resolve(rounding, ceil_mode, strict, name)
     if rounding == "ceil":
@@ -272,9 +344,19 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bo
     return _pool.max_pool2d(x, k, s, p, name=name, rounding=rounding)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override=None, *, name: str = "avg_pool2d",
-               rounding: str | None = None, strict: bool | None = None):
+def avg_pool2d(
+    x,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override=None,
+    *,
+    name: str = "avg_pool2d",
+    rounding: str | None = None,
+    strict: bool | None = None,
+):
     """Average pooling, PyTorch's signature: zero padding counts in the mean unless
     ``count_include_pad=False``; with ``ceil_mode`` a window hanging past the padded input averages
     over the part inside it (torch's divisor)."""
@@ -299,14 +381,26 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
             if not count_include_pad:
                 start, end = np.maximum(start, 0), np.minimum(end, size)
             counts.append(end - start)
-        divisor = (np.outer(counts[0], counts[1]) if divisor_override is None
-                   else np.full((out.shape[2], out.shape[3]), divisor_override))
+        divisor = (
+            np.outer(counts[0], counts[1])
+            if divisor_override is None
+            else np.full((out.shape[2], out.shape[3]), divisor_override)
+        )
         out = out * Tensor((k[0] * k[1] / divisor).astype(out.dtype))
     return out
 
 
-def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode: bool = False, *, name: str = "lp_pool2d",
-              rounding: str | None = None, strict: bool | None = None):
+def lp_pool2d(
+    x,
+    norm_type,
+    kernel_size,
+    stride=None,
+    ceil_mode: bool = False,
+    *,
+    name: str = "lp_pool2d",
+    rounding: str | None = None,
+    strict: bool | None = None,
+):
     """Power-average pooling (sum x^p)^(1/p) over each window, as PyTorch's lp_pool2d."""
     check_float_input(name, x)
     x, k, s, _ = _pool_args(x, kernel_size, stride, 0, name)
@@ -330,8 +424,16 @@ def adaptive_avg_pool2d(x, output_size=1):
     return global_avg_pool2d(x, name="adaptive_avg_pool2d")
 
 
-__all__ += ["conv2d", "locally_connected2d", "max_pool2d", "avg_pool2d", "lp_pool2d",
-            "global_avg_pool2d", "adaptive_avg_pool2d", "local_response_norm"]
+__all__ += [
+    "conv2d",
+    "locally_connected2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "lp_pool2d",
+    "global_avg_pool2d",
+    "adaptive_avg_pool2d",
+    "local_response_norm",
+]
 
 
 # ---- PyTorch's other functional names ------------------------------------------------------------
@@ -347,15 +449,19 @@ def nll_loss(log_probs, target, weight=None, ignore_index: int = -100, reduction
     y = np.asarray(target.data if isinstance(target, Tensor) else target)
     n, c = x.shape
     if y.shape != (n,) or y.dtype.kind not in "iu":
-        raise ValueError(f"nll_loss: expected integer targets of shape ({n},), got shape {y.shape} "
-                         f"and dtype {y.dtype}")
+        raise ValueError(f"nll_loss: expected integer targets of shape ({n},), got shape {y.shape} and dtype {y.dtype}")
     keep = y != ignore_index
     bad = keep & ((y < 0) | (y >= c))
     if bad.any():
-        raise ValueError(f"nll_loss: targets must lie in [0, {c}) (or equal ignore_index "
-                         f"{ignore_index}), got {y[bad][:5].tolist()}")
+        raise ValueError(
+            f"nll_loss: targets must lie in [0, {c}) (or equal ignore_index {ignore_index}), got {y[bad][:5].tolist()}"
+        )
     safe = np.where(keep, y, 0)
-    w = np.ones(c, x.dtype) if weight is None else np.asarray(weight.data if isinstance(weight, Tensor) else weight, x.dtype)
+    w = (
+        np.ones(c, x.dtype)
+        if weight is None
+        else np.asarray(weight.data if isinstance(weight, Tensor) else weight, x.dtype)
+    )
     wi = (w[safe] * keep).astype(x.dtype)
     per = -ops.getitem(x, (np.arange(n), safe)) * Tensor(wi)
     if reduction == "none":
@@ -368,6 +474,7 @@ def dropout2d(x, p: float = 0.5, training: bool = True, inplace: bool = False):
     """Drop whole channels: each (example, channel) map is zeroed with probability p and the kept
     ones scaled by 1/(1 - p) (PyTorch's dropout2d, for convolutional features)."""
     from nnlab.engine.random import get_rng
+
     x = _float_input(x, "dropout2d")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout2d: p must lie in [0, 1], got {p!r}")

@@ -13,6 +13,7 @@ it up with ``ceil_mode=True``), and torch programs rely on that (``F.max_pool2d(
 ``resolve`` turns a layer's or function's (rounding, ceil_mode, strict) into the rounding mode the
 engine's output-size formula takes: "exact", "floor" or "ceil".
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -82,6 +83,8 @@ def dropped(name: str, in_hw, k, s, p, d=(1, 1), rounding="floor") -> None:
         if span >= 0 and span % ss:
             lost.append(f"the last {span % ss} input {axis if span % ss > 1 else axis[:-1]}")
     if lost:
-        notes.append(f"{name}: input {in_hw[0]}x{in_hw[1]} with kernel {k}, stride {s}, padding {p}: "
-                     f"no window reaches {' and '.join(lost)} ((W - F + 2P)/S + 1 is not whole; "
-                     f"floored as PyTorch does)")
+        notes.append(
+            f"{name}: input {in_hw[0]}x{in_hw[1]} with kernel {k}, stride {s}, padding {p}: "
+            f"no window reaches {' and '.join(lost)} ((W - F + 2P)/S + 1 is not whole; "
+            f"floored as PyTorch does)"
+        )

@@ -8,6 +8,7 @@ Why the scales: a unit summing n inputs of unit variance with weights of varianc
 variance n s^2; s = 1/sqrt(n) keeps it at 1 (LeCun / the notes' "1/sqrt(n)"), and s = sqrt(2/n)
 compensates for ReLU zeroing half of its inputs (He et al.).
 """
+
 from __future__ import annotations
 
 import math
@@ -18,9 +19,23 @@ from nnlab.engine import random as nrandom
 from nnlab.engine.tensor import Tensor
 
 __all__ = [
-    "fan_in", "fan_out", "calculate_fans", "small_random_", "xavier_", "lecun_", "xavier_uniform_",
-    "xavier_normal_", "he_", "kaiming_normal_", "sparse_", "zeros_", "ones_", "constant_",
-    "normal_", "uniform_", "init_weight_",
+    "fan_in",
+    "fan_out",
+    "calculate_fans",
+    "small_random_",
+    "xavier_",
+    "lecun_",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "he_",
+    "kaiming_normal_",
+    "sparse_",
+    "zeros_",
+    "ones_",
+    "constant_",
+    "normal_",
+    "uniform_",
+    "init_weight_",
 ]
 
 
@@ -39,8 +54,9 @@ def calculate_fans(shape) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight of shape (out, in, *kernel)."""
     shape = tuple(shape)
     if len(shape) < 2:
-        raise ValueError(f"init: fan_in/fan_out need a weight with at least 2 dimensions "
-                         f"(out, in, ...), got shape {shape}")
+        raise ValueError(
+            f"init: fan_in/fan_out need a weight with at least 2 dimensions (out, in, ...), got shape {shape}"
+        )
     receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
     return shape[1] * receptive, shape[0] * receptive
 
@@ -151,9 +167,16 @@ def sparse_(t, connections: int = 10, std: float | None = None, rng=None):
 
 
 _BY_NAME = {
-    "he": he_, "kaiming": he_, "xavier": xavier_, "lecun": xavier_, "glorot": xavier_uniform_,
-    "xavier_uniform": xavier_uniform_, "xavier_normal": xavier_normal_,
-    "small": small_random_, "small_random": small_random_, "sparse": sparse_,
+    "he": he_,
+    "kaiming": he_,
+    "xavier": xavier_,
+    "lecun": xavier_,
+    "glorot": xavier_uniform_,
+    "xavier_uniform": xavier_uniform_,
+    "xavier_normal": xavier_normal_,
+    "small": small_random_,
+    "small_random": small_random_,
+    "sparse": sparse_,
 }
 
 
@@ -164,8 +187,7 @@ def init_weight_(t, how="he", rng=None):
         how(t)
         return t
     if how not in _BY_NAME:
-        raise ValueError(f"init: unknown initializer {how!r}; choose one of {sorted(_BY_NAME)} "
-                         f"or pass a callable")
+        raise ValueError(f"init: unknown initializer {how!r}; choose one of {sorted(_BY_NAME)} or pass a callable")
     return _BY_NAME[how](t, rng=rng)
 
 
@@ -179,7 +201,7 @@ _DEFAULT_INIT = ["nnlab"]
 
 
 def set_default_init(scheme: str) -> None:
-    """"torch": layers created afterwards with their default ``init`` use PyTorch's default
+    """ "torch": layers created afterwards with their default ``init`` use PyTorch's default
     initialization (weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in))); "nnlab": the notes'."""
     if scheme not in ("nnlab", "torch"):
         raise ValueError(f"set_default_init: scheme must be 'nnlab' or 'torch', got {scheme!r}")

@@ -22,6 +22,7 @@ training steps (``KAN.update_grid``), and so can you.
 Changing the grid changes the number of spline coefficients (``refine``) or their meaning
 (``update_grid``): make a new optimizer afterwards, as with pykan's ``fit``.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -60,8 +61,10 @@ def _as_array(x, name: str, nin: int) -> np.ndarray:
     if a.ndim != 2 or a.shape[1] != nin:
         raise ValueError(f"{name}: expected samples of shape (N, {nin}), got {a.shape}")
     if a.shape[0] < 2 or not np.isfinite(a).all():
-        raise ValueError(f"{name}: need at least 2 finite samples, got shape {a.shape}"
-                         + ("" if np.isfinite(a).all() else " with NaN/inf values"))
+        raise ValueError(
+            f"{name}: need at least 2 finite samples, got shape {a.shape}"
+            + ("" if np.isfinite(a).all() else " with NaN/inf values")
+        )
     return a.astype(np.float64)
 
 
@@ -87,9 +90,19 @@ class KANLinear(Module):
     Shape: input (N, in_features); output (N, out_features).
     """
 
-    def __init__(self, in_features: int, out_features: int, grid=5, k: int = 3, grid_range=(-1, 1),
-                 base: str = "silu", noise_scale: float = 0.1, grid_eps: float = 0.02,
-                 out_of_range: str = "extend", dtype=np.float32):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        grid=5,
+        k: int = 3,
+        grid_range=(-1, 1),
+        base: str = "silu",
+        noise_scale: float = 0.1,
+        grid_eps: float = 0.02,
+        out_of_range: str = "extend",
+        dtype=np.float32,
+    ):
         super().__init__()
         for what, v in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
@@ -111,8 +124,7 @@ class KANLinear(Module):
         rng = get_rng()  # nnlab's generator: nnlab.manual_seed makes the init reproducible
         nin, nout = self.in_features, self.out_features
         self.base_weight = Parameter(((rng.random((nout, nin)) * 2 - 1) / np.sqrt(nin)).astype(dtype))
-        self.spline_weight = Parameter(((rng.random((nout, nin, G + self.k)) - 0.5) * noise_scale / G)
-                                       .astype(dtype))
+        self.spline_weight = Parameter(((rng.random((nout, nin, G + self.k)) - 0.5) * noise_scale / G).astype(dtype))
         self.spline_scaler = Parameter(np.full((nout, nin), 1 / np.sqrt(nin), dtype=dtype))
         self.symbolic = {}  # (j, i) -> SymbolicFit, filled by auto_symbolic
         object.__setattr__(self, "_last_input", None)
@@ -121,9 +133,11 @@ class KANLinear(Module):
         k = self.k
         if isinstance(grid, (int, np.integer)) and not isinstance(grid, bool):
             if grid < max(k, 1):
-                raise ValueError(f"KANLinear: grid={grid} intervals gives {grid + 1} grid points; a "
-                                 f"degree-{k} spline needs at least k + 1 = {k + 1} points "
-                                 f"(grid >= {max(k, 1)})")
+                raise ValueError(
+                    f"KANLinear: grid={grid} intervals gives {grid + 1} grid points; a "
+                    f"degree-{k} spline needs at least k + 1 = {k + 1} points "
+                    f"(grid >= {max(k, 1)})"
+                )
             try:
                 lo, hi = (float(v) for v in grid_range)
             except (TypeError, ValueError):
@@ -134,11 +148,14 @@ class KANLinear(Module):
         try:
             points = np.asarray(grid, dtype=np.float64)
         except (TypeError, ValueError):
-            raise TypeError(f"KANLinear: grid must be an int (intervals) or a sequence of points, "
-                            f"got {grid!r}") from None
+            raise TypeError(
+                f"KANLinear: grid must be an int (intervals) or a sequence of points, got {grid!r}"
+            ) from None
         if points.ndim != 1 or points.size < max(k + 1, 2):
-            raise ValueError(f"KANLinear: a degree-{k} spline needs a grid of at least k + 1 = "
-                             f"{max(k + 1, 2)} points, got {points.size if points.ndim == 1 else points.shape}")
+            raise ValueError(
+                f"KANLinear: a degree-{k} spline needs a grid of at least k + 1 = "
+                f"{max(k + 1, 2)} points, got {points.size if points.ndim == 1 else points.shape}"
+            )
         if not (np.isfinite(points).all() and (np.diff(points) > 0).all()):
             raise ValueError(f"KANLinear: grid points must be finite and strictly increasing, got {points}")
         return points
@@ -152,7 +169,7 @@ class KANLinear(Module):
     @property
     def grid_points(self) -> np.ndarray:
         """The grid without its extension knots, (in, G + 1)."""
-        return self.grid[:, self.k:self.grid.shape[1] - self.k]
+        return self.grid[:, self.k : self.grid.shape[1] - self.k]
 
     @property
     def label(self) -> str:
@@ -160,8 +177,10 @@ class KANLinear(Module):
 
     def extra_repr(self) -> str:
         lo, hi = self.grid_points.min(), self.grid_points.max()
-        return (f"in_features={self.in_features}, out_features={self.out_features}, grid={self.grid_size}, "
-                f"k={self.k}, range=({lo:.3g}, {hi:.3g}), base={self.base!r}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, grid={self.grid_size}, "
+            f"k={self.k}, range=({lo:.3g}, {hi:.3g}), base={self.base!r}"
+        )
 
     def get_config(self) -> dict:
         """Constructor arguments with the current grid size (``refine`` changes it); the grid's
@@ -182,13 +201,24 @@ class KANLinear(Module):
                     f"{self.label}: {int(bad.sum())} input values lie outside the grid range "
                     f"(input {i}: range [{lo[i]:.4g}, {hi[i]:.4g}], values seen "
                     f"[{x.data[:, i].min():.4g}, {x.data[:, i].max():.4g}]); call update_grid(x) "
-                    f"or build the layer with out_of_range='extend'")
+                    f"or build the layer with out_of_range='extend'"
+                )
 
     def _op(self, x, edges=False):
         x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
         self._check_input(x)
-        return ops.kan_linear(x, Tensor(self.grid), self.spline_weight, self.base_weight, self.spline_scaler,
-                              Tensor(self.mask), k=self.k, base=self.base, edges=edges, name=self.label)
+        return ops.kan_linear(
+            x,
+            Tensor(self.grid),
+            self.spline_weight,
+            self.base_weight,
+            self.spline_scaler,
+            Tensor(self.mask),
+            k=self.k,
+            base=self.base,
+            edges=edges,
+            name=self.label,
+        )
 
     def forward(self, x):
         out = self._op(x)
@@ -271,8 +301,10 @@ class KANLinear(Module):
         (N, in) when given (the grid then also stretches to cover them), else a dense sweep of
         the grid range. Make a new optimizer after."""
         if not isinstance(new_grid, (int, np.integer)) or isinstance(new_grid, bool) or new_grid < max(self.k, 1):
-            raise ValueError(f"{self.label}.refine: new_grid must be an integer >= {max(self.k, 1)} "
-                             f"(k + 1 = {self.k + 1} grid points), got {new_grid!r}")
+            raise ValueError(
+                f"{self.label}.refine: new_grid must be an integer >= {max(self.k, 1)} "
+                f"(k + 1 = {self.k + 1} grid points), got {new_grid!r}"
+            )
         old = self.grid_points.astype(np.float64)
         G = self.grid_size
         samples = None if x is None else _as_array(x, f"{self.label}.refine", self.in_features)
@@ -296,8 +328,10 @@ class KANLinear(Module):
         if x is None:
             x = self.last_input()
             if x is None:
-                raise RuntimeError(f"{self.label}.regularization: no input to measure; run a forward "
-                                   f"pass first (the input is kept only until it is freed) or pass x")
+                raise RuntimeError(
+                    f"{self.label}.regularization: no input to measure; run a forward "
+                    f"pass first (the input is kept only until it is freed) or pass x"
+                )
         A = ops.mean(ops.abs(self.edge_activations(x)), axis=0)  # (out, in)
         total = ops.sum(A)
         out = total * l1
@@ -322,12 +356,14 @@ class KANLinear(Module):
         samples' range when x is given; pruned edges grey, symbolic fits dashed. Returns the
         matplotlib Figure; writes a file only when ``path`` is given."""
         from nnlab.nn.kan_plot import plot_layers
+
         return plot_layers([self], path=path, inputs=None if x is None else [x], title=title)
 
     def auto_symbolic(self, x=None, lib=None, **kwargs) -> dict:
         """Fit every live edge against the function library (see ``kan_symbolic.fit_edge``);
         stores and returns {(j, i): SymbolicFit}."""
         from nnlab.nn.kan_symbolic import fit_layer
+
         self.symbolic = fit_layer(self, x, lib=lib, **kwargs)
         return self.symbolic
 
@@ -369,9 +405,18 @@ class KAN(Module):
     """A stack of KANLinear layers, ``KAN([2, 5, 1], grid=3, k=3)``: the network of pykan's
     examples, with its grid, pruning, plotting and symbolic tools working on all layers."""
 
-    def __init__(self, width, grid=5, k: int = 3, grid_range=(-1, 1), base: str = "silu",
-                 noise_scale: float = 0.1, grid_eps: float = 0.02, out_of_range: str = "extend",
-                 dtype=np.float32):
+    def __init__(
+        self,
+        width,
+        grid=5,
+        k: int = 3,
+        grid_range=(-1, 1),
+        base: str = "silu",
+        noise_scale: float = 0.1,
+        grid_eps: float = 0.02,
+        out_of_range: str = "extend",
+        dtype=np.float32,
+    ):
         super().__init__()
         try:
             width = [int(w) for w in width]
@@ -380,10 +425,23 @@ class KAN(Module):
         if len(width) < 2 or min(width) < 1:
             raise ValueError(f"KAN: width needs at least 2 positive sizes, got {width}")
         self.width = width
-        self.layers = ModuleList([
-            KANLinear(a, b, grid=grid, k=k, grid_range=grid_range, base=base, noise_scale=noise_scale,
-                      grid_eps=grid_eps, out_of_range=out_of_range, dtype=dtype)
-            for a, b in zip(width[:-1], width[1:])])
+        self.layers = ModuleList(
+            [
+                KANLinear(
+                    a,
+                    b,
+                    grid=grid,
+                    k=k,
+                    grid_range=grid_range,
+                    base=base,
+                    noise_scale=noise_scale,
+                    grid_eps=grid_eps,
+                    out_of_range=out_of_range,
+                    dtype=dtype,
+                )
+                for a, b in zip(width[:-1], width[1:])
+            ]
+        )
 
     def get_config(self) -> dict:
         return _config_with(self, grid=self.layers[0].grid_size)
@@ -433,8 +491,9 @@ class KAN(Module):
         if x is None:
             x = self.layers[0].last_input()
             if x is None:
-                raise RuntimeError("KAN.prune: pass samples x to score the edges (or run a forward pass "
-                                   "and keep its input)")
+                raise RuntimeError(
+                    "KAN.prune: pass samples x to score the edges (or run a forward pass and keep its input)"
+                )
         scores = self.edge_scores(x)
         keep = [np.arange(self.width[0])]
         for l in range(1, len(self.width) - 1):
@@ -444,8 +503,15 @@ class KAN(Module):
         widths = [max(len(kp), 1) for kp in keep]
         keep = [kp if len(kp) else np.arange(1) for kp in keep]
         first = self.layers[0]
-        new = KAN(widths, grid=first.grid_size, k=first.k, base=first.base, grid_eps=first.grid_eps,
-                  out_of_range=first.out_of_range, dtype=first.spline_weight.data.dtype)
+        new = KAN(
+            widths,
+            grid=first.grid_size,
+            k=first.k,
+            base=first.base,
+            grid_eps=first.grid_eps,
+            out_of_range=first.out_of_range,
+            dtype=first.spline_weight.data.dtype,
+        )
         for l, (old, fresh) in enumerate(zip(self.layers, new.layers)):
             rows, cols = keep[l + 1], keep[l]
             fresh._buffers["grid"] = old.grid[cols].copy()
@@ -458,8 +524,10 @@ class KAN(Module):
     def plot(self, path=None, x=None, title: str | None = None):
         """Every layer's edge curves (see ``KANLinear.plot``), one block of panels per layer."""
         from nnlab.nn.kan_plot import plot_layers
-        return plot_layers(list(self.layers), path=path,
-                           inputs=None if x is None else self.layer_inputs(x), title=title)
+
+        return plot_layers(
+            list(self.layers), path=path, inputs=None if x is None else self.layer_inputs(x), title=title
+        )
 
     def auto_symbolic(self, x, lib=None, **kwargs) -> list:
         """Symbolic fit of every live edge of every layer on the layer inputs of x."""
@@ -469,9 +537,11 @@ class KAN(Module):
         """The network as a formula from the symbolic fits (run ``auto_symbolic`` first): a sympy
         expression per output when sympy is installed, else a plain string."""
         from nnlab.nn.kan_symbolic import network_formula
+
         return network_formula(self, names=names, digits=digits)
 
     def symbolic_predict(self, x) -> np.ndarray:
         """The outputs of the symbolic formula (every edge replaced by its fit), float64."""
         from nnlab.nn.kan_symbolic import network_predict
+
         return network_predict(self, x)

@@ -3,6 +3,7 @@
 Drawn with matplotlib's object API on the Agg canvas (no display, no pyplot state); a file is
 written only when a path is given.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,11 @@ def plot_layers(layers, path=None, inputs=None, title: str | None = None, n_poin
     heights = [layer.out_features for layer in layers]
     cols = max(widths)
     rows = sum(heights)
-    fig = Figure(figsize=(2.1 * cols + 0.6, 1.7 * rows + 0.5 * len(layers) + (0.4 if title else 0)), dpi=100,
-                 layout="constrained")
+    fig = Figure(
+        figsize=(2.1 * cols + 0.6, 1.7 * rows + 0.5 * len(layers) + (0.4 if title else 0)),
+        dpi=100,
+        layout="constrained",
+    )
     FigureCanvasAgg(fig)
     subfigs = fig.subfigures(len(layers), 1, height_ratios=[h + 0.5 for h in heights], squeeze=False)[:, 0]
     for l, (layer, sf) in enumerate(zip(layers, subfigs)):

@@ -8,6 +8,7 @@ simplicity as pykan does: minimize w * complexity + (1 - w) * log2(1 + 1e-5 - r^
 simpler function wins unless a more complex one is clearly more accurate. sympy, when installed
 (extra ``kan``), prints the resulting formula; without it the formula is a plain string.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,9 +32,9 @@ def _nonzero(z):
 # Simpler names first: on equal scores the earlier one is kept. No cos: sin(a x + b) covers it.
 LIBRARY = {
     "x": (lambda z: z, 1, lambda sp, z: z, None),
-    "x^2": (lambda z: z ** 2, 2, lambda sp, z: z ** 2, None),
-    "x^3": (lambda z: z ** 3, 3, lambda sp, z: z ** 3, None),
-    "x^4": (lambda z: z ** 4, 3, lambda sp, z: z ** 4, None),
+    "x^2": (lambda z: z**2, 2, lambda sp, z: z**2, None),
+    "x^3": (lambda z: z**3, 3, lambda sp, z: z**3, None),
+    "x^4": (lambda z: z**4, 3, lambda sp, z: z**4, None),
     "1/x": (lambda z: 1 / z, 2, lambda sp, z: 1 / z, _nonzero),
     "sqrt": (np.sqrt, 2, lambda sp, z: sp.sqrt(z), _nonneg),
     "exp": (np.exp, 2, lambda sp, z: sp.exp(z), None),
@@ -41,7 +42,7 @@ LIBRARY = {
     "sin": (np.sin, 2, lambda sp, z: sp.sin(z), None),
     "abs": (np.abs, 3, lambda sp, z: sp.Abs(z), None),
     "tanh": (np.tanh, 3, lambda sp, z: sp.tanh(z), None),
-    "gaussian": (lambda z: np.exp(-z ** 2), 3, lambda sp, z: sp.exp(-z ** 2), None),
+    "gaussian": (lambda z: np.exp(-(z**2)), 3, lambda sp, z: sp.exp(-(z**2)), None),
     "arctan": (np.arctan, 4, lambda sp, z: sp.atan(z), None),
 }
 
@@ -65,15 +66,21 @@ class SymbolicFit:
     def expression(self, z):
         """The fit as a sympy expression of z, full precision (sympy required)."""
         import sympy as sp
+
         inner = z if self.name == "x" else sp.Float(self.a) * z + sp.Float(self.b)
         return sp.Float(self.c) * LIBRARY[self.name][2](sp, inner) + sp.Float(self.d)
 
     def text(self, z: str, digits: int = 4) -> str:
         g = lambda v: f"{v:.{digits}g}"  # noqa: E731
         inner = z if self.name == "x" else f"({g(self.a)}*{z} + {g(self.b)})"
-        f = {"x": inner, "x^2": f"{inner}^2", "x^3": f"{inner}^3", "x^4": f"{inner}^4",
-             "1/x": f"1/{inner}", "gaussian": f"exp(-{inner}^2)"}.get(self.name, f"{self.name}{inner}"
-                                                                      if inner.startswith("(") else f"{self.name}({inner})")
+        f = {
+            "x": inner,
+            "x^2": f"{inner}^2",
+            "x^3": f"{inner}^3",
+            "x^4": f"{inner}^4",
+            "1/x": f"1/{inner}",
+            "gaussian": f"exp(-{inner}^2)",
+        }.get(self.name, f"{self.name}{inner}" if inner.startswith("(") else f"{self.name}({inner})")
         return f"{g(self.c)}*{f} + {g(self.d)}".replace("+ -", "- ")
 
 
@@ -95,8 +102,9 @@ def _r2_grid(x, y, f, domain, a, b):
     return r2
 
 
-def fit_affine(x, y, name: str, a_range=(-10, 10), b_range=(-10, 10), grid_number: int = 51,
-               iterations: int = 5) -> SymbolicFit:
+def fit_affine(
+    x, y, name: str, a_range=(-10, 10), b_range=(-10, 10), grid_number: int = 51, iterations: int = 5
+) -> SymbolicFit:
     """Best c * f(a x + b) + d for one library function (see the module docstring)."""
     if name not in LIBRARY:
         raise ValueError(f"fit_affine: unknown function {name!r}; the library has {sorted(LIBRARY)}")
@@ -136,8 +144,11 @@ def fit_edge(x, y, lib=None, weight_simple: float = 0.8, **kwargs):
     if unknown or not names:
         raise ValueError(f"fit_edge: lib must name functions of {sorted(LIBRARY)}, got {lib!r}")
     fits = [fit_affine(x, y, n, **kwargs) for n in names]
-    score = lambda s: weight_simple * s.complexity + (1 - weight_simple) * np.log2(1 + 1e-5 - min(s.r2, 1.0)) \
-        if np.isfinite(s.r2) else np.inf  # noqa: E731
+    score = lambda s: (
+        weight_simple * s.complexity + (1 - weight_simple) * np.log2(1 + 1e-5 - min(s.r2, 1.0))
+        if np.isfinite(s.r2)
+        else np.inf
+    )  # noqa: E731
     # scores within 0.05 (rounded to 0.1) tie, and the earlier (simpler) library entry wins: near
     # r^2 = 1 the log term cannot tell a quadratic from sin(a x + b) with a tiny a
     order = sorted(range(len(fits)), key=lambda i: (round(score(fits[i]), 1), i))
@@ -173,8 +184,10 @@ def _check_fitted(model):
         live = {(j, i) for j in range(layer.out_features) for i in range(layer.in_features) if layer.mask[j, i]}
         missing = live - set(layer.symbolic)
         if missing:
-            raise RuntimeError(f"KAN: layer {l} has live edges without a symbolic fit ({sorted(missing)[:3]}...); "
-                               f"run model.auto_symbolic(x) first")
+            raise RuntimeError(
+                f"KAN: layer {l} has live edges without a symbolic fit ({sorted(missing)[:3]}...); "
+                f"run model.auto_symbolic(x) first"
+            )
 
 
 def network_predict(model, x) -> np.ndarray:
@@ -211,9 +224,15 @@ def network_formula(model, names=None, digits: int = 4):
             h = nxt
         # round once, at the end (rounding every edge's a, b, c, d first compounds the errors):
         # ``digits`` significant digits, and numbers below 1e-6 in size become 0
-        return [sp.expand(e, power_exp=False).xreplace({v: (sp.Integer(0) if abs(float(v)) < 1e-6 else
-                                          sp.Float(float(f"{float(v):.{digits}g}")))
-                                      for v in sp.expand(e, power_exp=False).atoms(sp.Float)}) for e in h]
+        return [
+            sp.expand(e, power_exp=False).xreplace(
+                {
+                    v: (sp.Integer(0) if abs(float(v)) < 1e-6 else sp.Float(float(f"{float(v):.{digits}g}")))
+                    for v in sp.expand(e, power_exp=False).atoms(sp.Float)
+                }
+            )
+            for e in h
+        ]
     h = names
     for layer in model.layers:
         nxt = [[] for _ in range(layer.out_features)]

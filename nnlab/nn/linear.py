@@ -1,4 +1,5 @@
 """Fully connected layers: Linear, Maxout, Identity."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,6 +47,7 @@ class WeightedLayer(Module):
     def _default_init(self) -> bool:
         """Whether ``init`` is this layer's default (the one nnlab.set_default_init replaces)."""
         import inspect
+
         p = inspect.signature(type(self).__init__).parameters.get("init")
         return p is not None and isinstance(self.init, str) and self.init == p.default
 
@@ -63,11 +65,11 @@ class Linear(WeightedLayer):
         input (N, in_features) or (..., in_features); output (..., out_features).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, init="he",
-                 dtype=np.float32):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, init="he", dtype=np.float32):
         super().__init__()
-        self.in_features, self.out_features = positive_ints("Linear", in_features=in_features,
-                                                        out_features=out_features)
+        self.in_features, self.out_features = positive_ints(
+            "Linear", in_features=in_features, out_features=out_features
+        )
         self._make_weight_and_bias((self.out_features, self.in_features), self.out_features, bias, init, dtype)
 
     @property
@@ -94,11 +96,13 @@ class Maxout(WeightedLayer):
         input (N, in_features); output (N, out_features).
     """
 
-    def __init__(self, in_features: int, out_features: int, pieces: int = 2, bias: bool = True,
-                 init="xavier", dtype=np.float32):
+    def __init__(
+        self, in_features: int, out_features: int, pieces: int = 2, bias: bool = True, init="xavier", dtype=np.float32
+    ):
         super().__init__()
         self.in_features, self.out_features, self.pieces = positive_ints(
-            "Maxout", in_features=in_features, out_features=out_features, pieces=pieces)
+            "Maxout", in_features=in_features, out_features=out_features, pieces=pieces
+        )
         rows = self.out_features * self.pieces
         self._make_weight_and_bias((rows, self.in_features), rows, bias, init, dtype)
 
@@ -111,5 +115,7 @@ class Maxout(WeightedLayer):
         return F.maxout(z, self.pieces, name=self.label)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"pieces={self.pieces}, bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"pieces={self.pieces}, bias={self.bias is not None}"
+        )

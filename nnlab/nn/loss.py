@@ -4,6 +4,7 @@ Each returns the batch-averaged data loss (a scalar Tensor) by default; ``reduct
 "mean", "sum" or "none" (per-example, or per-element for the elementwise losses, which also
 accept "batchmean": per-example sums averaged over the batch).
 """
+
 from __future__ import annotations
 
 # the reductions the fused loss gates accept: per example, and per element ("batchmean" too)
@@ -19,8 +20,7 @@ class _Loss(Module):
     def __init__(self, reduction: str = "mean"):
         super().__init__()
         if reduction not in self.reductions:
-            raise ValueError(f"{type(self).__name__}: reduction must be one of {self.reductions}, "
-                             f"got {reduction!r}")
+            raise ValueError(f"{type(self).__name__}: reduction must be one of {self.reductions}, got {reduction!r}")
         self.reduction = reduction
 
     def extra_repr(self) -> str:
@@ -34,16 +34,21 @@ class CrossEntropyLoss(_Loss):
     Shape: logits (N, C), labels (N,) or (N, C); output scalar.
     """
 
-    def __init__(self, reduction: str = "mean", *, weight=None, ignore_index: int = -100,
-                 label_smoothing: float = 0.0):
+    def __init__(self, reduction: str = "mean", *, weight=None, ignore_index: int = -100, label_smoothing: float = 0.0):
         super().__init__(reduction)  # PyTorch's weight / ignore_index / label_smoothing as keywords
         if not (is_number(label_smoothing) and 0.0 <= label_smoothing <= 1.0):
             raise ValueError(f"CrossEntropyLoss: label_smoothing must lie in [0, 1], got {label_smoothing!r}")
         self.weight, self.ignore_index, self.label_smoothing = weight, int(ignore_index), float(label_smoothing)
 
     def forward(self, logits, labels):
-        return F.cross_entropy(logits, labels, weight=self.weight, ignore_index=self.ignore_index,
-                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+        return F.cross_entropy(
+            logits,
+            labels,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
 
 
 class MultiClassSVMLoss(_Loss):
@@ -60,8 +65,7 @@ class MultiClassSVMLoss(_Loss):
         self.delta, self.squared = float(delta), bool(squared)
 
     def forward(self, scores, labels):
-        return F.multiclass_svm(scores, labels, delta=self.delta, squared=self.squared,
-                                reduction=self.reduction)
+        return F.multiclass_svm(scores, labels, delta=self.delta, squared=self.squared, reduction=self.reduction)
 
     def extra_repr(self) -> str:
         return f"delta={self.delta}, squared={self.squared}, reduction={self.reduction!r}"
@@ -167,5 +171,6 @@ class NLLLoss(_Loss):
         self.weight, self.ignore_index = weight, int(ignore_index)
 
     def forward(self, log_probs, target):
-        return F.nll_loss(log_probs, target, weight=self.weight, ignore_index=self.ignore_index,
-                          reduction=self.reduction)
+        return F.nll_loss(
+            log_probs, target, weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction
+        )

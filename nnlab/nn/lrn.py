@@ -1,4 +1,5 @@
 """Local response normalization (AlexNet's cross-channel normalization)."""
+
 from __future__ import annotations
 
 from nnlab.nn import functional as F
@@ -26,8 +27,9 @@ class LocalResponseNorm(Module):
         self.size, self.alpha, self.beta, self.k = size, float(alpha), float(beta), float(k)
 
     def forward(self, x):
-        return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k,
-                                     name=f"LocalResponseNorm({self.extra_repr()})")
+        return F.local_response_norm(
+            x, self.size, self.alpha, self.beta, self.k, name=f"LocalResponseNorm({self.extra_repr()})"
+        )
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

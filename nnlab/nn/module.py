@@ -1,4 +1,5 @@
 """Module: the container of parameters, buffers and sub-modules, registered by attribute assignment."""
+
 from __future__ import annotations
 
 import functools
@@ -69,8 +70,10 @@ class Module:
         elif name in params or name in modules:
             if value is not None:
                 kind = "Parameter" if name in params else "Module"
-                raise TypeError(f"{type(self).__name__}.{name} holds a {kind}; cannot assign a "
-                                f"{type(value).__name__} (wrap arrays in nn.Parameter)")
+                raise TypeError(
+                    f"{type(self).__name__}.{name} holds a {kind}; cannot assign a "
+                    f"{type(value).__name__} (wrap arrays in nn.Parameter)"
+                )
             (params if name in params else modules)[name] = None
         else:
             object.__setattr__(self, name, value)
@@ -94,8 +97,7 @@ class Module:
         """Dotted names address nested entries in state_dict and named_parameters, so a name
         must be a non-empty string without dots."""
         if not isinstance(name, str) or not name or "." in name:
-            raise KeyError(f"{type(self).__name__}: a {what} name must be a non-empty string without "
-                           f"'.', got {name!r}")
+            raise KeyError(f"{type(self).__name__}: a {what} name must be a non-empty string without '.', got {name!r}")
 
     def register_buffer(self, name: str, value) -> None:
         """Keep an array that is state but not learned (saved, loaded, moved with the module)."""
@@ -107,16 +109,17 @@ class Module:
         if param is None:
             self._parameters[name] = None
         elif not isinstance(param, Parameter):
-            raise TypeError(f"{type(self).__name__}.register_parameter: {name!r} must be a Parameter "
-                            f"or None, got {type(param).__name__} (wrap arrays in nn.Parameter)")
+            raise TypeError(
+                f"{type(self).__name__}.register_parameter: {name!r} must be a Parameter "
+                f"or None, got {type(param).__name__} (wrap arrays in nn.Parameter)"
+            )
         else:
             setattr(self, name, param)
 
     def add_module(self, name: str, module: "Module") -> None:
         self._check_name("module", name)
         if not isinstance(module, Module):
-            raise TypeError(f"{type(self).__name__}.add_module: {name!r} must be a Module, "
-                            f"got {type(module).__name__}")
+            raise TypeError(f"{type(self).__name__}.add_module: {name!r} must be a Module, got {type(module).__name__}")
         setattr(self, name, module)
 
     # ---- traversal -------------------------------------------------------------------
@@ -216,6 +219,7 @@ class Module:
         """``model.to(device)``: a no-op for the CPU (an error naming what is missing otherwise);
         ``model.to(dtype)`` casts like ``to_dtype``."""
         from nnlab.engine.device import parse_to
+
         dtype = parse_to(f"{type(self).__name__}.to", args, kwargs)
         return self if dtype is None else self.to_dtype(dtype)
 
@@ -224,6 +228,7 @@ class Module:
 
     def cuda(self, *args, **kwargs) -> "Module":
         from nnlab.engine.device import no_cuda
+
         raise no_cuda(f"{type(self).__name__}.cuda()")
 
     def apply(self, fn) -> "Module":
@@ -252,8 +257,9 @@ class Module:
         Returns ``(missing_keys, unexpected_keys)``, both empty when strict.
         """
         if not isinstance(state, dict):
-            raise TypeError(f"load_state_dict: expected a dict of arrays (from state_dict()), "
-                            f"got {type(state).__name__}")
+            raise TypeError(
+                f"load_state_dict: expected a dict of arrays (from state_dict()), got {type(state).__name__}"
+            )
         own = {}
         for mname, m in self.named_modules():
             pre = f"{mname}." if mname else ""
@@ -275,11 +281,13 @@ class Module:
             value = np.asarray(value.data if isinstance(value, Tensor) else value)
             cur = m._parameters[k].data if kind == "p" else m._buffers[k]
             if value.shape != cur.shape:
-                raise ValueError(f"load_state_dict: '{key}' has shape {value.shape} in the state, "
-                                 f"{cur.shape} in the model")
+                raise ValueError(
+                    f"load_state_dict: '{key}' has shape {value.shape} in the state, {cur.shape} in the model"
+                )
             if value.dtype.kind not in "fiub" or (cur.dtype.kind in "iub" and value.dtype.kind == "f"):
-                raise TypeError(f"load_state_dict: '{key}' has dtype {value.dtype} in the state, "
-                                f"{cur.dtype} in the model")
+                raise TypeError(
+                    f"load_state_dict: '{key}' has dtype {value.dtype} in the state, {cur.dtype} in the model"
+                )
             staged.append((m, k, kind, value.astype(cur.dtype, copy=True)))
         for m, k, kind, value in staged:
             if kind == "p":
@@ -299,9 +307,11 @@ class Module:
         args, kw = self.__dict__.get("_init_args", ((), {}))
         cls = type(self)
         where = f"{cls.__name__}(...)"
-        return {"class": f"{cls.__module__}:{cls.__qualname__}",
-                "args": [_encode(a, where) for a in args],
-                "kwargs": {k: _encode(v, where) for k, v in kw.items()}}
+        return {
+            "class": f"{cls.__module__}:{cls.__qualname__}",
+            "args": [_encode(a, where) for a in args],
+            "kwargs": {k: _encode(v, where) for k, v in kw.items()},
+        }
 
     # ---- calling and printing ------------------------------------------------------------
     def forward(self, *args, **kwargs):  # pragma: no cover - interface
@@ -326,6 +336,7 @@ class Module:
     def summary(self, input_shape, **kwargs):
         """Per-layer output shapes, activations and parameters (see ``nnlab.summary``)."""
         from nnlab.nn.summary import summary
+
         return summary(self, input_shape, **kwargs)
 
 
@@ -342,8 +353,10 @@ def _encode(value, where: str):
         return [_encode(v, where) for v in value]
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {"__dict__": {k: _encode(v, where) for k, v in value.items()}}
-    raise TypeError(f"get_config: {where} was built with an argument of type {type(value).__name__} "
-                    f"({value!r:.60}), which cannot be stored as data; override get_config() for it")
+    raise TypeError(
+        f"get_config: {where} was built with an argument of type {type(value).__name__} "
+        f"({value!r:.60}), which cannot be stored as data; override get_config() for it"
+    )
 
 
 def _decode(value, custom_objects=None):
@@ -412,17 +425,20 @@ def _resolve_class(name, custom_objects=None):
         return cls
     modname, qualname = name.split(":")
     if modname != "nnlab" and not modname.startswith("nnlab."):
-        raise ValueError(f"module_from_config: the file asks for class {name}, which is not part of nnlab; "
-                         "it was not imported. If you trust the file, pass the class: "
-                         f"nnlab.load(path, custom_objects={{{qualname.rpartition('.')[2]!r}: {qualname}}}), "
-                         "or decorate it with @nnlab.nn.register_module")
+        raise ValueError(
+            f"module_from_config: the file asks for class {name}, which is not part of nnlab; "
+            "it was not imported. If you trust the file, pass the class: "
+            f"nnlab.load(path, custom_objects={{{qualname.rpartition('.')[2]!r}: {qualname}}}), "
+            "or decorate it with @nnlab.nn.register_module"
+        )
     try:
         obj = importlib.import_module(modname)
         for part in qualname.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError):
-        raise ValueError(f"module_from_config: cannot find class {name}: is the module that "
-                         f"defines it importable?") from None
+        raise ValueError(
+            f"module_from_config: cannot find class {name}: is the module that defines it importable?"
+        ) from None
     if not (isinstance(obj, type) and issubclass(obj, Module)):
         raise ValueError(f"module_from_config: {name} is not an nnlab Module")
     return obj

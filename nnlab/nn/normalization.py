@@ -1,4 +1,5 @@
 """Batch normalization layers."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,15 @@ class _BatchNorm(Module):
 
     _expected_ndim: tuple = ()
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, dtype=np.float32):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        dtype=np.float32,
+    ):
         super().__init__()
         name = type(self).__name__
         (num_features,) = positive_ints(name, num_features=num_features)
@@ -32,8 +40,10 @@ class _BatchNorm(Module):
             raise ValueError(f"{name}: momentum must lie in [0, 1], got {momentum!r}")
         if not (is_number(eps) and eps > 0):
             raise ValueError(f"{name}: eps must be a finite number > 0, got {eps!r}")
-        affine, track_running_stats = check_bool(name, "affine", affine), check_bool(name, "track_running_stats",
-                                                                                      track_running_stats)
+        affine, track_running_stats = (
+            check_bool(name, "affine", affine),
+            check_bool(name, "track_running_stats", track_running_stats),
+        )
         dtype = check_dtype(name, dtype)
         self.num_features, self.eps, self.momentum = num_features, float(eps), float(momentum)
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -63,18 +73,32 @@ class _BatchNorm(Module):
         nd = getattr(x, "ndim", np.ndim(x))
         if nd not in self._expected_ndim:
             shapes = " or ".join({2: "(N, C)", 3: "(N, C, L)", 4: "(N, C, H, W)"}[d] for d in self._expected_ndim)
-            raise ValueError(f"{self.label}: expected input of shape {shapes} with C={self.num_features}, "
-                             f"got shape {tuple(np.shape(getattr(x, 'data', x)))}")
+            raise ValueError(
+                f"{self.label}: expected input of shape {shapes} with C={self.num_features}, "
+                f"got shape {tuple(np.shape(getattr(x, 'data', x)))}"
+            )
         if x.shape[1] != self.num_features:
-            raise ValueError(f"{self.label}: expected {self.num_features} channels on axis 1, "
-                             f"got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"{self.label}: expected {self.num_features} channels on axis 1, got shape {tuple(x.shape)}"
+            )
         use_batch = self.training or not self.track_running_stats
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            training=use_batch, momentum=self.momentum, eps=self.eps, name=self.label)
+        return F.batch_norm(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            training=use_batch,
+            momentum=self.momentum,
+            eps=self.eps,
+            name=self.label,
+        )
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):

@@ -1,4 +1,5 @@
 """Pooling layers: max (with switches), average, Lp (L2-norm pooling), global average."""
+
 from __future__ import annotations
 
 from nnlab.engine.ops.conv import pair
@@ -16,8 +17,16 @@ class _Pool2d(Module):
     """Sizes that do not fit are floored as in PyTorch (``ceil_mode=True`` rounds up); ``strict=True``
     or ``nnlab.set_strict_geometry(True)`` makes them the notes' ValueError (see nn.geometry)."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, rounding: str | None = None, *,
-                 ceil_mode: bool = False, strict: bool | None = None):
+    def __init__(
+        self,
+        kernel_size,
+        stride=None,
+        padding=0,
+        rounding: str | None = None,
+        *,
+        ceil_mode: bool = False,
+        strict: bool | None = None,
+    ):
         super().__init__()
         name = type(self).__name__
         self.kernel_size = pair(kernel_size, "kernel_size", name, minimum=1)
@@ -56,15 +65,26 @@ class MaxPool2d(_Pool2d):
         (rounded up with ``ceil_mode``; must be whole when strict).
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
-                 ceil_mode: bool = False, rounding: str | None = None, *, strict: bool | None = None):
+    def __init__(
+        self,
+        kernel_size,
+        stride=None,
+        padding=0,
+        dilation=1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+        rounding: str | None = None,
+        *,
+        strict: bool | None = None,
+    ):
         if dilation not in (1, (1, 1)) or return_indices:
             raise ValueError("MaxPool2d: dilation and return_indices are not supported")
         super().__init__(kernel_size, stride, padding, rounding, ceil_mode=ceil_mode, strict=strict)
 
     def forward(self, x):
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode,
-                            **self._geometry_kw())
+        return F.max_pool2d(
+            x, self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode, **self._geometry_kw()
+        )
 
 
 class AvgPool2d(_Pool2d):
@@ -74,15 +94,32 @@ class AvgPool2d(_Pool2d):
         input (N, C, H, W); output (N, C, H_out, W_out), as MaxPool2d.
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-                 count_include_pad: bool = True, divisor_override=None, rounding: str | None = None,
-                 *, strict: bool | None = None):
+    def __init__(
+        self,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override=None,
+        rounding: str | None = None,
+        *,
+        strict: bool | None = None,
+    ):
         super().__init__(kernel_size, stride, padding, rounding, ceil_mode=ceil_mode, strict=strict)
         self.count_include_pad, self.divisor_override = bool(count_include_pad), divisor_override
 
     def forward(self, x):
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override, **self._geometry_kw())
+        return F.avg_pool2d(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+            **self._geometry_kw(),
+        )
 
 
 class LPPool2d(_Pool2d):
@@ -92,17 +129,25 @@ class LPPool2d(_Pool2d):
         input (N, C, H, W); output (N, C, H_out, W_out), H_out = (H - K)/S + 1.
     """
 
-    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode: bool = False,
-                 rounding: str | None = None, *, strict: bool | None = None):
+    def __init__(
+        self,
+        norm_type,
+        kernel_size,
+        stride=None,
+        ceil_mode: bool = False,
+        rounding: str | None = None,
+        *,
+        strict: bool | None = None,
+    ):
         super().__init__(kernel_size, stride, 0, rounding, ceil_mode=ceil_mode, strict=strict)
         if not is_number(norm_type) or norm_type <= 0:
-            raise ValueError(f"LPPool2d: norm_type must be a positive finite number (2: L2-norm pooling), "
-                             f"got {norm_type!r}")
+            raise ValueError(
+                f"LPPool2d: norm_type must be a positive finite number (2: L2-norm pooling), got {norm_type!r}"
+            )
         self.norm_type = norm_type
 
     def forward(self, x):
-        return F.lp_pool2d(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode,
-                           **self._geometry_kw())
+        return F.lp_pool2d(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode, **self._geometry_kw())
 
     def extra_repr(self) -> str:
         return f"norm_type={self.norm_type}, " + super().extra_repr()

@@ -7,6 +7,7 @@ Which parameters are penalized: weights (parameters with 2 or more dimensions: L
 weights). Biases and batch-norm gamma/beta (1-D parameters) are left alone unless
 ``include_bias=True`` (the notes: penalizing biases is uncommon and rarely matters).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -88,15 +89,15 @@ class Regularizer:
         include_bias: also penalize 1-D parameters (biases, batch-norm gamma/beta).
     """
 
-    def __init__(self, l2: float = 0.0, l1: float = 0.0, per_layer: dict | None = None,
-                 include_bias: bool = False):
+    def __init__(self, l2: float = 0.0, l1: float = 0.0, per_layer: dict | None = None, include_bias: bool = False):
         self.l2, self.l1 = _strength("l2", l2), _strength("l1", l1)
         self.per_layer = {}
         for prefix, cfg in (per_layer or {}).items():
             bad = set(cfg) - {"l2", "l1"}
             if bad:
-                raise ValueError(f"Regularizer: per_layer[{prefix!r}] has unknown keys {sorted(bad)} "
-                                 f"(expected 'l2' and/or 'l1')")
+                raise ValueError(
+                    f"Regularizer: per_layer[{prefix!r}] has unknown keys {sorted(bad)} (expected 'l2' and/or 'l1')"
+                )
             self.per_layer[prefix] = {k: _strength(f"per_layer[{prefix!r}][{k!r}]", v) for k, v in cfg.items()}
         self.include_bias = include_bias
 
@@ -119,8 +120,10 @@ class Regularizer:
         for prefix in self.per_layer:
             if not any(n == prefix or n.startswith(prefix + ".") for n, _ in named):
                 layers = sorted({n.rsplit(".", 1)[0] for n, _ in named if "." in n})
-                raise ValueError(f"Regularizer: per_layer prefix {prefix!r} matches no parameter of "
-                                 f"the model; its layers are {layers}")
+                raise ValueError(
+                    f"Regularizer: per_layer prefix {prefix!r} matches no parameter of "
+                    f"the model; its layers are {layers}"
+                )
         for name, p in named:
             if not p.requires_grad or not (self.include_bias or _is_weight(p)):
                 continue
@@ -139,8 +142,7 @@ class Regularizer:
         return total
 
     def __repr__(self) -> str:
-        return (f"Regularizer(l2={self.l2}, l1={self.l1}, per_layer={self.per_layer}, "
-                f"include_bias={self.include_bias})")
+        return f"Regularizer(l2={self.l2}, l1={self.l1}, per_layer={self.per_layer}, include_bias={self.include_bias})"
 
 
 def max_norm_(weight, c: float) -> None:

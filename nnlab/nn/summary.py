@@ -26,6 +26,7 @@ volumes that are not counted, so for branching networks the total is a lower bou
 
 Units: MB = 10**6 bytes and MiB = 2**20 bytes; the notes convert by dividing by 1024 (MiB/GiB).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -37,30 +38,38 @@ from nnlab.engine.autograd import no_grad
 from nnlab.engine.tensor import Tensor
 from nnlab.nn import geometry
 
-__all__ = ["summary", "SummaryTable", "LayerRow", "memory_estimate", "MemoryEstimate",
-           "receptive_field", "ReceptiveField", "OPTIMIZER_CACHES"]
+__all__ = [
+    "summary",
+    "SummaryTable",
+    "LayerRow",
+    "memory_estimate",
+    "MemoryEstimate",
+    "receptive_field",
+    "ReceptiveField",
+    "OPTIMIZER_CACHES",
+]
 
 # Layers that produce no new activation volume in the notes' accounting (applied in place or views).
-FOLDED_TYPES = ("ReLU", "LeakyReLU", "Sigmoid", "Tanh", "ELU", "GELU", "Dropout", "Dropout2d",
-                "Flatten", "Identity")
+FOLDED_TYPES = ("ReLU", "LeakyReLU", "Sigmoid", "Tanh", "ELU", "GELU", "Dropout", "Dropout2d", "Flatten", "Identity")
 
 # Per-parameter optimizer caches (arrays the size of the parameters), besides the gradient.
 OPTIMIZER_CACHES = {"sgd": 0, "momentum": 1, "nesterov": 1, "adagrad": 1, "rmsprop": 1, "adam": 2}
 
-MB, MIB = 10 ** 6, 2 ** 20
+MB, MIB = 10**6, 2**20
 
 
 @dataclass
 class LayerRow:
     """One line of the table: a leaf layer as called during the forward pass."""
+
     name: str
     type: str
     output_shape: tuple
-    activations: int          # values per batch counted for this layer (0 when folded)
+    activations: int  # values per batch counted for this layer (0 when folded)
     params: int
     folded: bool = False
     trainable: int = 0
-    biases: int = 0           # of ``params``, how many are biases (the notes' table lists weights only)
+    biases: int = 0  # of ``params``, how many are biases (the notes' table lists weights only)
 
     @property
     def weights(self) -> int:
@@ -72,7 +81,7 @@ def _fmt_int(n: int) -> str:
 
 
 def _fmt_bytes(nbytes: float) -> str:
-    for unit, size in (("GB", 10 ** 9), ("MB", MB), ("KB", 10 ** 3)):
+    for unit, size in (("GB", 10**9), ("MB", MB), ("KB", 10**3)):
         if nbytes >= size:
             return f"{nbytes / size:.2f} {unit}"
     return f"{int(nbytes)} B"
@@ -86,6 +95,7 @@ class SummaryTable:
     figure); ``activation_bytes`` is the forward-pass memory of those values in ``dtype``;
     ``activation_bytes_with_backward`` doubles it (each activation has a gradient of its size).
     """
+
     model_name: str
     input_shape: tuple
     batch_size: int
@@ -135,12 +145,18 @@ class SummaryTable:
         rule = "-" * len(line(head))
         per = "per image" if self.batch_size == 1 else f"batch of {self.batch_size}"
         nbytes = self.activation_bytes
-        out = [f"{self.model_name} on input {'x'.join(map(str, self.input_shape))} ({per}, {self.dtype})",
-               rule, line(head), rule, *map(line, body), rule,
-               f"TOTAL activations: {_fmt_int(self.total_activations)} values = {nbytes / MB:.2f} MB "
-               f"({nbytes / MIB:.2f} MiB) forward, ~{2 * nbytes / MB:.2f} MB with backward",
-               f"TOTAL params: {_fmt_int(self.total_params)} ({_fmt_int(self.trainable_params)} trainable) "
-               f"= {self.param_bytes / MB:.2f} MB"]
+        out = [
+            f"{self.model_name} on input {'x'.join(map(str, self.input_shape))} ({per}, {self.dtype})",
+            rule,
+            line(head),
+            rule,
+            *map(line, body),
+            rule,
+            f"TOTAL activations: {_fmt_int(self.total_activations)} values = {nbytes / MB:.2f} MB "
+            f"({nbytes / MIB:.2f} MiB) forward, ~{2 * nbytes / MB:.2f} MB with backward",
+            f"TOTAL params: {_fmt_int(self.total_params)} ({_fmt_int(self.trainable_params)} trainable) "
+            f"= {self.param_bytes / MB:.2f} MB",
+        ]
         out += [f"WARNING {note}" for note in self.dropped]
         return "\n".join(out)
 
@@ -159,8 +175,10 @@ def _check_shape(input_shape, where: str) -> tuple:
             raise TypeError
         shape = check_shape(where, tuple(input_shape), "input_shape", allow_infer=False)
     except (TypeError, ValueError):
-        raise TypeError(f"{where}: input_shape must be a tuple of ints such as (3, 224, 224) "
-                        f"(one image, no batch axis), got {input_shape!r}") from None
+        raise TypeError(
+            f"{where}: input_shape must be a tuple of ints such as (3, 224, 224) "
+            f"(one image, no batch axis), got {input_shape!r}"
+        ) from None
     if not shape or min(shape) < 1:
         raise ValueError(f"{where}: input_shape must be positive sizes such as (3, 224, 224), got {input_shape!r}")
     return shape
@@ -177,9 +195,11 @@ def trace_leaves(model, x, graph: bool = False):
     (name, module, input, output) for every leaf-module call, in call order. Under no_grad unless
     ``graph`` (then ``x`` should be a Tensor requiring grad, and the outputs keep their graph)."""
     from nnlab.engine.autograd import enable_grad
+
     calls = []
     patched = []
     for name, m in _leaf_modules(model):
+
         def wrapped(*args, __orig=m.forward, __name=name, __m=m, **kw):
             out = __orig(*args, **kw)
             calls.append((__name, __m, args[0] if args else None, out))
@@ -190,7 +210,7 @@ def trace_leaves(model, x, graph: bool = False):
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
-        with (enable_grad() if graph else no_grad()):
+        with enable_grad() if graph else no_grad():
             out = model(x if isinstance(x, Tensor) else Tensor(x))
     finally:
         for m in patched:
@@ -200,8 +220,9 @@ def trace_leaves(model, x, graph: bool = False):
     return out, calls
 
 
-def summary(model, input_shape, batch_size: int = 1, dtype=np.float32, fold_elementwise: bool = True,
-            print_fn=print) -> SummaryTable:
+def summary(
+    model, input_shape, batch_size: int = 1, dtype=np.float32, fold_elementwise: bool = True, print_fn=print
+) -> SummaryTable:
     """Per-layer output shape, activations (count and memory) and parameters, with totals.
 
     Args:
@@ -217,6 +238,7 @@ def summary(model, input_shape, batch_size: int = 1, dtype=np.float32, fold_elem
         A ``SummaryTable`` with ``.rows``, ``.total_params`` and ``.total_activations``.
     """
     from nnlab.nn.module import Module
+
     check_instance("summary", "model", model, Module, "an nnlab.nn.Module")
     shape = _check_shape(input_shape, "summary")
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
@@ -225,9 +247,15 @@ def summary(model, input_shape, batch_size: int = 1, dtype=np.float32, fold_elem
     x = np.zeros((1, *shape), dtype=_param_dtype(model))
     with geometry.recording() as dropped:
         _, calls = trace_leaves(model, x)
-    table = SummaryTable(type(model).__name__, shape, int(batch_size), dtype,
-                         total_params=model.num_parameters(),
-                         trainable_params=model.num_parameters(trainable_only=True), dropped=dropped)
+    table = SummaryTable(
+        type(model).__name__,
+        shape,
+        int(batch_size),
+        dtype,
+        total_params=model.num_parameters(),
+        trainable_params=model.num_parameters(trainable_only=True),
+        dropped=dropped,
+    )
     table.rows.append(LayerRow("input", "Input", (1, *shape), int(np.prod(shape)) * batch_size, 0))
     seen_params = set()
     for name, m, _, out in calls:
@@ -236,11 +264,18 @@ def summary(model, input_shape, batch_size: int = 1, dtype=np.float32, fold_elem
         seen_params.update(id(p) for _, p in own)
         folded = fold_elementwise and type(m).__name__ in FOLDED_TYPES
         per_image = int(arr.size // arr.shape[0]) if arr.ndim else int(arr.size)
-        table.rows.append(LayerRow(
-            name, type(m).__name__, tuple(arr.shape), 0 if folded else per_image * batch_size,
-            int(sum(p.data.size for _, p in own)), folded,
-            int(sum(p.data.size for _, p in own if p.requires_grad)),
-            int(sum(p.data.size for k, p in own if k == "bias"))))
+        table.rows.append(
+            LayerRow(
+                name,
+                type(m).__name__,
+                tuple(arr.shape),
+                0 if folded else per_image * batch_size,
+                int(sum(p.data.size for _, p in own)),
+                folded,
+                int(sum(p.data.size for _, p in own if p.requires_grad)),
+                int(sum(p.data.size for k, p in own if k == "bias")),
+            )
+        )
     if print_fn is not None:
         print_fn(str(table))
     return table
@@ -258,6 +293,7 @@ class MemoryEstimate:
     momentum, 4x for Adam). Inference (``training=False``): only the live volumes, the largest
     input + output pair of one layer, and the weights once.
     """
+
     batch_size: int
     optimizer: str
     activation_values: int
@@ -287,7 +323,7 @@ class MemoryEstimate:
 
     @property
     def gb(self) -> float:
-        return self.total_bytes / 10 ** 9
+        return self.total_bytes / 10**9
 
     @property
     def mib(self) -> float:
@@ -295,19 +331,23 @@ class MemoryEstimate:
 
     @property
     def gib(self) -> float:
-        return self.total_bytes / 2 ** 30
+        return self.total_bytes / 2**30
 
     def __str__(self) -> str:
         if not self.training:
-            return (f"inference, batch {self.batch_size}: live activations {self.activation_values:,} values "
-                    f"+ {self.param_values:,} parameters = {self.mib:,.1f} MiB ({self.mb:,.1f} MB)")
+            return (
+                f"inference, batch {self.batch_size}: live activations {self.activation_values:,} values "
+                f"+ {self.param_values:,} parameters = {self.mib:,.1f} MiB ({self.mb:,.1f} MB)"
+            )
         k = self.param_copies
-        return (f"activations + gradients: 2 x {self.activation_values:,} values = "
-                f"{self.activation_bytes / MIB:,.1f} MiB\n"
-                f"parameters x {k} (weights, gradients, {k - 2} {self.optimizer} cache(s)): "
-                f"{k} x {self.param_values:,} = {self.param_bytes / MIB:,.1f} MiB\n"
-                f"total ({self.optimizer}, batch {self.batch_size}): {self.mib:,.1f} MiB = {self.gib:.3f} GiB "
-                f"({self.mb:,.1f} MB)")
+        return (
+            f"activations + gradients: 2 x {self.activation_values:,} values = "
+            f"{self.activation_bytes / MIB:,.1f} MiB\n"
+            f"parameters x {k} (weights, gradients, {k - 2} {self.optimizer} cache(s)): "
+            f"{k} x {self.param_values:,} = {self.param_bytes / MIB:,.1f} MiB\n"
+            f"total ({self.optimizer}, batch {self.batch_size}): {self.mib:,.1f} MiB = {self.gib:.3f} GiB "
+            f"({self.mb:,.1f} MB)"
+        )
 
     __repr__ = __str__
 
@@ -316,22 +356,28 @@ def _optimizer_kind(optimizer) -> str:
     """A key of OPTIMIZER_CACHES from a name or an optimizer object (SGD counts as "momentum"
     when any group has momentum > 0)."""
     from nnlab.optim.optimizer import Optimizer
+
     if isinstance(optimizer, Optimizer):
         kind = type(optimizer).__name__.lower()
         if kind == "sgd" and any(float(g.get("momentum", 0)) > 0 for g in optimizer.param_groups):
             kind = "momentum"
         if kind in OPTIMIZER_CACHES:
             return kind
-        raise ValueError(f"memory_estimate: no cache count known for {type(optimizer).__name__}; "
-                         f"pass one of {sorted(OPTIMIZER_CACHES)} by name")
+        raise ValueError(
+            f"memory_estimate: no cache count known for {type(optimizer).__name__}; "
+            f"pass one of {sorted(OPTIMIZER_CACHES)} by name"
+        )
     if optimizer not in OPTIMIZER_CACHES:
-        raise ValueError(f"memory_estimate: optimizer must be one of {sorted(OPTIMIZER_CACHES)} "
-                         f"(or an optimizer object), got {optimizer!r}")
+        raise ValueError(
+            f"memory_estimate: optimizer must be one of {sorted(OPTIMIZER_CACHES)} "
+            f"(or an optimizer object), got {optimizer!r}"
+        )
     return optimizer
 
 
-def memory_estimate(model, input_shape=None, batch_size: int = 1, optimizer: str = "sgd",
-                    dtype=np.float32, training: bool = True) -> MemoryEstimate:
+def memory_estimate(
+    model, input_shape=None, batch_size: int = 1, optimizer: str = "sgd", dtype=np.float32, training: bool = True
+) -> MemoryEstimate:
     """Training-time memory: activations and their gradients for the batch, plus the parameters
     times (1 + gradients + optimizer caches). With ``training=False``, the inference figure the
     notes suggest: keep only the current layer's input and output, drop earlier activations.
@@ -348,15 +394,23 @@ def memory_estimate(model, input_shape=None, batch_size: int = 1, optimizer: str
         table = model
     else:
         if input_shape is None:
-            raise TypeError("memory_estimate: input_shape is required (e.g. (3, 224, 224)) unless a SummaryTable is given")
+            raise TypeError(
+                "memory_estimate: input_shape is required (e.g. (3, 224, 224)) unless a SummaryTable is given"
+            )
         table = summary(model, input_shape, dtype=dtype, print_fn=None)
     per_image = [r.activations // table.batch_size for r in table.rows if not r.folded]
     if training:
         acts = sum(per_image)
     else:
         acts = max(a + b for a, b in zip(per_image, per_image[1:])) if len(per_image) > 1 else sum(per_image)
-    return MemoryEstimate(int(batch_size), optimizer, int(acts) * int(batch_size), table.total_params,
-                          table.dtype.itemsize, bool(training))
+    return MemoryEstimate(
+        int(batch_size),
+        optimizer,
+        int(acts) * int(batch_size),
+        table.total_params,
+        table.dtype.itemsize,
+        bool(training),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,6 +424,7 @@ class ReceptiveField:
     neighbouring output units (the product of the strides); ``params``: learnable numbers of the
     layers up to that map (not the classifier after it); ``trace``: (layer, kernel, stride, dilation, size after it, stride after it).
     """
+
     size: int
     stride: int
     params: int
@@ -379,8 +434,7 @@ class ReceptiveField:
         lines = [f"{'layer':<24}{'kernel':>7}{'stride':>7}{'dil':>5}{'field':>7}{'jump':>6}"]
         for name, k, s, d, r, j in self.trace:
             lines.append(f"{name:<24}{k:>7}{s:>7}{d:>5}{r:>7}{j:>6}")
-        lines.append(f"receptive field {self.size}x{self.size}, total stride {self.stride}, "
-                     f"{self.params:,} parameters")
+        lines.append(f"receptive field {self.size}x{self.size}, total stride {self.stride}, {self.params:,} parameters")
         return "\n".join(lines)
 
 
@@ -409,12 +463,14 @@ def _geometry(layer, name):
 
 def _check_parallel_free(model):
     from nnlab.nn.container import Sequential
+
     for name, m in model.named_modules():
         if name and not isinstance(m, Sequential) and any(True for _ in m.children()):
             raise ValueError(
                 f"receptive_field: {type(m).__name__} at {name!r} is a block whose layers may run in "
                 f"parallel (residual or Inception branches), so the chain of its layers would overstate the "
-                f"field; pass input_shape=(C, H, W) to trace the real graph")
+                f"field; pass input_shape=(C, H, W) to trace the real graph"
+            )
 
 
 def receptive_field(layers, input_shape=None) -> ReceptiveField:
@@ -435,6 +491,7 @@ def receptive_field(layers, input_shape=None) -> ReceptiveField:
     concatenations, activations) are taken as position-wise; windows come from the layers.
     """
     from nnlab.nn.module import Module
+
     if input_shape is not None:
         if not isinstance(layers, Module):
             raise TypeError(f"receptive_field: input_shape needs a Module to run, got {type(layers).__name__}")
@@ -446,13 +503,15 @@ def receptive_field(layers, input_shape=None) -> ReceptiveField:
         try:
             items = [(f"{i}", l) for i, l in enumerate(layers)]
         except TypeError:
-            raise TypeError(f"receptive_field: expected a Module, a list of Modules or of (kernel, stride) "
-                            f"tuples, got {type(layers).__name__}") from None
+            raise TypeError(
+                f"receptive_field: expected a Module, a list of Modules or of (kernel, stride) "
+                f"tuples, got {type(layers).__name__}"
+            ) from None
     r, j, params, trace = 1, 1, 0, []
     for name, layer in items:
         if isinstance(layer, Module):
             if type(layer).__name__ in _GLOBAL_TYPES:
-                break           # from here on every unit sees the whole input
+                break  # from here on every unit sees the whole input
             params += sum(p.data.size for p in layer._parameters.values() if p is not None)
             geom = _geometry(layer, name)
             if geom is None:
@@ -462,8 +521,9 @@ def receptive_field(layers, input_shape=None) -> ReceptiveField:
         elif isinstance(layer, (tuple, list)) and 2 <= len(layer) <= 3:
             k, s, d = (int(v) for v in (*layer, 1)[:3])
         else:
-            raise TypeError(f"receptive_field: item {name} must be a Module or a (kernel, stride[, dilation]) "
-                            f"tuple, got {layer!r}")
+            raise TypeError(
+                f"receptive_field: item {name} must be a Module or a (kernel, stride[, dilation]) tuple, got {layer!r}"
+            )
         if k < 1 or s < 1 or d < 1:
             raise ValueError(f"receptive_field: item {name} needs kernel, stride, dilation >= 1, got {k}, {s}, {d}")
         r += d * (k - 1) * j
@@ -479,7 +539,7 @@ def _traced_receptive_field(model, shape) -> ReceptiveField:
     # (eval-mode Dropout and Identity return their input: no new tensor, nothing to follow)
     calls = [c for c in calls if isinstance(c[2], Tensor) and isinstance(c[3], Tensor) and c[3] is not c[2]]
     by_output = {id(out): (name, m, inp) for name, m, inp, out in calls}
-    field = {id(x): (1, 1)}                      # id(tensor) -> (r, j); None: sees the whole input
+    field = {id(x): (1, 1)}  # id(tensor) -> (r, j); None: sees the whole input
 
     def resolve(t):
         # iterative post-order over the graph (deep residual nets would overflow a recursion)
@@ -513,7 +573,7 @@ def _traced_receptive_field(model, shape) -> ReceptiveField:
             else:
                 seen = [field[id(p)] for p in parents if id(p) in field and field[id(p)] != "const"]
                 if not seen:
-                    field[id(u)] = "const"            # does not depend on the input (a weight)
+                    field[id(u)] = "const"  # does not depend on the input (a weight)
                 elif any(v is None for v in seen):
                     field[id(u)] = None
                 else:

@@ -11,6 +11,7 @@ extracted features.
 Frozen parameters (``requires_grad = False``) receive no gradient in backward and the optimizers
 skip parameters whose gradient is None, so they are not updated (no weight decay either).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,17 @@ import numpy as np
 from nnlab.engine.autograd import no_grad
 from nnlab.engine.tensor import Tensor
 
-__all__ = ["find_head", "replace_head", "freeze", "unfreeze", "freeze_trunk", "trainable_parameters",
-           "param_groups", "extract_features", "split_trunk_head"]
+__all__ = [
+    "find_head",
+    "replace_head",
+    "freeze",
+    "unfreeze",
+    "freeze_trunk",
+    "trainable_parameters",
+    "param_groups",
+    "extract_features",
+    "split_trunk_head",
+]
 
 
 def _parent(model, dotted: str):
@@ -49,6 +59,7 @@ def replace_head(model, num_classes: int, name: str | None = None):
     new layer; the rest of the model is unchanged."""
     from nnlab.nn.conv import Conv2d
     from nnlab.nn.linear import Linear
+
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
         raise ValueError(f"replace_head: num_classes must be a positive int, got {num_classes!r}")
     if name is None:
@@ -63,11 +74,19 @@ def replace_head(model, num_classes: int, name: str | None = None):
     elif isinstance(old, Conv2d):
         if old.groups != 1:
             raise TypeError(f"replace_head: layer {name!r} is a grouped convolution; name an ungrouped head")
-        new = Conv2d(old.in_channels, int(num_classes), old.kernel_size, stride=old.stride, padding=old.padding,
-                     dilation=old.dilation, bias=old.bias is not None, rounding=old.rounding, dtype=dtype)
+        new = Conv2d(
+            old.in_channels,
+            int(num_classes),
+            old.kernel_size,
+            stride=old.stride,
+            padding=old.padding,
+            dilation=old.dilation,
+            bias=old.bias is not None,
+            rounding=old.rounding,
+            dtype=dtype,
+        )
     else:
-        raise TypeError(f"replace_head: layer {name!r} is a {type(old).__name__}; expected a Linear or "
-                        f"Conv2d layer")
+        raise TypeError(f"replace_head: layer {name!r} is a {type(old).__name__}; expected a Linear or Conv2d layer")
     parent, leaf = _parent(model, name)
     setattr(parent, leaf, new)  # re-registering an existing name keeps its place in a Sequential
     return new
@@ -81,8 +100,10 @@ def _modules_of(model, names):
     table = dict(model.named_modules())
     missing = [n for n in names if n not in table]
     if missing:
-        raise ValueError(f"{type(model).__name__} has no sub-module(s) {missing}; top-level ones: "
-                         f"{[n for n, _ in model.named_children()]}")
+        raise ValueError(
+            f"{type(model).__name__} has no sub-module(s) {missing}; top-level ones: "
+            f"{[n for n, _ in model.named_children()]}"
+        )
     return [table[n] for n in names]
 
 
@@ -154,8 +175,9 @@ def param_groups(model, lrs: dict, default_lr: float | None = None, skip_frozen:
         key = next((k for k in prefixes if name == k or name.startswith(k + ".") or k == ""), None)
         if key is None:
             if default_lr is None:
-                raise ValueError(f"param_groups: parameter {name!r} matches none of {list(lrs)}; "
-                                 f"pass default_lr or name its module")
+                raise ValueError(
+                    f"param_groups: parameter {name!r} matches none of {list(lrs)}; pass default_lr or name its module"
+                )
             key = None
         groups.setdefault(key, []).append(p)
     out = []
@@ -180,7 +202,7 @@ def extract_features(trunk, X, batch_size: int = 256) -> np.ndarray:
     try:
         with no_grad():
             for i in range(0, len(X), batch_size):
-                out = trunk(Tensor(np.asarray(X[i:i + batch_size], dtype=dtype)))
+                out = trunk(Tensor(np.asarray(X[i : i + batch_size], dtype=dtype)))
                 outs.append(out.data.reshape(len(out.data), -1))
     finally:
         for m, mode in modes:

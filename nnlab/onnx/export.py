@@ -8,6 +8,7 @@ concatenation, ``F.relu``, ``view``/``flatten``, ``F.max_pool2d``...) is read fr
 gates. The batch axis stays symbolic. Anything else is refused with an error naming the layer or
 op, instead of an exported graph that computes something different.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -58,9 +59,27 @@ def _pads(p):
     return [int(p[0]), int(p[1]), int(p[0]), int(p[1])]
 
 
-_LAYERS = {"Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool2d", "AdaptiveAvgPool2d",
-           "BatchNorm1d", "BatchNorm2d", "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "Softmax", "LogSoftmax",
-           "Dropout", "Dropout2d", "Identity", "Flatten", "LocalResponseNorm"}
+_LAYERS = {
+    "Linear",
+    "Conv2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "GlobalAvgPool2d",
+    "AdaptiveAvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "ReLU",
+    "Sigmoid",
+    "Tanh",
+    "LeakyReLU",
+    "Softmax",
+    "LogSoftmax",
+    "Dropout",
+    "Dropout2d",
+    "Identity",
+    "Flatten",
+    "LocalResponseNorm",
+}
 
 
 def _layer(g: _Graph, m, x: str, out: Tensor, label: str) -> str:
@@ -78,13 +97,22 @@ def _layer(g: _Graph, m, x: str, out: Tensor, label: str) -> str:
         ins = [x, g.const(f32(m.weight), f"{label}.weight")]
         if m.bias is not None:
             ins.append(g.const(f32(m.bias), f"{label}.bias"))
-        return g.node("Conv", ins, label, kernel_shape=list(m.kernel_size), strides=list(m.stride),
-                      pads=_pads(m.padding), dilations=list(m.dilation), group=int(m.groups))
+        return g.node(
+            "Conv",
+            ins,
+            label,
+            kernel_shape=list(m.kernel_size),
+            strides=list(m.stride),
+            pads=_pads(m.padding),
+            dilations=list(m.dilation),
+            group=int(m.groups),
+        )
     if kind in ("MaxPool2d", "AvgPool2d"):
         if kind == "AvgPool2d" and m.divisor_override is not None:
             raise ExportError(f"{label} ({m.label}): divisor_override has no ONNX counterpart")
-        attrs = dict(kernel_shape=list(m.kernel_size), strides=list(m.stride), pads=_pads(m.padding),
-                     ceil_mode=int(m.ceil_mode))
+        attrs = dict(
+            kernel_shape=list(m.kernel_size), strides=list(m.stride), pads=_pads(m.padding), ceil_mode=int(m.ceil_mode)
+        )
         if kind == "AvgPool2d":
             attrs["count_include_pad"] = int(m.count_include_pad)
         return g.node("MaxPool" if kind == "MaxPool2d" else "AveragePool", [x], label, **attrs)
@@ -95,9 +123,15 @@ def _layer(g: _Graph, m, x: str, out: Tensor, label: str) -> str:
         dt = m.running_mean.dtype
         scale = f32(m.weight) if getattr(m, "weight", None) is not None else np.ones(c, dt)
         bias = f32(m.bias) if getattr(m, "bias", None) is not None else np.zeros(c, dt)
-        ins = [x] + [g.const(a, f"{label}.{n}") for a, n in ((scale, "weight"), (bias, "bias"),
-                                                             (m.running_mean, "running_mean"),
-                                                             (m.running_var, "running_var"))]
+        ins = [x] + [
+            g.const(a, f"{label}.{n}")
+            for a, n in (
+                (scale, "weight"),
+                (bias, "bias"),
+                (m.running_mean, "running_mean"),
+                (m.running_var, "running_var"),
+            )
+        ]
         return g.node("BatchNormalization", ins, label, epsilon=float(m.eps))
     if kind == "ReLU":
         return g.node("Relu", [x], label)
@@ -118,8 +152,7 @@ def _layer(g: _Graph, m, x: str, out: Tensor, label: str) -> str:
     if kind == "LocalResponseNorm":
         if m.size % 2 == 0:
             raise ExportError(f"{label}: LocalResponseNorm with an even size windows differently in ONNX")
-        return g.node("LRN", [x], label, size=int(m.size), alpha=float(m.alpha), beta=float(m.beta),
-                      bias=float(m.k))
+        return g.node("LRN", [x], label, size=int(m.size), alpha=float(m.alpha), beta=float(m.beta), bias=float(m.k))
     raise ExportError(f"{label} ({kind}): this layer cannot be exported to ONNX")
 
 
@@ -127,9 +160,24 @@ def _gate(g: _Graph, t: Tensor, ins: list, where: str) -> str:
     """ONNX node(s) for the gate that made ``t`` (glue between layers)."""
     ctx = t._ctx
     kind = type(ctx).__name__
-    simple = {"Add": "Add", "Sub": "Sub", "Mul": "Mul", "Div": "Div", "ReLU": "Relu", "Sigmoid": "Sigmoid",
-              "Tanh": "Tanh", "Exp": "Exp", "Log": "Log", "Sqrt": "Sqrt", "Neg": "Neg", "Abs": "Abs",
-              "Maximum": "Max", "Minimum": "Min", "MatMul": "MatMul", "GlobalAvgPool2d": "GlobalAveragePool"}
+    simple = {
+        "Add": "Add",
+        "Sub": "Sub",
+        "Mul": "Mul",
+        "Div": "Div",
+        "ReLU": "Relu",
+        "Sigmoid": "Sigmoid",
+        "Tanh": "Tanh",
+        "Exp": "Exp",
+        "Log": "Log",
+        "Sqrt": "Sqrt",
+        "Neg": "Neg",
+        "Abs": "Abs",
+        "Maximum": "Max",
+        "Minimum": "Min",
+        "MatMul": "MatMul",
+        "GlobalAvgPool2d": "GlobalAveragePool",
+    }
     if kind in simple:
         return g.node(simple[kind], ins, kind.lower())
     if kind == "LeakyReLU":
@@ -151,17 +199,26 @@ def _gate(g: _Graph, t: Tensor, ins: list, where: str) -> str:
         return g.node("Gemm", [i for i in ins if i is not None], "linear", transB=1)
     if kind == "Conv2d":
         _, kh, kw, _, _, stride, padding, dilation = ctx.geom
-        return g.node("Conv", [i for i in ins if i is not None], "conv", kernel_shape=[kh, kw],
-                      strides=list(stride), pads=_pads(padding), dilations=list(dilation),
-                      group=int(ctx.groups))
+        return g.node(
+            "Conv",
+            [i for i in ins if i is not None],
+            "conv",
+            kernel_shape=[kh, kw],
+            strides=list(stride),
+            pads=_pads(padding),
+            dilations=list(dilation),
+            group=int(ctx.groups),
+        )
     if kind == "GetItem" and isinstance(ctx.index, tuple) and all(isinstance(i, slice) for i in ctx.index):
         starts, ends, axes, steps = [], [], [], []
         for axis, (sl, n) in enumerate(zip(ctx.index, ctx.shape)):
             a, b, c = sl.indices(n)
             if (a, b, c) != (0, n, 1):
                 starts.append(a), ends.append(b), axes.append(axis), steps.append(c)
-        consts = [g.const(np.asarray(v, np.int64), nm) for v, nm in
-                  ((starts, "starts"), (ends, "ends"), (axes, "axes"), (steps, "steps"))]
+        consts = [
+            g.const(np.asarray(v, np.int64), nm)
+            for v, nm in ((starts, "starts"), (ends, "ends"), (axes, "axes"), (steps, "steps"))
+        ]
         return g.node("Slice", [ins[0]] + consts, "slice")
     if kind == "Pad":
         before = [sl.start for sl in ctx.slices]
@@ -170,14 +227,14 @@ def _gate(g: _Graph, t: Tensor, ins: list, where: str) -> str:
     raise ExportError(f"the {kind} op{where} cannot be exported to ONNX")
 
 
-def export(model, example_input, path, *, input_name: str = "input", output_name: str = "output",
-           opset: int = OPSET):
+def export(model, example_input, path, *, input_name: str = "input", output_name: str = "output", opset: int = OPSET):
     """Write ``model`` (in eval mode) as an ONNX file at ``path``; returns the ModelProto.
 
     ``example_input`` fixes every axis but the first (the batch), which stays symbolic.
     """
     onnx, TensorProto, helper, numpy_helper = _onnx()
     from nnlab.nn.summary import trace_leaves
+
     x = Tensor(np.asarray(getattr(example_input, "data", example_input), dtype=np.float32), requires_grad=True)
     dtype = next((p.dtype for p in model.parameters()), np.dtype(np.float32))
     if dtype != np.float32:
@@ -238,12 +295,13 @@ def export(model, example_input, path, *, input_name: str = "input", output_name
     g.nodes.append(helper.make_node("Identity", [result], [output_name], name=output_name))
     batch = ["N"]
     graph = helper.make_graph(
-        g.nodes, type(model).__name__,
+        g.nodes,
+        type(model).__name__,
         [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, batch + list(x.shape[1:]))],
         [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, batch + list(out.shape[1:]))],
-        g.inits)
-    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
-                              producer_name="nnlab")
+        g.inits,
+    )
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="nnlab")
     proto.ir_version = min(proto.ir_version, 9)
     onnx.checker.check_model(proto)
     if path is not None:

@@ -1,4 +1,5 @@
 """Optimizers (stateful, PyTorch-shaped) and learning-rate schedules."""
+
 from nnlab.optim.optimizer import Optimizer
 from nnlab.optim.sgd import SGD, sgd_update, sgd_momentum_update, sgd_nesterov_update
 from nnlab.optim.adagrad import Adagrad, adagrad_update
@@ -8,9 +9,23 @@ from nnlab.optim.lbfgs import LBFGS
 from nnlab.optim import schedules
 from nnlab.optim.schedules import Scheduler, ReduceLROnPlateau
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "LBFGS", "schedules", "Scheduler",
-           "ReduceLROnPlateau", "sgd_update", "sgd_momentum_update", "sgd_nesterov_update",
-           "adagrad_update", "rmsprop_update", "adam_update"]
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adagrad",
+    "RMSprop",
+    "Adam",
+    "LBFGS",
+    "schedules",
+    "Scheduler",
+    "ReduceLROnPlateau",
+    "sgd_update",
+    "sgd_momentum_update",
+    "sgd_nesterov_update",
+    "adagrad_update",
+    "rmsprop_update",
+    "adam_update",
+]
 # PyTorch names: optim.Adadelta, optim.AdamW, optim.lr_scheduler
 from nnlab.optim.adadelta import Adadelta  # noqa: E402
 from nnlab.optim.adamw import AdamW  # noqa: E402

@@ -1,5 +1,6 @@
 """Adadelta: RMSprop whose step size is itself a running RMS of past updates (no lr to tune, in
 principle; PyTorch keeps an lr multiplier, default 1.0, used by pytorch/examples' MNIST)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,14 +39,13 @@ def adadelta_update(w, dw, square_avg, acc_delta, lr: float, rho: float, eps: fl
 class Adadelta(Optimizer):
     """Adadelta (PyTorch's defaults: lr=1.0, rho=0.9, eps=1e-6)::
 
-        square_avg = rho * square_avg + (1 - rho) * dx**2
-        delta = sqrt(acc_delta + eps) / sqrt(square_avg + eps) * dx
-        acc_delta = rho * acc_delta + (1 - rho) * delta**2
-        x += -lr * delta
+    square_avg = rho * square_avg + (1 - rho) * dx**2
+    delta = sqrt(acc_delta + eps) / sqrt(square_avg + eps) * dx
+    acc_delta = rho * acc_delta + (1 - rho) * delta**2
+    x += -lr * delta
     """
 
-    def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0.0):
+    def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0.0):
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay))
 
     def _check_group(self, group):

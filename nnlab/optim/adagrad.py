@@ -1,4 +1,5 @@
 """Adagrad: a per-parameter learning rate scaled by the history of squared gradients."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,10 +37,15 @@ class Adagrad(Optimizer):
     The effective rate only shrinks, which in deep networks often stops learning too early.
     """
 
-    def __init__(self, params, lr: float = 1e-2, eps: float = 1e-8, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0):
-        defaults = dict(lr=lr, eps=eps, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value)
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-2,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+    ):
+        defaults = dict(lr=lr, eps=eps, weight_decay=weight_decay, initial_accumulator_value=initial_accumulator_value)
         super().__init__(params, defaults)
 
     def _check_group(self, group):

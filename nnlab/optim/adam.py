@@ -1,4 +1,5 @@
 """Adam: momentum on the gradient plus RMSprop's scaling, both bias-corrected."""
+
 from __future__ import annotations
 
 import math
@@ -29,11 +30,11 @@ def adam_update(w, dw, m, v, t: int, lr: float, beta1: float, beta2: float, eps:
     v += tmp
     # mt / (sqrt(vt) + eps) = sqrt(c2) / c1 * m / (sqrt(v) + eps sqrt(c2)) with c = 1 - beta**t:
     # the same value with one pass over the array fewer.
-    root_c2 = math.sqrt(1.0 - beta2 ** t)
+    root_c2 = math.sqrt(1.0 - beta2**t)
     np.sqrt(v, out=tmp)
     tmp += eps * root_c2
     np.divide(m, tmp, out=tmp)
-    tmp *= lr * root_c2 / (1.0 - beta1 ** t)
+    tmp *= lr * root_c2 / (1.0 - beta1**t)
     w -= tmp
 
 
@@ -51,8 +52,7 @@ class Adam(Optimizer):
     schedule writes its first entry.
     """
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0):
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
         super().__init__(params, defaults)
 

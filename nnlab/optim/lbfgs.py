@@ -1,4 +1,5 @@
 """L-BFGS: a quasi-Newton method for small, full-batch problems."""
+
 from __future__ import annotations
 
 import math
@@ -66,7 +67,7 @@ def strong_wolfe_search(phi, t, f0, g0, gtd0, d, c1=1e-4, c2=0.9, tolerance_chan
         gtd = float(g @ d)
         cur = (t, f, g, gtd)
         if f > f0 + c1 * t * gtd0 or (evals > 1 and f >= prev[1]):
-            bracket = [prev, cur]          # [lo, hi]: lo has the lower value
+            bracket = [prev, cur]  # [lo, hi]: lo has the lower value
             break
         if abs(gtd) <= -c2 * gtd0:
             return f, g, t, evals
@@ -83,7 +84,7 @@ def strong_wolfe_search(phi, t, f0, g0, gtd0, d, c1=1e-4, c2=0.9, tolerance_chan
         t = _cubic_min(lo[0], lo[1], lo[3], hi[0], hi[1], hi[3], a, b)
         margin = 0.1 * (b - a)
         if t - a < margin or b - t < margin:
-            t = 0.5 * (a + b)              # safeguard: keep the interval shrinking
+            t = 0.5 * (a + b)  # safeguard: keep the interval shrinking
         f, g = phi(t)
         evals += 1
         gtd = float(g @ d)
@@ -121,14 +122,28 @@ class LBFGS(Optimizer):
     when ``y.s > 1e-10`` so the estimate stays positive definite.
     """
 
-    def __init__(self, params, lr: float = 1.0, max_iter: int = 20, max_eval: int | None = None,
-                 tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9, history_size: int = 100,
-                 line_search_fn: str | None = None):
+    def __init__(
+        self,
+        params,
+        lr: float = 1.0,
+        max_iter: int = 20,
+        max_eval: int | None = None,
+        tolerance_grad: float = 1e-7,
+        tolerance_change: float = 1e-9,
+        history_size: int = 100,
+        line_search_fn: str | None = None,
+    ):
         if max_eval is None:
             max_eval = max_iter * 5 // 4
-        defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
-                        tolerance_change=tolerance_change, history_size=history_size,
-                        line_search_fn=line_search_fn)
+        defaults = dict(
+            lr=lr,
+            max_iter=max_iter,
+            max_eval=max_eval,
+            tolerance_grad=tolerance_grad,
+            tolerance_change=tolerance_change,
+            history_size=history_size,
+            line_search_fn=line_search_fn,
+        )
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
             raise ValueError(f"LBFGS: supports a single parameter group, got {len(self.param_groups)}")
@@ -141,8 +156,9 @@ class LBFGS(Optimizer):
         _num("LBFGS", "tolerance_grad", group["tolerance_grad"], 0.0)
         _num("LBFGS", "tolerance_change", group["tolerance_change"], 0.0)
         if group["line_search_fn"] not in (None, "strong_wolfe", "backtracking"):
-            raise ValueError(f"LBFGS: line_search_fn must be None, 'strong_wolfe' or 'backtracking', "
-                             f"got {group['line_search_fn']!r}")
+            raise ValueError(
+                f"LBFGS: line_search_fn must be None, 'strong_wolfe' or 'backtracking', got {group['line_search_fn']!r}"
+            )
 
     def _load_param_state(self, k, st):
         """LBFGS keeps one state for all parameters, under key 0: counters and flat vectors."""
@@ -156,8 +172,10 @@ class LBFGS(Optimizer):
         vectors += [(key, v) for key in ("old_dirs", "old_stps") for v in st.get(key, [])]
         for key, v in vectors:
             if v is not None and np.shape(v) != (size,):
-                raise ValueError(f"LBFGS.load_state_dict: state '{key}' has shape {np.shape(v)}, the "
-                                 f"trainable parameters have {size} values")
+                raise ValueError(
+                    f"LBFGS.load_state_dict: state '{key}' has shape {np.shape(v)}, the "
+                    f"trainable parameters have {size} values"
+                )
         return st
 
     # ---- flat-vector views of the trainable parameters --------------------------------
@@ -178,14 +196,16 @@ class LBFGS(Optimizer):
         off = 0
         for p in params:
             n = p.data.size
-            np.copyto(p.data, x[off:off + n].reshape(p.data.shape), casting="same_kind")
+            np.copyto(p.data, x[off : off + n].reshape(p.data.shape), casting="same_kind")
             off += n
 
     def step(self, closure=None):
         """Run up to max_iter L-BFGS iterations; returns the loss at the starting point."""
         if closure is None:
-            raise ValueError("LBFGS.step: needs a closure that zeroes the gradients, recomputes the loss, "
-                             "calls backward and returns the loss")
+            raise ValueError(
+                "LBFGS.step: needs a closure that zeroes the gradients, recomputes the loss, "
+                "calls backward and returns the loss"
+            )
         group = self.param_groups[0]
         lr = float(group["lr"])
         max_iter, max_eval = group["max_iter"], group["max_eval"]
@@ -235,7 +255,7 @@ class LBFGS(Optimizer):
             prev_loss = loss
             t = min(1.0, 1.0 / float(np.abs(g).sum())) * lr if st["n_iter"] == 1 else lr
             gtd = float(g @ d)
-            if gtd > -tol_change:          # not a descent direction any more
+            if gtd > -tol_change:  # not a descent direction any more
                 break
 
             if line_search is None:
@@ -252,8 +272,7 @@ class LBFGS(Optimizer):
                     return evaluate()
 
                 if line_search == "strong_wolfe":
-                    loss, g, t, ls_evals = strong_wolfe_search(phi, t, loss, g, gtd, d,
-                                                               tolerance_change=tol_change)
+                    loss, g, t, ls_evals = strong_wolfe_search(phi, t, loss, g, gtd, d, tolerance_change=tol_change)
                 else:
                     ls_evals, f0 = 0, loss
                     while True:
@@ -273,6 +292,14 @@ class LBFGS(Optimizer):
             if float(np.abs(d * t).max()) <= tol_change or abs(loss - prev_loss) < tol_change:
                 break
 
-        st.update(d=d, t=t, old_dirs=s_hist, old_stps=y_hist, ro=rho_hist, H_diag=h_diag,
-                  prev_flat_grad=prev_g, prev_loss=prev_loss if n_iter else loss)
+        st.update(
+            d=d,
+            t=t,
+            old_dirs=s_hist,
+            old_stps=y_hist,
+            ro=rho_hist,
+            H_diag=h_diag,
+            prev_flat_grad=prev_g,
+            prev_loss=prev_loss if n_iter else loss,
+        )
         return orig_loss

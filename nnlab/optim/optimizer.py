@@ -1,4 +1,5 @@
 """Optimizer: parameter groups, per-parameter state, zero_grad/step, and a portable state_dict."""
+
 from __future__ import annotations
 
 import copy
@@ -41,14 +42,15 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups: list[dict] = []
         self.state: dict[int, dict] = {}
-        self._params: list[Tensor] = []          # flat list, position = state key
+        self._params: list[Tensor] = []  # flat list, position = state key
         self._group_index: list[list[int]] = []  # per group, the flat positions of its params
         self._scratch: list[np.ndarray | None] = []  # per param, a shared work array of its shape
         self._scratch_pool: dict = {}
         name = type(self).__name__
         if isinstance(params, (Tensor, np.ndarray)):
-            raise TypeError(f"{name}: params must be an iterable of Parameters or of dicts, "
-                            f"got a single {type(params).__name__}")
+            raise TypeError(
+                f"{name}: params must be an iterable of Parameters or of dicts, got a single {type(params).__name__}"
+            )
         if isinstance(params, dict):
             params = [params]
         params = list(params)
@@ -64,8 +66,9 @@ class Optimizer:
         """Append a group; its missing hyperparameters take the optimizer's defaults."""
         name = type(self).__name__
         if not isinstance(param_group, dict):
-            raise TypeError(f"{name}.add_param_group: expected a dict with a 'params' key, "
-                            f"got {type(param_group).__name__}")
+            raise TypeError(
+                f"{name}.add_param_group: expected a dict with a 'params' key, got {type(param_group).__name__}"
+            )
         if "params" not in param_group:
             raise ValueError(f"{name}.add_param_group: the group has no 'params' key")
         group = dict(param_group)
@@ -166,10 +169,13 @@ class Optimizer:
         """A gradient set by hand with another shape would broadcast into a wrong update; an
         integer one would truncate it."""
         if type(dw) is not np.ndarray or dw.dtype.kind != "f":
-            raise TypeError(f"{type(self).__name__}.step: parameter {i}'s grad must be a floating-point "
-                            f"ndarray like the parameter ({w.dtype}), got {describe(dw)}")
-        raise ValueError(f"{type(self).__name__}.step: parameter {i} has shape {w.shape} but its grad has "
-                         f"shape {np.shape(dw)}")
+            raise TypeError(
+                f"{type(self).__name__}.step: parameter {i}'s grad must be a floating-point "
+                f"ndarray like the parameter ({w.dtype}), got {describe(dw)}"
+            )
+        raise ValueError(
+            f"{type(self).__name__}.step: parameter {i} has shape {w.shape} but its grad has shape {np.shape(dw)}"
+        )
 
     @staticmethod
     def _eval_closure(closure):
@@ -204,18 +210,24 @@ class Optimizer:
             raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups'")
         saved_groups, saved_state = state_dict["param_groups"], state_dict["state"]
         if not isinstance(saved_groups, (list, tuple)) or not isinstance(saved_state, dict):
-            raise ValueError(f"{name}.load_state_dict: 'param_groups' must be a list and 'state' a dict, "
-                             f"got {type(saved_groups).__name__} and {type(saved_state).__name__}")
+            raise ValueError(
+                f"{name}.load_state_dict: 'param_groups' must be a list and 'state' a dict, "
+                f"got {type(saved_groups).__name__} and {type(saved_state).__name__}"
+            )
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"{name}.load_state_dict: the saved state has {len(saved_groups)} parameter "
-                             f"groups, this optimizer has {len(self.param_groups)}")
+            raise ValueError(
+                f"{name}.load_state_dict: the saved state has {len(saved_groups)} parameter "
+                f"groups, this optimizer has {len(self.param_groups)}"
+            )
         new_groups = []
         for gi, (group, sg, idx) in enumerate(zip(self.param_groups, saved_groups, self._group_index)):
             if not isinstance(sg, dict) or "params" not in sg:
                 raise ValueError(f"{name}.load_state_dict: saved group {gi} is not a dict with a 'params' key")
             if len(sg["params"]) != len(idx):
-                raise ValueError(f"{name}.load_state_dict: group {gi} has {len(sg['params'])} parameters "
-                                 f"in the saved state, {len(idx)} here")
+                raise ValueError(
+                    f"{name}.load_state_dict: group {gi} has {len(sg['params'])} parameters "
+                    f"in the saved state, {len(idx)} here"
+                )
             g = dict(group)
             g.update((k, copy.deepcopy(v)) for k, v in sg.items() if k != "params")
             self._check_group(g)  # raises naming the hyperparameter out of range
@@ -231,8 +243,9 @@ class Optimizer:
                 # Optimizers with global state (LBFGS) keep it under key 0; any other key must be a parameter.
                 raise ValueError(f"{name}.load_state_dict: state for parameter {k}, but there are {n}")
             if not isinstance(st, dict):
-                raise ValueError(f"{name}.load_state_dict: state of parameter {k} must be a dict, "
-                                 f"got {type(st).__name__}")
+                raise ValueError(
+                    f"{name}.load_state_dict: state of parameter {k} must be a dict, got {type(st).__name__}"
+                )
             state[k] = self._load_param_state(k, copy.deepcopy(st))
         for group, g in zip(self.param_groups, new_groups):
             group.update(g)
@@ -252,23 +265,30 @@ class Optimizer:
         init = getattr(self, "_init_state", None)
         fresh = init(p, self._group_of(k)) if init is not None else None
         if fresh is not None and set(st) != set(fresh):
-            raise ValueError(f"{name}.load_state_dict: state of parameter {k} has keys {sorted(st)}, "
-                             f"{name} keeps {sorted(fresh)} (a state saved by another optimizer?)")
+            raise ValueError(
+                f"{name}.load_state_dict: state of parameter {k} has keys {sorted(st)}, "
+                f"{name} keeps {sorted(fresh)} (a state saved by another optimizer?)"
+            )
         for key, v in st.items():
             want = None if fresh is None else fresh[key]
             if isinstance(v, np.ndarray) or isinstance(want, np.ndarray):
                 v = np.asarray(v)
                 if v.shape != p.shape:
-                    raise ValueError(f"{name}.load_state_dict: state '{key}' of parameter {k} "
-                                     f"has shape {v.shape}, the parameter has shape {p.shape}")
+                    raise ValueError(
+                        f"{name}.load_state_dict: state '{key}' of parameter {k} "
+                        f"has shape {v.shape}, the parameter has shape {p.shape}"
+                    )
                 if v.dtype.kind not in "fiu":
-                    raise ValueError(f"{name}.load_state_dict: state '{key}' of parameter {k} has dtype "
-                                     f"{v.dtype}, expected numbers")
+                    raise ValueError(
+                        f"{name}.load_state_dict: state '{key}' of parameter {k} has dtype {v.dtype}, expected numbers"
+                    )
                 st[key] = v.astype(p.dtype, copy=False)
-            elif isinstance(want, int) and not (isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                                and v >= 0):
-                raise ValueError(f"{name}.load_state_dict: state '{key}' of parameter {k} must be an "
-                                 f"integer >= 0, got {v!r}")
+            elif isinstance(want, int) and not (
+                isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0
+            ):
+                raise ValueError(
+                    f"{name}.load_state_dict: state '{key}' of parameter {k} must be an integer >= 0, got {v!r}"
+                )
         return st
 
     def __repr__(self) -> str:
@@ -288,7 +308,9 @@ def _num(name: str, key: str, value, lo: float, hi: float | None = None, hi_open
     if ok and hi is not None:
         ok = value < hi if hi_open else value <= hi
     if not ok:
-        rng = f"in [{lo}, {hi})" if hi is not None and hi_open else (f"in [{lo}, {hi}]" if hi is not None else f">= {lo}")
+        rng = (
+            f"in [{lo}, {hi})" if hi is not None and hi_open else (f"in [{lo}, {hi}]" if hi is not None else f">= {lo}")
+        )
         raise ValueError(f"{name}: {key} must be a number {rng}, got {value!r}")
 
 

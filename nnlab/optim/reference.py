@@ -7,6 +7,7 @@ speed. ``nnlab.optim`` runs the same rules in place, fused and with scratch buff
 (``sgd.py``, ``adagrad.py``, ``rmsprop.py``, ``adam.py``); the tests check that both give the same
 trajectory. Use these to read the algorithms or to try a variant; train with ``nnlab.optim``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,7 +29,7 @@ def sgd_momentum(x, dx, config):
     mu, lr = config["momentum"], config["learning_rate"]
     v = config.get("velocity", np.zeros_like(x))
     v = mu * v - lr * dx  # integrate velocity
-    x = x + v             # integrate position
+    x = x + v  # integrate position
     config["velocity"] = v
     return x, config
 
@@ -53,7 +54,7 @@ def adagrad(x, dx, config):
     config: learning_rate, eps; state: cache (starts at 0).
     """
     cache = config.get("cache", np.zeros_like(x))
-    cache = cache + dx ** 2
+    cache = cache + dx**2
     x = x + -config["learning_rate"] * dx / (np.sqrt(cache) + config["eps"])
     config["cache"] = cache
     return x, config
@@ -66,7 +67,7 @@ def rmsprop(x, dx, config):
     """
     decay_rate = config["decay_rate"]
     cache = config.get("cache", np.zeros_like(x))
-    cache = decay_rate * cache + (1 - decay_rate) * dx ** 2
+    cache = decay_rate * cache + (1 - decay_rate) * dx**2
     x = x + -config["learning_rate"] * dx / (np.sqrt(cache) + config["eps"])
     config["cache"] = cache
     return x, config
@@ -82,9 +83,9 @@ def adam(x, dx, config):
     v = config.get("v", np.zeros_like(x))
     t = config.get("t", 0) + 1
     m = beta1 * m + (1 - beta1) * dx
-    v = beta2 * v + (1 - beta2) * dx ** 2
-    mt = m / (1 - beta1 ** t)
-    vt = v / (1 - beta2 ** t)
+    v = beta2 * v + (1 - beta2) * dx**2
+    mt = m / (1 - beta1**t)
+    vt = v / (1 - beta2**t)
     x = x + -config["learning_rate"] * mt / (np.sqrt(vt) + config["eps"])
     config.update(m=m, v=v, t=t)
     return x, config

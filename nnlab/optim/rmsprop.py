@@ -1,4 +1,5 @@
 """RMSprop: Adagrad with a leaky (exponentially weighted) average of squared gradients."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,8 +32,16 @@ class RMSprop(Optimizer):
     ``torch.optim.RMSprop``; the other notes' ``dW / sqrt(S + eps)`` differs only for tiny caches.
     """
 
-    def __init__(self, params, lr: float = 1e-2, decay_rate: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, *, alpha: float | None = None):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-2,
+        decay_rate: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        *,
+        alpha: float | None = None,
+    ):
         if alpha is not None:
             decay_rate = alpha
         defaults = dict(lr=lr, decay_rate=decay_rate, eps=eps, weight_decay=weight_decay)

@@ -11,6 +11,7 @@ The notes' annealing forms: step decay (halve every few epochs), exponential ``a
 ``a0 / (1 + kt)`` (the same formula as ``a0 / (1 + decay_rate * epoch)``), ``r^epoch a0``,
 ``k / sqrt(epoch) a0``, reduce-on-plateau, and a momentum schedule rising from 0.5 to 0.99.
 """
+
 from __future__ import annotations
 
 import copy
@@ -21,9 +22,24 @@ import numpy as np
 from nnlab.engine._args import check_float, check_int, check_int_list
 from nnlab.optim.optimizer import Optimizer
 
-__all__ = ["Schedule", "Scheduler", "Constant", "StepLR", "StepDecay", "MultiStepLR", "ExponentialLR",
-           "ExponentialDecay", "InverseTimeDecay", "InverseSqrtDecay", "LambdaLR", "CosineAnnealingLR",
-           "LinearWarmup", "MomentumSchedule", "ReduceLROnPlateau", "OneCycleLR"]
+__all__ = [
+    "Schedule",
+    "Scheduler",
+    "Constant",
+    "StepLR",
+    "StepDecay",
+    "MultiStepLR",
+    "ExponentialLR",
+    "ExponentialDecay",
+    "InverseTimeDecay",
+    "InverseSqrtDecay",
+    "LambdaLR",
+    "CosineAnnealingLR",
+    "LinearWarmup",
+    "MomentumSchedule",
+    "ReduceLROnPlateau",
+    "OneCycleLR",
+]
 
 
 class Schedule:
@@ -36,8 +52,10 @@ class Schedule:
             self._bound = Scheduler(base, self)
         else:
             if base is not None and not (isinstance(base, (int, float)) and math.isfinite(base)):
-                raise TypeError(f"{type(self).__name__}: first argument must be a number (the initial "
-                                f"value) or an Optimizer, got {type(base).__name__}")
+                raise TypeError(
+                    f"{type(self).__name__}: first argument must be a number (the initial "
+                    f"value) or an Optimizer, got {type(base).__name__}"
+                )
             self.base = None if base is None else float(base)
 
     def value(self, t: float, base: float) -> float:
@@ -45,15 +63,18 @@ class Schedule:
 
     def __call__(self, t: float) -> float:
         if self.base is None:
-            raise ValueError(f"{type(self).__name__}: no initial value; build it with a number first "
-                             f"or use it through an optimizer")
+            raise ValueError(
+                f"{type(self).__name__}: no initial value; build it with a number first or use it through an optimizer"
+            )
         return self.value(t, self.base)
 
     # ---- PyTorch-style use when bound to an optimizer ----------------------------------
     def _scheduler(self) -> "Scheduler":
         if self._bound is None:
-            raise TypeError(f"{type(self).__name__}: step() needs the schedule to be built with an "
-                            f"optimizer (or wrapped in Scheduler(optimizer, schedule))")
+            raise TypeError(
+                f"{type(self).__name__}: step() needs the schedule to be built with an "
+                f"optimizer (or wrapped in Scheduler(optimizer, schedule))"
+            )
         return self._bound
 
     def step(self) -> None:
@@ -127,7 +148,7 @@ class ExponentialLR(Schedule):
         super().__init__(base)
 
     def value(self, t, base):
-        return base * self.gamma ** t
+        return base * self.gamma**t
 
 
 class ExponentialDecay(Schedule):
@@ -204,9 +225,19 @@ class OneCycleLR(Schedule):
     start before the final anneal), as PyTorch's OneCycleLR. The peak ``max_lr`` is the schedule's
     parameter: the optimizer's own lr is not used (PyTorch overwrites it too). Stepped per batch."""
 
-    def __init__(self, base=None, max_lr=None, total_steps=None, epochs=None, steps_per_epoch=None,
-                 pct_start: float = 0.3, anneal_strategy: str = "cos", div_factor: float = 25.0,
-                 final_div_factor: float = 1e4, three_phase: bool = False):
+    def __init__(
+        self,
+        base=None,
+        max_lr=None,
+        total_steps=None,
+        epochs=None,
+        steps_per_epoch=None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+    ):
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
                 raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
@@ -223,8 +254,11 @@ class OneCycleLR(Schedule):
         self.min_lr = self.initial_lr / final_div_factor
         peak = float(pct_start * self.total_steps) - 1
         if three_phase:
-            self.phases = [(peak, self.initial_lr, self.max_lr), (2 * peak, self.max_lr, self.initial_lr),
-                           (self.total_steps - 1, self.initial_lr, self.min_lr)]
+            self.phases = [
+                (peak, self.initial_lr, self.max_lr),
+                (2 * peak, self.max_lr, self.initial_lr),
+                (self.total_steps - 1, self.initial_lr, self.min_lr),
+            ]
         else:
             self.phases = [(peak, self.initial_lr, self.max_lr), (self.total_steps - 1, self.max_lr, self.min_lr)]
         super().__init__(base)
@@ -325,7 +359,8 @@ class Scheduler:
                 f"Scheduler: {type(schedule).__name__} was built with lr {own:g} but the optimizer's "
                 f"groups have lr {', '.join(f'{b:g}' for b in self.base_values)}; the optimizer owns the "
                 f"learning rate: build the schedule without one ({type(schedule).__name__}(optimizer, ...) "
-                f"or {type(schedule).__name__}(None, ...))")
+                f"or {type(schedule).__name__}(None, ...))"
+            )
         self.t = 0
         self._write()
 
@@ -359,8 +394,9 @@ class Scheduler:
         """Resume at the saved step with the saved bases (checked first: a bad dict changes nothing)."""
         where = "Scheduler.load_state_dict"
         if not isinstance(state, dict) or not {"t", "base_values"} <= set(state):
-            raise ValueError(f"{where}: expected a dict with 't' and 'base_values' (from state_dict()), "
-                             f"got {state!r:.80}")
+            raise ValueError(
+                f"{where}: expected a dict with 't' and 'base_values' (from state_dict()), got {state!r:.80}"
+            )
         if state.get("key", self.key) != self.key:
             raise ValueError(f"{where}: the state drives '{state['key']}', this scheduler drives '{self.key}'")
         t, bases = state["t"], state["base_values"]
@@ -385,12 +421,20 @@ class ReduceLROnPlateau:
     watching validation accuracy and cutting the rate (e.g. by 0.5) when it stalls.
     """
 
-    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr=0.0,
-                 eps: float = 1e-8):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr=0.0,
+        eps: float = 1e-8,
+    ):
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"ReduceLROnPlateau: optimizer must be an nnlab Optimizer, "
-                            f"got {type(optimizer).__name__}")
+            raise TypeError(f"ReduceLROnPlateau: optimizer must be an nnlab Optimizer, got {type(optimizer).__name__}")
         if mode not in ("min", "max"):
             raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
@@ -449,8 +493,20 @@ class ReduceLROnPlateau:
     def get_last_lr(self) -> list[float]:
         return [float(g["lr"]) for g in self.optimizer.param_groups]
 
-    _STATE = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lrs", "eps",
-              "best", "num_bad_epochs", "cooldown_counter", "last_epoch")
+    _STATE = (
+        "mode",
+        "factor",
+        "patience",
+        "threshold",
+        "threshold_mode",
+        "cooldown",
+        "min_lrs",
+        "eps",
+        "best",
+        "num_bad_epochs",
+        "cooldown_counter",
+        "last_epoch",
+    )
 
     def state_dict(self) -> dict:
         return {k: copy.deepcopy(getattr(self, k)) for k in self._STATE}
@@ -464,10 +520,17 @@ class ReduceLROnPlateau:
         missing, unknown = set(self._STATE) - set(state), set(state) - set(self._STATE)
         if missing or unknown:
             raise ValueError(f"{where}: missing keys {sorted(missing)}, unexpected keys {sorted(unknown)}")
-        probe = ReduceLROnPlateau(self.optimizer, mode=state["mode"], factor=state["factor"],
-                                  patience=state["patience"], threshold=state["threshold"],
-                                  threshold_mode=state["threshold_mode"], cooldown=state["cooldown"],
-                                  min_lr=list(state["min_lrs"]), eps=state["eps"])
+        probe = ReduceLROnPlateau(
+            self.optimizer,
+            mode=state["mode"],
+            factor=state["factor"],
+            patience=state["patience"],
+            threshold=state["threshold"],
+            threshold_mode=state["threshold_mode"],
+            cooldown=state["cooldown"],
+            min_lr=list(state["min_lrs"]),
+            eps=state["eps"],
+        )
         for key in ("num_bad_epochs", "cooldown_counter", "last_epoch"):
             v = state[key]
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:

@@ -1,4 +1,5 @@
 """Stochastic gradient descent: vanilla, momentum and Nesterov momentum (the notes' forms)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -72,10 +73,16 @@ class SGD(Optimizer):
     step also differs: PyTorch starts its buffer at the undampened first gradient, here v starts at 0.
     """
 
-    def __init__(self, params, lr=required, momentum: float = 0.0, dampening: float = 0.0,
-                 nesterov: bool = False, weight_decay: float = 0.0):
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
-                        weight_decay=weight_decay)
+    def __init__(
+        self,
+        params,
+        lr=required,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+    ):
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov, weight_decay=weight_decay)
         super().__init__(params, defaults)
 
     def _check_group(self, group):
@@ -83,8 +90,10 @@ class SGD(Optimizer):
         _num("SGD", "momentum", group["momentum"], 0.0, 1.0, hi_open=False)
         _num("SGD", "dampening", group["dampening"], 0.0, 1.0, hi_open=False)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError(f"SGD: nesterov=True needs momentum > 0 and dampening = 0, got "
-                             f"momentum={group['momentum']}, dampening={group['dampening']}")
+            raise ValueError(
+                f"SGD: nesterov=True needs momentum > 0 and dampening = 0, got "
+                f"momentum={group['momentum']}, dampening={group['dampening']}"
+            )
 
     # one update per parameter, inside Optimizer.step's loop
     def _hyper(self, group):

@@ -11,6 +11,7 @@ Each setting has a dotted path (``optim.lr``) and a kind:
 The ranges are what keeps the page responsive on a laptop (a few hundred units, a few thousand
 points), not limits of the library; ``LIMITS_TEXT`` states them on the page.
 """
+
 from __future__ import annotations
 
 import copy
@@ -27,20 +28,29 @@ DATASETS = CLASSIFICATION_SETS + REGRESSION_SETS
 FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1x2", "sin(x1)", "sin(x2)")
 
 MAX_LAYERS, MAX_UNITS, MAX_POINTS = 16, 512, 20000
-LIMITS_TEXT = (f"Limits that keep the page responsive: up to {MAX_LAYERS} hidden layers of up to {MAX_UNITS} "
-               f"units, {MAX_POINTS} points, 2-8 classes, maps of 16-200 cells a side; the network diagram "
-               f"and the unit thumbnails show the first 32 units of each layer.")
+LIMITS_TEXT = (
+    f"Limits that keep the page responsive: up to {MAX_LAYERS} hidden layers of up to {MAX_UNITS} "
+    f"units, {MAX_POINTS} points, 2-8 classes, maps of 16-200 cells a side; the network diagram "
+    f"and the unit thumbnails show the first 32 units of each layer."
+)
 
-DEFAULT_LAYER = {"units": 4, "activation": "tanh", "init": "xavier", "batchnorm": False, "dropout": 0.0,
-                 "pieces": 2}
+DEFAULT_LAYER = {"units": 4, "activation": "tanh", "init": "xavier", "batchnorm": False, "dropout": 0.0, "pieces": 2}
 
 DEFAULTS = {
     "data": {"dataset": "circles", "classes": 2, "n": 500, "noise": 0.0, "train_ratio": 0.5, "seed": 0},
     "features": ["x1", "x2"],
-    "model": {"layers": [dict(DEFAULT_LAYER, units=4), dict(DEFAULT_LAYER, units=2)], "loss": "mse",
-              "seed": 0},
-    "optim": {"optimizer": "sgd", "lr": 0.03, "momentum": 0.9, "schedule": "constant", "decay": 0.1,
-              "batch_size": 10, "l1": 0.0, "l2": 0.0, "max_norm": 0.0},
+    "model": {"layers": [dict(DEFAULT_LAYER, units=4), dict(DEFAULT_LAYER, units=2)], "loss": "mse", "seed": 0},
+    "optim": {
+        "optimizer": "sgd",
+        "lr": 0.03,
+        "momentum": 0.9,
+        "schedule": "constant",
+        "decay": 0.1,
+        "batch_size": 10,
+        "l1": 0.0,
+        "l2": 0.0,
+        "max_norm": 0.0,
+    },
     "stop": {"target_loss": 0.0, "target_accuracy": 0.0, "max_epochs": 0},
     "view": {"grid": 100, "unit_grid": 32, "hidden_layer": 2, "hidden_units": [0, 1], "curve_every": 10},
 }
@@ -53,6 +63,7 @@ def _num(lo, hi, *, integer=False, lo_open=False):
         if not math.isfinite(v) or (v <= lo if lo_open else v < lo) or v > hi:
             raise ValueError(f"{path} must be in {'(' if lo_open else '['}{lo}, {hi}], got {v!r}")
         return int(v) if integer else float(v)
+
     return check
 
 
@@ -61,6 +72,7 @@ def _choice(options):
         if v not in options:
             raise ValueError(f"{path} must be one of {list(options)}, got {v!r}")
         return v
+
     return check
 
 
@@ -186,11 +198,14 @@ def check_consistent(config: dict) -> None:
     d = config["data"]
     regression = d["dataset"] in REGRESSION_SETS
     if d["dataset"] in ("moons", "xor") and d["classes"] != 2:
-        raise ValueError(f"data.classes: the {d['dataset']!r} set has 2 classes, got classes={d['classes']}; "
-                         f"spiral, circles, blobs and checkerboard take 2-8")
+        raise ValueError(
+            f"data.classes: the {d['dataset']!r} set has 2 classes, got classes={d['classes']}; "
+            f"spiral, circles, blobs and checkerboard take 2-8"
+        )
     if regression and config["model"]["loss"] != "mse":
-        raise ValueError(f"model.loss: the regression set {d['dataset']!r} is fitted with 'mse', "
-                         f"got {config['model']['loss']!r}")
+        raise ValueError(
+            f"model.loss: the regression set {d['dataset']!r} is fitted with 'mse', got {config['model']['loss']!r}"
+        )
     if d["dataset"] == "sine" and any(f.endswith("2)") or "x2" in f for f in config["features"]):
         raise ValueError(f"features: the 1-D set 'sine' has only x1; got {config['features']}")
 

@@ -6,6 +6,7 @@ Every set is drawn from ``seed`` with the noise as a separate factor, so changin
 same points further or nearer (a live change), and drawing again with the same settings gives the
 same points.
 """
+
 from __future__ import annotations
 
 import csv
@@ -41,8 +42,11 @@ def _checkerboard(n, k, noise, seed):
 def generate(dataset: str, n: int, classes: int, noise: float, seed: int):
     """(X float32 (n, 2), y) with y int64 class labels, or float32 targets for the regression sets."""
     if dataset == "circles":
-        X, y = make_circles(n, noise=noise * 0.2, factor=0.5, seed=seed) if classes == 2 else \
-            _rings(n, classes, noise * 0.2, seed)
+        X, y = (
+            make_circles(n, noise=noise * 0.2, factor=0.5, seed=seed)
+            if classes == 2
+            else _rings(n, classes, noise * 0.2, seed)
+        )
         X = X * 5.0
     elif dataset == "spiral":
         per = max(1, n // classes)
@@ -65,7 +69,9 @@ def generate(dataset: str, n: int, classes: int, noise: float, seed: int):
     elif dataset == "bumps":
         rng = np.random.default_rng(seed)
         X = rng.uniform(-DOMAIN, DOMAIN, (n, 2))
-        y = np.exp(-((X[:, 0] - 2) ** 2 + (X[:, 1] - 2) ** 2) / 4) - np.exp(-((X[:, 0] + 2) ** 2 + (X[:, 1] + 2) ** 2) / 4)
+        y = np.exp(-((X[:, 0] - 2) ** 2 + (X[:, 1] - 2) ** 2) / 4) - np.exp(
+            -((X[:, 0] + 2) ** 2 + (X[:, 1] + 2) ** 2) / 4
+        )
         y = y + noise * 0.5 * rng.standard_normal(n)
     elif dataset == "sine":
         rng = np.random.default_rng(seed)
@@ -84,7 +90,7 @@ def split_mask(n: int, train_ratio: float, seed: int) -> np.ndarray:
     first ``round(train_ratio * n)`` entries train (so a ratio change moves as few points as possible)."""
     order = np.random.default_rng([seed, 7]).permutation(n)
     mask = np.zeros(n, dtype=bool)
-    mask[order[:int(round(train_ratio * n))]] = True
+    mask[order[: int(round(train_ratio * n))]] = True
     return mask
 
 
@@ -119,15 +125,17 @@ def parse_csv(text: str, classes: int | None, regression: bool):
     for i, r in enumerate(rows):
         line = i + first
         if len(r) not in (3, 4):
-            raise ValueError(f"CSV import: line {line} has {len(r)} fields, expected 3 or 4 "
-                             f"(x1,x2,label[,split]): {','.join(r)!r}")
+            raise ValueError(
+                f"CSV import: line {line} has {len(r)} fields, expected 3 or 4 (x1,x2,label[,split]): {','.join(r)!r}"
+            )
         try:
             a, b = float(r[0]), float(r[1])
         except ValueError:
             raise ValueError(f"CSV import: line {line}: x1 and x2 must be numbers, got {r[0]!r}, {r[1]!r}") from None
         if not (np.isfinite(a) and np.isfinite(b)) or max(abs(a), abs(b)) > DOMAIN:
-            raise ValueError(f"CSV import: line {line}: the point ({a}, {b}) is outside the "
-                             f"[-{DOMAIN:g}, {DOMAIN:g}] square")
+            raise ValueError(
+                f"CSV import: line {line}: the point ({a}, {b}) is outside the [-{DOMAIN:g}, {DOMAIN:g}] square"
+            )
         if regression:
             try:
                 t = float(r[2])
@@ -141,11 +149,16 @@ def parse_csv(text: str, classes: int | None, regression: bool):
             except ValueError:
                 raise ValueError(f"CSV import: line {line}: the label must be an integer class, got {r[2]!r}") from None
             if not 0 <= t < classes:
-                raise ValueError(f"CSV import: line {line}: label {t} is beyond the {classes} classes "
-                                 f"(expected 0-{classes - 1}; raise data.classes first)")
+                raise ValueError(
+                    f"CSV import: line {line}: label {t} is beyond the {classes} classes "
+                    f"(expected 0-{classes - 1}; raise data.classes first)"
+                )
         split = r[3].strip().lower() if len(r) == 4 else "train"
         if split not in ("train", "test"):
             raise ValueError(f"CSV import: line {line}: split must be 'train' or 'test', got {r[3]!r}")
         X.append((a, b)), y.append(t), train.append(split == "train")
-    return (np.asarray(X, dtype=np.float32),
-            np.asarray(y, dtype=np.float32 if regression else np.int64), np.asarray(train, dtype=bool))
+    return (
+        np.asarray(X, dtype=np.float32),
+        np.asarray(y, dtype=np.float32 if regression else np.int64),
+        np.asarray(train, dtype=bool),
+    )

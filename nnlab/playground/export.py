@@ -1,5 +1,6 @@
 """Exports of a session: the model as an nnlab checkpoint, and a Python script that rebuilds and
 retrains the same model with nnlab (the points are written into the script)."""
+
 from __future__ import annotations
 
 import os
@@ -14,6 +15,7 @@ def checkpoint_bytes(session) -> bytes:
     """The model (feature map, layers, weights) as an ``nnlab.save`` checkpoint: ``nnlab.load(path).model``
     takes raw points (N, 2). The playground settings travel in its config."""
     import nnlab
+
     fd, path = tempfile.mkstemp(suffix=".npz", prefix="nnlab-playground-")
     os.close(fd)
     try:
@@ -69,12 +71,14 @@ def python_script(session) -> str:
     else:
         loss = f"OneHotMSELoss({outputs})"
     mom = o["momentum"]
-    opt = {"sgd": f"optim.SGD(params, lr={o['lr']!r})",
-           "momentum": f"optim.SGD(params, lr={o['lr']!r}, momentum={mom!r})",
-           "nesterov": f"optim.SGD(params, lr={o['lr']!r}, momentum={mom!r}, nesterov=True)",
-           "adagrad": f"optim.Adagrad(params, lr={o['lr']!r})",
-           "rmsprop": f"optim.RMSprop(params, lr={o['lr']!r})",
-           "adam": f"optim.Adam(params, lr={o['lr']!r}, betas=({mom if mom > 0 else 0.9!r}, 0.999))"}[o["optimizer"]]
+    opt = {
+        "sgd": f"optim.SGD(params, lr={o['lr']!r})",
+        "momentum": f"optim.SGD(params, lr={o['lr']!r}, momentum={mom!r})",
+        "nesterov": f"optim.SGD(params, lr={o['lr']!r}, momentum={mom!r}, nesterov=True)",
+        "adagrad": f"optim.Adagrad(params, lr={o['lr']!r})",
+        "rmsprop": f"optim.RMSprop(params, lr={o['lr']!r})",
+        "adam": f"optim.Adam(params, lr={o['lr']!r}, betas=({mom if mom > 0 else 0.9!r}, 0.999))",
+    }[o["optimizer"]]
     ytype = "float32" if reg else "int64"
     target = "nnlab.tensor(yb.reshape(-1, 1))" if reg else "yb"
     lines = [
@@ -102,8 +106,12 @@ def python_script(session) -> str:
         "",
         f"X_train = {_array(session.X_train, 'float32')}",
         f"y_train = {_array(session.y_train, ytype)}",
-        "X_test = " + (_array(session.X_test, 'float32').replace('[]', 'np.zeros((0, 2))') if len(session.X_test)
-                       else 'np.zeros((0, 2), dtype=np.float32)'),
+        "X_test = "
+        + (
+            _array(session.X_test, "float32").replace("[]", "np.zeros((0, 2))")
+            if len(session.X_test)
+            else "np.zeros((0, 2), dtype=np.float32)"
+        ),
         f"y_test = {_array(session.y_test, ytype)}",
         "",
         f"nnlab.manual_seed({c['model']['seed']})  # weight init and dropout masks",
@@ -113,14 +121,18 @@ def python_script(session) -> str:
     ]
     if uniform:
         idx = ", ".join(str(i) for i in uniform)
-        lines += ["hidden = [m for m in model if isinstance(m, (nn.Linear, nn.Maxout))][:-1]",
-                  f"for i in ({idx},):",
-                  "    nn.init.uniform_(hidden[i].weight, -0.5, 0.5)  # TF Playground's init"]
+        lines += [
+            "hidden = [m for m in model if isinstance(m, (nn.Linear, nn.Maxout))][:-1]",
+            f"for i in ({idx},):",
+            "    nn.init.uniform_(hidden[i].weight, -0.5, 0.5)  # TF Playground's init",
+        ]
     lines += [
         f"loss_fn = {loss}",
         "params = list(model.parameters())",
         f"optimizer = {opt}",
-        f"regularizer = nn.Regularizer(l2={o['l2']!r}, l1={o['l1']!r})" if (o["l1"] or o["l2"]) else "regularizer = None",
+        f"regularizer = nn.Regularizer(l2={o['l2']!r}, l1={o['l1']!r})"
+        if (o["l1"] or o["l2"])
+        else "regularizer = None",
         f"max_norm = nn.MaxNorm({o['max_norm']!r})" if o["max_norm"] > 0 else "max_norm = None",
         f"settings = {dict(o)!r}",
         f"batches = np.random.default_rng([{c['model']['seed']}, 1])  # minibatch order",

@@ -4,6 +4,7 @@ The model is a plain ``nn.Sequential`` whose first module is ``FeatureMap`` (x1,
 TF Playground features), so a saved checkpoint takes raw points: ``nnlab.load(path).model(X)``.
 ``Network`` records where each hidden layer starts and ends inside it, for the unit views.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,8 +15,13 @@ from nnlab.nn.module import Module
 from nnlab.optim import schedules
 
 _FEATURES = {
-    "x1": lambda a, b: a, "x2": lambda a, b: b, "x1^2": lambda a, b: a * a, "x2^2": lambda a, b: b * b,
-    "x1x2": lambda a, b: a * b, "sin(x1)": lambda a, b: np.sin(a), "sin(x2)": lambda a, b: np.sin(b),
+    "x1": lambda a, b: a,
+    "x2": lambda a, b: b,
+    "x1^2": lambda a, b: a * a,
+    "x2^2": lambda a, b: b * b,
+    "x1x2": lambda a, b: a * b,
+    "sin(x1)": lambda a, b: np.sin(a),
+    "sin(x2)": lambda a, b: np.sin(b),
 }
 
 
@@ -46,8 +52,14 @@ class FeatureMap(Module):
 
 
 _ACT = {"tanh": nn.Tanh, "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "sigmoid": nn.Sigmoid, "linear": nn.Identity}
-_INIT = {"xavier": "xavier", "he": "he", "glorot": "glorot", "xavier_normal": "xavier_normal", "small": "small",
-         "uniform": "xavier"}
+_INIT = {
+    "xavier": "xavier",
+    "he": "he",
+    "glorot": "glorot",
+    "xavier_normal": "xavier_normal",
+    "small": "small",
+    "uniform": "xavier",
+}
 
 
 class Network:
@@ -111,6 +123,7 @@ def make_loss(name: str, regression: bool, classes: int):
     if regression:
         return nn.MSELoss()
     from nnlab.train.models import OneHotMSELoss
+
     return OneHotMSELoss(classes)
 
 

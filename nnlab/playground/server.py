@@ -13,6 +13,7 @@
   page elsewhere cannot drive the session). Shutdown ends open event streams first, so ``stop()``
   returns within ``timeout_graceful_shutdown`` + 1 s even while a page is connected.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,6 +31,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 def _json_default(o):
     import numpy as np
+
     if isinstance(o, np.generic):
         return o.item()
     raise TypeError(f"not JSON serializable: {type(o).__name__}")
@@ -49,7 +51,7 @@ class Runner:
         self.fps, self.chunk_seconds = float(fps), float(chunk_seconds)
         self.stopping = threading.Event()
         self.version = 0
-        self.snapshot = None   # (version, generation, head json without curves, curves dict, stepped_at)
+        self.snapshot = None  # (version, generation, head json without curves, curves dict, stepped_at)
         self._dirty = True
         self.steps_done = 0
         self._thread = threading.Thread(target=self._loop, name="nnlab-playground-train", daemon=True)
@@ -106,7 +108,7 @@ class Runner:
         self._dirty = False
         with self.lock:
             s = self.session
-            f = s.frame(curves_since=len(s.curves["step"]), max_age=0.5)   # curves are sliced per page
+            f = s.frame(curves_since=len(s.curves["step"]), max_age=0.5)  # curves are sliced per page
             curves = {k: list(v) for k, v in s.curves.items()}
         f.pop("curves")
         f["stepped_at"] = getattr(self, "last_step_time", time.time())
@@ -118,6 +120,7 @@ class Runner:
 
 def _clean(v):
     import math
+
     return None if isinstance(v, float) and not math.isfinite(v) else v
 
 
@@ -143,8 +146,9 @@ def build_app(runner: Runner):
         if origin and origin != "null":
             o = origin.split("://", 1)[-1].rsplit(":", 1)[0].strip("[]")
             if o not in LOOPBACK:
-                return JSONResponse({"ok": False, "error": f"refused: origin {origin!r} is not loopback"},
-                                    status_code=403)
+                return JSONResponse(
+                    {"ok": False, "error": f"refused: origin {origin!r} is not loopback"}, status_code=403
+                )
         return None
 
     class LoopbackOnly:
@@ -186,8 +190,10 @@ def build_app(runner: Runner):
                     # asking whether the page left costs more than the wait: do it every 0.5 s
                     if idle % 50 == 0 and await request.is_disconnected():
                         break
-        return StreamingResponse(stream(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+        return StreamingResponse(
+            stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        )
 
     async def frame(request):
         with runner.lock:
@@ -217,15 +223,20 @@ def build_app(runner: Runner):
     async def session_get(request):
         with runner.lock:
             rec = runner.session.record()
-        return Response(dumps(rec), media_type="application/json",
-                        headers={"Content-Disposition": 'attachment; filename="playground-session.json"'})
+        return Response(
+            dumps(rec),
+            media_type="application/json",
+            headers={"Content-Disposition": 'attachment; filename="playground-session.json"'},
+        )
 
     async def session_post(request: Request):
         try:
             rec = await request.json()
+
             def replay():
                 with runner.lock:  # the training thread waits: one user of nnlab's generator at a time
                     return Session.replay(rec)
+
             new = await asyncio.get_running_loop().run_in_executor(None, replay)
         except (ValueError, UnicodeDecodeError, KeyError, TypeError) as e:
             return ok({"ok": False, "error": f"could not replay the session: {e}"}, 400)
@@ -237,34 +248,62 @@ def build_app(runner: Runner):
 
     async def export(request):
         from nnlab.playground import export as E
+
         what = request.path_params["what"]
         with runner.lock:
             s = runner.session
             if what == "csv":
-                return Response(s.csv(), media_type="text/csv",
-                                headers={"Content-Disposition": 'attachment; filename="playground-points.csv"'})
+                return Response(
+                    s.csv(),
+                    media_type="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="playground-points.csv"'},
+                )
             if what == "script":
-                return Response(E.python_script(s), media_type="text/x-python",
-                                headers={"Content-Disposition": 'attachment; filename="playground_model.py"'})
+                return Response(
+                    E.python_script(s),
+                    media_type="text/x-python",
+                    headers={"Content-Disposition": 'attachment; filename="playground_model.py"'},
+                )
             if what == "checkpoint":
-                return Response(E.checkpoint_bytes(s), media_type="application/octet-stream",
-                                headers={"Content-Disposition": 'attachment; filename="playground-model.npz"'})
+                return Response(
+                    E.checkpoint_bytes(s),
+                    media_type="application/octet-stream",
+                    headers={"Content-Disposition": 'attachment; filename="playground-model.npz"'},
+                )
         return ok({"ok": False, "error": f"unknown export {what!r}: csv, checkpoint or script"}, 404)
 
     async def meta(request):
         from nnlab.playground import config as C
         from nnlab.playground.presets import describe
-        return ok({"presets": describe(), "activations": C.ACTIVATIONS, "inits": C.INITS, "losses": C.LOSSES,
-                   "optimizers": C.OPTIMIZERS, "schedules": C.SCHEDULES, "datasets": C.DATASETS,
-                   "regression_sets": C.REGRESSION_SETS, "features": C.FEATURES, "limits": C.LIMITS_TEXT,
-                   "kinds": {p: k for p, (_, k) in C.SCHEMA.items()}})
 
-    routes = [Route("/", index), Route("/api/events", events), Route("/api/frame", frame),
-              Route("/api/points", points), Route("/api/command", command, methods=["POST"]),
-              Route("/api/session", session_get, methods=["GET"]),
-              Route("/api/session", session_post, methods=["POST"]),
-              Route("/api/export/{what}", export), Route("/api/meta", meta),
-              Mount("/static", app=StaticFiles(directory=STATIC), name="static")]
+        return ok(
+            {
+                "presets": describe(),
+                "activations": C.ACTIVATIONS,
+                "inits": C.INITS,
+                "losses": C.LOSSES,
+                "optimizers": C.OPTIMIZERS,
+                "schedules": C.SCHEDULES,
+                "datasets": C.DATASETS,
+                "regression_sets": C.REGRESSION_SETS,
+                "features": C.FEATURES,
+                "limits": C.LIMITS_TEXT,
+                "kinds": {p: k for p, (_, k) in C.SCHEMA.items()},
+            }
+        )
+
+    routes = [
+        Route("/", index),
+        Route("/api/events", events),
+        Route("/api/frame", frame),
+        Route("/api/points", points),
+        Route("/api/command", command, methods=["POST"]),
+        Route("/api/session", session_get, methods=["GET"]),
+        Route("/api/session", session_post, methods=["POST"]),
+        Route("/api/export/{what}", export),
+        Route("/api/meta", meta),
+        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+    ]
     return Starlette(routes=routes, middleware=[Middleware(LoopbackOnly)])
 
 
@@ -281,8 +320,10 @@ def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
         sock.bind((addr, port))
     except OSError as e:
         sock.close()
-        raise ValueError(f"port {port} on {addr} is not available ({e.strerror}); choose another with --port, "
-                         f"or --port 0 for any free port") from None
+        raise ValueError(
+            f"port {port} on {addr} is not available ({e.strerror}); choose another with --port, "
+            f"or --port 0 for any free port"
+        ) from None
     sock.listen(64)
     sock.setblocking(False)
     return sock
@@ -305,14 +346,16 @@ class Server:
 
     def __init__(self, session: Session, host="127.0.0.1", port=0, fps=10.0, graceful=1.0, blas_threads=None):
         import uvicorn
+
         self.sock = bind(host, port)
         self.host, self.port = self.sock.getsockname()[:2]
         h = f"[{self.host}]" if ":" in self.host else self.host
         self.url = f"http://{h}:{self.port}/"
         self.runner = Runner(session, fps=fps)
         self.app = build_app(self.runner)
-        cfg = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False,
-                             timeout_graceful_shutdown=graceful)
+        cfg = uvicorn.Config(
+            self.app, log_level="warning", lifespan="off", access_log=False, timeout_graceful_shutdown=graceful
+        )
         self.server = uvicorn.Server(cfg)
         self._thread = threading.Thread(target=self._run, name="nnlab-playground-http", daemon=True)
         self.blas_threads, self._blas = blas_threads, None
@@ -337,7 +380,7 @@ class Server:
         return self
 
     def stop(self, timeout: float = 3.0) -> None:
-        self.runner.stop()            # event streams see this and end
+        self.runner.stop()  # event streams see this and end
         self.server.should_exit = True
         self._thread.join(timeout)
         try:
@@ -355,8 +398,14 @@ class Server:
         self.stop()
 
 
-def serve(session: Session | None = None, host: str = "127.0.0.1", port: int = 0, preset: str | None = None,
-          fps: float = 10.0, blas_threads: int | None = None) -> Server:
+def serve(
+    session: Session | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    preset: str | None = None,
+    fps: float = 10.0,
+    blas_threads: int | None = None,
+) -> Server:
     """Start the page for ``session`` (a new one from ``preset`` if None) and return the running
     ``Server`` (its ``url``; ``stop()`` ends it). ``blas_threads``: see ``limit_blas``."""
     if session is None:

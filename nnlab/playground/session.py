@@ -10,6 +10,7 @@ command is appended to ``log`` with the step count (``tick``) at which it was ap
 log on the initial configuration (``Session.replay(session.record())``) gives bitwise-identical
 weights.
 """
+
 from __future__ import annotations
 
 import base64
@@ -23,8 +24,7 @@ import numpy as np
 
 import nnlab
 from nnlab.diagnostics.hooks import tap
-from nnlab.diagnostics.monitors import (ActivationMonitor, Finding, UpdateRatioMonitor,
-                                        read_loss_curve)
+from nnlab.diagnostics.monitors import ActivationMonitor, Finding, UpdateRatioMonitor, read_loss_curve
 from nnlab.engine import random as nrandom
 from nnlab.nn.regularization import MaxNorm, Regularizer
 from nnlab.playground import config as C
@@ -44,7 +44,7 @@ COMMANDS = {
     "play": (set(), set()),
     "pause": (set(), set()),
     "select_unit": ({"layer", "unit"}, {"x", "y"}),
-    "step": (set(), {"n"}),     # not logged: the log's tick already counts steps
+    "step": (set(), {"n"}),  # not logged: the log's tick already counts steps
 }
 
 
@@ -87,6 +87,7 @@ class Session:
 
     def __init__(self, config: dict | None = None, preset: str | None = None):
         from nnlab.playground.presets import preset_settings
+
         base = C.make_config()
         if preset is not None:
             base, _ = C.validate_settings(preset_settings(preset), base)
@@ -95,13 +96,13 @@ class Session:
         self.config = base
         self.initial_config = copy.deepcopy(base)
         self.log: list[dict] = []
-        self.tick = 0                 # steps taken since the session began (the log's clock)
-        self.running = False          # the server's loop trains while this is set
+        self.tick = 0  # steps taken since the session began (the log's clock)
+        self.running = False  # the server's loop trains while this is set
         self.halted: str | None = None  # "diverged" or "stopped": step() does nothing until cleared
         self.message = ""
         self.error = ""
         self.selected: dict | None = None
-        self.generation = 0           # +1 at each rebuild: the page clears its curves
+        self.generation = 0  # +1 at each rebuild: the page clears its curves
         self.data_version = 0
         self._view_cache: dict = {}
         self._new_data()
@@ -148,10 +149,15 @@ class Session:
 
     def points(self) -> dict:
         """The current points: x, y, label (class or target) and whether each one trains."""
-        return {"x": self.X[:, 0].round(4).tolist(), "y": self.X[:, 1].round(4).tolist(),
-                "label": self.y.round(4).tolist() if self.regression else self.y.tolist(),
-                "train": self.train_mask.tolist(), "version": self.data_version,
-                "regression": self.regression, "classes": self.classes}
+        return {
+            "x": self.X[:, 0].round(4).tolist(),
+            "y": self.X[:, 1].round(4).tolist(),
+            "label": self.y.round(4).tolist() if self.regression else self.y.tolist(),
+            "train": self.train_mask.tolist(),
+            "version": self.data_version,
+            "regression": self.regression,
+            "classes": self.classes,
+        }
 
     def csv(self) -> str:
         return D.to_csv(self.X, self.y, self.train_mask)
@@ -233,7 +239,7 @@ class Session:
             if self._perm is not None:
                 self.epoch += 1
             self._perm, self._pos = self._batch_rng.permutation(n), 0
-        idx = self._perm[self._pos:self._pos + bs]
+        idx = self._perm[self._pos : self._pos + bs]
         self._pos += bs
         return idx
 
@@ -307,8 +313,14 @@ class Session:
             mon.end_sample()
             findings += [f for f in mon.diagnose() if f.kind != "ok"]
         except (ValueError, FloatingPointError):
-            findings.append(Finding("exploding_gradients", "the activations or gradients are no longer finite",
-                                    "lower the learning rate, clip gradients, check the init", "gradients"))
+            findings.append(
+                Finding(
+                    "exploding_gradients",
+                    "the activations or gradients are no longer finite",
+                    "lower the learning rate, clip gradients, check the init",
+                    "gradients",
+                )
+            )
         finally:
             mon.detach()
         try:
@@ -332,8 +344,10 @@ class Session:
                 reasons.append(f"[{f.kind}] {f}")
         self.halted, self.running = "diverged", False
         why = (" What the monitors read: " + " ".join(reasons)) if reasons else ""
-        self.message = (f"Training paused at step {self.step_count}: {what}, so training diverged.{why} {back} "
-                        f"The learning rate {lr:g} is too high for this network: lower optim.lr 3-10x and press play.")
+        self.message = (
+            f"Training paused at step {self.step_count}: {what}, so training diverged.{why} {back} "
+            f"The learning rate {lr:g} is too high for this network: lower optim.lr 3-10x and press play."
+        )
 
     def _evaluate(self, X, y):
         if len(X) == 0:
@@ -360,8 +374,11 @@ class Session:
         c["lr"].append(scheduled_lr(self.config["optim"], self.epoch))
         self._since = []
         if math.isfinite(tl):
-            self._good = (copy.deepcopy(self.model.state_dict()), copy.deepcopy(self.optimizer.state_dict()),
-                          self.step_count)
+            self._good = (
+                copy.deepcopy(self.model.state_dict()),
+                copy.deepcopy(self.optimizer.state_dict()),
+                self.step_count,
+            )
         s = self.config["stop"]
         if self.step_count == 0:
             return
@@ -389,8 +406,10 @@ class Session:
         required, optional = COMMANDS[name]
         fields = set(command) - {"cmd"}
         if fields - required - optional:
-            raise ValueError(f"command {name!r}: unknown field(s) {sorted(fields - required - optional)}; "
-                             f"it takes {sorted(required | optional)}")
+            raise ValueError(
+                f"command {name!r}: unknown field(s) {sorted(fields - required - optional)}; "
+                f"it takes {sorted(required | optional)}"
+            )
         if required - fields:
             raise ValueError(f"command {name!r}: missing field(s) {sorted(required - fields)}")
         result = getattr(self, f"_cmd_{name}")(**{k: v for k, v in command.items() if k != "cmd"})
@@ -404,8 +423,10 @@ class Session:
     def _cmd_set(self, settings):
         new, changed = C.validate_settings(settings, self.config)
         if "view.hidden_layer" in changed and new["view"]["hidden_layer"] > len(new["model"]["layers"]):
-            raise ValueError(f"view.hidden_layer must be at most {len(new['model']['layers'])} (the hidden layers, "
-                             f"0 = the input features), got {new['view']['hidden_layer']}")
+            raise ValueError(
+                f"view.hidden_layer must be at most {len(new['model']['layers'])} (the hidden layers, "
+                f"0 = the input features), got {new['view']['hidden_layer']}"
+            )
         kinds = set(changed.values())
         old = self.config
         self.config = new
@@ -477,6 +498,7 @@ class Session:
 
     def _cmd_preset(self, name):
         from nnlab.playground.presets import preset_settings
+
         base = C.make_config()
         new, _ = C.validate_settings(preset_settings(name), base)
         self.config = new
@@ -513,9 +535,16 @@ class Session:
     def record(self) -> dict:
         """Everything needed to replay this session: initial settings, the command log, the final
         step count (and, for reading, the final settings, points and weights digest)."""
-        return {"format": "nnlab-playground-session", "version": 1, "config": copy.deepcopy(self.initial_config),
-                "log": copy.deepcopy(self.log), "tick": self.tick, "final_config": copy.deepcopy(self.config),
-                "points": self.points(), "weights_sha256": self.weights_digest()}
+        return {
+            "format": "nnlab-playground-session",
+            "version": 1,
+            "config": copy.deepcopy(self.initial_config),
+            "log": copy.deepcopy(self.log),
+            "tick": self.tick,
+            "final_config": copy.deepcopy(self.config),
+            "points": self.points(),
+            "weights_sha256": self.weights_digest(),
+        }
 
     @classmethod
     def replay(cls, record: dict) -> "Session":
@@ -567,8 +596,14 @@ class Session:
                     lo, hi = lo - 1, hi + 1
                 q = np.clip((v - lo) / (hi - lo) * 255, 0, 255).round()
                 if self.config["data"]["dataset"] == "sine":
-                    return {"kind": "curve", "grid": g, "x": P[:, 0].round(3).tolist(), "v": v.round(4).tolist(),
-                            "lo": lo, "hi": hi}
+                    return {
+                        "kind": "curve",
+                        "grid": g,
+                        "x": P[:, 0].round(3).tolist(),
+                        "v": v.round(4).tolist(),
+                        "lo": lo,
+                        "hi": hi,
+                    }
                 return {"kind": "value", "grid": g, "value": _b64(q), "lo": lo, "hi": hi}
             s = out - out.max(1, keepdims=True)
             p = np.exp(s)
@@ -594,8 +629,12 @@ class Session:
                 lo, hi = np.where(ok, lo, -1.0), np.where(ok, hi, 1.0)
                 m = np.maximum(np.maximum(np.abs(lo), np.abs(hi)), 1e-6)
                 Q = np.clip((np.where(finite, A, 0.0) / m + 1) * 127.5, 0, 255).round().astype(np.uint8)
-                layers.append([{"map": _b64(Q[:, j]), "lo": round(float(lo[j]), 4), "hi": round(float(hi[j]), 4)}
-                               for j in range(Q.shape[1])])
+                layers.append(
+                    [
+                        {"map": _b64(Q[:, j]), "lo": round(float(lo[j]), 4), "hi": round(float(hi[j]), 4)}
+                        for j in range(Q.shape[1])
+                    ]
+                )
         return layers
 
     def _histograms(self, pres, bins: int = 20):
@@ -647,21 +686,29 @@ class Session:
             raise ValueError(f"hidden_space: layer must be 0-{L}, got {layer}")
         t = np.linspace(-D.DOMAIN, D.DOMAIN, per_line, dtype=np.float32)
         c = np.linspace(-D.DOMAIN, D.DOMAIN, lines, dtype=np.float32)
-        hl = np.stack([np.tile(t, lines), np.repeat(c, per_line)], axis=1)   # horizontal lines
-        vl = np.stack([np.repeat(c, per_line), np.tile(t, lines)], axis=1)   # vertical lines
+        hl = np.stack([np.tile(t, lines), np.repeat(c, per_line)], axis=1)  # horizontal lines
+        vl = np.stack([np.repeat(c, per_line), np.tile(t, lines)], axis=1)  # vertical lines
         P = np.concatenate([hl, vl, self.X]).astype(np.float32)
 
         def through(Q):
             if layer == 0:
                 return self.model[0](Q).data
             return self.net.forward_all(Q)[1][layer - 1]
+
         H = through(P)
         width = H.shape[1]
         a, b = (min(u, width - 1) for u in units)
         pts = np.nan_to_num(np.stack([H[:, a], H[:, b]], axis=1), posinf=1e6, neginf=-1e6).astype(np.float32)
         n_line = lines * per_line
-        return {"layer": layer, "units": [a, b], "width": width, "lines": lines, "per_line": per_line,
-                "grid": _b64f(pts[:2 * n_line]), "points": _b64f(pts[2 * n_line:])}
+        return {
+            "layer": layer,
+            "units": [a, b],
+            "width": width,
+            "lines": lines,
+            "per_line": per_line,
+            "grid": _b64f(pts[: 2 * n_line]),
+            "points": _b64f(pts[2 * n_line :]),
+        }
 
     def explain(self, layer: int, unit: int, x=None, y=None) -> dict:
         """One unit in numbers: its formula with the current weights and bias and, for one point
@@ -689,7 +736,7 @@ class Session:
             i = int(np.flatnonzero(self.train_mask)[0]) if self.train_mask.any() else 0
         else:
             i = int(np.argmin(((self.X - [x, y]) ** 2).sum(1)))
-        xp, yp = self.X[i:i + 1], self.y[i:i + 1]
+        xp, yp = self.X[i : i + 1], self.y[i : i + 1]
         grabbed = {}
         was = self.model.training
         self.model.eval()
@@ -720,19 +767,42 @@ class Session:
         z, dz = float(zs[win]), grabbed.get("dz", 0.0)
         da = grabbed.get("da", 0.0)
         local = dz / da if da != 0 else self._local_grad(act, z, grabbed.get("a", z))
-        return {"layer": layer, "unit": unit, "output": is_out, "activation": act, "formula": formula,
-                "weights": W[win].round(5).tolist(), "bias": round(float(b[win]), 5), "inputs_names": names,
-                "point": {"index": i, "x": float(xp[0, 0]), "y": float(xp[0, 1]),
-                          "label": float(yp[0]) if self.regression else int(yp[0]),
-                          "inputs": inputs.round(5).tolist() if inputs is not None else [],
-                          "z": _sig(z), "a": _sig(grabbed.get("a", z)), "loss": _sig(loss.data)},
-                "backward": {"upstream": _sig(da), "local": _sig(local), "dz": _sig(dz),
-                             "dw": [_sig(v) for v in dz * inputs] if inputs is not None else [], "db": _sig(dz)}}
+        return {
+            "layer": layer,
+            "unit": unit,
+            "output": is_out,
+            "activation": act,
+            "formula": formula,
+            "weights": W[win].round(5).tolist(),
+            "bias": round(float(b[win]), 5),
+            "inputs_names": names,
+            "point": {
+                "index": i,
+                "x": float(xp[0, 0]),
+                "y": float(xp[0, 1]),
+                "label": float(yp[0]) if self.regression else int(yp[0]),
+                "inputs": inputs.round(5).tolist() if inputs is not None else [],
+                "z": _sig(z),
+                "a": _sig(grabbed.get("a", z)),
+                "loss": _sig(loss.data),
+            },
+            "backward": {
+                "upstream": _sig(da),
+                "local": _sig(local),
+                "dz": _sig(dz),
+                "dw": [_sig(v) for v in dz * inputs] if inputs is not None else [],
+                "db": _sig(dz),
+            },
+        }
 
     @staticmethod
     def _local_grad(act, z, a):
-        return {"tanh": 1 - a * a, "sigmoid": a * (1 - a), "relu": float(z > 0),
-                "leaky_relu": 1.0 if z > 0 else 0.01}.get(act, 1.0)
+        return {
+            "tanh": 1 - a * a,
+            "sigmoid": a * (1 - a),
+            "relu": float(z > 0),
+            "leaky_relu": 1.0 if z > 0 else 0.01,
+        }.get(act, 1.0)
 
     def gauges(self) -> dict:
         """The babysitting numbers and the monitors' verdicts."""
@@ -755,17 +825,31 @@ class Session:
                 pass
         if len(self.losses) >= 20:
             every = max(1, len(self.losses) // 5000)  # the whole curve from its start, thinned
-            verdicts += [f for f in read_loss_curve(self.losses[::every], self.config["optim"]["batch_size"])
-                         if f.kind != "nan_loss"]
-        clean = lambda d: {k: (round(float(v), 6) if v is not None and math.isfinite(v) else None) for k, v in d.items()}
-        return {"update_ratio": clean(ratios), "dead": clean(dead), "saturated": clean(sat), "grad_norm": clean(grad),
-                "verdicts": [{"kind": f.kind, "message": f.message, "advice": f.advice, "source": f.source}
-                             for f in verdicts]}
+            verdicts += [
+                f
+                for f in read_loss_curve(self.losses[::every], self.config["optim"]["batch_size"])
+                if f.kind != "nan_loss"
+            ]
+        clean = lambda d: {
+            k: (round(float(v), 6) if v is not None and math.isfinite(v) else None) for k, v in d.items()
+        }
+        return {
+            "update_ratio": clean(ratios),
+            "dead": clean(dead),
+            "saturated": clean(sat),
+            "grad_norm": clean(grad),
+            "verdicts": [
+                {"kind": f.kind, "message": f.message, "advice": f.advice, "source": f.source} for f in verdicts
+            ],
+        }
 
     def network(self, limit: int = 32) -> dict:
         """Sizes, and weights/biases of the first ``limit`` units of each layer (for the diagram)."""
-        sizes = [len(self.config["features"])] + [l["units"] for l in self.config["model"]["layers"]] + \
-                [self.net.linears[-1].out_features]
+        sizes = (
+            [len(self.config["features"])]
+            + [l["units"] for l in self.config["model"]["layers"]]
+            + [self.net.linears[-1].out_features]
+        )
         weights, biases = [], []
         for lin in self.net.linears:
             W = lin.weight.data
@@ -777,8 +861,13 @@ class Session:
                 bb = lin.bias.data
             weights.append(np.nan_to_num(W[:limit, :limit]).round(4).tolist())
             biases.append(np.nan_to_num(bb[:limit]).round(4).tolist())
-        return {"sizes": sizes, "features": list(self.config["features"]), "weights": weights, "biases": biases,
-                "activations": [l["activation"] for l in self.config["model"]["layers"]]}
+        return {
+            "sizes": sizes,
+            "features": list(self.config["features"]),
+            "weights": weights,
+            "biases": biases,
+            "activations": [l["activation"] for l in self.config["model"]["layers"]],
+        }
 
     def _cached(self, key, fn, max_age: float):
         """A view computed at most every ``max_age`` seconds (0: always fresh) while the network and
@@ -800,15 +889,27 @@ class Session:
         i = max(0, min(int(curves_since), len(c["step"])))
         last = {k: (v[-1] if v else None) for k, v in c.items()}
         clean = lambda v: v if v is None or (isinstance(v, (int, float)) and math.isfinite(v)) else None
-        f = {"tick": self.tick, "step": self.step_count, "epoch": self.epoch, "running": self.running,
-             "halted": self.halted, "message": self.message, "error": self.error, "generation": self.generation,
-             "data_version": self.data_version, "config": copy.deepcopy(self.config),
-             "regression": self.regression, "classes": self.classes,
-             "n_train": int(self.train_mask.sum()), "n_test": int((~self.train_mask).sum()),
-             "lr": self.optimizer.param_groups[0]["lr"],
-             "metrics": {k: clean(last[k]) for k in ("train_loss", "test_loss", "train_acc", "test_acc")},
-             "curves": {"start": i, **{k: [clean(x) for x in v[i:]] for k, v in c.items()}},
-             "limits": C.LIMITS_TEXT, "weights_sha256": self.weights_digest()[:16]}
+        f = {
+            "tick": self.tick,
+            "step": self.step_count,
+            "epoch": self.epoch,
+            "running": self.running,
+            "halted": self.halted,
+            "message": self.message,
+            "error": self.error,
+            "generation": self.generation,
+            "data_version": self.data_version,
+            "config": copy.deepcopy(self.config),
+            "regression": self.regression,
+            "classes": self.classes,
+            "n_train": int(self.train_mask.sum()),
+            "n_test": int((~self.train_mask).sum()),
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "metrics": {k: clean(last[k]) for k in ("train_loss", "test_loss", "train_acc", "test_acc")},
+            "curves": {"start": i, **{k: [clean(x) for x in v[i:]] for k, v in c.items()}},
+            "limits": C.LIMITS_TEXT,
+            "weights_sha256": self.weights_digest()[:16],
+        }
         if not views:
             return f
         # one forward pass (eval mode: per-point) over the map grid, the thumbnail grid and the training points

@@ -1,18 +1,27 @@
 """The report's pictures, drawn with matplotlib's object API on the Agg canvas (headless: no
 display, no pyplot global state)."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from nnlab.train.metrics import ema_smooth
 
-__all__ = ["new_figure", "plot_loss", "plot_accuracy", "plot_confusion", "plot_misclassified", "plot_first_layer",
-           "image_grid"]
+__all__ = [
+    "new_figure",
+    "plot_loss",
+    "plot_accuracy",
+    "plot_confusion",
+    "plot_misclassified",
+    "plot_first_layer",
+    "image_grid",
+]
 
 
 def new_figure(figsize=(6.4, 4.0)):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
     fig = Figure(figsize=figsize, dpi=100)
     FigureCanvasAgg(fig)
     return fig
@@ -42,8 +51,15 @@ def plot_loss(history, path, beta: float | None = None) -> str:
     val = history.history.get("val_loss")
     if val and len(loss) and history.epoch:
         steps = len(loss) / max(len(history.epoch), 1)
-        ax.plot([(i + 1) * steps for i in range(len(val))], val, "o-", color="tab:orange", ms=3, lw=1.2,
-                label="dev loss (per epoch)")
+        ax.plot(
+            [(i + 1) * steps for i in range(len(val))],
+            val,
+            "o-",
+            color="tab:orange",
+            ms=3,
+            lw=1.2,
+            label="dev loss (per epoch)",
+        )
     ax.set_xlabel("iteration")
     ax.set_ylabel("loss")
     if len(loss) and np.all(loss > 0) and loss.max() / max(loss.min(), 1e-12) > 30:
@@ -62,8 +78,10 @@ def plot_accuracy(history, path) -> str:
     fig = new_figure()
     ax = fig.subplots()
     epochs = [e + 1 for e in history.epoch]
-    for key, label, color in (("accuracy", "train (running, during the epoch)", "tab:blue"),
-                              ("val_accuracy", "dev", "tab:orange")):
+    for key, label, color in (
+        ("accuracy", "train (running, during the epoch)", "tab:blue"),
+        ("val_accuracy", "dev", "tab:orange"),
+    ):
         values = history.history.get(key)
         if values and any(v is not None for v in values):
             ax.plot(epochs, [np.nan if v is None else v * 100 for v in values], "o-", ms=3, color=color, label=label)
@@ -92,8 +110,15 @@ def plot_confusion(cm: np.ndarray, path, class_names=None, title="Confusion matr
     if k <= 20:
         hi = cm.max() if cm.size else 0
         for i, j in zip(*np.nonzero(cm)):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=7,
-                    color="white" if cm[i, j] > hi / 2 else "black")
+            ax.text(
+                j,
+                i,
+                str(cm[i, j]),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if cm[i, j] > hi / 2 else "black",
+            )
     ax.set_title(title)
     return _save(fig, path)
 
@@ -128,7 +153,7 @@ def _mosaic(images, cols: int, normalize: bool, title_rows: int):
     for i, im in enumerate(imgs):
         r, c = divmod(i, cols)
         y, x = r * ch + pad + title_rows, c * cw + pad
-        canvas[y:y + h, x:x + w] = im
+        canvas[y : y + h, x : x + w] = im
     return canvas, (ch, cw, pad, h, w)
 
 
@@ -142,8 +167,7 @@ def image_grid(images, titles, path, cols: int = 8, suptitle=None, cmap="gray", 
     scale = 1.25 if has_titles else 0.75
     fig = new_figure((scale * cols * cw / ch + 0.3, scale * rows + (0.45 if suptitle else 0.15)))
     ax = fig.add_axes((0.01, 0.01, 0.98, 0.98 - (0.4 / (scale * rows + 0.45) if suptitle else 0.0)))
-    ax.imshow(canvas, cmap=cmap if canvas.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest",
-              aspect="auto")
+    ax.imshow(canvas, cmap=cmap if canvas.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest", aspect="auto")
     ax.axis("off")
     for i, t in enumerate(titles):
         if t:
@@ -163,10 +187,19 @@ def plot_misclassified(X, y_true, y_pred, path, class_names=None, limit: int = 4
     if len(wrong) == 0 or X.ndim not in (3, 4):
         return None
     names = class_names or [str(i) for i in range(int(max(y_true.max(), y_pred.max())) + 1)]
-    titles = [f"pred {names[y_pred[i]]} / true {names[y_true[i]]}" if len(names[0]) > 2 else
-              f"{names[y_pred[i]]} (true {names[y_true[i]]})" for i in wrong]
-    return image_grid([X[i] for i in wrong], titles, path, cols=8,
-                      suptitle=f"Misclassified test examples ({int(np.sum(y_true != y_pred))} in all): predicted (true)")
+    titles = [
+        f"pred {names[y_pred[i]]} / true {names[y_true[i]]}"
+        if len(names[0]) > 2
+        else f"{names[y_pred[i]]} (true {names[y_true[i]]})"
+        for i in wrong
+    ]
+    return image_grid(
+        [X[i] for i in wrong],
+        titles,
+        path,
+        cols=8,
+        suptitle=f"Misclassified test examples ({int(np.sum(y_true != y_pred))} in all): predicted (true)",
+    )
 
 
 def first_layer_weights(model, input_shape):
@@ -174,6 +207,7 @@ def first_layer_weights(model, input_shape):
     hidden unit's template; square gray images when ``input_shape`` is not (C, H, W)), or a Conv2d's
     filters; None if the first layer is neither."""
     from nnlab.nn import Conv2d, Linear
+
     for _, m in model.named_modules():
         if isinstance(m, Linear):
             W = m.weight.data
@@ -197,5 +231,4 @@ def plot_first_layer(model, input_shape, path, limit: int = 64) -> str | None:
         return None
     W, title = found
     W = W[:limit]
-    return image_grid(list(W), [""] * len(W), path, cols=min(16, len(W)), suptitle=title, cmap="RdBu_r",
-                      normalize=True)
+    return image_grid(list(W), [""] * len(W), path, cols=min(16, len(W)), suptitle=title, cmap="RdBu_r", normalize=True)

@@ -16,6 +16,7 @@ called on callbacks that override them, so an epoch-level callback costs nothing
 Callbacks with state that matters for resuming (EarlyStopping's patience count, ReduceLROnPlateau's
 best value...) expose ``state_dict``/``load_state_dict``; checkpoints store them.
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,12 +31,32 @@ import numpy as np
 from nnlab.utils.io import atomic_write_text
 
 __all__ = [
-    "Callback", "CallbackList", "History", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler",
-    "ReduceLROnPlateau", "ProgressBar", "CSVLogger", "JSONLogger", "LambdaCallback", "atomic_write_text",
+    "Callback",
+    "CallbackList",
+    "History",
+    "EarlyStopping",
+    "ModelCheckpoint",
+    "LearningRateScheduler",
+    "ReduceLROnPlateau",
+    "ProgressBar",
+    "CSVLogger",
+    "JSONLogger",
+    "LambdaCallback",
+    "atomic_write_text",
 ]
 
-HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_train_batch_begin",
-         "on_train_batch_end", "on_test_begin", "on_test_end", "on_test_batch_begin", "on_test_batch_end")
+HOOKS = (
+    "on_train_begin",
+    "on_train_end",
+    "on_epoch_begin",
+    "on_epoch_end",
+    "on_train_batch_begin",
+    "on_train_batch_end",
+    "on_test_begin",
+    "on_test_end",
+    "on_test_batch_begin",
+    "on_test_batch_end",
+)
 
 EXTRA_HOOKS = ("on_interrupt", "on_train_abort")  # outside the normal flow of fit
 
@@ -52,16 +73,35 @@ class Callback:
     def model(self):
         return None if self.trainer is None else self.trainer.model
 
-    def on_train_begin(self, logs=None): pass
-    def on_train_end(self, logs=None): pass
-    def on_epoch_begin(self, epoch, logs=None): pass
-    def on_epoch_end(self, epoch, logs=None): pass
-    def on_train_batch_begin(self, batch, logs=None): pass
-    def on_train_batch_end(self, batch, logs=None): pass
-    def on_test_begin(self, logs=None): pass
-    def on_test_end(self, logs=None): pass
-    def on_test_batch_begin(self, batch, logs=None): pass
-    def on_test_batch_end(self, batch, logs=None): pass
+    def on_train_begin(self, logs=None):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+    def on_train_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_train_batch_end(self, batch, logs=None):
+        pass
+
+    def on_test_begin(self, logs=None):
+        pass
+
+    def on_test_end(self, logs=None):
+        pass
+
+    def on_test_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_test_batch_end(self, batch, logs=None):
+        pass
 
     def on_interrupt(self, logs=None):
         """Training was interrupted (Ctrl-C); ModelCheckpoint saves a resumable checkpoint here."""
@@ -96,8 +136,7 @@ class CallbackList:
             if trainer is not None:
                 cb.set_trainer(trainer)
         # Bound methods per hook, computed once: the per-step loop calls only what exists.
-        self._hooks = {h: [getattr(cb, h) for cb in self.callbacks if _overrides(cb, h)]
-                       for h in HOOKS + EXTRA_HOOKS}
+        self._hooks = {h: [getattr(cb, h) for cb in self.callbacks if _overrides(cb, h)] for h in HOOKS + EXTRA_HOOKS}
 
     def has(self, hook: str) -> bool:
         return bool(self._hooks[hook])
@@ -150,15 +189,19 @@ class History(Callback):
         return col[-1] if col else default
 
     def state_dict(self) -> dict:
-        return {"epoch": list(self.epoch),
-                "history": {k: [None if v is None else float(v) for v in col] for k, col in self.history.items()},
-                "iterations": {k: np.asarray(v, dtype=np.float64) for k, v in self.iterations.items()}}
+        return {
+            "epoch": list(self.epoch),
+            "history": {k: [None if v is None else float(v) for v in col] for k, col in self.history.items()},
+            "iterations": {k: np.asarray(v, dtype=np.float64) for k, v in self.iterations.items()},
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.epoch = [int(e) for e in state.get("epoch", [])]
         self.history = {k: list(v) for k, v in state.get("history", {}).items()}
-        self.iterations = {k: [float(x) for x in np.asarray(v).ravel()]
-                           for k, v in state.get("iterations", {"loss": [], "reg_loss": []}).items()}
+        self.iterations = {
+            k: [float(x) for x in np.asarray(v).ravel()]
+            for k, v in state.get("iterations", {"loss": [], "reg_loss": []}).items()
+        }
 
     def __repr__(self) -> str:
         return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"
@@ -188,8 +231,11 @@ class _Monitor:
         value = (logs or {}).get(self.monitor)
         if value is None or (isinstance(value, float) and math.isnan(value)):
             if not getattr(self, "_warned", False):
-                why = ("is NaN this epoch (the loss diverged?)" if value is not None else
-                       f"is not in the logs; available keys: {', '.join(sorted(logs or {})) or '(none)'}")
+                why = (
+                    "is NaN this epoch (the loss diverged?)"
+                    if value is not None
+                    else f"is not in the logs; available keys: {', '.join(sorted(logs or {})) or '(none)'}"
+                )
                 warnings.warn(f"{who}: monitored key '{self.monitor}' {why}", RuntimeWarning, stacklevel=3)
                 self._warned = True
             return None
@@ -203,8 +249,16 @@ class EarlyStopping(Callback, _Monitor):
     (the dev-set early stopping of the notes), whether training stopped early or ran out of epochs.
     """
 
-    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0, mode: str = "auto",
-                 restore_best_weights: bool = False, baseline: float | None = None, verbose: bool = False):
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        min_delta: float = 0.0,
+        patience: int = 0,
+        mode: str = "auto",
+        restore_best_weights: bool = False,
+        baseline: float | None = None,
+        verbose: bool = False,
+    ):
         if patience < 0:
             raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience}")
         self.monitor, self.min_delta, self.patience = monitor, abs(float(min_delta)), int(patience)
@@ -233,16 +287,24 @@ class EarlyStopping(Callback, _Monitor):
             self.stopped_epoch = int(epoch)
             self.trainer.stop_training = True
             if self.verbose:
-                print(f"EarlyStopping: {self.monitor} did not improve for {self.wait} epochs; "
-                      f"best {self.best:.4g} at epoch {self.best_epoch + 1}", file=sys.stderr)
+                print(
+                    f"EarlyStopping: {self.monitor} did not improve for {self.wait} epochs; "
+                    f"best {self.best:.4g} at epoch {self.best_epoch + 1}",
+                    file=sys.stderr,
+                )
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
 
     def state_dict(self):
-        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
-                "stopped_epoch": self.stopped_epoch, "best_weights": self.best_weights}
+        return {
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "stopped_epoch": self.stopped_epoch,
+            "best_weights": self.best_weights,
+        }
 
     def load_state_dict(self, state):
         self.best, self.best_epoch = state.get("best"), state.get("best_epoch")
@@ -260,8 +322,16 @@ class ModelCheckpoint(Callback, _Monitor):
     writes only when ``monitor`` improves; ``save_on_interrupt`` writes one on Ctrl-C.
     """
 
-    def __init__(self, filepath, monitor: str | None = None, save_best_only: bool = False, mode: str = "auto",
-                 every_n_epochs: int = 1, every_n_steps: int | None = None, save_on_interrupt: bool = True):
+    def __init__(
+        self,
+        filepath,
+        monitor: str | None = None,
+        save_best_only: bool = False,
+        mode: str = "auto",
+        every_n_epochs: int = 1,
+        every_n_steps: int | None = None,
+        save_on_interrupt: bool = True,
+    ):
         if save_best_only and monitor is None:
             raise ValueError("ModelCheckpoint: save_best_only=True needs monitor= a log key such as 'val_loss'")
         if every_n_epochs < 1 or (every_n_steps is not None and every_n_steps < 1):
@@ -284,6 +354,7 @@ class ModelCheckpoint(Callback, _Monitor):
         """A run that starts or resumes first removes the temporary files of checkpoint writes
         that a killed process left in its folder (each up to a checkpoint's size)."""
         from nnlab.utils.io import remove_stale_temps
+
         remove_stale_temps(os.path.dirname(os.path.abspath(self.filepath)))
 
     def _save(self) -> None:
@@ -328,8 +399,11 @@ def _is_bound_scheduler(schedule) -> bool:
     bound = getattr(schedule, "_bound", False)
     if bound is not False:  # nnlab.optim.schedules.Schedule: bound when built with an optimizer
         return bound is not None
-    return hasattr(schedule, "step") and hasattr(schedule, "state_dict") and (
-        hasattr(schedule, "optimizer") or not callable(schedule))
+    return (
+        hasattr(schedule, "step")
+        and hasattr(schedule, "state_dict")
+        and (hasattr(schedule, "optimizer") or not callable(schedule))
+    )
 
 
 class LearningRateScheduler(Callback):
@@ -382,13 +456,27 @@ class ReduceLROnPlateau(Callback, _Monitor):
     """Multiply the learning rate by ``factor`` when ``monitor`` stalls for ``patience`` epochs
     (the notes' "step decay when the validation error stops improving")."""
 
-    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, mode: str = "auto",
-                 min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0, verbose: bool = False):
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 10,
+        mode: str = "auto",
+        min_delta: float = 1e-4,
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+        verbose: bool = False,
+    ):
         if not 0 < factor < 1:
             raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor}")
         self.monitor, self.factor, self.patience = monitor, float(factor), int(patience)
         self.mode = _mode_for(monitor, mode)
-        self.min_delta, self.cooldown, self.min_lr, self.verbose = float(min_delta), int(cooldown), float(min_lr), verbose
+        self.min_delta, self.cooldown, self.min_lr, self.verbose = (
+            float(min_delta),
+            int(cooldown),
+            float(min_lr),
+            verbose,
+        )
         self.best, self.wait, self.cooldown_counter = None, 0, 0
 
     def on_epoch_end(self, epoch, logs=None):
@@ -407,8 +495,9 @@ class ReduceLROnPlateau(Callback, _Monitor):
                     g["lr"] = max(g["lr"] * self.factor, self.min_lr)
                 self.cooldown_counter, self.wait = self.cooldown, 0
                 if self.verbose:
-                    print(f"ReduceLROnPlateau: lr -> {self.trainer.optimizer.param_groups[0]['lr']:.3g}",
-                          file=sys.stderr)
+                    print(
+                        f"ReduceLROnPlateau: lr -> {self.trainer.optimizer.param_groups[0]['lr']:.3g}", file=sys.stderr
+                    )
 
     def state_dict(self):
         return {"best": self.best, "wait": self.wait, "cooldown_counter": self.cooldown_counter}
@@ -431,8 +520,13 @@ class ProgressBar(Callback):
     """A tqdm bar per epoch with the running loss; silent when stderr is not a terminal
     (``enabled=None``), so logs and CI output stay clean. Prints one summary line per epoch."""
 
-    def __init__(self, enabled: bool | None = None, file=None, keys=("loss", "accuracy", "val_loss", "val_accuracy"),
-                 update_every: int = 10):
+    def __init__(
+        self,
+        enabled: bool | None = None,
+        file=None,
+        keys=("loss", "accuracy", "val_loss", "val_accuracy"),
+        update_every: int = 10,
+    ):
         self.file = file if file is not None else sys.stderr
         self.enabled = enabled
         self.keys, self.update_every = keys, max(1, int(update_every))
@@ -451,8 +545,15 @@ class ProgressBar(Callback):
         if not self._on:
             return
         from tqdm.auto import tqdm
-        self._bar = tqdm(total=self.trainer.steps_per_epoch, desc=f"epoch {epoch + 1}/{self._epochs}",
-                         file=self.file, leave=False, unit="step", dynamic_ncols=True)
+
+        self._bar = tqdm(
+            total=self.trainer.steps_per_epoch,
+            desc=f"epoch {epoch + 1}/{self._epochs}",
+            file=self.file,
+            leave=False,
+            unit="step",
+            dynamic_ncols=True,
+        )
         self._bar.update(self.trainer.batch_in_epoch)
 
     def on_train_batch_end(self, batch, logs=None):
@@ -469,8 +570,10 @@ class ProgressBar(Callback):
             self._bar = None
         if self._on:
             parts = [f"{k} {_fmt(logs[k])}" for k in self.keys if k in logs]
-            print(f"epoch {epoch + 1}/{self._epochs}  " + "  ".join(parts) + f"  ({logs.get('epoch_seconds', 0):.1f}s)",
-                  file=self.file)
+            print(
+                f"epoch {epoch + 1}/{self._epochs}  " + "  ".join(parts) + f"  ({logs.get('epoch_seconds', 0):.1f}s)",
+                file=self.file,
+            )
 
     def on_train_end(self, logs=None):
         if self._bar is not None:
@@ -498,6 +601,7 @@ class CSVLogger(Callback):
     def on_epoch_end(self, epoch, logs=None):
         header, rows = _history_rows(self.trainer.history)
         import io
+
         buf = io.StringIO()
         w = csv.writer(buf)
         w.writerow(header)
@@ -543,4 +647,5 @@ class LambdaCallback(Callback):
                     user_end(batch, logs)
                 if self.trainer.global_step % every_n_steps == 0:
                     on_step(self.trainer.global_step, logs)
+
             self.on_train_batch_end = batch_end

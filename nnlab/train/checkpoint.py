@@ -14,6 +14,7 @@ Files are written to a temporary file in the target folder and moved into place 
 intact. A truncated or foreign file, or one from a newer format version, raises
 ``CheckpointError`` with a one-line explanation.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,18 @@ import numpy as np
 
 from nnlab.utils.io import atomic_savez
 
-__all__ = ["FORMAT", "VERSION", "CheckpointError", "Checkpoint", "save", "load", "write_checkpoint",
-           "read_checkpoint", "encode", "decode"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "CheckpointError",
+    "Checkpoint",
+    "save",
+    "load",
+    "write_checkpoint",
+    "read_checkpoint",
+    "encode",
+    "decode",
+]
 
 FORMAT = "nnlab-checkpoint"
 VERSION = 1
@@ -73,8 +84,10 @@ def encode(obj, arrays: list):
         if all(isinstance(k, str) for k in obj) and not any(k in _TAGS for k in obj):
             return {k: encode(v, arrays) for k, v in obj.items()}
         return {"__items__": [[encode(k, arrays), encode(v, arrays)] for k, v in obj.items()]}
-    raise TypeError(f"checkpoint: cannot store a value of type {type(obj).__name__}; "
-                    "only numbers, strings, lists, dicts and NumPy arrays are saved")
+    raise TypeError(
+        f"checkpoint: cannot store a value of type {type(obj).__name__}; "
+        "only numbers, strings, lists, dicts and NumPy arrays are saved"
+    )
 
 
 def decode(obj, arrays):
@@ -82,7 +95,7 @@ def decode(obj, arrays):
         return [decode(v, arrays) for v in obj]
     if isinstance(obj, dict):
         if len(obj) == 1:
-            (tag, v), = obj.items()
+            ((tag, v),) = obj.items()
             if tag == "__ndarray__":
                 return arrays(v)
             if tag == "__tuple__":
@@ -93,6 +106,7 @@ def decode(obj, arrays):
                 return float(v)
             if tag == "__tensor__":
                 from nnlab.engine.tensor import Tensor
+
                 return Tensor(decode(v, arrays))
         return {k: decode(v, arrays) for k, v in obj.items()}
     return obj
@@ -140,8 +154,10 @@ def _verified_arrays(doc: dict, z, path: str, corrupt: str) -> dict:
         raise CheckpointError(corrupt)
     arrays = [z[f"a{i}"] for i in range(want["arrays"])]
     if arrays_checksum(arrays) != want["crc32"]:
-        raise CheckpointError(f"{path}: the stored arrays do not match the checkpoint's checksum (the file was "
-                              "damaged or edited); use an earlier checkpoint or train again")
+        raise CheckpointError(
+            f"{path}: the stored arrays do not match the checkpoint's checksum (the file was "
+            "damaged or edited); use an earlier checkpoint or train again"
+        )
     return dict(enumerate(arrays))
 
 
@@ -151,37 +167,58 @@ def read_checkpoint(path) -> dict:
     if os.path.isdir(path):
         candidate = os.path.join(path, "checkpoint.npz")
         if not os.path.isfile(candidate):
-            raise CheckpointNotFoundError(f"{path}: folder has no checkpoint.npz; pass a run folder or a checkpoint file")
+            raise CheckpointNotFoundError(
+                f"{path}: folder has no checkpoint.npz; pass a run folder or a checkpoint file"
+            )
         path = candidate
     if not os.path.exists(path):
         raise CheckpointNotFoundError(f"{path}: no such checkpoint; check the path (a run folder or a .npz file)")
-    corrupt = (f"{path}: the checkpoint is truncated or corrupt; use an earlier checkpoint "
-               "(or the run's checkpoint.npz) or train again")
+    corrupt = (
+        f"{path}: the checkpoint is truncated or corrupt; use an earlier checkpoint "
+        "(or the run's checkpoint.npz) or train again"
+    )
     try:
         with np.load(path, allow_pickle=False) as z:
             if _META not in z.files:
-                raise CheckpointError(f"{path}: not an nnlab checkpoint (no {_META} entry); "
-                                      "save checkpoints with nnlab.save or ModelCheckpoint")
+                raise CheckpointError(
+                    f"{path}: not an nnlab checkpoint (no {_META} entry); "
+                    "save checkpoints with nnlab.save or ModelCheckpoint"
+                )
             doc = json.loads(z[_META].tobytes().decode("utf-8"))
             if not isinstance(doc, dict) or doc.get("format") != FORMAT:
                 raise CheckpointError(f"{path}: not an nnlab checkpoint (format {doc.get('format')!r})")
             version = doc.get("version")
             if not isinstance(version, int) or version > VERSION or version < 1:
-                raise CheckpointError(f"{path}: checkpoint format version {version!r}, this nnlab reads version "
-                                      f"{VERSION}; upgrade nnlab (pip install -U nnlab) or retrain")
+                raise CheckpointError(
+                    f"{path}: checkpoint format version {version!r}, this nnlab reads version "
+                    f"{VERSION}; upgrade nnlab (pip install -U nnlab) or retrain"
+                )
             cache = _verified_arrays(doc, z, path, corrupt)
 
             def array(i):
                 if i not in cache:
                     cache[i] = z[f"a{i}"]
                 return cache[i]
+
             payload = decode({k: v for k, v in doc.items() if k not in ("format", "version", "checksum")}, array)
     except CheckpointError:
         raise
-    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, OSError, UnicodeDecodeError, RuntimeError,
-            NotImplementedError, zlib.error, struct.error) as e:  # a damaged zip raises any of these
+    except (
+        zipfile.BadZipFile,
+        EOFError,
+        KeyError,
+        ValueError,
+        OSError,
+        UnicodeDecodeError,
+        RuntimeError,
+        NotImplementedError,
+        zlib.error,
+        struct.error,
+    ) as e:  # a damaged zip raises any of these
         if isinstance(e, OSError) and not isinstance(e, (EOFError,)) and e.errno is not None:
-            raise CheckpointError(f"{path}: cannot read the checkpoint ({e.strerror}); check the file's permissions") from None
+            raise CheckpointError(
+                f"{path}: cannot read the checkpoint ({e.strerror}); check the file's permissions"
+            ) from None
         raise CheckpointError(corrupt) from None
     payload["version"] = version
     payload["path"] = path
@@ -215,6 +252,7 @@ def build_model(arch: dict, custom_objects=None, max_values: int | None = None):
     """
     from nnlab.engine import random as nrandom
     from nnlab.nn import parameter
+
     state = nrandom.get_state()
     seen = [0]
 
@@ -223,16 +261,20 @@ def build_model(arch: dict, custom_objects=None, max_values: int | None = None):
         if commit:
             seen[0] = n
         if n > max_values:
-            raise CheckpointError(f"the stored architecture asks for more than the {max_values:,} weight values the "
-                                  "file holds (a parameter of shape "
-                                  f"{tuple(int(d) for d in shape)}); the file is damaged or was edited")
+            raise CheckpointError(
+                f"the stored architecture asks for more than the {max_values:,} weight values the "
+                "file holds (a parameter of shape "
+                f"{tuple(int(d) for d in shape)}); the file is damaged or was edited"
+            )
+
     if max_values is not None:
         parameter._BUILD_GUARDS.append(guard)
     try:
         return _build_model(arch, custom_objects)
     except MemoryError:
-        raise CheckpointError("the stored architecture asks for more memory than this machine has; the file is "
-                              "damaged or was edited") from None
+        raise CheckpointError(
+            "the stored architecture asks for more memory than this machine has; the file is damaged or was edited"
+        ) from None
     finally:
         if max_values is not None:
             parameter._BUILD_GUARDS.remove(guard)
@@ -242,13 +284,17 @@ def build_model(arch: dict, custom_objects=None, max_values: int | None = None):
 def _build_model(arch: dict, custom_objects=None):
     if "config" in arch and arch["config"] is not None:
         from nnlab.nn.module import module_from_config
+
         return module_from_config(arch["config"], custom_objects)
     if "builder" in arch:
         from nnlab.train import models
+
         b = arch["builder"]
         return models.build_model(b["name"], **b.get("kwargs", {}))
-    raise CheckpointError("the checkpoint holds no model architecture; rebuild the model in code and "
-                          "load the weights with model.load_state_dict(ckpt.model_state)")
+    raise CheckpointError(
+        "the checkpoint holds no model architecture; rebuild the model in code and "
+        "load the weights with model.load_state_dict(ckpt.model_state)"
+    )
 
 
 def state_values(state) -> int:
@@ -274,15 +320,20 @@ class Checkpoint:
         self.extra = payload.get("extra") or {}
         st = self.train_state
         # Completed epochs (a checkpoint from an epoch end has that epoch trained, its hooks pending).
-        self.epoch = None if "epoch" not in st else int(st["epoch"]) + int(
-            st.get("batch", 0) >= st.get("steps_per_epoch", 1) > 0)
+        self.epoch = (
+            None
+            if "epoch" not in st
+            else int(st["epoch"]) + int(st.get("batch", 0) >= st.get("steps_per_epoch", 1) > 0)
+        )
         self.step = self.train_state.get("global_step")
         prep = payload.get("preprocessor")
         self.preprocessor = None
         if prep is not None:
             from nnlab.data.preprocessing import preprocessor_from_state
+
             self.preprocessor = preprocessor_from_state(prep)
         from nnlab.train.callbacks import History
+
         self.history = History()
         if payload.get("history"):
             self.history.load_state_dict(payload["history"])
@@ -297,8 +348,10 @@ class Checkpoint:
             try:
                 self.model.load_state_dict(self.model_state)
             except (KeyError, ValueError) as e:
-                raise CheckpointError(f"{self.path}: the weights do not fit the stored architecture ({e}); "
-                                      "the file is damaged or was edited") from None
+                raise CheckpointError(
+                    f"{self.path}: the weights do not fit the stored architecture ({e}); "
+                    "the file is damaged or was edited"
+                ) from None
             self.model.eval()
 
     def __repr__(self) -> str:
@@ -312,23 +365,32 @@ def save(obj, path, *, preprocessor=None, config: dict | None = None, builder: d
     dicts, lists and tuples of arrays, Tensors, numbers, strings and None (``nnlab.load`` gives
     it back as saved, as ``torch.save``/``torch.load`` do). Returns the path."""
     from nnlab.nn.module import Module
+
     _check_target(path)
     if hasattr(obj, "save_checkpoint") and hasattr(obj, "model"):
         return obj.save_checkpoint(path)
     if not isinstance(obj, Module):
         if preprocessor is not None or config or builder is not None or extra:
-            raise TypeError("nnlab.save: preprocessor=, config=, builder= and extra keywords go with a Module; "
-                            f"got a {type(obj).__name__}")
+            raise TypeError(
+                "nnlab.save: preprocessor=, config=, builder= and extra keywords go with a Module; "
+                f"got a {type(obj).__name__}"
+            )
         try:
             encode(obj, [])
         except TypeError as e:
-            raise TypeError(f"nnlab.save: expected a Module, a Trainer, or data made of dicts, lists, tuples, arrays, "
-                            f"Tensors, numbers and strings ({str(e).removeprefix('checkpoint: ')})") from None
+            raise TypeError(
+                f"nnlab.save: expected a Module, a Trainer, or data made of dicts, lists, tuples, arrays, "
+                f"Tensors, numbers and strings ({str(e).removeprefix('checkpoint: ')})"
+            ) from None
         return write_checkpoint(path, {"kind": "data", "data": obj})
-    payload = {"kind": "model", "architecture": model_architecture(obj, builder),
-               "model_state": dict(obj.state_dict()),
-               "preprocessor": None if preprocessor is None else preprocessor.state_dict(),
-               "config": config or {}, "extra": extra}
+    payload = {
+        "kind": "model",
+        "architecture": model_architecture(obj, builder),
+        "model_state": dict(obj.state_dict()),
+        "preprocessor": None if preprocessor is None else preprocessor.state_dict(),
+        "config": config or {},
+        "extra": extra,
+    }
     return write_checkpoint(path, payload)
 
 
@@ -336,10 +398,13 @@ def _check_target(path) -> None:
     try:
         target = os.fspath(path)
     except TypeError:
-        raise TypeError(f"nnlab.save: path must be a file path (str or os.PathLike), got {type(path).__name__}") from None
+        raise TypeError(
+            f"nnlab.save: path must be a file path (str or os.PathLike), got {type(path).__name__}"
+        ) from None
     if os.path.isdir(target):
-        raise IsADirectoryError(f"nnlab.save: {target} is a folder; give a file name such as "
-                                f"{os.path.join(target, 'model.npz')}")
+        raise IsADirectoryError(
+            f"nnlab.save: {target} is a folder; give a file name such as {os.path.join(target, 'model.npz')}"
+        )
 
 
 def load(path, custom_objects=None):

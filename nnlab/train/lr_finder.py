@@ -7,6 +7,7 @@ smoothed curve, d loss / d log10(lr) most negative, taken before the divergence.
 noisy (mini-batches, dropout), so the test runs from k seeds (fresh initialization and shuffling
 each) and reports the median suggestion with its spread.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,18 +53,22 @@ class LRFinderResult:
 
     def __str__(self) -> str:
         lo, hi = self.spread
-        return (f"suggested lr {self.suggestion:.3g} (median of {len(self.suggestions)} seeds; "
-                f"range {lo:.3g} to {hi:.3g}, log10 std {self.log10_std:.2f})")
+        return (
+            f"suggested lr {self.suggestion:.3g} (median of {len(self.suggestions)} seeds; "
+            f"range {lo:.3g} to {hi:.3g}, log10 std {self.log10_std:.2f})"
+        )
 
     def plot(self, ax=None):
         """Loss against learning rate (log axis), each seed, with the suggestions marked."""
         import matplotlib
+
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
+
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 4))
         for lr, raw, sm, s in zip(self.lrs, self.losses, self.smoothed, self.suggestions):
-            line, = ax.plot(lr, sm, lw=1.5)
+            (line,) = ax.plot(lr, sm, lw=1.5)
             ax.plot(lr, raw, lw=0.5, alpha=0.3, color=line.get_color())
             ax.axvline(s, color=line.get_color(), ls=":", lw=1)
         ax.axvline(self.suggestion, color="k", ls="--", lw=1, label=f"suggested {self.suggestion:.2g}")
@@ -79,16 +84,30 @@ def steepest_descent(lrs, smoothed, skip_start: int = 10) -> int:
     points (the moving average still warms up there)."""
     lrs, smoothed = np.asarray(lrs, dtype=np.float64), np.asarray(smoothed, dtype=np.float64)
     if len(lrs) < 3:
-        raise ValueError(f"lr_find: need at least 3 recorded steps to find a slope, got {len(lrs)}; "
-                         "raise num_steps or lower start_lr")
+        raise ValueError(
+            f"lr_find: need at least 3 recorded steps to find a slope, got {len(lrs)}; "
+            "raise num_steps or lower start_lr"
+        )
     slope = np.gradient(smoothed, np.log10(lrs))
     lo = min(skip_start, len(lrs) - 2)
     return lo + int(np.argmin(slope[lo:]))
 
 
-def lr_find(model, loss_fn, data, optimizer=None, *, start_lr: float = 1e-6, end_lr: float = 10.0,
-            num_steps: int = 200, batch_size: int = 32, seeds=(0, 1, 2), beta: float = 0.95,
-            diverge: float = 4.0, regularizer=None) -> LRFinderResult:
+def lr_find(
+    model,
+    loss_fn,
+    data,
+    optimizer=None,
+    *,
+    start_lr: float = 1e-6,
+    end_lr: float = 10.0,
+    num_steps: int = 200,
+    batch_size: int = 32,
+    seeds=(0, 1, 2),
+    beta: float = 0.95,
+    diverge: float = 4.0,
+    regularizer=None,
+) -> LRFinderResult:
     """Run the range test from each seed and suggest a learning rate.
 
     Args:
@@ -116,6 +135,7 @@ def lr_find(model, loss_fn, data, optimizer=None, *, start_lr: float = 1e-6, end
 
         def optimizer(params, lr):
             return SGD(params, lr=lr, momentum=0.9)
+
     saved = model.state_dict() if isinstance(model, Module) else None
     rng_state = nrandom.get_state()
     schedule = start_lr * (end_lr / start_lr) ** (np.arange(num_steps) / (num_steps - 1))

@@ -1,4 +1,5 @@
 """Classification metrics and curve smoothing, on plain NumPy arrays."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,7 +27,9 @@ def accuracy(scores_or_classes, y) -> float:
     if p.ndim == 2:
         p = predicted_classes(p)
     if p.shape != y.shape:
-        raise ValueError(f"accuracy: {p.shape[0] if p.ndim else 0} predictions for {y.shape[0] if y.ndim else 0} labels")
+        raise ValueError(
+            f"accuracy: {p.shape[0] if p.ndim else 0} predictions for {y.shape[0] if y.ndim else 0} labels"
+        )
     return float(np.mean(p == y)) if y.size else float("nan")
 
 
@@ -56,5 +59,5 @@ def ema_smooth(values, beta: float = 0.98) -> np.ndarray:
     # A sequential recurrence; curves hold thousands of points at most, so this is not a hot path.
     for t, x in enumerate(v, 1):
         avg = beta * avg + (1 - beta) * x
-        out[t - 1] = avg / (1 - beta ** t)
+        out[t - 1] = avg / (1 - beta**t)
     return out

@@ -16,6 +16,7 @@ images with seed 0, wall time of ``nnlab train`` on 2 cores, report included):
 Every option can be overridden (``hidden``, ``activation``, ``dropout``, ``batchnorm``, ``init``,
 ``optimizer``, ``lr``, ``epochs``, ``batch_size``, ``l2``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,8 +27,23 @@ from nnlab import nn
 from nnlab.nn import functional as F
 from nnlab.nn.module import Module
 
-__all__ = ["mlp", "digit16", "cnn", "kan", "OneHotMSELoss", "MODELS", "DEFAULT_MODEL", "Recipe", "recipe",
-           "build_model", "make_optimizer", "model_names", "recipe_settings", "ACTIVATIONS", "OPTIMIZERS"]
+__all__ = [
+    "mlp",
+    "digit16",
+    "cnn",
+    "kan",
+    "OneHotMSELoss",
+    "MODELS",
+    "DEFAULT_MODEL",
+    "Recipe",
+    "recipe",
+    "build_model",
+    "make_optimizer",
+    "model_names",
+    "recipe_settings",
+    "ACTIVATIONS",
+    "OPTIMIZERS",
+]
 
 DEFAULT_MODEL = "cnn"
 
@@ -45,8 +61,15 @@ def _features(input_shape) -> int:
     return int(np.prod(input_shape))
 
 
-def mlp(input_shape=(1, 28, 28), num_classes: int = 10, hidden=(512, 256), activation: str = "relu",
-        dropout: float = 0.3, batchnorm: bool = True, init: str | None = None) -> nn.Sequential:
+def mlp(
+    input_shape=(1, 28, 28),
+    num_classes: int = 10,
+    hidden=(512, 256),
+    activation: str = "relu",
+    dropout: float = 0.3,
+    batchnorm: bool = True,
+    init: str | None = None,
+) -> nn.Sequential:
     """Flatten -> [Linear -> (BatchNorm) -> activation -> (Dropout)] per hidden layer -> Linear."""
     hidden = [int(h) for h in hidden]
     if any(h < 1 for h in hidden):
@@ -65,8 +88,9 @@ def mlp(input_shape=(1, 28, 28), num_classes: int = 10, hidden=(512, 256), activ
     return nn.Sequential(*layers)
 
 
-def digit16(input_shape=(1, 28, 28), num_classes: int = 10, hidden=(16, 16), activation: str = "sigmoid",
-            init: str = "xavier") -> nn.Sequential:
+def digit16(
+    input_shape=(1, 28, 28), num_classes: int = 10, hidden=(16, 16), activation: str = "sigmoid", init: str = "xavier"
+) -> nn.Sequential:
     """The notes' digit recognizer: 784-16-16-10 with sigmoid units everywhere (outputs too),
     13,002 weights and biases, trained on the squared error to one-hot targets."""
     layers, d = [nn.Flatten()], _features(input_shape)
@@ -77,9 +101,18 @@ def digit16(input_shape=(1, 28, 28), num_classes: int = 10, hidden=(16, 16), act
     return nn.Sequential(*layers)
 
 
-def cnn(input_shape=(1, 28, 28), num_classes: int = 10, channels=(16, 32), kernel_size: int = 5, padding: int = 0,
-        fc: int = 128, dropout: float = 0.3, batchnorm: bool = False, activation: str = "relu",
-        init: str | None = None) -> nn.Sequential:
+def cnn(
+    input_shape=(1, 28, 28),
+    num_classes: int = 10,
+    channels=(16, 32),
+    kernel_size: int = 5,
+    padding: int = 0,
+    fc: int = 128,
+    dropout: float = 0.3,
+    batchnorm: bool = False,
+    activation: str = "relu",
+    init: str | None = None,
+) -> nn.Sequential:
     """[Conv k x k -> (BatchNorm2d) -> activation -> MaxPool 2x2] per entry of ``channels``, then
     Flatten -> Linear(fc) -> activation -> (Dropout) -> Linear(num_classes).
 
@@ -87,8 +120,10 @@ def cnn(input_shape=(1, 28, 28), num_classes: int = 10, channels=(16, 32), kerne
     -> 4, so the second stage and the head work on small maps (fast on a CPU).
     """
     if len(input_shape) != 3:
-        raise ValueError(f"cnn: needs image input (C, H, W), got samples of shape {tuple(input_shape)}; "
-                         "use --model mlp for flat features")
+        raise ValueError(
+            f"cnn: needs image input (C, H, W), got samples of shape {tuple(input_shape)}; "
+            "use --model mlp for flat features"
+        )
     c, h, w = (int(s) for s in input_shape)
     k, p = int(kernel_size), int(padding)
     init = init or "he"
@@ -96,9 +131,11 @@ def cnn(input_shape=(1, 28, 28), num_classes: int = 10, channels=(16, 32), kerne
     for out in channels:
         h2, w2 = h + 2 * p - k + 1, w + 2 * p - k + 1
         if h2 < 2 or w2 < 2:
-            raise ValueError(f"cnn: {len(channels)} stages of {k}x{k} convolutions and 2x2 pooling do not fit "
-                             f"{input_shape[1]}x{input_shape[2]} images; use fewer stages (--channels 16), a smaller "
-                             "kernel_size or padding, or --model mlp")
+            raise ValueError(
+                f"cnn: {len(channels)} stages of {k}x{k} convolutions and 2x2 pooling do not fit "
+                f"{input_shape[1]}x{input_shape[2]} images; use fewer stages (--channels 16), a smaller "
+                "kernel_size or padding, or --model mlp"
+            )
         layers.append(nn.Conv2d(c, int(out), k, padding=p, init=init))
         if batchnorm:
             layers.append(nn.BatchNorm2d(int(out)))
@@ -143,22 +180,22 @@ MODELS = {"cnn": cnn, "mlp": mlp, "digit16": digit16, "kan": kan}
 
 # Training settings each model was tuned with on the bundled digits (4,000 training images).
 _RECIPES = {
-    "cnn": dict(optimizer="adam", lr=3e-3, epochs=10, batch_size=64, l2=0.0, schedule="cosine",
-                loss="cross_entropy"),
-    "mlp": dict(optimizer="nesterov", lr=0.05, epochs=30, batch_size=64, l2=1e-4, schedule="cosine",
-                loss="cross_entropy"),
+    "cnn": dict(optimizer="adam", lr=3e-3, epochs=10, batch_size=64, l2=0.0, schedule="cosine", loss="cross_entropy"),
+    "mlp": dict(
+        optimizer="nesterov", lr=0.05, epochs=30, batch_size=64, l2=1e-4, schedule="cosine", loss="cross_entropy"
+    ),
     "digit16": dict(optimizer="sgd", lr=1.5, epochs=30, batch_size=10, l2=0.0, schedule="none", loss="mse"),
-    "kan": dict(optimizer="adam", lr=1e-2, epochs=30, batch_size=64, l2=0.0, schedule="cosine",
-                loss="cross_entropy"),
-    "zoo": dict(optimizer="adam", lr=1e-3, epochs=10, batch_size=64, l2=0.0, schedule="cosine",
-                loss="cross_entropy"),
+    "kan": dict(optimizer="adam", lr=1e-2, epochs=30, batch_size=64, l2=0.0, schedule="cosine", loss="cross_entropy"),
+    "zoo": dict(optimizer="adam", lr=1e-3, epochs=10, batch_size=64, l2=0.0, schedule="cosine", loss="cross_entropy"),
 }
 
 # Options each builder accepts (CLI flags not listed are ignored for that model, with a note).
-_ARCH_OPTIONS = {"mlp": ("hidden", "activation", "dropout", "batchnorm", "init"),
-                 "digit16": ("hidden", "activation", "init"),
-                 "kan": ("hidden",),
-                 "cnn": ("channels", "kernel_size", "padding", "fc", "dropout", "batchnorm", "activation", "init")}
+_ARCH_OPTIONS = {
+    "mlp": ("hidden", "activation", "dropout", "batchnorm", "init"),
+    "digit16": ("hidden", "activation", "init"),
+    "kan": ("hidden",),
+    "cnn": ("channels", "kernel_size", "padding", "fc", "dropout", "batchnorm", "activation", "init"),
+}
 
 
 def recipe_settings(name: str = DEFAULT_MODEL) -> dict:
@@ -171,6 +208,7 @@ def model_names() -> list[str]:
     names = list(MODELS)
     try:
         from nnlab import zoo
+
         names += [n for n in zoo.SMALL_INPUT if n not in names]
     except ImportError:
         pass
@@ -183,6 +221,7 @@ def build_model(name: str, input_shape=(1, 28, 28), num_classes: int = 10, **kwa
         return MODELS[name](input_shape=tuple(input_shape), num_classes=int(num_classes), **kwargs)
     try:
         from nnlab import zoo
+
         builder = zoo.get(name)
     except ImportError:
         builder = None
@@ -200,6 +239,7 @@ def build_model(name: str, input_shape=(1, 28, 28), num_classes: int = 10, **kwa
     # flag as a too-large init.
     from nnlab.nn import init
     from nnlab.nn.transfer import find_head
+
     head = find_head(model)[1]
     init.small_random_(head.weight)
     if getattr(head, "bias", None) is not None:
@@ -209,6 +249,7 @@ def build_model(name: str, input_shape=(1, 28, 28), num_classes: int = 10, **kwa
 
 def make_optimizer(name: str, params, lr: float):
     from nnlab import optim
+
     params = list(params)
     if name == "sgd":
         return optim.SGD(params, lr=lr)
@@ -234,16 +275,17 @@ class Recipe:
     loss: Module
     optimizer: object
     regularizer: object
-    schedule: object          # a function epoch -> lr, or None
+    schedule: object  # a function epoch -> lr, or None
     epochs: int
     batch_size: int
-    settings: dict = field(default_factory=dict)   # the resolved hyperparameters
-    builder: dict = field(default_factory=dict)    # {"name", "kwargs"} to rebuild the model
-    ignored: list = field(default_factory=list)    # options that do not apply to this model
+    settings: dict = field(default_factory=dict)  # the resolved hyperparameters
+    builder: dict = field(default_factory=dict)  # {"name", "kwargs"} to rebuild the model
+    ignored: list = field(default_factory=list)  # options that do not apply to this model
 
 
-def recipe(name: str = DEFAULT_MODEL, input_shape=(1, 28, 28), num_classes: int = 10, model: Module | None = None,
-           **overrides) -> Recipe:
+def recipe(
+    name: str = DEFAULT_MODEL, input_shape=(1, 28, 28), num_classes: int = 10, model: Module | None = None, **overrides
+) -> Recipe:
     """Build the model, loss, optimizer, regularizer and schedule for ``name``; ``overrides`` (None
     values ignored) replace the tuned settings: hidden, activation, dropout, batchnorm, init,
     channels, kernel_size, padding, fc, optimizer, lr, epochs, batch_size, l2, schedule."""
@@ -264,9 +306,11 @@ def recipe(name: str = DEFAULT_MODEL, input_shape=(1, 28, 28), num_classes: int 
     sched = settings.get("schedule", "none")
     if sched == "cosine":
         from nnlab.optim.schedules import CosineAnnealingLR
+
         schedule = CosineAnnealingLR(opt, T_max=max(epochs, 1))  # the rate is the optimizer's
     elif sched == "step":
         from nnlab.optim.schedules import StepLR
+
         schedule = StepLR(opt, step_size=max(epochs // 3, 1), gamma=0.1)
     elif sched in ("none", None):
         schedule = None
@@ -274,5 +318,16 @@ def recipe(name: str = DEFAULT_MODEL, input_shape=(1, 28, 28), num_classes: int 
         raise ValueError(f"schedule must be cosine, step or none, got {sched!r}")
     arch_all = {k: (list(v) if isinstance(v, tuple) else v) for k, v in arch.items()}
     builder = {"name": name, "kwargs": {"input_shape": list(input_shape), "num_classes": int(num_classes), **arch_all}}
-    return Recipe(name, model, loss, opt, reg, schedule, epochs, int(settings["batch_size"]),
-                  {**settings, **arch_all}, builder, ignored)
+    return Recipe(
+        name,
+        model,
+        loss,
+        opt,
+        reg,
+        schedule,
+        epochs,
+        int(settings["batch_size"]),
+        {**settings, **arch_all},
+        builder,
+        ignored,
+    )

@@ -11,6 +11,7 @@ epoch with the same data and the same dropout masks and ends with bitwise-identi
 Checkpoints made during epoch-end hooks record the state from before those hooks, and a resumed
 run redoes the epoch end (validation, logs, callbacks).
 """
+
 from __future__ import annotations
 
 import signal
@@ -45,7 +46,9 @@ def _as_xy(data, who: str):
         return np.asarray(data[0]), np.asarray(data[1])
     if hasattr(data, "X") and hasattr(data, "y"):
         return data.X, data.y
-    raise TypeError(f"Trainer.{who}: expected an ArrayDataset, a DataLoader or an (X, y) pair, got {type(data).__name__}")
+    raise TypeError(
+        f"Trainer.{who}: expected an ArrayDataset, a DataLoader or an (X, y) pair, got {type(data).__name__}"
+    )
 
 
 class Trainer:
@@ -68,9 +71,19 @@ class Trainer:
             cannot describe it.
     """
 
-    def __init__(self, model, loss, optimizer, regularizer=None, callbacks=None, seed: int = 0,
-                 preprocessor=None, config: dict | None = None, builder: dict | None = None,
-                 eval_batch_size: int = 1000):
+    def __init__(
+        self,
+        model,
+        loss,
+        optimizer,
+        regularizer=None,
+        callbacks=None,
+        seed: int = 0,
+        preprocessor=None,
+        config: dict | None = None,
+        builder: dict | None = None,
+        eval_batch_size: int = 1000,
+    ):
         if not callable(loss):
             raise TypeError(f"Trainer: loss must be callable loss(outputs, labels), got {type(loss).__name__}")
         if not hasattr(optimizer, "step") or not hasattr(optimizer, "param_groups"):
@@ -88,13 +101,13 @@ class Trainer:
         self.stop_training = False
         self.resuming = False
         self.interrupted = False
-        self.epoch = 0            # index of the epoch in progress (or next to run)
-        self.batch_in_epoch = 0   # optimizer steps done in that epoch
+        self.epoch = 0  # index of the epoch in progress (or next to run)
+        self.batch_in_epoch = 0  # optimizer steps done in that epoch
         self.global_step = 0
         self.epochs = 0
         self.steps_per_epoch = 0
         self._sums = [0.0, 0.0, 0, 0]  # epoch running: data loss * n, reg loss * n, correct, n
-        self._pending = None            # state captured before epoch-end hooks (see module doc)
+        self._pending = None  # state captured before epoch-end hooks (see module doc)
         self._loader = None
         self._classify = None
         self._cbs = CallbackList([], self)
@@ -108,8 +121,10 @@ class Trainer:
         p = self.preprocessor
         if p is not None and fit_preprocessor and hasattr(data, "permutation"):
             # a DataLoader is used as given: its batches would skip the preprocessing dev/test get
-            raise ValueError("Trainer.fit: with a preprocessor, pass the training data as an ArrayDataset or "
-                             "(X, y), not a DataLoader (the trainer builds the loader from the preprocessed data)")
+            raise ValueError(
+                "Trainer.fit: with a preprocessor, pass the training data as an ArrayDataset or "
+                "(X, y), not a DataLoader (the trainer builds the loader from the preprocessed data)"
+            )
         if p is None or data is None or hasattr(data, "permutation"):  # DataLoaders are used as given
             return data
         X, y = _as_xy(data, "fit")
@@ -119,10 +134,12 @@ class Trainer:
 
     def _make_loader(self, data, batch_size, shuffle, drop_last, transform=None):
         from nnlab.data.loader import DataLoader
+
         if isinstance(data, DataLoader):
             return data
-        return DataLoader(data, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=self.seed,
-                          transform=transform)
+        return DataLoader(
+            data, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=self.seed, transform=transform
+        )
 
     def _reg_loss(self):
         r = self.regularizer
@@ -133,8 +150,18 @@ class Trainer:
     # ------------------------------------------------------------------------------------
     # fit
     # ------------------------------------------------------------------------------------
-    def fit(self, train, val=None, epochs: int = 1, batch_size: int | None = 32, callbacks=None, resume=None,
-            shuffle: bool = True, drop_last: bool = False, augment=None) -> History:
+    def fit(
+        self,
+        train,
+        val=None,
+        epochs: int = 1,
+        batch_size: int | None = 32,
+        callbacks=None,
+        resume=None,
+        shuffle: bool = True,
+        drop_last: bool = False,
+        augment=None,
+    ) -> History:
         """Train until ``epochs`` epochs are done in total (counting a resumed checkpoint's), or a
         callback sets ``stop_training``. ``val`` adds ``val_``-prefixed keys to the epoch logs.
 
@@ -151,6 +178,7 @@ class Trainer:
             # the run's fitted preprocessor, before any data goes through it (a fresh one fitted
             # here, or none at all, would feed the resumed model differently scaled inputs)
             from nnlab.data.preprocessing import preprocessor_from_state
+
             self.preprocessor = preprocessor_from_state(payload["preprocessor"])
         train = self._prepare(train, fit_preprocessor=True)
         val = self._prepare(val)
@@ -200,8 +228,11 @@ class Trainer:
             try:
                 fn(exc, {})
             except Exception as e:  # noqa: BLE001
-                warnings.warn(f"{type(getattr(fn, '__self__', fn)).__name__}.on_train_abort failed: {e!r}",
-                              RuntimeWarning, stacklevel=3)
+                warnings.warn(
+                    f"{type(getattr(fn, '__self__', fn)).__name__}.on_train_abort failed: {e!r}",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
 
     def _install_sigint(self) -> bool:
         """Defer Ctrl-C to the end of the current step (a half-applied update cannot be saved);
@@ -216,6 +247,7 @@ class Trainer:
             if self._sigint:
                 raise KeyboardInterrupt
             self._sigint = True
+
         self._old_handler = signal.signal(signal.SIGINT, handler)
         return True
 
@@ -311,7 +343,7 @@ class Trainer:
     def _batches(self, X, batch_size):
         bs = batch_size or self.eval_batch_size
         for lo in range(0, len(X), bs):
-            yield lo, X[lo:lo + bs]
+            yield lo, X[lo : lo + bs]
 
     def evaluate(self, data, batch_size: int | None = None, _prepared: bool = False) -> dict:
         """Mean data loss and accuracy over ``data`` (eval mode, no graph recorded)."""
@@ -330,7 +362,7 @@ class Trainer:
         try:
             with no_grad():
                 for i, (lo, xb) in enumerate(self._batches(X, batch_size)):
-                    yb = y[lo:lo + len(xb)]
+                    yb = y[lo : lo + len(xb)]
                     cbs.call("on_test_batch_begin", i, None)
                     out = self.model(Tensor(xb))
                     lv = float(self.loss_fn(out, yb).data)
@@ -355,8 +387,13 @@ class Trainer:
         X = _batch_input("Trainer.predict", X.X if hasattr(X, "X") else X)
         if preprocess and self.preprocessor is not None:
             X = self.preprocessor.transform(X)
-        return predict(self.model, X, classes=classes, batch_size=batch_size or self.eval_batch_size,
-                       softmax=_is_softmax_loss(self.loss_fn))
+        return predict(
+            self.model,
+            X,
+            classes=classes,
+            batch_size=batch_size or self.eval_batch_size,
+            softmax=_is_softmax_loss(self.loss_fn),
+        )
 
     # ------------------------------------------------------------------------------------
     # checkpoints
@@ -372,9 +409,15 @@ class Trainer:
     def _resume_state(self) -> dict:
         """The state a resumed run starts from, as of now (between steps)."""
         groups = [{k: v for k, v in g.items() if k != "params"} for g in self.optimizer.param_groups]
-        return {"epoch": self.epoch, "batch": self.batch_in_epoch, "global_step": self.global_step,
-                "sums": list(self._sums), "callbacks": self._callback_states(), "groups": groups,
-                "classify": self._classify}
+        return {
+            "epoch": self.epoch,
+            "batch": self.batch_in_epoch,
+            "global_step": self.global_step,
+            "sums": list(self._sums),
+            "callbacks": self._callback_states(),
+            "groups": groups,
+            "classify": self._classify,
+        }
 
     def checkpoint_payload(self) -> dict:
         st = dict(self._pending) if self._pending is not None else self._resume_state()
@@ -382,17 +425,25 @@ class Trainer:
         for g, saved in zip(opt_state["param_groups"], st.pop("groups")):
             g.update({k: v for k, v in saved.items() if k != "params"})
         loader = self._loader
-        st.update({"epochs": self.epochs, "steps_per_epoch": self.steps_per_epoch, "seed": self.seed,
-                   "rng": nrandom.get_state(),
-                   "loader": loader.state_dict() if loader is not None else None})
-        return {"kind": "training",
-                "architecture": ckpt.model_architecture(self.model, self.builder),
-                "model_state": dict(self.model.state_dict()),
-                "optimizer": {"class": type(self.optimizer).__name__, **opt_state},
-                "preprocessor": None if self.preprocessor is None else self.preprocessor.state_dict(),
-                "train_state": st,
-                "history": self.history.state_dict(),
-                "config": self.config}
+        st.update(
+            {
+                "epochs": self.epochs,
+                "steps_per_epoch": self.steps_per_epoch,
+                "seed": self.seed,
+                "rng": nrandom.get_state(),
+                "loader": loader.state_dict() if loader is not None else None,
+            }
+        )
+        return {
+            "kind": "training",
+            "architecture": ckpt.model_architecture(self.model, self.builder),
+            "model_state": dict(self.model.state_dict()),
+            "optimizer": {"class": type(self.optimizer).__name__, **opt_state},
+            "preprocessor": None if self.preprocessor is None else self.preprocessor.state_dict(),
+            "train_state": st,
+            "history": self.history.state_dict(),
+            "config": self.config,
+        }
 
     def save_checkpoint(self, path) -> str:
         """Write a resumable checkpoint (atomically); returns the path."""
@@ -402,22 +453,29 @@ class Trainer:
         path = payload.get("path")
         st = payload.get("train_state")
         if payload.get("kind") != "training" or not st:
-            raise ckpt.CheckpointError(f"{path}: holds a model only, not a training state; resume needs a "
-                                       "checkpoint written during training (ModelCheckpoint or Ctrl-C)")
+            raise ckpt.CheckpointError(
+                f"{path}: holds a model only, not a training state; resume needs a "
+                "checkpoint written during training (ModelCheckpoint or Ctrl-C)"
+            )
         if st["steps_per_epoch"] != self.steps_per_epoch:
             raise ckpt.CheckpointError(
                 f"{path}: the run had {st['steps_per_epoch']} steps per epoch, this one has {self.steps_per_epoch}; "
-                "resume with the same data and batch size")
+                "resume with the same data and batch size"
+            )
         try:
             self.model.load_state_dict(payload["model_state"])
         except (KeyError, ValueError) as e:
-            raise ckpt.CheckpointError(f"{path}: the checkpoint's weights do not fit this model ({e}); "
-                                       "build the same architecture as the interrupted run") from None
+            raise ckpt.CheckpointError(
+                f"{path}: the checkpoint's weights do not fit this model ({e}); "
+                "build the same architecture as the interrupted run"
+            ) from None
         opt = dict(payload["optimizer"])
         saved_class = opt.pop("class", None)
         if saved_class is not None and saved_class != type(self.optimizer).__name__:
-            raise ckpt.CheckpointError(f"{path}: saved with optimizer {saved_class}, resuming with "
-                                       f"{type(self.optimizer).__name__}; use the same optimizer")
+            raise ckpt.CheckpointError(
+                f"{path}: saved with optimizer {saved_class}, resuming with "
+                f"{type(self.optimizer).__name__}; use the same optimizer"
+            )
         self.optimizer.load_state_dict(opt)
         nrandom.set_state(st["rng"])
         if self._loader is not None and st.get("loader"):
@@ -457,12 +515,13 @@ def predict(model, X, classes: bool = False, batch_size: int = 1000, softmax: bo
     try:
         with no_grad():
             for lo in range(0, len(X), batch_size):
-                outs.append(model(Tensor(X[lo:lo + batch_size])).data)
+                outs.append(model(Tensor(X[lo : lo + batch_size])).data)
     finally:
         model.train(was)
     scores = np.concatenate(outs) if outs else np.zeros((0,), np.float32)
     if classes:
         from nnlab.train.metrics import predicted_classes
+
         return predicted_classes(scores)
     if softmax and is_classification_output(scores):
         z = scores - scores.max(axis=1, keepdims=True)
@@ -475,6 +534,7 @@ def _batch_input(fn: str, X) -> np.ndarray:
     """Examples to predict: a numeric array (or Tensor, or nested list) with a batch axis."""
     X = check_array_data(fn, X.data if isinstance(X, Tensor) else X)
     if X.ndim == 0:
-        raise ValueError(f"{fn}: X must hold a batch of examples (an array with a first, batch axis), "
-                         f"got a single number")
+        raise ValueError(
+            f"{fn}: X must hold a batch of examples (an array with a first, batch axis), got a single number"
+        )
     return X

@@ -1,4 +1,5 @@
 """The notes' warning when the best value of a parameter sits at the edge of its range."""
+
 from __future__ import annotations
 
 import math
@@ -16,8 +17,9 @@ def _fmt(v):
     return f"{v:.3g}" if isinstance(v, float) else str(v)
 
 
-def boundary_warnings(rows, space: SearchSpace, metric: str = "val_accuracy", direction: str = "maximize",
-                      top: int = 3, edge: float = 0.1) -> list[str]:
+def boundary_warnings(
+    rows, space: SearchSpace, metric: str = "val_accuracy", direction: str = "maximize", top: int = 3, edge: float = 0.1
+) -> list[str]:
     """Numeric parameters whose best trials sit at an edge of the range.
 
     Positions are on the parameter's own scale (log for log ranges), 0 and 1 being the range's
@@ -37,7 +39,7 @@ def boundary_warnings(rows, space: SearchSpace, metric: str = "val_accuracy", di
     if len(rows) < 2:
         return []
     ranked = sorted(rows, key=lambda r: -r[metric] if direction == "maximize" else r[metric])
-    best_rows = ranked[:max(1, top)]
+    best_rows = ranked[: max(1, top)]
     out = []
     for p in space:
         if not p.numeric or p.name not in best_rows[0]:
@@ -53,13 +55,19 @@ def boundary_warnings(rows, space: SearchSpace, metric: str = "val_accuracy", di
         for side, dist, sign in (("lower", lambda u: u, -1), ("upper", lambda u: 1 - u, 1)):
             best, med = dist(us[0]), float(np.median([dist(u) for u in us]))
             at_edge = best <= edge and med <= edge
-            extreme = (len(rows) >= max(4 * top, 12) and best - min(dist(u) for u in tried) <= edge / 2
-                       and max(best, med) <= 2.5 * edge and sign * trend > 0.5)
+            extreme = (
+                len(rows) >= max(4 * top, 12)
+                and best - min(dist(u) for u in tried) <= edge / 2
+                and max(best, med) <= 2.5 * edge
+                and sign * trend > 0.5
+            )
             if at_edge or extreme:
                 bound = p.low if side == "lower" else p.high
-                out.append(f"{p.name}: the best trials lie at the {side} edge of its range "
-                           f"[{_fmt(p.low)}, {_fmt(p.high)}] (best {p.name}={_fmt(best_rows[0][p.name])}, "
-                           f"edge {_fmt(bound)}); better values may lie beyond {_fmt(bound)}: widen the range")
+                out.append(
+                    f"{p.name}: the best trials lie at the {side} edge of its range "
+                    f"[{_fmt(p.low)}, {_fmt(p.high)}] (best {p.name}={_fmt(best_rows[0][p.name])}, "
+                    f"edge {_fmt(bound)}); better values may lie beyond {_fmt(bound)}: widen the range"
+                )
     return out
 
 

@@ -1,5 +1,6 @@
 """Worker processes of a search on one machine: starting helpers, noticing a dead one, stopping
 with a killed master, and the heartbeat that tells other workers a trial is still alive."""
+
 from __future__ import annotations
 
 import os
@@ -57,6 +58,7 @@ def start_helpers(config: dict, workers: int) -> list:
     if workers <= 1:
         return []
     import multiprocessing as mp
+
     ctx = mp.get_context("spawn")
     helpers = []
     for i in range(1, workers):
@@ -68,6 +70,7 @@ def start_helpers(config: dict, workers: int) -> list:
 
 def _helper_main(cfg: dict, parent: int, worker_id: int) -> None:
     from nnlab.tune.search import Search
+
     search = Search.from_config(cfg)
     try:
         search.work(parent=parent, worker_id=worker_id)
@@ -79,6 +82,7 @@ def fail_trials_of_dead_helpers(helpers, reaped: set, studies) -> None:
     """A helper process died (killed, out of memory): fail its trial in flight at once, without
     waiting for the heartbeat's grace period, so that it is queued again."""
     from optuna.trial import TrialState
+
     for p in helpers:
         if p.pid in reaped or p.exitcode is None or p.exitcode == 0:
             continue
@@ -93,5 +97,9 @@ def fail_trials_of_dead_helpers(helpers, reaped: set, studies) -> None:
                         lost.append(t.number)
                     except Exception:  # noqa: BLE001 - it finished meanwhile
                         pass
-        print(f"nnlab tune: worker process {p.pid} died (exit code {p.exitcode})"
-              + (f"; its trial {lost[0]} is queued again" if lost else ""), file=sys.stderr, flush=True)
+        print(
+            f"nnlab tune: worker process {p.pid} died (exit code {p.exitcode})"
+            + (f"; its trial {lost[0]} is queued again" if lost else ""),
+            file=sys.stderr,
+            flush=True,
+        )

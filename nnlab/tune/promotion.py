@@ -1,4 +1,5 @@
 """Successive halving: the best fraction of a stage goes on to the next with more epochs."""
+
 from __future__ import annotations
 
 import math
@@ -14,9 +15,9 @@ def plan_stage(search, k: int):
     that creates the stage's study queues the promoted configurations (exactly once)."""
     import optuna
     from optuna.trial import TrialState
+
     prev = search._study(k - 1)
-    done = sorted((t for t in prev.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))),
-                  key=search._sort_key)
+    done = sorted((t for t in prev.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))), key=search._sort_key)
     n_keep = max(1, math.ceil(search.stages[k - 1].keep * len(done))) if done else 0
     kept = done[:n_keep]
     space = search.space.narrowed([t.params for t in kept]) if (search.narrow and kept) else search.space
@@ -41,6 +42,8 @@ def plan_stage(search, k: int):
         study.enqueue_trial(dict(t.params), user_attrs={"promoted_from": t.number})
     study.set_user_attr("space", space.to_config())
     study.set_user_attr("planned", True)
-    search._log(f"stage {k + 1}: {len(kept)} of {len(done)} trials go on with {search.stages[k].epochs} epochs"
-                + (f", {len(kept)} fresh ones in {space}" if search.narrow else ""))
+    search._log(
+        f"stage {k + 1}: {len(kept)} of {len(done)} trials go on with {search.stages[k].epochs} epochs"
+        + (f", {len(kept)} fresh ones in {space}" if search.narrow else "")
+    )
     return study, space, target

@@ -1,6 +1,7 @@
 """What a study records about its search (space, stages, metric, task) so that a re-run or a
 joining worker continues the same search, and a different one is refused instead of being
 ranked together with it."""
+
 from __future__ import annotations
 
 from nnlab.tune.space import SearchSpace
@@ -10,8 +11,12 @@ __all__ = ["adopt_or_check_record"]
 
 
 def _mine(search) -> dict:
-    return {"space": search.space.to_config(), "stages": stages_config(search.stages), "narrow": search.narrow,
-            "metric": search.metric}
+    return {
+        "space": search.space.to_config(),
+        "stages": stages_config(search.stages),
+        "narrow": search.narrow,
+        "metric": search.metric,
+    }
 
 
 def _task_words(task: dict) -> str:
@@ -41,10 +46,14 @@ def adopt_or_check_record(study0, search) -> None:
     if saved_task is None:  # a study from before tasks were recorded
         study0.set_user_attr("task", task)
     elif saved_task != task:
-        raise ValueError(f"{where} holds a search of another task ({_task_words(saved_task)}); this run asks for "
-                         f"{_task_words(task)}: start a new search folder with --out DIR (or another --study name)")
+        raise ValueError(
+            f"{where} holds a search of another task ({_task_words(saved_task)}); this run asks for "
+            f"{_task_words(task)}: start a new search folder with --out DIR (or another --study name)"
+        )
     if {k: saved.get(k) for k in mine} != mine:
-        raise ValueError(f"study {search.study_name!r} in {search.storage_url} was started with "
-                         f"space {saved['space']} and stages {saved['stages']}; this run asks for "
-                         f"space {mine['space']} and stages {mine['stages']}: use the same options or "
-                         "another --out/--study")
+        raise ValueError(
+            f"study {search.study_name!r} in {search.storage_url} was started with "
+            f"space {saved['space']} and stages {saved['stages']}; this run asks for "
+            f"space {mine['space']} and stages {mine['stages']}: use the same options or "
+            "another --out/--study"
+        )

@@ -1,6 +1,7 @@
 """The search's report: results.csv, a table sorted by the validation metric, and one scatter
 plot per numeric parameter (metric against the value, log axes for log-scaled ranges such as the
 learning rate and L2 strength), gathered in ``report.md``."""
+
 from __future__ import annotations
 
 import csv
@@ -32,6 +33,7 @@ def _columns(rows, names=None, metric=None):
 def write_csv(path, rows, names, metric) -> None:
     """One row per trial: stage, trial, epochs, status, metric, parameters, seconds, dir, error."""
     from nnlab.train.callbacks import atomic_write_text
+
     cols = _columns(rows, names, metric)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -47,8 +49,7 @@ def results_table(rows, limit: int | None = 20, metric: str | None = None) -> st
     shown = rows if limit is None else rows[:limit]
     cells = [[_cell(r.get(c)) for c in cols] for r in shown]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(cols, widths)),
-             "  ".join("-" * w for w in widths)]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(cols, widths)), "  ".join("-" * w for w in widths)]
     lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in cells]
     if limit is not None and len(rows) > limit:
         lines.append(f"... {len(rows) - limit} more rows in results.csv")
@@ -58,10 +59,15 @@ def results_table(rows, limit: int | None = 20, metric: str | None = None) -> st
 def plot_param(rows, param, metric: str, path) -> str | None:
     """Scatter of ``metric`` against ``param`` (a space Param), one colour per stage."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    pts = [(r[param.name], r[metric], r["stage"]) for r in rows
-           if r.get("status") == "complete" and r.get(param.name) is not None and r.get(metric) is not None]
+
+    pts = [
+        (r[param.name], r[metric], r["stage"])
+        for r in rows
+        if r.get("status") == "complete" and r.get(param.name) is not None and r.get(metric) is not None
+    ]
     if not pts:
         return None
     fig, ax = plt.subplots(figsize=(5, 3.6), dpi=100)
@@ -93,8 +99,11 @@ def write_report(out, rows, space, metric: str, warnings, best, plots: bool = Tr
     lines = ["# Hyperparameter search", ""]
     if best:
         params = ", ".join(f"{k}={_cell(v)}" for k, v in best["params"].items())
-        lines += [f"Best {metric}: **{best['value']:.4f}** (stage {best['stage']}, {best['epochs']} epochs, "
-                  f"trial {best['trial']}): {params}", ""]
+        lines += [
+            f"Best {metric}: **{best['value']:.4f}** (stage {best['stage']}, {best['epochs']} epochs, "
+            f"trial {best['trial']}): {params}",
+            "",
+        ]
         if best.get("checkpoint"):
             lines += [f"Checkpoint: `{best['checkpoint']}`", ""]
     for w in warnings:
@@ -112,6 +121,7 @@ def write_report(out, rows, space, metric: str, warnings, best, plots: bool = Tr
     lines += ["```", results_table(rows, limit=50, metric=metric), "```", ""]
     path = out / "report.md"
     from nnlab.train.callbacks import atomic_write_text
+
     atomic_write_text(path, "\n".join(lines))
     return path
 

@@ -6,6 +6,7 @@ study held when a process started. So a search that is killed and run again asks
 configurations, in the same order, as one that ran without interruption (with one worker; with
 several, which worker takes which position depends on timing).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,6 +24,7 @@ def mixed_seed(*parts) -> int:
 
 def make_sampler(name: str, space, seed: int, grid_points: int | None = None, trials: int = 0):
     import optuna
+
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "tpe":
@@ -41,6 +43,7 @@ def _grid_class():
 
         def after_trial(self, study, trial, state, values):
             pass
+
     return Grid
 
 

@@ -18,6 +18,7 @@ study remembers of its search), ``promotion`` (planning a later stage), ``trial`
 counting one trial), ``processes`` (helper workers, heartbeats), ``results`` (rows, files) and
 ``boundary`` (the edge-of-range warning).
 """
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,16 @@ from nnlab.tune.space import SearchSpace, default_space
 from nnlab.tune.stages import Stage, parse_stages, stages_config
 from nnlab.tune.trial import counts, run_trial, withdraw_surplus
 
-__all__ = ["Stage", "parse_stages", "Search", "SearchResult", "make_sampler", "boundary_warnings",
-           "load_results", "SAMPLERS"]
+__all__ = [
+    "Stage",
+    "parse_stages",
+    "Search",
+    "SearchResult",
+    "make_sampler",
+    "boundary_warnings",
+    "load_results",
+    "SAMPLERS",
+]
 
 
 class Search:
@@ -76,18 +85,39 @@ class Search:
         plots: draw the report's plots (metric against each numeric parameter).
     """
 
-    def __init__(self, out, space=None, objective=None, trials: int = 20, stages=None, default_stages="1",
-                 keep: float = 1 / 3, narrow: bool = False, sampler: str = "random", grid_points: int | None = None,
-                 storage: str | None = None, study_name: str = "nnlab-tune", workers: int = 1,
-                 metric: str = "val_accuracy", direction: str = "maximize", seed: int = 0, task: dict | None = None,
-                 verbose: bool = False, plots: bool = True, heartbeat: int = st.HEARTBEAT_SECONDS,
-                 grace: int = st.GRACE_SECONDS, max_failures: int | None = None):
+    def __init__(
+        self,
+        out,
+        space=None,
+        objective=None,
+        trials: int = 20,
+        stages=None,
+        default_stages="1",
+        keep: float = 1 / 3,
+        narrow: bool = False,
+        sampler: str = "random",
+        grid_points: int | None = None,
+        storage: str | None = None,
+        study_name: str = "nnlab-tune",
+        workers: int = 1,
+        metric: str = "val_accuracy",
+        direction: str = "maximize",
+        seed: int = 0,
+        task: dict | None = None,
+        verbose: bool = False,
+        plots: bool = True,
+        heartbeat: int = st.HEARTBEAT_SECONDS,
+        grace: int = st.GRACE_SECONDS,
+        max_failures: int | None = None,
+    ):
         from nnlab.engine._args import check_int
+
         self.trials = check_int("Search", "trials", trials, min=1)
         self.workers = check_int("Search", "workers", workers, min=1)
         self.seed = check_int("Search", "seed", seed, min=0)
-        self.max_failures = self.trials if max_failures is None else check_int("Search", "max_failures",
-                                                                              max_failures, min=1)
+        self.max_failures = (
+            self.trials if max_failures is None else check_int("Search", "max_failures", max_failures, min=1)
+        )
         if sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
         if direction not in ("maximize", "minimize"):
@@ -119,21 +149,36 @@ class Search:
         self.heartbeat, self.grace = heartbeat, grace
         self._storage = None
         self._objective_fn = None
-        self._helpers: list = []      # helper processes this master started (run)
-        self._reaped: set = set()     # pids of helpers found dead
-        self._studies: dict = {}      # stage -> study this process worked on
-        self._parent = None           # pid of the master of a helper process
+        self._helpers: list = []  # helper processes this master started (run)
+        self._reaped: set = set()  # pids of helpers found dead
+        self._studies: dict = {}  # stage -> study this process worked on
+        self._parent = None  # pid of the master of a helper process
         self.stopped: str | None = None  # why this worker stopped early (too many failures)
 
     # ------------------------------------------------------------------------------------
     def config(self) -> dict:
         """What a worker needs to take part (picklable)."""
-        return {"out": str(self.out), "space": self.space.to_config(), "objective": self.objective,
-                "trials": self.trials, "stages": stages_config(self.stages), "narrow": self.narrow,
-                "sampler": self.sampler, "grid_points": self.grid_points, "storage": self.storage_url,
-                "study_name": self.study_name, "metric": self.metric, "direction": self.direction,
-                "seed": self.seed, "task": self.task, "verbose": self.verbose, "plots": self.plots,
-                "heartbeat": self.heartbeat, "grace": self.grace, "max_failures": self.max_failures}
+        return {
+            "out": str(self.out),
+            "space": self.space.to_config(),
+            "objective": self.objective,
+            "trials": self.trials,
+            "stages": stages_config(self.stages),
+            "narrow": self.narrow,
+            "sampler": self.sampler,
+            "grid_points": self.grid_points,
+            "storage": self.storage_url,
+            "study_name": self.study_name,
+            "metric": self.metric,
+            "direction": self.direction,
+            "seed": self.seed,
+            "task": self.task,
+            "verbose": self.verbose,
+            "plots": self.plots,
+            "heartbeat": self.heartbeat,
+            "grace": self.grace,
+            "max_failures": self.max_failures,
+        }
 
     @classmethod
     def from_config(cls, cfg: dict) -> "Search":
@@ -146,12 +191,15 @@ class Search:
         task's model, data and subset."""
         if self.objective is None:
             from nnlab.tune.worker import DigitsTask
+
             t = DigitsTask(**self.task, check=False)
             return {"model": t.model, "data": str(t.data), "subset": t.subset}
         if isinstance(self.objective, str):
             return {"objective": self.objective}
-        return {"objective": f"{getattr(self.objective, '__module__', '?')}:"
-                             f"{getattr(self.objective, '__qualname__', type(self.objective).__name__)}"}
+        return {
+            "objective": f"{getattr(self.objective, '__module__', '?')}:"
+            f"{getattr(self.objective, '__qualname__', type(self.objective).__name__)}"
+        }
 
     @property
     def storage(self):
@@ -164,12 +212,12 @@ class Search:
         name = f"{self.study_name}.stage{k}"
         if create_only:
             return optuna.create_study(storage=self.storage, study_name=name, direction=self.direction)
-        return optuna.create_study(storage=self.storage, study_name=name, direction=self.direction,
-                                   load_if_exists=True)
+        return optuna.create_study(storage=self.storage, study_name=name, direction=self.direction, load_if_exists=True)
 
     def _objective(self):
         if self._objective_fn is None:
             from nnlab.tune.worker import resolve_objective
+
             self._objective_fn = resolve_objective(self.objective, self.task)
         return self._objective_fn
 
@@ -250,6 +298,7 @@ class Search:
         """Work on stage ``k`` until it has ``target`` counted trials; False when this worker
         stopped after ``max_failures`` failed trials instead."""
         from optuna.trial import TrialState
+
         objective = self._objective()
         self._studies[k] = study
         failures_count = self._failures_count(k)
@@ -264,8 +313,9 @@ class Search:
             if done >= target:
                 return True
             if failed >= self.max_failures:
-                self.stopped = (f"stage {k + 1}: stopped after {failed} failed trials in this run "
-                                f"({done} of {target} complete)")
+                self.stopped = (
+                    f"stage {k + 1}: stopped after {failed} failed trials in this run ({done} of {target} complete)"
+                )
                 self._log(self.stopped)
                 return False
             if done + running >= target:
@@ -304,7 +354,8 @@ class Search:
         return trial_rows(studies, self.stages, self.metric, self.direction)
 
     def write_results(self) -> SearchResult:
-        result = write_results(self.out, self.results(), self.space, self.stages, self.metric, self.direction,
-                               plots=self.plots)
+        result = write_results(
+            self.out, self.results(), self.space, self.stages, self.metric, self.direction, plots=self.plots
+        )
         result.stopped = self.stopped
         return result

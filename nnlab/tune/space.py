@@ -12,6 +12,7 @@ A space is written one parameter per item, on the command line or in a JSON conf
 Every parameter maps its value to a position ``u`` in [0, 1] on its own scale (``unit``), which
 is what the boundary warning and range narrowing reason about.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,18 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Param", "LogUniform", "Uniform", "IntRange", "Choice", "PowerOfTwo", "SearchSpace", "parse_param",
-           "default_space", "KINDS"]
+__all__ = [
+    "Param",
+    "LogUniform",
+    "Uniform",
+    "IntRange",
+    "Choice",
+    "PowerOfTwo",
+    "SearchSpace",
+    "parse_param",
+    "default_space",
+    "KINDS",
+]
 
 
 class Param:
@@ -81,13 +92,14 @@ class _Continuous(Param):
         return np.log10(v) if self.log else v
 
     def _inv(self, t):
-        return 10.0 ** t if self.log else t
+        return 10.0**t if self.log else t
 
     def suggest(self, trial):
         return trial.suggest_float(self.name, self.low, self.high, log=self.log)
 
     def distribution(self):
         from optuna.distributions import FloatDistribution
+
         return FloatDistribution(self.low, self.high, log=self.log)
 
     def grid(self, n: int) -> list:
@@ -157,6 +169,7 @@ class IntRange(Param):
 
     def distribution(self):
         from optuna.distributions import IntDistribution
+
         return IntDistribution(self.low, self.high, log=self.log)
 
     def _t(self, v):
@@ -208,6 +221,7 @@ class Choice(Param):
 
     def distribution(self):
         from optuna.distributions import CategoricalDistribution
+
         return CategoricalDistribution(self.choices)
 
     def grid(self, n: int) -> list:
@@ -253,8 +267,15 @@ class PowerOfTwo(Choice):
         return f"pow2:{self.low},{self.high}"
 
 
-KINDS = {"log": LogUniform, "loguniform": LogUniform, "uniform": Uniform, "int": IntRange,
-         "logint": lambda n, a, b: IntRange(n, a, b, log=True), "choice": Choice, "pow2": PowerOfTwo}
+KINDS = {
+    "log": LogUniform,
+    "loguniform": LogUniform,
+    "uniform": Uniform,
+    "int": IntRange,
+    "logint": lambda n, a, b: IntRange(n, a, b, log=True),
+    "choice": Choice,
+    "pow2": PowerOfTwo,
+}
 
 
 def _number(text: str, where: str):
@@ -358,8 +379,12 @@ class SearchSpace:
         configs = list(configs)
         if not configs:
             return self
-        return SearchSpace(p.narrowed([c[p.name] for c in configs if p.name in c] or [p.from_unit(0.5)], pad)
-                           if p.name in configs[0] else p for p in self)
+        return SearchSpace(
+            p.narrowed([c[p.name] for c in configs if p.name in c] or [p.from_unit(0.5)], pad)
+            if p.name in configs[0]
+            else p
+            for p in self
+        )
 
 
 def default_space() -> SearchSpace:

@@ -1,5 +1,6 @@
 """Coarse-to-fine stages: each trains its trials for more epochs than the one before and passes on
 its best fraction (successive halving)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,8 +16,12 @@ class Stage:
     keep: float = 1 / 3
 
     def __post_init__(self):
-        if isinstance(self.epochs, bool) or not isinstance(self.epochs, (int, float)) \
-                or int(self.epochs) != self.epochs or self.epochs < 1:
+        if (
+            isinstance(self.epochs, bool)
+            or not isinstance(self.epochs, (int, float))
+            or int(self.epochs) != self.epochs
+            or self.epochs < 1
+        ):
             raise ValueError(f"stages: epochs must be a positive integer, got {self.epochs!r}")
         if isinstance(self.keep, bool) or not isinstance(self.keep, (int, float)) or not 0 < self.keep <= 1:
             raise ValueError(f"stages: keep fraction must be in (0, 1], got {self.keep!r}")

@@ -6,6 +6,7 @@ parameters are queued again, so a killed worker loses only its own trial. When t
 is local and no other ``nnlab tune`` holds its lock, nothing can be in flight, so RUNNING trials
 left over from a killed run are reclaimed at once.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -22,6 +23,7 @@ GRACE_SECONDS = 30
 def _optuna():
     import warnings
     import optuna
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # Heartbeats are used with ask/tell on purpose (each worker runs its own loop).
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -53,23 +55,32 @@ def open_storage(url: str, heartbeat: int = HEARTBEAT_SECONDS, grace: int = GRAC
         engine_kwargs = {"connect_args": {"timeout": 120}}
     scheme = url.split("://")[0]
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=int(heartbeat),
-                                          grace_period=int(grace))
+        return optuna.storages.RDBStorage(
+            url, engine_kwargs=engine_kwargs, heartbeat_interval=int(heartbeat), grace_period=int(grace)
+        )
     except ImportError as e:
-        raise ValueError(f"--storage {scheme}://...: cannot load the database driver ({e}); "
-                         "install it (PostgreSQL: pip install psycopg2-binary)") from None
+        raise ValueError(
+            f"--storage {scheme}://...: cannot load the database driver ({e}); "
+            "install it (PostgreSQL: pip install psycopg2-binary)"
+        ) from None
     except Exception as e:  # noqa: BLE001 - SQLAlchemy's errors, said as what to fix
         kind = type(e).__name__
         if kind == "NoSuchModuleError":
-            raise ValueError(f"--storage {scheme}://...: unknown database driver {scheme!r}; use sqlite:///PATH, "
-                             "postgresql://USER@HOST/DB or mysql://USER@HOST/DB") from None
+            raise ValueError(
+                f"--storage {scheme}://...: unknown database driver {scheme!r}; use sqlite:///PATH, "
+                "postgresql://USER@HOST/DB or mysql://USER@HOST/DB"
+            ) from None
         if kind == "ArgumentError":
-            raise ValueError(f"--storage: cannot parse {url!r} as a database URL such as sqlite:///runs/study.db "
-                             "or postgresql://USER@HOST/DB") from None
+            raise ValueError(
+                f"--storage: cannot parse {url!r} as a database URL such as sqlite:///runs/study.db "
+                "or postgresql://USER@HOST/DB"
+            ) from None
         if kind == "OperationalError":
             detail = str(getattr(e, "orig", e)).splitlines()[0]
-            raise ValueError(f"--storage {_safe(url)}: cannot open the database ({detail}); check that it exists "
-                             "and is reachable (for SQLite, that its folder exists)") from None
+            raise ValueError(
+                f"--storage {_safe(url)}: cannot open the database ({detail}); check that it exists "
+                "and is reachable (for SQLite, that its folder exists)"
+            ) from None
         raise
 
 
@@ -86,8 +97,10 @@ def check_storage_url(url: str) -> None:
     """A database URL (``driver://...``), and for SQLite a file whose folder exists."""
     scheme, sep, rest = str(url).partition("://")
     if not sep or not scheme or not all(c.isalnum() or c in "+-_." for c in scheme):
-        raise ValueError(f"--storage: cannot parse {url!r} as a database URL such as sqlite:///runs/study.db "
-                         "or postgresql://USER@HOST/DB")
+        raise ValueError(
+            f"--storage: cannot parse {url!r} as a database URL such as sqlite:///runs/study.db "
+            "or postgresql://USER@HOST/DB"
+        )
     if scheme.split("+")[0] == "sqlite":
         path = rest[1:] if rest.startswith("/") else rest
         if path and path != ":memory:":
@@ -100,9 +113,10 @@ def _with_driver(url: str) -> str:
     """``postgresql://`` with whichever PostgreSQL driver is installed (SQLAlchemy 2.1 assumes
     psycopg 3; psycopg2 is the one the test extra installs)."""
     import importlib.util
+
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            rest = url[len(prefix):]
+            rest = url[len(prefix) :]
             if importlib.util.find_spec("psycopg") is not None:
                 return "postgresql+psycopg://" + rest
             if importlib.util.find_spec("psycopg2") is not None:
@@ -140,6 +154,7 @@ def finished(t) -> bool:
     """A trial that counts towards the total: completed, or failed by its own error (a retry
     would fail the same way). Trials failed because their worker vanished do not count."""
     from optuna.trial import TrialState
+
     return t.state == TrialState.COMPLETE or (t.state == TrialState.FAIL and "error" in t.user_attrs)
 
 
@@ -150,6 +165,7 @@ def reclaim(study, all_running: bool = False) -> list[int]:
     """
     optuna = _optuna()
     from optuna.trial import TrialState
+
     storage = study._storage
     if all_running:
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):

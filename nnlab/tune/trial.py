@@ -1,5 +1,6 @@
 """One trial of a search: which trials count towards a stage's total, withdrawing a surplus one,
 and running one (training, statistics, the metric reported back)."""
+
 from __future__ import annotations
 
 import inspect
@@ -23,8 +24,8 @@ def counts(t, failures_count: bool) -> bool:
     (they are queued again).
     """
     from optuna.trial import TrialState
-    return t.state == TrialState.COMPLETE or (failures_count and t.state == TrialState.FAIL
-                                              and "error" in t.user_attrs)
+
+    return t.state == TrialState.COMPLETE or (failures_count and t.state == TrialState.FAIL and "error" in t.user_attrs)
 
 
 def withdraw_surplus(study, trial, target: int, failures_count: bool) -> bool:
@@ -37,18 +38,22 @@ def withdraw_surplus(study, trial, target: int, failures_count: bool) -> bool:
     Withdrawn trials never ran and are left out of the results.
     """
     from optuna.trial import TrialState
+
     trials = study.get_trials(deepcopy=False)
     done = sum(counts(t, failures_count) for t in trials)
-    running = sorted((t for t in trials if t.state == TrialState.RUNNING),
-                     key=lambda t: ("fixed_params" not in t.system_attrs, t.number))
+    running = sorted(
+        (t for t in trials if t.state == TrialState.RUNNING),
+        key=lambda t: ("fixed_params" not in t.system_attrs, t.number),
+    )
     numbers = [t.number for t in running]
     rank = done + (numbers.index(trial.number) if trial.number in numbers else len(numbers))
     if rank < target:
         return False
     mine = next((t for t in running if t.number == trial.number), None)
     if mine is not None and "fixed_params" in mine.system_attrs:
-        study.enqueue_trial(dict(mine.system_attrs["fixed_params"]), user_attrs=dict(mine.user_attrs),
-                            skip_if_exists=False)
+        study.enqueue_trial(
+            dict(mine.system_attrs["fixed_params"]), user_attrs=dict(mine.user_attrs), skip_if_exists=False
+        )
     trial.set_user_attr("surplus", True)
     study.tell(trial, state=TrialState.PRUNED)
     return True
@@ -67,8 +72,9 @@ def trial_seed(search_seed: int, trial) -> int:
 def metric_value(result, metric: str) -> tuple[float, dict]:
     if isinstance(result, dict):
         if metric not in result:
-            raise ValueError(f"objective: returned no {metric!r} (keys: {', '.join(result)}); "
-                             "return it or pass --metric")
+            raise ValueError(
+                f"objective: returned no {metric!r} (keys: {', '.join(result)}); return it or pass --metric"
+            )
         return float(result[metric]), result
     return float(result), {metric: float(result)}
 
@@ -101,6 +107,7 @@ def run_trial(search, k, study, trial, params, epochs, objective, parent) -> boo
     """Train ``trial`` of stage ``k`` and report its metric; False when it failed by its own error
     (the exception or a non-finite metric is recorded as the trial's ``error``)."""
     from optuna.trial import TrialState
+
     out = search.out
     tdir = out / "trials" / f"s{k + 1}-{trial.number:04d}"
     tdir.mkdir(parents=True, exist_ok=True)
@@ -130,14 +137,17 @@ def run_trial(search, k, study, trial, params, epochs, objective, parent) -> boo
             study.tell(trial, state=TrialState.FAIL)
             search._log(f"trial {trial.number} (stage {k + 1}) failed: {msg}")
             return False
-    stats.update(status="complete" if math.isfinite(value) else "fail", metrics=metrics,
-                 seconds=time.perf_counter() - t0)
+    stats.update(
+        status="complete" if math.isfinite(value) else "fail", metrics=metrics, seconds=time.perf_counter() - t0
+    )
     write_json(tdir / "stats.json", stats)
     if math.isfinite(value):
         study.tell(trial, value)
     else:
         trial.set_user_attr("error", f"{search.metric} is {value} (diverged)")
         study.tell(trial, state=TrialState.FAIL)
-    search._log(f"trial {trial.number} (stage {k + 1}, {epochs} ep): {search.metric}={value:.4f} "
-                + " ".join(f"{n}={_fmt(v)}" for n, v in params.items()))
+    search._log(
+        f"trial {trial.number} (stage {k + 1}, {epochs} ep): {search.metric}={value:.4f} "
+        + " ".join(f"{n}={_fmt(v)}" for n, v in params.items())
+    )
     return math.isfinite(value)

@@ -7,6 +7,7 @@ training checkpoint that ``nnlab.load`` rebuilds) and ``history.json`` into the 
 Any other objective is named as ``"package.module:function"`` or ``"path/to/file.py:function"``
 so that worker processes can import it.
 """
+
 from __future__ import annotations
 
 import functools
@@ -26,6 +27,7 @@ PARAM_ALIASES = {"weight_decay": "l2", "reg": "l2", "learning_rate": "lr", "batc
 @functools.lru_cache(maxsize=4)
 def _dataset(data: str, seed: int):
     from nnlab.data import load_dataset
+
     return load_dataset(data, seed=seed)
 
 
@@ -44,9 +46,17 @@ class DigitsTask:
     validation) examples for quick searches.
     """
 
-    def __init__(self, model: str | None = None, data: str = "mnist5k", subset: int | None = None, data_seed: int = 0,
-                 save_checkpoint: bool = True, check: bool = True):
+    def __init__(
+        self,
+        model: str | None = None,
+        data: str = "mnist5k",
+        subset: int | None = None,
+        data_seed: int = 0,
+        save_checkpoint: bool = True,
+        check: bool = True,
+    ):
         from nnlab.train.models import DEFAULT_MODEL
+
         self.model = model or DEFAULT_MODEL
         self.data, self.subset, self.data_seed = data, subset, int(data_seed)
         self.save_checkpoint = save_checkpoint
@@ -57,11 +67,13 @@ class DigitsTask:
         """Fail now, in one line, on a model or dataset that no trial could train (a typo in
         ``--model`` or ``--data`` would otherwise fail every trial of the search)."""
         from nnlab.train.models import model_names
+
         names = model_names()
         if self.model not in names:
             raise ValueError(f"--model: unknown model {self.model!r}; choose one of {', '.join(names)}")
-        if self.subset is not None and (isinstance(self.subset, bool) or not isinstance(self.subset, int)
-                                        or self.subset < 1):
+        if self.subset is not None and (
+            isinstance(self.subset, bool) or not isinstance(self.subset, int) or self.subset < 1
+        ):
             raise ValueError(f"--subset: expected a positive number of examples, got {self.subset!r}")
         try:
             _dataset(self.data, self.data_seed)
@@ -69,8 +81,13 @@ class DigitsTask:
             raise ValueError(f"--data {self.data}: {e}") from None
 
     def config(self) -> dict:
-        return {"model": self.model, "data": self.data, "subset": self.subset, "data_seed": self.data_seed,
-                "save_checkpoint": self.save_checkpoint}
+        return {
+            "model": self.model,
+            "data": self.data,
+            "subset": self.subset,
+            "data_seed": self.data_seed,
+            "save_checkpoint": self.save_checkpoint,
+        }
 
     def _overrides(self, params: dict) -> dict:
         out = {}
@@ -92,18 +109,34 @@ class DigitsTask:
         from nnlab.train import Trainer
         from nnlab.train.callbacks import JSONLogger, LearningRateScheduler, ModelCheckpoint
         from nnlab.train.models import recipe
+
         splits = _dataset(self.data, self.data_seed)
         Xtr, ytr = _subset(splits.train, self.subset)
         Xva, yva = _subset(splits.dev, None if self.subset is None else max(self.subset // 4, 100))
         nnlab.manual_seed(int(seed))
-        r = recipe(self.model, input_shape=Xtr.shape[1:], num_classes=int(max(ytr.max(), yva.max()) + 1),
-                   epochs=int(epochs), **self._overrides(params))
+        r = recipe(
+            self.model,
+            input_shape=Xtr.shape[1:],
+            num_classes=int(max(ytr.max(), yva.max()) + 1),
+            epochs=int(epochs),
+            **self._overrides(params),
+        )
         if r.ignored:
-            raise ValueError(f"model {self.model!r} has no hyperparameter(s) {', '.join(r.ignored)}; "
-                             "remove them from the search space")
+            raise ValueError(
+                f"model {self.model!r} has no hyperparameter(s) {', '.join(r.ignored)}; "
+                "remove them from the search space"
+            )
         callbacks = [LearningRateScheduler(r.schedule)] if r.schedule is not None else []
-        trainer = Trainer(r.model, r.loss, r.optimizer, regularizer=r.regularizer, callbacks=callbacks,
-                          seed=int(seed), builder=r.builder, config={"params": params, "task": self.config()})
+        trainer = Trainer(
+            r.model,
+            r.loss,
+            r.optimizer,
+            regularizer=r.regularizer,
+            callbacks=callbacks,
+            seed=int(seed),
+            builder=r.builder,
+            config={"params": params, "task": self.config()},
+        )
         per_epoch = []
         if trial_dir is not None:
             d = Path(trial_dir)
@@ -111,8 +144,9 @@ class DigitsTask:
             per_epoch.append(JSONLogger(d / "history.json"))
             if self.save_checkpoint:
                 per_epoch.append(ModelCheckpoint(d / "checkpoint.npz", save_on_interrupt=False))
-        hist = trainer.fit((Xtr, ytr), (Xva, yva), epochs=r.epochs, batch_size=r.batch_size, callbacks=per_epoch,
-                           resume=resume)
+        hist = trainer.fit(
+            (Xtr, ytr), (Xva, yva), epochs=r.epochs, batch_size=r.batch_size, callbacks=per_epoch, resume=resume
+        )
         last = {k: float(v[-1]) for k, v in hist.history.items() if v and v[-1] is not None}
         if trial_dir is not None and self.save_checkpoint:
             trainer.save_checkpoint(Path(trial_dir) / "checkpoint.npz")
@@ -136,8 +170,10 @@ def _load_callable(spec: str):
         try:
             module = importlib.import_module(target)
         except ImportError as e:
-            raise ValueError(f"--objective {spec}: cannot import module {target!r} ({e}); give an importable "
-                             "module (on PYTHONPATH) or a path such as path/to/file.py:function") from None
+            raise ValueError(
+                f"--objective {spec}: cannot import module {target!r} ({e}); give an importable "
+                "module (on PYTHONPATH) or a path such as path/to/file.py:function"
+            ) from None
     fn = getattr(module, name, None)
     if not callable(fn):
         raise ValueError(f"--objective: {target} has no function {name!r}")

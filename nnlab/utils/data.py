@@ -9,6 +9,7 @@ torch, ``shuffle`` is off by default; the seed comes from ``generator`` (``nnlab
 array for TensorDatasets and NumPy-backed datasets; other datasets are read item by item and
 collated (stacked) as torch's default collate does.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -20,20 +21,28 @@ import numpy as np
 from nnlab.data.loader import epoch_order
 from nnlab.engine.tensor import Tensor
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "DataLoader", "random_split",
-           "default_collate", "Generator"]
+__all__ = [
+    "Dataset",
+    "TensorDataset",
+    "Subset",
+    "ConcatDataset",
+    "DataLoader",
+    "random_split",
+    "default_collate",
+    "Generator",
+]
 
 
 class Generator:
     """A seed holder for ``DataLoader(generator=...)`` and ``random_split`` (torch.Generator)."""
 
     def __init__(self, device="cpu"):
-        self._seed = int(np.random.SeedSequence().entropy % 2 ** 63)
+        self._seed = int(np.random.SeedSequence().entropy % 2**63)
 
     def manual_seed(self, seed: int) -> "Generator":
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise TypeError(f"Generator.manual_seed: expected an int, got {seed!r}")
-        self._seed = int(seed) % 2 ** 63
+        self._seed = int(seed) % 2**63
         return self
 
     def initial_seed(self) -> int:
@@ -43,11 +52,12 @@ class Generator:
 def _seed_from(generator) -> int:
     if generator is None:
         from nnlab.engine.random import get_rng
-        return int(get_rng().integers(2 ** 63))
+
+        return int(get_rng().integers(2**63))
     if isinstance(generator, Generator):
         return generator.initial_seed()
     if isinstance(generator, np.random.Generator):
-        return int(generator.integers(2 ** 63))
+        return int(generator.integers(2**63))
     raise TypeError(f"generator must be an nnlab.Generator or a numpy Generator, got {type(generator).__name__}")
 
 
@@ -74,8 +84,9 @@ class TensorDataset(Dataset):
         tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
         sizes = [t.shape[0] if t.ndim else None for t in tensors]
         if None in sizes or len(set(sizes)) != 1:
-            raise ValueError(f"TensorDataset: every tensor needs the same first size, got shapes "
-                             f"{[tuple(t.shape) for t in tensors]}")
+            raise ValueError(
+                f"TensorDataset: every tensor needs the same first size, got shapes {[tuple(t.shape) for t in tensors]}"
+            )
         self.tensors = tensors
 
     def __getitem__(self, index):
@@ -132,14 +143,15 @@ def random_split(dataset, lengths, generator=None):
         for i in range(n - sum(counts)):  # hand out the remainder round-robin, as torch does
             counts[i % len(counts)] += 1
         lengths = counts
-    if any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0 for v in lengths) \
-            or sum(lengths) != n:
-        raise ValueError(f"random_split: lengths must be non-negative ints summing to the dataset's "
-                         f"size {n} (or fractions summing to 1), got {lengths}")
+    if any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0 for v in lengths) or sum(lengths) != n:
+        raise ValueError(
+            f"random_split: lengths must be non-negative ints summing to the dataset's "
+            f"size {n} (or fractions summing to 1), got {lengths}"
+        )
     order = np.random.default_rng(_seed_from(generator)).permutation(n)
     out, start = [], 0
     for k in lengths:
-        out.append(Subset(dataset, order[start:start + k]))
+        out.append(Subset(dataset, order[start : start + k]))
         start += k
     return out
 
@@ -149,8 +161,11 @@ def default_collate(samples):
     field (torch's default_collate)."""
     first = samples[0]
     if isinstance(first, (tuple, list)):
-        return type(first)(default_collate([s[i] for s in samples]) for i in range(len(first))) \
-            if isinstance(first, tuple) else [default_collate([s[i] for s in samples]) for i in range(len(first))]
+        return (
+            type(first)(default_collate([s[i] for s in samples]) for i in range(len(first)))
+            if isinstance(first, tuple)
+            else [default_collate([s[i] for s in samples]) for i in range(len(first))]
+        )
     if isinstance(first, dict):
         return {k: default_collate([s[k] for s in samples]) for k in first}
     if isinstance(first, (Tensor, np.ndarray, np.generic)):
@@ -178,22 +193,38 @@ class DataLoader:
             compatibility; nnlab loads in the calling thread (its batches are slices of arrays).
     """
 
-    def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool = False, sampler=None,
-                 batch_sampler=None, num_workers: int = 0, collate_fn: Callable | None = None,
-                 pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
-                 worker_init_fn=None, generator=None, *, prefetch_factor=None,
-                 persistent_workers: bool = False, seed: int | None = None):
+    def __init__(
+        self,
+        dataset,
+        batch_size: int | None = 1,
+        shuffle: bool = False,
+        sampler=None,
+        batch_sampler=None,
+        num_workers: int = 0,
+        collate_fn: Callable | None = None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn=None,
+        generator=None,
+        *,
+        prefetch_factor=None,
+        persistent_workers: bool = False,
+        seed: int | None = None,
+    ):
         if not hasattr(dataset, "__getitem__") or not hasattr(dataset, "__len__"):
-            raise TypeError(f"DataLoader: dataset must define __getitem__ and __len__, got "
-                            f"{type(dataset).__name__}")
-        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
-                                       or batch_size < 1):
+            raise TypeError(f"DataLoader: dataset must define __getitem__ and __len__, got {type(dataset).__name__}")
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1
+        ):
             raise ValueError(f"DataLoader: batch_size must be a positive int or None, got {batch_size!r}")
         if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
             raise ValueError(f"DataLoader: num_workers must be a non-negative int, got {num_workers!r}")
         if sampler is not None or batch_sampler is not None:
-            raise NotImplementedError("DataLoader: custom samplers are not supported; use shuffle= "
-                                      "and generator= (or a Subset for a fixed set of indices)")
+            raise NotImplementedError(
+                "DataLoader: custom samplers are not supported; use shuffle= "
+                "and generator= (or a Subset for a fixed set of indices)"
+            )
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
         self.dataset = dataset
@@ -226,12 +257,14 @@ class DataLoader:
         fast = getattr(self.dataset, "_batch", None) if self.collate_fn is None else None
         collate = self.collate_fn or default_collate
         for b in range(len(self)):
-            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+            idx = order[b * self.batch_size : (b + 1) * self.batch_size]
             batch = fast(idx) if fast is not None else None
             if batch is None:
                 batch = collate([self.dataset[int(i)] for i in idx])
             yield batch
 
     def __repr__(self) -> str:
-        return (f"DataLoader(dataset={type(self.dataset).__name__} of {len(self.dataset)}, "
-                f"batch_size={self.batch_size}, shuffle={self.shuffle}, drop_last={self.drop_last})")
+        return (
+            f"DataLoader(dataset={type(self.dataset).__name__} of {len(self.dataset)}, "
+            f"batch_size={self.batch_size}, shuffle={self.shuffle}, drop_last={self.drop_last})"
+        )

@@ -3,6 +3,7 @@
 The data goes to a temporary file in the destination's folder (same file system, so the final
 ``os.replace`` is atomic), which then replaces the destination in one step.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,7 +43,7 @@ def atomic_write(path, writer, *, text: bool = False, fsync: bool = False) -> st
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
     _lock(fd)  # held while writing: remove_stale_temps leaves the file alone
     try:
-        with (os.fdopen(fd, "w", encoding="utf-8", newline="") if text else os.fdopen(fd, "wb")) as f:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") if text else os.fdopen(fd, "wb") as f:
             writer(f)
             if fsync:
                 f.flush()
@@ -66,6 +67,7 @@ def atomic_write_text(path, text: str) -> None:
 def atomic_savez(path, arrays: dict, *, fsync: bool = False) -> str:
     """``np.savez(path, **arrays)``, atomically (``arrays`` a dict: any key is a valid name)."""
     import numpy as np
+
     return atomic_write(path, lambda f: np.savez(f, **arrays), fsync=fsync)
 
 

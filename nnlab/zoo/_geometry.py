@@ -1,9 +1,9 @@
 """Spatial-size arithmetic the builders use to size their first fully connected layer."""
+
 from __future__ import annotations
 
 
-def conv_out(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1,
-             where: str = "layer") -> int:
+def conv_out(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1, where: str = "layer") -> int:
     """Output width of a convolution or pooling window: (W - F_eff + 2P) / S + 1.
 
     The division must be exact: the layers refuse windows that do not tile the input, so a
@@ -12,14 +12,17 @@ def conv_out(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation
     span = dilation * (kernel - 1) + 1
     num = size - span + 2 * padding
     if num < 0 or num % stride:
-        raise ValueError(f"{where}: (W - F + 2P)/S + 1 = ({size} - {span} + 2*{padding})/{stride} + 1 "
-                         f"= {num / stride + 1:g} is not a whole positive number; choose another input_size")
+        raise ValueError(
+            f"{where}: (W - F + 2P)/S + 1 = ({size} - {span} + 2*{padding})/{stride} + 1 "
+            f"= {num / stride + 1:g} is not a whole positive number; choose another input_size"
+        )
     return num // stride + 1
 
 
 def chain_out(size: int, steps, model: str) -> int:
     """The output side after ``steps`` ((name, kernel, stride, padding) windows in order); when a
     step does not fit, the error also names the nearest input sizes for which every step fits."""
+
     def run(s):
         for name, k, st, p in steps:
             s = conv_out(s, k, st, p, where=f"{model} {name}")

@@ -14,6 +14,7 @@ AlexNet variants (parameter counts at the default input size, 1000 classes):
 ZFNet keeps AlexNet's shape but uses a 7x7 stride-2 first layer and larger middle layers
 (see ``ZFNet``).
 """
+
 from __future__ import annotations
 
 from nnlab import nn
@@ -30,8 +31,12 @@ def _lrn():
 
 def _classifier(in_features: int, hidden: int, num_classes: int, dropout: float):
     return nn.Sequential(
-        nn.Dropout(dropout), nn.Linear(in_features, hidden), nn.ReLU(),
-        nn.Dropout(dropout), nn.Linear(hidden, hidden), nn.ReLU(),
+        nn.Dropout(dropout),
+        nn.Linear(in_features, hidden),
+        nn.ReLU(),
+        nn.Dropout(dropout),
+        nn.Linear(hidden, hidden),
+        nn.ReLU(),
         nn.Linear(hidden, num_classes),
     )
 
@@ -43,8 +48,15 @@ class AlexNet(nn.Module):
         input (N, in_channels, input_size, input_size) -> scores (N, num_classes)
     """
 
-    def __init__(self, num_classes: int = 1000, input_size: int | None = None, in_channels: int = 3,
-                 variant: str = "original", hidden: int = 4096, dropout: float = 0.5):
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        input_size: int | None = None,
+        in_channels: int = 3,
+        variant: str = "original",
+        hidden: int = 4096,
+        dropout: float = 0.5,
+    ):
         super().__init__()
         if variant not in _VARIANTS:
             raise ValueError(f"alexnet: variant must be one of {_VARIANTS}, got {variant!r}")
@@ -63,13 +75,19 @@ class AlexNet(nn.Module):
         layers += [nn.MaxPool2d(3, 2), nn.Conv2d(c1, c2, 5, padding=2, groups=groups), nn.ReLU()]
         if lrn:
             layers.append(_lrn())
-        layers += [nn.MaxPool2d(3, 2),
-                   nn.Conv2d(c2, c3, 3, padding=1), nn.ReLU(),
-                   nn.Conv2d(c3, c4, 3, padding=1, groups=groups), nn.ReLU(),
-                   nn.Conv2d(c4, c5, 3, padding=1, groups=groups), nn.ReLU(),
-                   nn.MaxPool2d(3, 2)]
-        h = chain_out(s, [("conv1", 11, 4, pad1), ("pool1", 3, 2, 0), ("pool2", 3, 2, 0), ("pool5", 3, 2, 0)],
-                      "alexnet")
+        layers += [
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(c2, c3, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(c3, c4, 3, padding=1, groups=groups),
+            nn.ReLU(),
+            nn.Conv2d(c4, c5, 3, padding=1, groups=groups),
+            nn.ReLU(),
+            nn.MaxPool2d(3, 2),
+        ]
+        h = chain_out(
+            s, [("conv1", 11, 4, pad1), ("pool1", 3, 2, 0), ("pool2", 3, 2, 0), ("pool5", 3, 2, 0)], "alexnet"
+        )
         self.features = nn.Sequential(*layers)
         self.flatten = nn.Flatten()
         self.classifier = _classifier(c5 * h * h, hidden, num_classes, dropout)
@@ -91,20 +109,36 @@ class ZFNet(nn.Module):
         input (N, in_channels, input_size, input_size) -> scores (N, num_classes)
     """
 
-    def __init__(self, num_classes: int = 1000, input_size: int = 225, in_channels: int = 3,
-                 hidden: int = 4096, dropout: float = 0.5):
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        input_size: int = 225,
+        in_channels: int = 3,
+        hidden: int = 4096,
+        dropout: float = 0.5,
+    ):
         super().__init__()
         s = check_size(input_size, "zfnet")
-        h = chain_out(s, [("conv1", 7, 2, 1), ("pool1", 3, 2, 0), ("conv2", 5, 2, 1), ("pool2", 3, 2, 0),
-                          ("pool5", 3, 2, 0)], "zfnet")
+        h = chain_out(
+            s,
+            [("conv1", 7, 2, 1), ("pool1", 3, 2, 0), ("conv2", 5, 2, 1), ("pool2", 3, 2, 0), ("pool5", 3, 2, 0)],
+            "zfnet",
+        )
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 96, 7, stride=2, padding=1), nn.ReLU(),
-            _lrn(), nn.MaxPool2d(3, 2),
-            nn.Conv2d(96, 256, 5, stride=2, padding=1), nn.ReLU(),
-            _lrn(), nn.MaxPool2d(3, 2),
-            nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(384, 384, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(in_channels, 96, 7, stride=2, padding=1),
+            nn.ReLU(),
+            _lrn(),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(96, 256, 5, stride=2, padding=1),
+            nn.ReLU(),
+            _lrn(),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(256, 384, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(384, 384, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(384, 256, 3, padding=1),
+            nn.ReLU(),
             nn.MaxPool2d(3, 2),
         )
         self.flatten = nn.Flatten()

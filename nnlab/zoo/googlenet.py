@@ -16,6 +16,7 @@ Variants (1000 classes):
 The notes' "4M" is the paper's figure for the convolutional part; the exact totals above include
 the final FC layer (1,025,000 parameters).
 """
+
 from __future__ import annotations
 
 from nnlab import nn
@@ -40,8 +41,11 @@ INCEPTION_CFG = {
 def conv_unit(cin: int, cout: int, k: int, stride: int = 1, padding: int = 0, bn: bool = False):
     """CONV -> ReLU, or CONV (no bias) -> BN -> ReLU."""
     if bn:
-        return nn.Sequential(nn.Conv2d(cin, cout, k, stride=stride, padding=padding, bias=False, rounding="floor"),
-                             nn.BatchNorm2d(cout, eps=1e-3), nn.ReLU())
+        return nn.Sequential(
+            nn.Conv2d(cin, cout, k, stride=stride, padding=padding, bias=False, rounding="floor"),
+            nn.BatchNorm2d(cout, eps=1e-3),
+            nn.ReLU(),
+        )
     return nn.Sequential(nn.Conv2d(cin, cout, k, stride=stride, padding=padding, rounding="floor"), nn.ReLU())
 
 
@@ -53,12 +57,24 @@ class Inception(nn.Module):
         input (N, in_channels, H, W) -> (N, c1 + c3 + c5 + pool_proj, H, W)
     """
 
-    def __init__(self, in_channels: int, c1: int, r3: int, c3: int, r5: int, c5: int, pool_proj: int,
-                 bn: bool = False, k5: int = 5):
+    def __init__(
+        self,
+        in_channels: int,
+        c1: int,
+        r3: int,
+        c3: int,
+        r5: int,
+        c5: int,
+        pool_proj: int,
+        bn: bool = False,
+        k5: int = 5,
+    ):
         super().__init__()
         self.branch1 = conv_unit(in_channels, c1, 1, bn=bn)
         self.branch3 = nn.Sequential(conv_unit(in_channels, r3, 1, bn=bn), conv_unit(r3, c3, 3, padding=1, bn=bn))
-        self.branch5 = nn.Sequential(conv_unit(in_channels, r5, 1, bn=bn), conv_unit(r5, c5, k5, padding=k5 // 2, bn=bn))
+        self.branch5 = nn.Sequential(
+            conv_unit(in_channels, r5, 1, bn=bn), conv_unit(r5, c5, k5, padding=k5 // 2, bn=bn)
+        )
         self.branch_pool = nn.Sequential(nn.MaxPool2d(3, 1, padding=1), conv_unit(in_channels, pool_proj, 1, bn=bn))
 
     def forward(self, x):
@@ -73,8 +89,14 @@ class GoogLeNet(nn.Module):
         input (N, in_channels, input_size, input_size) -> scores (N, num_classes)
     """
 
-    def __init__(self, num_classes: int = 1000, input_size: int = 224, in_channels: int = 3,
-                 variant: str = "original", dropout: float = 0.4):
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        input_size: int = 224,
+        in_channels: int = 3,
+        variant: str = "original",
+        dropout: float = 0.4,
+    ):
         super().__init__()
         check_size(input_size, "googlenet")
         if variant not in ("original", "torchvision"):
@@ -96,11 +118,24 @@ class GoogLeNet(nn.Module):
 
         self.variant = variant
         self.features = nn.Sequential(
-            conv_unit(in_channels, 64, 7, stride=2, padding=3, bn=bn), pool(), *lrn(),
-            conv_unit(64, 64, 1, bn=bn), conv_unit(64, 192, 3, padding=1, bn=bn), *lrn(), pool(),
-            inc("3a"), inc("3b"), pool(),
-            inc("4a"), inc("4b"), inc("4c"), inc("4d"), inc("4e"), pool(2),
-            inc("5a"), inc("5b"),
+            conv_unit(in_channels, 64, 7, stride=2, padding=3, bn=bn),
+            pool(),
+            *lrn(),
+            conv_unit(64, 64, 1, bn=bn),
+            conv_unit(64, 192, 3, padding=1, bn=bn),
+            *lrn(),
+            pool(),
+            inc("3a"),
+            inc("3b"),
+            pool(),
+            inc("4a"),
+            inc("4b"),
+            inc("4c"),
+            inc("4d"),
+            inc("4e"),
+            pool(2),
+            inc("5a"),
+            inc("5b"),
             nn.GlobalAvgPool2d(),
         )
         self.flatten = nn.Flatten()

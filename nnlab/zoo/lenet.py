@@ -5,6 +5,7 @@ conv5x5(6) -> pool2 -> conv5x5(16) -> pool2 -> FC 120 -> FC 84 -> FC classes. At
 (MNIST) is padded by 2 in the first convolution so that every later layer keeps the classic
 shapes and the count stays 61,706.
 """
+
 from __future__ import annotations
 
 from nnlab import nn
@@ -27,13 +28,19 @@ class LeNet5(nn.Module):
         pad = 2 if s == 28 else 0
         h = chain_out(s, [("conv1", 5, 1, pad), ("pool1", 2, 2, 0), ("conv2", 5, 1, 0), ("pool2", 2, 2, 0)], "lenet5")
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 6, 5, padding=pad), nn.ReLU(), Pool(2, 2),
-            nn.Conv2d(6, 16, 5), nn.ReLU(), Pool(2, 2),
+            nn.Conv2d(in_channels, 6, 5, padding=pad),
+            nn.ReLU(),
+            Pool(2, 2),
+            nn.Conv2d(6, 16, 5),
+            nn.ReLU(),
+            Pool(2, 2),
         )
         self.flatten = nn.Flatten()
         self.classifier = nn.Sequential(
-            nn.Linear(16 * h * h, 120), nn.ReLU(),
-            nn.Linear(120, 84), nn.ReLU(),
+            nn.Linear(16 * h * h, 120),
+            nn.ReLU(),
+            nn.Linear(120, 84),
+            nn.ReLU(),
             nn.Linear(84, num_classes),
         )
 

@@ -7,6 +7,7 @@ so there is no fully connected layer. Parameters at 10 classes: 966,986, derived
 (3*25*192+192) + (192*160+160) + (160*96+96) + (96*25*192+192) + 2*(192*192+192)
 + (192*9*192+192) + (192*192+192) + (192*10+10).
 """
+
 from __future__ import annotations
 
 from nnlab import nn
@@ -27,13 +28,16 @@ class NIN(nn.Module):
         check_size(input_size, "nin")
         self.features = nn.Sequential(
             MLPConv(in_channels, (192, 160, 96), 5, padding=2),
-            nn.MaxPool2d(3, 2, padding=1, rounding="floor"), nn.Dropout(dropout),
+            nn.MaxPool2d(3, 2, padding=1, rounding="floor"),
+            nn.Dropout(dropout),
             MLPConv(96, (192, 192, 192), 5, padding=2),
-            nn.AvgPool2d(3, 2, padding=1, rounding="floor"), nn.Dropout(dropout),
+            nn.AvgPool2d(3, 2, padding=1, rounding="floor"),
+            nn.Dropout(dropout),
         )
         # The last mlpconv is the classifier: its final 1x1 convolution gives one map per class.
-        self.classifier = nn.Sequential(MLPConv(192, (192, 192, num_classes), 3, padding=1),
-                                        nn.GlobalAvgPool2d(), nn.Flatten())
+        self.classifier = nn.Sequential(
+            MLPConv(192, (192, 192, num_classes), 3, padding=1), nn.GlobalAvgPool2d(), nn.Flatten()
+        )
 
     def forward(self, x):
         return self.classifier(self.features(x))

@@ -1,4 +1,5 @@
 """Model registry: ``get(name)`` returns a builder, ``names()`` lists them."""
+
 from __future__ import annotations
 
 from nnlab.zoo.alexnet import alexnet, zfnet
@@ -9,10 +10,19 @@ from nnlab.zoo.resnet import resnet18, resnet20, resnet34, resnet50
 from nnlab.zoo.vgg import vgg11, vgg13, vgg16, vgg19
 
 _BUILDERS = {
-    "lenet5": lenet5, "alexnet": alexnet, "zfnet": zfnet,
-    "vgg11": vgg11, "vgg13": vgg13, "vgg16": vgg16, "vgg19": vgg19,
-    "googlenet": googlenet, "resnet18": resnet18, "resnet34": resnet34, "resnet50": resnet50,
-    "resnet20": resnet20, "nin": nin,
+    "lenet5": lenet5,
+    "alexnet": alexnet,
+    "zfnet": zfnet,
+    "vgg11": vgg11,
+    "vgg13": vgg13,
+    "vgg16": vgg16,
+    "vgg19": vgg19,
+    "googlenet": googlenet,
+    "resnet18": resnet18,
+    "resnet34": resnet34,
+    "resnet50": resnet50,
+    "resnet20": resnet20,
+    "nin": nin,
 }
 
 # Builders whose geometry accepts 28x28 single-channel digits (the bundled data), lightest first;

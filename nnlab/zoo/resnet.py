@@ -12,6 +12,7 @@ changes, 2,752 more parameters: 16*32 + 2*32 + 32*64 + 2*64). Both round to the 
 Like the reference implementations, strided layers round down when a window does not tile the
 input (``rounding="floor"``): at 224 the stem gives 112 -> 56, then 28, 14, 7.
 """
+
 from __future__ import annotations
 
 from nnlab import nn
@@ -39,7 +40,9 @@ class PadShortcut(nn.Module):
 
     def forward(self, x):
         if self.stride > 1:
-            x = ops.getitem(x, (slice(None), slice(None), slice(None, None, self.stride), slice(None, None, self.stride)))
+            x = ops.getitem(
+                x, (slice(None), slice(None), slice(None, None, self.stride), slice(None, None, self.stride))
+            )
         extra = self.out_channels - self.in_channels
         if extra:
             x = ops.pad(x, ((0, 0), (extra // 2, extra - extra // 2), (0, 0), (0, 0)))
@@ -75,8 +78,12 @@ class ResNet(nn.Module):
         super().__init__()
         check_size(input_size, "resnet")
         Block = {"basic": BasicBlock, "bottleneck": Bottleneck}[block]
-        stages = [_conv(in_channels, 64, 7, 2), nn.BatchNorm2d(64), nn.ReLU(),
-                  nn.MaxPool2d(3, 2, padding=1, rounding="floor")]
+        stages = [
+            _conv(in_channels, 64, 7, 2),
+            nn.BatchNorm2d(64),
+            nn.ReLU(),
+            nn.MaxPool2d(3, 2, padding=1, rounding="floor"),
+        ]
         c = 64
         for i, (planes, n) in enumerate(zip((64, 128, 256, 512), layers)):
             blocks = []
@@ -101,14 +108,17 @@ class CifarResNet(nn.Module):
         input (N, in_channels, input_size, input_size) -> scores (N, num_classes)
     """
 
-    def __init__(self, n: int = 3, num_classes: int = 10, input_size: int = 32, in_channels: int = 3,
-                 shortcut: str = "pad"):
+    def __init__(
+        self, n: int = 3, num_classes: int = 10, input_size: int = 32, in_channels: int = 3, shortcut: str = "pad"
+    ):
         super().__init__()
         check_size(input_size, "resnet20")
         layers = [_conv(in_channels, 16, 3), nn.BatchNorm2d(16), nn.ReLU()]
         c = 16
         if shortcut not in ("pad", "projection"):
-            raise ValueError(f"resnet20: shortcut must be 'pad' (option A) or 'projection' (option B), got {shortcut!r}")
+            raise ValueError(
+                f"resnet20: shortcut must be 'pad' (option A) or 'projection' (option B), got {shortcut!r}"
+            )
         for i, planes in enumerate((16, 32, 64)):
             blocks = []
             for j in range(n):

@@ -5,6 +5,7 @@ The configuration table ``cfgs`` lists each network's convolution widths, "M" ma
 VGG-13 133,047,848, VGG-16 138,357,544 and VGG-19 143,667,240 parameters; in VGG-16 the first FC
 layer alone holds 7*7*512*4096 = 102,760,448 weights (see ``nnlab.summary`` for the notes' table).
 """
+
 from __future__ import annotations
 
 from nnlab import nn
@@ -14,8 +15,7 @@ cfgs = {
     "11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "13": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
-    "19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
-           512, 512, 512, 512, "M"],
+    "19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
 }
 
 
@@ -45,22 +45,36 @@ class VGG(nn.Module):
         input_size must be divisible by 2**(number of pools) (32 for the standard tables).
     """
 
-    def __init__(self, cfg, num_classes: int = 1000, input_size: int = 224, in_channels: int = 3,
-                 batch_norm: bool = False, hidden: int = 4096, dropout: float = 0.5):
+    def __init__(
+        self,
+        cfg,
+        num_classes: int = 1000,
+        input_size: int = 224,
+        in_channels: int = 3,
+        batch_norm: bool = False,
+        hidden: int = 4096,
+        dropout: float = 0.5,
+    ):
         super().__init__()
         s = check_size(input_size, "vgg")
         pools = sum(1 for v in cfg if v == "M")
-        if s % (2 ** pools):
-            raise ValueError(f"vgg: input_size must be divisible by 2**{pools} = {2 ** pools} "
-                             f"({pools} 2x2 pools), got {s}; nearest that fit: "
-                             f"{s // 2 ** pools * 2 ** pools or 2 ** pools}, {(s // 2 ** pools + 1) * 2 ** pools}")
-        h = s // 2 ** pools
+        if s % (2**pools):
+            raise ValueError(
+                f"vgg: input_size must be divisible by 2**{pools} = {2**pools} "
+                f"({pools} 2x2 pools), got {s}; nearest that fit: "
+                f"{s // 2**pools * 2**pools or 2**pools}, {(s // 2**pools + 1) * 2**pools}"
+            )
+        h = s // 2**pools
         last = [v for v in cfg if v != "M"][-1]
         self.features = make_layers(cfg, in_channels, batch_norm)
         self.flatten = nn.Flatten()
         self.classifier = nn.Sequential(
-            nn.Linear(last * h * h, hidden), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(last * h * h, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
             nn.Linear(hidden, num_classes),
         )
 
@@ -71,6 +85,7 @@ class VGG(nn.Module):
 def _builder(depth: str):
     def build(num_classes: int = 1000, input_size: int = 224, in_channels: int = 3, **kw) -> VGG:
         return VGG(cfgs[depth], num_classes=num_classes, input_size=input_size, in_channels=in_channels, **kw)
+
     build.__name__ = build.__qualname__ = f"vgg{depth}"
     build.__doc__ = f"VGG-{depth} (configuration cfgs['{depth}']); batch_norm=True adds BatchNorm2d after each conv."
     return build

@@ -1,4 +1,5 @@
 """The benchmark harness: its timing logic, and one tiny workload run end to end."""
+
 import json
 import os
 import sys
@@ -34,10 +35,10 @@ def test_measure_alternates_and_reports_medians(monkeypatch):
         def step():
             calls.append(name)
             clock.sleep(seconds)
+
         return step
 
-    cases = {"fast": Case(stepper("fast", 0.005), samples=10),
-             "slow": Case(stepper("slow", 0.030), samples=10)}
+    cases = {"fast": Case(stepper("fast", 0.005), samples=10), "slow": Case(stepper("slow", 0.030), samples=10)}
     res = bench.measure(cases, repeats=3, block_s=0.02, warmup_s=0.0, pause=0.0)
     assert set(res) == {"fast", "slow"}
     for v in res.values():
@@ -66,8 +67,7 @@ def test_ratio_floor_and_memory_direction():
 
 def test_harness_runs_the_tiny_workload(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    rc = bench.main(["--only", "2", "--repeats", "1", "--quick", "--block", "0.05", "--no-memory",
-                     "--json", str(out)])
+    rc = bench.main(["--only", "2", "--repeats", "1", "--quick", "--block", "0.05", "--no-memory", "--json", str(out)])
     assert rc == 0
     rows = json.loads(out.read_text())["rows"]
     assert [r["key"] for r in rows] == ["2"]
@@ -84,8 +84,10 @@ def test_harness_runs_the_tiny_workload(tmp_path, capsys):
 
 def test_workloads_1_2_carry_the_numpy_reference(tmp_path):
     out = tmp_path / "bench.json"
-    assert bench.main(["--only", "2", "--repeats", "1", "--quick", "--block", "0.05", "--no-memory",
-                       "--json", str(out)]) == 0
+    assert (
+        bench.main(["--only", "2", "--repeats", "1", "--quick", "--block", "0.05", "--no-memory", "--json", str(out)])
+        == 0
+    )
     row = json.loads(out.read_text())["rows"][0]
     assert row["reference"] > 0 and row["ref_ratio"] == pytest.approx(row["nnlab"] / row["reference"])
     assert row["ref_met_text"] in ("yes", "NO")
@@ -95,11 +97,31 @@ def test_run_drops_forced_openblas_kernels_and_says_so(tmp_path):
     """OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are removed for the benchmark's own run (it restarts
     itself without them) and the header names the kernel in use and what was removed."""
     import subprocess
+
     out = tmp_path / "bench.json"
     env = dict(os.environ, OPENBLAS_CORETYPE="Haswell", OPENBLAS_L2_SIZE="1048576")
-    p = subprocess.run([sys.executable, "-m", "benchmarks.run", "--only", "2", "--repeats", "1",
-                        "--quick", "--block", "0.05", "--no-memory", "--json", str(out)],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.run",
+            "--only",
+            "2",
+            "--repeats",
+            "1",
+            "--quick",
+            "--block",
+            "0.05",
+            "--no-memory",
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert p.returncode == 0, p.stderr
     machine = json.loads(out.read_text())["machine"]
     assert machine["env_removed"] == "OPENBLAS_CORETYPE=Haswell,OPENBLAS_L2_SIZE=1048576"

@@ -1,5 +1,6 @@
 """The engine's speed shortcuts must not change results: gradient buffers owned without a copy
 only when unshared, per-thread grad mode, the iterator-based topological sort."""
+
 import threading
 import weakref
 
@@ -80,8 +81,8 @@ def test_upstream_gradient_passed_through_is_not_aliased():
 
 def test_fan_out_and_diamond_sum_gradients():
     x = _leaf(2, value=3.0)
-    a = x * x          # 2x
-    b = x * 2.0        # 2
+    a = x * x  # 2x
+    b = x * 2.0  # 2
     y = ops.sum(a * b)  # 2 x^3 -> 6 x^2 = 54
     y.backward()
     np.testing.assert_allclose(x.grad, [54, 54])

@@ -1,6 +1,7 @@
 """The hand-written NumPy references of workloads 1 and 2 compute what PyTorch computes: the same
 loss at the same parameters and the same update from it (else the nnlab/reference column of
 ``make bench`` would compare against a different, maybe cheaper, computation)."""
+
 import os
 import sys
 
@@ -38,8 +39,7 @@ def test_workload1_reference_matches_torch():
         loss.backward()
         got = case.step()
         assert got == pytest.approx(loss.item(), rel=1e-5)
-        grads = [t.grad.numpy() for m in model if isinstance(m, torch.nn.Linear)
-                 for t in (m.weight, m.bias)]
+        grads = [t.grad.numpy() for m in model if isinstance(m, torch.nn.Linear) for t in (m.weight, m.bias)]
         for p0, v0, g, p1 in zip(before, vel, grads, case.params):
             np.testing.assert_allclose(p1, p0 - 0.01 * (0.9 * v0 + g), rtol=1e-5, atol=1e-6)
 
@@ -56,8 +56,6 @@ def test_workload2_reference_matches_torch():
         loss.backward()
         got = case.step()
         assert got == pytest.approx(loss.item(), rel=1e-5)
-        grads = [t_.grad.numpy() for m in model if isinstance(m, torch.nn.Linear)
-                 for t_ in (m.weight, m.bias)]
+        grads = [t_.grad.numpy() for m in model if isinstance(m, torch.nn.Linear) for t_ in (m.weight, m.bias)]
         for p0, g, p1 in zip(before, grads, case.params):
             np.testing.assert_allclose(p1, p0 - 0.1 * g, rtol=1e-5, atol=1e-7)
-

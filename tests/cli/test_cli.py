@@ -55,10 +55,26 @@ def test_help_reads_well(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     out = capsys.readouterr().out
-    for flag in ("--model", "--hidden", "--activation", "--optimizer", "--lr", "--epochs", "--batch-size", "--l2",
-                 "--dropout", "--init", "--batchnorm", "--seed", "--data", "--out", "--resume"):
+    for flag in (
+        "--model",
+        "--hidden",
+        "--activation",
+        "--optimizer",
+        "--lr",
+        "--epochs",
+        "--batch-size",
+        "--l2",
+        "--dropout",
+        "--init",
+        "--batchnorm",
+        "--seed",
+        "--data",
+        "--out",
+        "--resume",
+    ):
         assert flag in out, flag
     from nnlab.train.models import DEFAULT_MODEL, recipe_settings
+
     d = recipe_settings(DEFAULT_MODEL)
     assert f"for {DEFAULT_MODEL}: {d['optimizer']}, lr {d['lr']:g}" in out and f"{d['epochs']} epochs" in out
     assert main([]) == 0  # no command: the overview
@@ -79,6 +95,7 @@ def test_tiny_run_writes_the_run_folder(tiny_run, capsys):
 
 def test_same_command_same_seed_identical(tmp_path, tiny_run):
     from nnlab.train.checkpoint import load
+
     again = tmp_path / "again"
     assert main(["train", *TINY, "--out", str(again), "--no-report"]) == 0
     a, b = (json.loads((d / "metrics.json").read_text()) for d in (tiny_run, again))
@@ -118,6 +135,7 @@ def test_csv_with_text_cells_and_csv_without_label_column(tmp_path, capsys):
 
 def _image_folder(root, sizes, mode="L"):
     from PIL import Image
+
     rng = np.random.default_rng(0)
     for k, cls in enumerate(("a", "b")):
         (root / cls).mkdir(parents=True)
@@ -130,8 +148,21 @@ def _image_folder(root, sizes, mode="L"):
 
 def test_image_folder_sizes_with_image_size_option(tmp_path, capsys):
     folder = _image_folder(tmp_path / "imgs", [(20, 20), (24, 18)])
-    args = ["train", "--data", str(folder), "--model", "mlp", "--hidden", "8", "--epochs", "1", "--quiet",
-            "--no-report", "--out", str(tmp_path / "r")]
+    args = [
+        "train",
+        "--data",
+        str(folder),
+        "--model",
+        "mlp",
+        "--hidden",
+        "8",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--no-report",
+        "--out",
+        str(tmp_path / "r"),
+    ]
     code, _, err = run_cli(args, capsys)
     assert_one_line_error(code, err, "--data", "images differ in size", "--image-size HxW")
     for bad in ("0", "3x", "axb", "1x2x3"):
@@ -157,8 +188,7 @@ def test_csv_label_column_option(tmp_path, capsys):
     rows = [f"{a:.3f},{b:.3f},{k},{k + 0.5 * rng.standard_normal():.3f}" for k, (a, b) in zip(y, rng.random((60, 2)))]
     data = tmp_path / "d.csv"
     data.write_text("a,b,kind,c\n" + "\n".join(rows) + "\n")
-    args = ["train", "--data", str(data), "--model", "mlp", "--hidden", "8", "--epochs", "1", "--quiet",
-            "--no-report"]
+    args = ["train", "--data", str(data), "--model", "mlp", "--hidden", "8", "--epochs", "1", "--quiet", "--no-report"]
     code, _, err = run_cli(args + ["--out", str(tmp_path / "r0")], capsys)  # last column: not labels
     assert_one_line_error(code, err, "--data", "non-integer values")
     code, _, err = run_cli(args + ["--label-column", "kind", "--out", str(tmp_path / "r")], capsys)
@@ -181,6 +211,7 @@ def test_labels_that_do_not_match_the_model(tiny_run, tmp_path, capsys):
 
 def test_images_of_the_wrong_size(tiny_run, tmp_path, capsys):
     from PIL import Image
+
     img = tmp_path / "big.png"
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(img)
     code, _, err = run_cli(["predict", str(tiny_run), str(img)], capsys)
@@ -196,20 +227,28 @@ def test_images_of_the_wrong_size(tiny_run, tmp_path, capsys):
 def test_predict_npz_layouts_and_bad_npz_inputs(tiny_run, tmp_path, capsys):
     from nnlab.train.checkpoint import load
     from nnlab.train.trainer import predict as run_model
+
     rng = np.random.default_rng(0)
     images = rng.random((3, 1, 8, 8)).astype(np.float32)
     ck = load(tiny_run)
     expected = run_model(ck.model, ck.preprocessor.transform(images)).argmax(1)
-    for name, X in (("batch", images), ("gray", images[:, 0]), ("flat", images.reshape(3, 64)),
-                    ("bytes", np.round(images * 255)), ("one", images[0, 0])):
+    for name, X in (
+        ("batch", images),
+        ("gray", images[:, 0]),
+        ("flat", images.reshape(3, 64)),
+        ("bytes", np.round(images * 255)),
+        ("one", images[0, 0]),
+    ):
         np.savez(tmp_path / f"{name}.npz", X=X)
         code, out, err = run_cli(["predict", str(tiny_run), str(tmp_path / f"{name}.npz")], capsys)
         assert code == 0, err
         got = [int(line.split(": ")[1].split()[0]) for line in out.strip().splitlines()]
-        assert got == list(expected[:len(got)]) and len(got) == (1 if name == "one" else 3), (name, out)
-    for name, X, frag in (("nan", np.full((1, 1, 8, 8), np.nan), "NaN or infinite"),
-                          ("empty", np.zeros((0, 1, 8, 8)), "no samples"),
-                          ("text", np.array([["a"]]), "must be numeric")):
+        assert got == list(expected[: len(got)]) and len(got) == (1 if name == "one" else 3), (name, out)
+    for name, X, frag in (
+        ("nan", np.full((1, 1, 8, 8), np.nan), "NaN or infinite"),
+        ("empty", np.zeros((0, 1, 8, 8)), "no samples"),
+        ("text", np.array([["a"]]), "must be numeric"),
+    ):
         np.savez(tmp_path / f"{name}.npz", X=X)
         code, _, err = run_cli(["predict", str(tiny_run), str(tmp_path / f"{name}.npz")], capsys)
         assert_one_line_error(code, err, f"{name}.npz", frag)
@@ -237,10 +276,13 @@ def test_truncated_and_newer_checkpoints(tiny_run, tmp_path, capsys):
 
 
 def test_bad_option_values(capsys):
-    for args, frag in ((["train", "--epochs", "0"], "--epochs"), (["train", "--lr", "abc"], "--lr"),
-                       (["train", "--model", "nope", "--out", "/tmp/x-nnlab-never"], "unknown model 'nope'"),
-                       (["train", "--hidden", "5,-1"], "--hidden"),
-                       (["tune", "--seed", "-1"], "--seed")):
+    for args, frag in (
+        (["train", "--epochs", "0"], "--epochs"),
+        (["train", "--lr", "abc"], "--lr"),
+        (["train", "--model", "nope", "--out", "/tmp/x-nnlab-never"], "unknown model 'nope'"),
+        (["train", "--hidden", "5,-1"], "--hidden"),
+        (["tune", "--seed", "-1"], "--seed"),
+    ):
         try:
             code = main(args)
         except SystemExit as e:
@@ -252,13 +294,15 @@ def test_bad_option_values(capsys):
 def test_bad_values_name_the_option_and_what_was_expected(tmp_path, capsys):
     tiny = tmp_path / "tiny.csv"
     tiny.write_text("1,2,0\n3,4,1\n5,6,0\n")
-    cases = ((["--dropout", "1.5"], ("--dropout", "drop probability in [0, 1)", "'1.5'")),
-             (["--dropout", "-0.1"], ("--dropout", "[0, 1)")),
-             (["--seed", "-1"], ("--seed", "non-negative integer", "'-1'")),
-             (["--seed", "x"], ("--seed", "'x'")),
-             (["--data", "mnist6k"], ("--data mnist6k", "unknown dataset", "known names")),
-             (["--data", str(tiny)], ("--data", "dev and test splits empty", "10 samples per class")),
-             (["--out", "/proc/nnlab-no/run"], ("--out", "cannot create the run folder")))
+    cases = (
+        (["--dropout", "1.5"], ("--dropout", "drop probability in [0, 1)", "'1.5'")),
+        (["--dropout", "-0.1"], ("--dropout", "[0, 1)")),
+        (["--seed", "-1"], ("--seed", "non-negative integer", "'-1'")),
+        (["--seed", "x"], ("--seed", "'x'")),
+        (["--data", "mnist6k"], ("--data mnist6k", "unknown dataset", "known names")),
+        (["--data", str(tiny)], ("--data", "dev and test splits empty", "10 samples per class")),
+        (["--out", "/proc/nnlab-no/run"], ("--out", "cannot create the run folder")),
+    )
     for args, frags in cases:
         try:
             code = main(["train", *TINY, "--out", str(tmp_path / "r"), *args])
@@ -271,6 +315,7 @@ def test_evaluate_empty_data_is_an_error():
     from nnlab import nn
     from nnlab.optim import SGD
     from nnlab.train import Trainer
+
     model = nn.Linear(2, 3)
     t = Trainer(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1))
     with pytest.raises(ValueError, match="evaluate: the data is empty"):
@@ -280,6 +325,7 @@ def test_evaluate_empty_data_is_an_error():
 def test_resume_a_finished_run_with_more_fewer_or_the_same_epochs(tiny_run, tmp_path, capsys):
     import shutil
     from nnlab.train.checkpoint import read_checkpoint
+
     run = tmp_path / "run"
     shutil.copytree(tiny_run, run)
     code, _, err = run_cli(["train", "--resume", str(run), "--epochs", "1"], capsys)
@@ -306,6 +352,7 @@ def test_model_that_does_not_fit_the_data_says_what_to_change(tmp_path, capsys):
 
 def test_a_new_run_into_an_existing_run_folder_says_so(tiny_run, tmp_path, capsys):
     import shutil
+
     run = tmp_path / "run"
     shutil.copytree(tiny_run, run)
     args = ["train", *[a for a in TINY if a != "--quiet"], "--epochs", "1", "--no-report", "--out", str(run)]
@@ -324,6 +371,7 @@ def test_debug_shows_the_traceback(tmp_path, capsys):
 # ---- end to end ------------------------------------------------------------------------------
 def _nontrivial_png(path: Path):
     from PIL import Image
+
     assert path.is_file() and path.stat().st_size > 3000, path
     a = np.asarray(Image.open(path).convert("L"), dtype=np.float64)
     assert a.shape[0] > 100 and a.shape[1] > 100 and a.std() > 5, path
@@ -339,12 +387,18 @@ def test_main_job_end_to_end_small(tmp_path, capsys):
     m = json.loads((out / "metrics.json").read_text())
     assert m["model"] == "cnn" and m["epochs"] == 2 and m["test_accuracy"] > 0.5
     html = (out / "report.html").read_text()
-    for png in ("figures/loss.png", "figures/accuracy.png", "confusion.png", "misclassified.png",
-                "figures/first_layer.png"):   # the monitors' pictures are shown, not drawn twice
+    for png in (
+        "figures/loss.png",
+        "figures/accuracy.png",
+        "confusion.png",
+        "misclassified.png",
+        "figures/first_layer.png",
+    ):  # the monitors' pictures are shown, not drawn twice
         _nontrivial_png(out / png)
         assert f"src='{png}'" in html
     from PIL import Image
     from nnlab.data import load_dataset
+
     test = load_dataset("mnist5k").test
     Image.fromarray((test.X[0, 0] * 255).astype(np.uint8)).save(tmp_path / "digit.png")
     code, stdout, _ = run_cli(["predict", str(out), str(tmp_path / "digit.png"), "--top", "2"], capsys)
@@ -357,12 +411,29 @@ def test_main_job_end_to_end_small(tmp_path, capsys):
 def test_ctrl_c_saves_and_resume_matches_uninterrupted(tmp_path):
     """A real SIGINT to `python -m nnlab train`: exit 130, how-to-resume message, exact resume."""
     from nnlab.train.checkpoint import load
-    args = ["train", "--data", "digits8x8", "--model", "mlp", "--hidden", "64", "--epochs", "60", "--quiet",
-            "--no-report"]
+
+    args = [
+        "train",
+        "--data",
+        "digits8x8",
+        "--model",
+        "mlp",
+        "--hidden",
+        "64",
+        "--epochs",
+        "60",
+        "--quiet",
+        "--no-report",
+    ]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     run = tmp_path / "int"
-    proc = subprocess.Popen([sys.executable, "-m", "nnlab", *args, "--out", str(run)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nnlab", *args, "--out", str(run)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     deadline = time.time() + 60
     while not (run / "checkpoint.npz").exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.02)
@@ -381,8 +452,10 @@ def test_ctrl_c_saves_and_resume_matches_uninterrupted(tmp_path):
 
 def test_feature_vectors_default_to_the_mlp(tmp_path, capsys):
     out = tmp_path / "spiral"
-    code, stdout, _ = run_cli(["train", "--data", "spiral", "--epochs", "3", "--hidden", "32", "--out", str(out),
-                               "--quiet", "--no-report"], capsys)
+    code, stdout, _ = run_cli(
+        ["train", "--data", "spiral", "--epochs", "3", "--hidden", "32", "--out", str(out), "--quiet", "--no-report"],
+        capsys,
+    )
     assert code == 0
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["cli"]["model"] == "mlp" and cfg["input_shape"] == [2]
@@ -394,6 +467,7 @@ def test_divergence_exits_with_its_own_code_and_still_reports(tmp_path, capsys):
     """An absurd learning rate: exit code 3, the message names the last good checkpoint and says to
     lower the lr; metrics.json and the report are written for the restored weights."""
     from nnlab.cli.train_cmd import EXIT_DIVERGED
+
     out = tmp_path / "diverged"
     code, stdout, err = run_cli(["train", *TINY, "--lr", "1e30", "--out", str(out)], capsys)
     assert code == EXIT_DIVERGED == 3, err
@@ -412,7 +486,7 @@ def test_divergence_exits_with_its_own_code_and_still_reports(tmp_path, capsys):
 
 
 def test_no_monitors_skips_the_diagnostics_but_not_the_run(tiny_run, tmp_path, capsys):
-    assert (tiny_run / "diagnostics.json").exists() and (tiny_run / "tensorboard").is_dir()   # on by default
+    assert (tiny_run / "diagnostics.json").exists() and (tiny_run / "tensorboard").is_dir()  # on by default
     out = tmp_path / "plain"
     code, _, err = run_cli(["train", *TINY, "--out", str(out), "--no-monitors"], capsys)
     assert code == 0, err
@@ -420,5 +494,5 @@ def test_no_monitors_skips_the_diagnostics_but_not_the_run(tiny_run, tmp_path, c
     assert not (out / "diagnostics.json").exists() and not (out / "tensorboard").exists()
     assert not (out / "figures").exists()
     html = (out / "report.html").read_text()
-    for png in ("loss.png", "accuracy.png", "weights.png"):   # the report draws its own pictures
+    for png in ("loss.png", "accuracy.png", "weights.png"):  # the report draws its own pictures
         assert f"src='{png}'" in html and (out / png).exists()

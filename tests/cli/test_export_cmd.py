@@ -1,4 +1,5 @@
 """`nnlab export RUN --onnx PATH`: the run's network in onnxruntime gives nnlab's scores."""
+
 import numpy as np
 import pytest
 
@@ -11,9 +12,28 @@ ort = pytest.importorskip("onnxruntime", reason="the exported graph is checked i
 def test_export_a_trained_run(tmp_path, capsys):
     from nnlab.train.checkpoint import load
     from nnlab.engine import no_grad, tensor
+
     run = tmp_path / "run"
-    assert main(["train", "--data", "digits8x8", "--model", "mlp", "--hidden", "16", "--epochs", "1",
-                 "--quiet", "--no-report", "--out", str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                "digits8x8",
+                "--model",
+                "mlp",
+                "--hidden",
+                "16",
+                "--epochs",
+                "1",
+                "--quiet",
+                "--no-report",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
     out = tmp_path / "m.onnx"
     assert main(["export", str(run), "--onnx", str(out)]) == 0
     assert f"wrote {out}" in capsys.readouterr().out

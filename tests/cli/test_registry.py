@@ -1,4 +1,5 @@
 """Every module listed in COMMAND_MODULES exists and registers its commands (a missing one is an error)."""
+
 import importlib
 import sys
 

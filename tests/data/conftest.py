@@ -14,6 +14,7 @@ def _private_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def mnist5k(_private_cache):
     from nnlab.data import load_mnist5k
+
     return load_mnist5k()
 
 

@@ -1,5 +1,6 @@
 """A classification dataset with a single class is refused in one line (every model would reach
 loss 0 by predicting it, and the report would then fail inside matplotlib)."""
+
 import numpy as np
 import pytest
 
@@ -15,8 +16,11 @@ def _one_class(tmp_path):
 
 
 def test_load_dataset_refuses_a_single_class(tmp_path):
-    with pytest.raises(DataError, match=r"one.npz: every sample has the same label \('3'\); a classifier needs at "
-                                        r"least two classes"):
+    with pytest.raises(
+        DataError,
+        match=r"one.npz: every sample has the same label \('3'\); a classifier needs at "
+        r"least two classes",
+    ):
         load_dataset(str(_one_class(tmp_path)))
     csv = tmp_path / "one.csv"
     csv.write_text("a,b,label\n" + "".join(f"{i},{i * 2},cat\n" for i in range(20)))
@@ -25,8 +29,19 @@ def test_load_dataset_refuses_a_single_class(tmp_path):
 
 
 def test_train_on_a_single_class_exits_2_with_one_line(tmp_path, capsys):
-    code = main(["train", "--data", str(_one_class(tmp_path)), "--model", "mlp", "--epochs", "1",
-                 "--out", str(tmp_path / "run")])
+    code = main(
+        [
+            "train",
+            "--data",
+            str(_one_class(tmp_path)),
+            "--model",
+            "mlp",
+            "--epochs",
+            "1",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "at least two classes" in err[0], err
     assert not (tmp_path / "run" / "checkpoint.npz").exists()

@@ -63,13 +63,16 @@ def test_load_dataset_default_is_stratified_mnist5k():
 
 
 # ---------------------------------------------------------------- synthetic
-@pytest.mark.parametrize("name,fn,kw,n,k", [
-    ("spiral", nd.make_spiral, dict(n_per_class=50, classes=4), 200, 4),
-    ("circles", nd.make_circles, dict(n_samples=101), 101, 2),
-    ("moons", nd.make_moons, dict(n_samples=100), 100, 2),
-    ("xor", nd.make_xor, dict(n_samples=120), 120, 2),
-    ("blobs", nd.make_blobs, dict(n_samples=90, centers=5), 90, 5),
-])
+@pytest.mark.parametrize(
+    "name,fn,kw,n,k",
+    [
+        ("spiral", nd.make_spiral, dict(n_per_class=50, classes=4), 200, 4),
+        ("circles", nd.make_circles, dict(n_samples=101), 101, 2),
+        ("moons", nd.make_moons, dict(n_samples=100), 100, 2),
+        ("xor", nd.make_xor, dict(n_samples=120), 120, 2),
+        ("blobs", nd.make_blobs, dict(n_samples=90, centers=5), 90, 5),
+    ],
+)
 def test_synthetic_shapes_classes_and_seed(name, fn, kw, n, k):
     X, y = fn(**kw, seed=3)
     assert X.shape == (n, 2) and X.dtype == np.float32 and y.dtype == np.int64

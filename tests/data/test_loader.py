@@ -14,10 +14,17 @@ def _epoch(loader):
     return [(xb.copy(), yb.copy()) for xb, yb in loader]
 
 
-@pytest.mark.parametrize("bs,drop,expected", [
-    (None, False, [10]), (1, False, [1] * 10), (3, False, [3, 3, 3, 1]), (3, True, [3, 3, 3]),
-    (10, True, [10]), (32, False, [10]),
-])
+@pytest.mark.parametrize(
+    "bs,drop,expected",
+    [
+        (None, False, [10]),
+        (1, False, [1] * 10),
+        (3, False, [3, 3, 3, 1]),
+        (3, True, [3, 3, 3]),
+        (10, True, [10]),
+        (32, False, [10]),
+    ],
+)
 def test_batch_counts(bs, drop, expected):
     loader = DataLoader(_data(), batch_size=bs, drop_last=drop)
     batches = _epoch(loader)
@@ -46,8 +53,9 @@ def test_shuffling_differs_per_epoch_but_is_reproducible():
     other = DataLoader(_data(50), batch_size=7, seed=12)
     assert not all(np.array_equal(a[0], b[0]) for a, b in zip(e0, _epoch(other)))
     # the order of epoch e comes from default_rng([seed, e]) alone
-    assert np.array_equal(np.concatenate([b[1] for b in e1]),
-                          _data(50)[1][np.random.default_rng([11, 1]).permutation(50)])
+    assert np.array_equal(
+        np.concatenate([b[1] for b in e1]), _data(50)[1][np.random.default_rng([11, 1]).permutation(50)]
+    )
 
 
 def test_resume_via_set_epoch_and_state_dict_reproduces():

@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 
 import nnlab.data as nd
-from nnlab.data import (PCA, MeanSubtract, MinMaxScale, Pipeline, Standardize, Whiten,
-                        preprocessor_from_state)
+from nnlab.data import PCA, MeanSubtract, MinMaxScale, Pipeline, Standardize, Whiten, preprocessor_from_state
 
 
 @pytest.fixture(scope="module")
@@ -17,8 +16,14 @@ def splits():
     return nd.train_dev_test_split(X, y, sizes=(600, 150, 150), seed=0)
 
 
-ALL = [lambda: MeanSubtract(), lambda: Standardize(), lambda: MinMaxScale(), lambda: PCA(3),
-       lambda: Whiten(), lambda: Pipeline([Standardize(), PCA(0.9)])]
+ALL = [
+    lambda: MeanSubtract(),
+    lambda: Standardize(),
+    lambda: MinMaxScale(),
+    lambda: PCA(3),
+    lambda: Whiten(),
+    lambda: Pipeline([Standardize(), PCA(0.9)]),
+]
 
 
 def test_statistics_come_from_the_training_split_only(splits):

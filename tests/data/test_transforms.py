@@ -13,9 +13,16 @@ def g(seed=0):
     return np.random.default_rng(seed)
 
 
-ALL = [T.RandomHorizontalFlip(0.5), T.RandomVerticalFlip(0.5), T.RandomCrop((9, 11), padding=2),
-       T.RandomTranslate(3), T.RandomRotation(20), T.RandomRotation(20, interpolation="nearest"),
-       T.ColorJitter(0.3, 0.3, 0.3), T.RandomGrayscale(0.5)]
+ALL = [
+    T.RandomHorizontalFlip(0.5),
+    T.RandomVerticalFlip(0.5),
+    T.RandomCrop((9, 11), padding=2),
+    T.RandomTranslate(3),
+    T.RandomRotation(20),
+    T.RandomRotation(20, interpolation="nearest"),
+    T.ColorJitter(0.3, 0.3, 0.3),
+    T.RandomGrayscale(0.5),
+]
 
 
 @pytest.mark.parametrize("t", ALL, ids=repr)
@@ -61,8 +68,9 @@ def _matches_shift(o, x, dy, dx):
     """o equals x moved by (dy, dx) with zeros shifted in."""
     ref = np.zeros_like(x)
     h, w = x.shape[1:]
-    ref[:, max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
-        x[:, max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+    ref[:, max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = x[
+        :, max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+    ]
     return np.array_equal(o, ref)
 
 
@@ -72,7 +80,7 @@ def test_smaller_crop_and_translate_bounds():
     assert out.shape == (2, 1, 5, 5)
     for o, xi in zip(out, x):  # an unpadded crop is a contiguous window of the image
         top, left = divmod(int(o[0, 0, 0]) % 64, 8)
-        assert np.array_equal(o[0], xi[0, top:top + 5, left:left + 5])
+        assert np.array_equal(o[0], xi[0, top : top + 5, left : left + 5])
     t = T.RandomTranslate(2)(x + 1, g(7))
     assert t.shape == x.shape and (t == 0).sum() <= 2 * (8 * 8 - 6 * 6)
     with pytest.raises(ValueError, match="does not fit"):
@@ -170,7 +178,7 @@ def test_trainer_augments_training_batches_only():
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(32, 3))
     trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1), seed=0)
     history = trainer.fit((X, y), val=(Xv, yv), epochs=2, batch_size=16, augment=spy)
-    assert seen == [16, 16, 8] * 2                    # training batches only, both epochs
+    assert seen == [16, 16, 8] * 2  # training batches only, both epochs
     assert "val_loss" in history.history
     np.testing.assert_array_equal(X, X_before)
     seen.clear()
@@ -184,7 +192,7 @@ def test_sizes_are_not_truncated_and_jitter_refuses_out_of_range_input():
             T.RandomCrop(bad)
     with pytest.raises(ValueError, match="RandomTranslate: max_shift must be"):
         T.RandomTranslate(1.5)
-    pixels = np.random.default_rng(0).integers(0, 256, (2, 3, 4, 4)).astype(np.float32)   # 0-255 images
+    pixels = np.random.default_rng(0).integers(0, 256, (2, 3, 4, 4)).astype(np.float32)  # 0-255 images
     with pytest.raises(ValueError, match=r"ColorJitter: input values span \[.*255\], outside clip=\(0.0, 1.0\)"):
         T.ColorJitter(brightness=0.2)(pixels, g())
     out = T.ColorJitter(brightness=0.2, clip=(0, 255))(pixels, g())

@@ -1,4 +1,5 @@
 """User data (.npz, .csv, image folders) and the one-line errors for bad input."""
+
 import numpy as np
 import pytest
 
@@ -259,6 +260,7 @@ def test_csv_label_column_named_in_the_header_is_found_anywhere(tmp_path):
 
 def test_16_bit_grayscale_images_keep_their_depth(tmp_path):
     from PIL import Image
+
     ramp = np.linspace(0, 65535, 64).reshape(8, 8).astype(np.uint16)
     for cls, img in (("a", ramp), ("b", ramp[::-1])):
         (tmp_path / cls).mkdir()
@@ -273,6 +275,7 @@ def test_16_bit_grayscale_images_keep_their_depth(tmp_path):
 
 def test_exif_orientation_is_applied(tmp_path):
     from PIL import Image
+
     a = np.zeros((4, 6), np.uint8)
     a[0, :] = 255  # a bright top row
     exif = Image.Exif()

@@ -1,5 +1,6 @@
 """Deliberately broken setups: each must be detected with the right advice, and a healthy run
 must raise no alarm (the babysitting tools judged on cases they were not tuned on)."""
+
 import numpy as np
 import pytest
 
@@ -7,8 +8,14 @@ import nnlab
 from nnlab import nn, optim
 from nnlab.data import load_dataset
 from nnlab.diagnostics import diagnose, gradcheck_model
-from nnlab.diagnostics.monitors import (ActivationMonitor, BiasVarianceMonitor, LossCurveMonitor, UpdateRatioMonitor,
-                                        read_initial_loss, read_loss_curve)
+from nnlab.diagnostics.monitors import (
+    ActivationMonitor,
+    BiasVarianceMonitor,
+    LossCurveMonitor,
+    UpdateRatioMonitor,
+    read_initial_loss,
+    read_loss_curve,
+)
 from nnlab.engine.function import Function
 from nnlab.nn.module import Module
 from nnlab.nn.parameter import Parameter
@@ -71,8 +78,7 @@ def test_max_pool_and_relu_kinks_are_not_errors():
     X = rng.standard_normal((12, 2, 6, 6)).astype(np.float32)
     y = rng.integers(0, 3, 12)
     nnlab.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                          nn.Linear(27, 3))
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(27, 3))
     report = gradcheck_model(model, nn.CrossEntropyLoss(), X, y, num_points=12, eps=0.05, entries_per_param=27)
     assert report.kinks > 0
     assert report.ok, str(report)
@@ -160,7 +166,7 @@ def test_final_bias_variance_uses_the_eval_mode_train_error(digits):
     running = bv.epochs[-1][1]
     real = 1.0 - t.evaluate(digits.train)["accuracy"]
     assert bv.final[0] == pytest.approx(real, abs=0.03)
-    assert running > real + 0.02   # the running average would have been misread
+    assert running > real + 0.02  # the running average would have been misread
     assert f"train error {bv.final[0] * 100:.1f}%" in bv.diagnose()[0].message
 
 
@@ -176,7 +182,7 @@ def test_reading_the_initial_loss():
 
 def test_exploding_gradients_by_depth():
     """ReLU layers with twice the He scale: the gradient doubles at each layer on the way down."""
-    nnlab.manual_seed(0)   # the biases come from the global generator: independent of test order
+    nnlab.manual_seed(0)  # the biases come from the global generator: independent of test order
     rng = np.random.default_rng(0)
     layers = []
     for _ in range(14):
@@ -200,10 +206,11 @@ def test_exploding_gradients_by_depth():
 
 def test_nnlab_check_passes_on_the_default_model(capsys):
     from nnlab.cli.main import main
+
     code = main(["check", "--limit", "200", "--points", "2"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "checking cnn" in out and "[PASS] initial loss" in out   # ln 10 at initialization, not 2x it
+    assert "checking cnn" in out and "[PASS] initial loss" in out  # ln 10 at initialization, not 2x it
     assert "gradcheck_model: OK" in out
 
 

@@ -1,4 +1,5 @@
 """`nnlab check`: passes on a sensible network, fails with the explanation for huge weights."""
+
 import json
 
 from nnlab.cli.main import main
@@ -15,8 +16,9 @@ def test_check_passes_and_runs_the_gradient_check(capsys):
 
 
 def test_check_fails_for_huge_initial_weights(capsys):
-    code = main(["check", "--model", "mlp", "--hidden", "32", "--data", "digits8x8", "--weight-scale", "30",
-                 "--no-gradcheck"])
+    code = main(
+        ["check", "--model", "mlp", "--hidden", "32", "--data", "digits8x8", "--weight-scale", "30", "--no-gradcheck"]
+    )
     out = capsys.readouterr().out
     assert code == 1
     assert "[FAIL] initial loss" in out and "initial weights are too large" in out
@@ -33,6 +35,7 @@ def test_check_json(capsys):
 
 def test_check_rejects_bad_options(capsys):
     import pytest
+
     with pytest.raises(SystemExit) as e:
         main(["check", "--weight-scale", "-1"])
     assert e.value.code == 2
@@ -40,8 +43,7 @@ def test_check_rejects_bad_options(capsys):
 
 
 def test_check_with_the_svm_loss(capsys):
-    code = main(["check", "--model", "mlp", "--hidden", "32", "--data", "digits8x8", "--loss", "svm",
-                 "--no-gradcheck"])
+    code = main(["check", "--model", "mlp", "--hidden", "32", "--data", "digits8x8", "--loss", "svm", "--no-gradcheck"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "expected 9.0000 ((C - 1) delta = 9 x 1)" in out
@@ -51,8 +53,9 @@ def test_check_reports_layers_that_drop_input_rows(capsys):
     import numpy as np
     from nnlab import nn
     from nnlab.cli.check_cmd import _dropped_rows
+
     model = nn.Sequential(nn.Conv2d(1, 2, 3, stride=2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
-    notes = _dropped_rows(model, np.zeros((1, 1, 10, 10), np.float32))   # 10 -> 4 (1 row lost) -> 2
+    notes = _dropped_rows(model, np.zeros((1, 1, 10, 10), np.float32))  # 10 -> 4 (1 row lost) -> 2
     assert len(notes) == 1 and notes[0].startswith("Conv2d(1, 2, kernel_size=3, stride=2): input 10x10")
     assert "the last 1 input row and the last 1 input column" in notes[0]
     assert _dropped_rows(model, np.zeros((1, 1, 9, 9), np.float32)) == [] and model.training

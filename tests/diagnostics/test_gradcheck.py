@@ -1,4 +1,5 @@
 """nnlab.gradcheck: catches wrong gradients, passes right ones, and reports readably."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -72,6 +73,7 @@ def test_slightly_wrong_gradient_is_suspicious():
 def test_non_scalar_output_checks_the_vjp_with_a_random_upstream():
     x = t64(np.linspace(-1, 1, 6).reshape(2, 3))
     assert gradcheck(lambda a: ops.softmax(a), x).ok
+
     # A bug visible only off the diagonal of the Jacobian: softmax's VJP without the coupling term.
     class BadSoftmax(Function):
         def forward(self, a):

@@ -1,4 +1,5 @@
 """Forward hooks on module instances and gradient taps."""
+
 import copy
 
 import numpy as np
@@ -15,7 +16,7 @@ def test_hook_sees_inputs_and_output_and_can_be_removed():
     h = register_forward_hook(a, lambda m, inp, out: seen.append((m, inp[0].data.copy(), out.data.copy())))
     x = nnlab.tensor(np.array([-1.0, 2.0]))
     a(x)
-    b(x)   # other instances of the class are untouched
+    b(x)  # other instances of the class are untouched
     assert len(seen) == 1 and seen[0][0] is a
     np.testing.assert_array_equal(seen[0][2], [0.0, 2.0])
     h.remove()
@@ -40,7 +41,7 @@ def test_deepcopy_of_a_hooked_module_runs_the_copy():
     twin.weight.data[:] = 0
     twin.bias.data[:] = 0
     out = twin(nnlab.tensor(np.ones((1, 3), np.float32)))
-    np.testing.assert_array_equal(out.data, 0)        # the copy's weights, not the original's
+    np.testing.assert_array_equal(out.data, 0)  # the copy's weights, not the original's
     remove_all_hooks(twin)
     assert "forward" not in twin.__dict__ and "forward" in lin.__dict__
 
@@ -53,4 +54,4 @@ def test_tap_hands_over_the_gradient_unchanged():
     np.testing.assert_array_equal(got[0], [1.0, 10.0, 100.0])
     np.testing.assert_array_equal(x.grad, [2.0, 20.0, 200.0])
     const = nnlab.tensor(np.ones(2))
-    assert tap(const, got.append) is const   # nothing to tap without a graph
+    assert tap(const, got.append) is const  # nothing to tap without a graph

@@ -1,4 +1,5 @@
 """The notes' initialization study: the per-layer statistics show the three regimes."""
+
 import numpy as np
 
 from nnlab.experiments.init_study import main, run_init_study

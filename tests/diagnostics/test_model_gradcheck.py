@@ -1,4 +1,5 @@
 """gradcheck_model: names a planted wrong backward, passes correct models, reports kinks."""
+
 import numpy as np
 import pytest
 
@@ -18,13 +19,15 @@ class _DoubledLinearFn(Function):
         return 2.0 * x @ w.T
 
     def backward(self, g):
-        return 2.0 * g @ self.w, g.T @ self.x   # correct: 2 * g^T x
+        return 2.0 * g @ self.w, g.T @ self.x  # correct: 2 * g^T x
 
 
 class DoubledLinear(Module):
     def __init__(self, n_in, n_out):
         super().__init__()
-        self.weight = Parameter(np.random.default_rng(1).standard_normal((n_out, n_in)).astype(np.float32) / np.sqrt(n_in))
+        self.weight = Parameter(
+            np.random.default_rng(1).standard_normal((n_out, n_in)).astype(np.float32) / np.sqrt(n_in)
+        )
 
     def forward(self, x):
         return _DoubledLinearFn.apply(x, self.weight)
@@ -43,7 +46,7 @@ def test_planted_wrong_backward_is_named():
     assert not report.ok
     assert report.wrong == ["2.weight"]
     row = report.row("2.weight")
-    assert row.grade == "wrong" and row.max_rel_error > 0.3   # half the true gradient: rel error 0.5
+    assert row.grade == "wrong" and row.max_rel_error > 0.3  # half the true gradient: rel error 0.5
     assert "DoubledLinear" in row.layer
     # the layers around it still get correct gradients (its input gradient is right)
     for name in ("0.weight", "0.bias", "4.weight", "4.bias"):
@@ -54,16 +57,19 @@ def test_planted_wrong_backward_is_named():
 def test_correct_mlp_every_parameter_good_with_dropout_and_regularization():
     nnlab.manual_seed(0)
     X, y = _data()
-    model = nn.Sequential(nn.Linear(12, 20), nn.Tanh(), nn.Dropout(0.5), nn.Linear(20, 20), nn.Sigmoid(),
-                          nn.Linear(20, 4))
+    model = nn.Sequential(
+        nn.Linear(12, 20), nn.Tanh(), nn.Dropout(0.5), nn.Linear(20, 20), nn.Sigmoid(), nn.Linear(20, 4)
+    )
     report = gradcheck_model(model, nn.CrossEntropyLoss(), X, y, regularizer=nn.Regularizer(l2=1e-3))
     assert report.ok, str(report)
     names = [n for n, _ in model.named_parameters()]
-    assert {r.name for r in report.rows if r.check == "data"} == set(names)        # biases included
+    assert {r.name for r in report.rows if r.check == "data"} == set(names)  # biases included
     assert {r.name for r in report.rows if r.check == "data+reg"} == set(names)
     assert all(r.grade == "good" for r in report.rows), str(report)
-    assert all(r.checked == min(10, p.data.size) for r, (_, p) in
-               zip([r for r in report.rows if r.check == "data"], model.named_parameters()))
+    assert all(
+        r.checked == min(10, p.data.size)
+        for r, (_, p) in zip([r for r in report.rows if r.check == "data"], model.named_parameters())
+    )
     # the original model is untouched: still float32
     assert all(p.data.dtype == np.float32 for p in model.parameters())
 
@@ -102,8 +108,7 @@ def test_kinks_are_reported_not_counted_as_errors():
     X, y = _data(n=200)
     model = nn.Sequential(nn.Linear(12, 30), nn.ReLU(), nn.Linear(30, 4))
     # a big step and many points: many ReLU inputs change sign between x+h and x-h
-    report = gradcheck_model(model, nn.MultiClassSVMLoss(), X, y, num_points=100, eps=1e-1,
-                             entries_per_param=30)
+    report = gradcheck_model(model, nn.MultiClassSVMLoss(), X, y, num_points=100, eps=1e-1, entries_per_param=30)
     assert report.kinks > 0
     assert report.ok, str(report)
     assert "kink" in str(report)
@@ -112,12 +117,12 @@ def test_kinks_are_reported_not_counted_as_errors():
 def test_works_after_training_steps_and_on_a_cnn():
     from nnlab.optim import SGD
     from nnlab.engine.tensor import Tensor
+
     nnlab.manual_seed(0)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((16, 1, 8, 8)).astype(np.float32)
     y = rng.integers(0, 3, 16)
-    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                          nn.Linear(64, 3))
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64, 3))
     opt, loss = SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss()
     for _ in range(5):
         opt.zero_grad()
@@ -130,6 +135,7 @@ def test_works_after_training_steps_and_on_a_cnn():
 
 def test_depth_relaxes_thresholds():
     from nnlab.diagnostics.model_check import thresholds_for_depth, grade
+
     assert thresholds_for_depth(2)[0] == pytest.approx(1e-2)
     assert thresholds_for_depth(10)[0] == pytest.approx(1e-1)
     assert grade(3e-2, depth=2) == "wrong" and grade(3e-2, depth=10) == "suspicious"

@@ -1,16 +1,25 @@
 """Monitors on small data: a learning rate 10x too high and 100x too low are flagged, the NaN stop
 keeps a usable checkpoint, activation statistics and the bias/variance reading."""
+
 import numpy as np
 import pytest
 
 import nnlab
 from nnlab import nn, optim
 from nnlab.data import load_dataset
-from nnlab.diagnostics.monitors import (ActivationMonitor, BiasVarianceMonitor, LossCurveMonitor, TrainingDiverged,
-                                        UpdateRatioMonitor, diagnose, read_bias_variance, read_loss_curve)
+from nnlab.diagnostics.monitors import (
+    ActivationMonitor,
+    BiasVarianceMonitor,
+    LossCurveMonitor,
+    TrainingDiverged,
+    UpdateRatioMonitor,
+    diagnose,
+    read_bias_variance,
+    read_loss_curve,
+)
 from nnlab.train import LearningRateScheduler, ModelCheckpoint, Trainer
 
-GOOD_LR = 0.3   # SGD on this net and data: 96% dev accuracy in 5 epochs
+GOOD_LR = 0.3  # SGD on this net and data: 96% dev accuracy in 5 epochs
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +48,7 @@ def test_good_learning_rate_is_not_flagged(digits):
 def test_learning_rate_10x_too_high_is_flagged(digits):
     _, mons, kinds = _run(digits, GOOD_LR * 10)
     assert "lr_too_high" in kinds
-    assert "dead_relu" in kinds   # the notes' warning: a high learning rate kills ReLUs
+    assert "dead_relu" in kinds  # the notes' warning: a high learning rate kills ReLUs
 
 
 def test_learning_rate_100x_too_low_is_flagged(digits):
@@ -57,13 +66,18 @@ def test_update_ratio_flags_tiny_learning_rate(digits):
 
 def test_nan_stops_at_once_and_keeps_a_usable_checkpoint(digits, tmp_path):
     from nnlab.train import load
+
     nnlab.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
     ckpt = tmp_path / "checkpoint.npz"
     guard = LossCurveMonitor(checkpoint=tmp_path / "last_good.npz", verbose=False)
     steps = []
-    cbs = [LearningRateScheduler(lambda e: GOOD_LR if e == 0 else 1e30), ModelCheckpoint(ckpt), guard,
-           nnlab.train.LambdaCallback(on_train_batch_end=lambda b, logs: steps.append(logs["loss"]))]
+    cbs = [
+        LearningRateScheduler(lambda e: GOOD_LR if e == 0 else 1e30),
+        ModelCheckpoint(ckpt),
+        guard,
+        nnlab.train.LambdaCallback(on_train_batch_end=lambda b, logs: steps.append(logs["loss"])),
+    ]
     t = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=GOOD_LR), callbacks=cbs)
     with pytest.raises(TrainingDiverged) as info:
         t.fit(digits.train, digits.dev, epochs=5, batch_size=32)
@@ -76,6 +90,7 @@ def test_nan_stops_at_once_and_keeps_a_usable_checkpoint(digits, tmp_path):
     ck = load(ckpt)
     assert all(np.all(np.isfinite(p.data)) for p in ck.model.parameters())
     from nnlab.train import predict
+
     acc = np.mean(predict(ck.model, digits.dev.X, classes=True) == digits.dev.y)
     assert acc > 0.85
     # the model in memory is back to the last good weights too
@@ -85,6 +100,7 @@ def test_nan_stops_at_once_and_keeps_a_usable_checkpoint(digits, tmp_path):
 
 def test_nan_before_any_checkpoint_writes_the_initial_weights(digits, tmp_path):
     from nnlab.train import load
+
     nnlab.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
     init = [p.data.copy() for p in model.parameters()]
@@ -101,7 +117,7 @@ def test_activation_monitor_statistics_and_gradients(digits):
     t, mons, _ = _run(digits, GOOD_LR, epochs=1)
     act = mons[1]
     # every 20 steps and the epoch's last step
-    assert [x['step'] for x in act.samples] == sorted(set(range(0, t.global_step, 20)) | {t.global_step - 1})
+    assert [x["step"] for x in act.samples] == sorted(set(range(0, t.global_step, 20)) | {t.global_step - 1})
     s = act.last()
     assert set(s["act"]) == {"2"} and set(s["grad"]) == {"2"}
     st = s["act"]["2"]

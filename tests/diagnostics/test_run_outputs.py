@@ -1,4 +1,5 @@
 """default_monitors: the run folder gets the figures, diagnostics.json and TensorBoard events."""
+
 import json
 import struct
 
@@ -20,18 +21,18 @@ def _events(folder):
 
     def masked(b):
         x = crc32c(b)
-        return (((x >> 15) | (x << 17)) + 0xa282ead8) & 0xffffffff
+        return (((x >> 15) | (x << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
     out = []
     for f in sorted(folder.glob("events.out.tfevents.*")):
         data = f.read_bytes()
         i = 0
         while i < len(data):
-            head = data[i:i + 8]
+            head = data[i : i + 8]
             (n,) = struct.unpack("<Q", head)
-            payload = data[i + 12:i + 12 + n]
-            assert struct.unpack("<I", data[i + 8:i + 12])[0] == masked(head), f"{f}: bad length CRC"
-            assert struct.unpack("<I", data[i + 12 + n:i + 16 + n])[0] == masked(payload), f"{f}: bad data CRC"
+            payload = data[i + 12 : i + 12 + n]
+            assert struct.unpack("<I", data[i + 8 : i + 12])[0] == masked(head), f"{f}: bad length CRC"
+            assert struct.unpack("<I", data[i + 12 + n : i + 16 + n])[0] == masked(payload), f"{f}: bad data CRC"
             ev = event_pb2.Event()
             ev.ParseFromString(payload)
             out.append(ev)
@@ -113,6 +114,7 @@ def test_first_layer_pictures(digits, tmp_path):
     """figures/first_layer.png: conv filters, or each hidden unit of an MLP on images as a picture
     (square gray images guessed when the monitors are not told the input shape)."""
     from nnlab.report.plots import first_layer_weights
+
     nnlab.manual_seed(0)
     imgs, title = first_layer_weights(nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU()), ())
     assert imgs.shape == (6, 1, 5, 5) and "filters" in title
@@ -120,13 +122,18 @@ def test_first_layer_pictures(digits, tmp_path):
     mlp = nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid())
     imgs, title = first_layer_weights(mlp, ())
     assert imgs.shape == (16, 1, 28, 28) and "hidden unit" in title
-    np.testing.assert_array_equal(imgs[3].ravel(), mlp[1].weight.data[3])   # the unit's weights, as they are
+    np.testing.assert_array_equal(imgs[3].ravel(), mlp[1].weight.data[3])  # the unit's weights, as they are
     assert first_layer_weights(nn.Sequential(nn.Linear(10, 3)), ()) is None
     # drawn once per run: the report shows the monitors' picture instead of drawing its own
     from nnlab.report import write_report
+
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10))
-    t = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.3),
-                callbacks=default_monitors(tmp_path, verbose=False, image_shape=(1, 8, 8)))
+    t = Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.SGD(model.parameters(), lr=0.3),
+        callbacks=default_monitors(tmp_path, verbose=False, image_shape=(1, 8, 8)),
+    )
     t.fit(digits.train, digits.dev, epochs=1, batch_size=64)
     page = open(write_report(tmp_path, t, digits)).read()
     for name in ("loss", "accuracy", "first_layer"):
@@ -136,10 +143,15 @@ def test_first_layer_pictures(digits, tmp_path):
 
 def test_report_gets_a_diagnostics_section(digits, tmp_path):
     from nnlab.report import write_report
+
     nnlab.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
-    t = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.3),
-                callbacks=default_monitors(tmp_path, activation_every=10, verbose=False))
+    t = Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.SGD(model.parameters(), lr=0.3),
+        callbacks=default_monitors(tmp_path, activation_every=10, verbose=False),
+    )
     t.fit(digits.train, digits.dev, epochs=1, batch_size=64)
     page = open(write_report(tmp_path, t, digits)).read()
     assert "<h2>Diagnostics</h2>" in page and "update ratio" in page
@@ -155,9 +167,12 @@ def test_tensorboard_writer_does_not_import_torch():
     """tensorboardX imports PyTorch when it can (about 1 s of CPU per run); nnlab passes arrays only."""
     import subprocess
     import sys
-    code = ("import sys; from nnlab.diagnostics.run import _summary_writer_class; _summary_writer_class(); "
-            "assert 'torch' not in sys.modules, 'torch imported'; "
-            "import importlib.util\nif importlib.util.find_spec('torch'): import torch  # still importable later")
+
+    code = (
+        "import sys; from nnlab.diagnostics.run import _summary_writer_class; _summary_writer_class(); "
+        "assert 'torch' not in sys.modules, 'torch imported'; "
+        "import importlib.util\nif importlib.util.find_spec('torch'): import torch  # still importable later"
+    )
     pytest.importorskip("tensorboardX")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

@@ -1,5 +1,6 @@
 """sanity_check: passes on a sensible model; fails with the right explanation for huge initial
 weights and for a loss that ignores the labels."""
+
 import math
 
 import numpy as np
@@ -33,7 +34,9 @@ def test_sensible_model_passes(capsys):
     assert report["loss with small weights"].values["expected"] == pytest.approx(math.log(4))
     assert report["loss with small weights"].values["loss"] == pytest.approx(math.log(4), rel=1e-3)
     assert report["overfit 20 examples"].values["accuracy"] == 1.0
-    assert report["regularization raises the loss"].values["high"] > report["regularization raises the loss"].values["low"]
+    assert (
+        report["regularization raises the loss"].values["high"] > report["regularization raises the loss"].values["low"]
+    )
     out = capsys.readouterr().out
     assert "[PASS] initial loss" in out and "ln C = ln 4" in out
     for a, p in zip(before, model.parameters()):  # the model itself is not trained

@@ -1,4 +1,5 @@
 """Importing nnlab changes no process-wide setting; ``nnlab.tune_allocator()`` is the explicit opt-in."""
+
 import os
 import subprocess
 import sys
@@ -27,8 +28,9 @@ _PROBE = textwrap.dedent("""
 
 
 def _probe(mode, **env):
-    out = subprocess.run([sys.executable, "-c", _PROBE, mode], capture_output=True, text=True,
-                         env=dict(os.environ, **env), timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, mode], capture_output=True, text=True, env=dict(os.environ, **env), timeout=120
+    )
     assert out.returncode == 0, out.stderr
     return out.stdout.splitlines()
 
@@ -40,12 +42,13 @@ def test_importing_nnlab_calls_no_mallopt():
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt tuning applies to glibc on Linux")
 def test_tune_allocator_sets_both_thresholds_and_can_be_switched_off():
     lines = _probe("tune", NNLAB_MALLOC_TUNING="1")
-    assert lines == ["import 0", f"tuned True {sorted([(-3, 32 * 2 ** 20), (-1, 512 * 2 ** 20)])}"]
+    assert lines == ["import 0", f"tuned True {sorted([(-3, 32 * 2**20), (-1, 512 * 2**20)])}"]
     assert _probe("tune", NNLAB_MALLOC_TUNING="0") == ["import 0", "tuned False []"]
 
 
 def test_nnlab_command_tunes_the_allocator(monkeypatch):
     from nnlab.cli.main import main
+
     called = []
     monkeypatch.setattr("nnlab.engine.allocator.tune_allocator", lambda: called.append(1) or True)
     assert main([]) == 0

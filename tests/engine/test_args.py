@@ -1,6 +1,7 @@
 """Wrong-typed or nonsense arguments fail at the call that received them, with a TypeError or
 ValueError that names the function, the argument, what was expected and what came; never in
 NumPy's or Python's words, never accepted silently."""
+
 import numpy as np
 import pytest
 
@@ -74,16 +75,21 @@ CASES = [
     (lambda: MultiStepLR(milestones="x"), TypeError, ["MultiStepLR", "milestones", "'x'"]),
     (lambda: MultiStepLR(milestones=[-1]), ValueError, ["MultiStepLR", "milestones", "-1"]),
     (lambda: MultiStepLR(milestones=[1.5]), TypeError, ["MultiStepLR", "milestones", "1.5"]),
-    (lambda: nnlab.optim.ReduceLROnPlateau(_sgd(lr=0.1), min_lr=-1), ValueError,
-     ["ReduceLROnPlateau", "min_lr", "-1"]),
+    (lambda: nnlab.optim.ReduceLROnPlateau(_sgd(lr=0.1), min_lr=-1), ValueError, ["ReduceLROnPlateau", "min_lr", "-1"]),
     (lambda: nnlab.optim.ReduceLROnPlateau(_sgd(lr=0.1), min_lr="0"), TypeError, ["ReduceLROnPlateau", "min_lr"]),
     (lambda: F.multiclass_svm(T, [0, 1, 2], delta="x"), TypeError, ["multiclass_svm", "delta", "'x'"]),
     (lambda: F.multiclass_svm(T, [0, 1, 2], delta=float("nan")), ValueError, ["multiclass_svm", "delta", "nan"]),
     (lambda: F.multiclass_svm(T, [0, 1, 2], delta=float("inf")), ValueError, ["multiclass_svm", "delta", "inf"]),
-    (lambda: nnlab.gradcheck(None, nnlab.tensor(np.ones(2), requires_grad=True)), TypeError,
-     ["gradcheck", "f", "callable", "None"]),
-    (lambda: nnlab.gradcheck(lambda w: w.sum(), nnlab.tensor(np.ones(2), requires_grad=True), eps="1e-6"),
-     TypeError, ["gradcheck", "eps"]),
+    (
+        lambda: nnlab.gradcheck(None, nnlab.tensor(np.ones(2), requires_grad=True)),
+        TypeError,
+        ["gradcheck", "f", "callable", "None"],
+    ),
+    (
+        lambda: nnlab.gradcheck(lambda w: w.sum(), nnlab.tensor(np.ones(2), requires_grad=True), eps="1e-6"),
+        TypeError,
+        ["gradcheck", "eps"],
+    ),
     (lambda: nnlab.tensor("abc"), TypeError, ["tensor", "string"]),
     (lambda: nnlab.tensor(object()), TypeError, ["tensor", "object"]),
     (lambda: nnlab.tensor([[1, 2], [3]]), TypeError, ["tensor", "ragged"]),
@@ -91,11 +97,17 @@ CASES = [
     (lambda: nnlab.tensor([1.0], dtype="float128x"), TypeError, ["tensor", "dtype"]),
     (lambda: nnlab.tensor(["1", "2"]), TypeError, ["tensor"]),
     (lambda: nnlab.tensor(None), TypeError, ["tensor", "None"]),
-    (lambda: F.avg_pool2d(nnlab.tensor(np.ones((1, 1, 4, 4), np.int64)), 2), TypeError,
-     ["avg_pool2d", "floating point", "int64"]),
+    (
+        lambda: F.avg_pool2d(nnlab.tensor(np.ones((1, 1, 4, 4), np.int64)), 2),
+        TypeError,
+        ["avg_pool2d", "floating point", "int64"],
+    ),
     (lambda: nn.AvgPool2d(2)(nnlab.tensor(np.ones((1, 1, 4, 4), bool))), TypeError, ["AvgPool2d", "bool"]),
-    (lambda: nn.AdaptiveAvgPool2d(1)(nnlab.tensor(np.ones((1, 1, 4, 4), np.uint8))), TypeError,
-     ["AdaptiveAvgPool2d", "uint8"]),
+    (
+        lambda: nn.AdaptiveAvgPool2d(1)(nnlab.tensor(np.ones((1, 1, 4, 4), np.uint8))),
+        TypeError,
+        ["AdaptiveAvgPool2d", "uint8"],
+    ),
 ]
 
 

@@ -1,5 +1,6 @@
 """Reverse-mode autograd: the notes' worked examples, fan-out, un-broadcasting, deep graphs,
 graph freeing, retain_graph, no_grad, and error messages."""
+
 from __future__ import annotations
 
 import gc
@@ -41,8 +42,9 @@ def test_notes_sigmoid_neuron_from_primitive_gates():
     s = 1 / (1 + math.exp(-1.0))  # dot = 1
     assert f.item() == pytest.approx(s)
     np.testing.assert_allclose([xi.grad for xi in x], [0.3932238664829637, -0.5898357997244456], rtol=1e-12)
-    np.testing.assert_allclose([wi.grad for wi in w],
-                               [-0.19661193324148185, -0.3932238664829637, 0.19661193324148185], rtol=1e-12)
+    np.testing.assert_allclose(
+        [wi.grad for wi in w], [-0.19661193324148185, -0.3932238664829637, 0.19661193324148185], rtol=1e-12
+    )
 
 
 def test_notes_sigmoid_neuron_with_the_sigmoid_gate_and_vectors():
@@ -135,7 +137,7 @@ def test_deep_chain_of_ten_thousand_ops_has_no_recursion_limit():
         y = y * 1.0001
     assert 10_000 > sys.getrecursionlimit() // 2  # deeper than a recursive walk could go
     y.backward()
-    assert x.grad == pytest.approx(1.0001 ** 10_000, rel=1e-9)
+    assert x.grad == pytest.approx(1.0001**10_000, rel=1e-9)
 
 
 def test_graph_is_freed_after_backward():
@@ -299,10 +301,10 @@ def test_custom_function_gate():
 
         def forward(self, x):
             self.x = x
-            return x ** 3
+            return x**3
 
         def backward(self, g):
-            return (3 * self.x ** 2 * g,)
+            return (3 * self.x**2 * g,)
 
     x = t64([1.0, -2.0])
     y = Cube.apply(x)

@@ -1,5 +1,6 @@
 """The scratch-buffer cache behind conv2d's im2col columns: a buffer is reused only after its gate
 is gone, so gradients stay exactly those computed without the cache."""
+
 import numpy as np
 import pytest
 
@@ -27,10 +28,10 @@ def test_given_back_buffer_is_reused_for_the_same_size_only(fresh_cache, monkeyp
     assert buffers.cached_bytes() == 128
     b, raw_b = buffers.take((8, 4), np.float32)  # same bytes, other shape: reused
     assert np.shares_memory(a, b) and buffers.cached_bytes() == 0
-    c, _ = buffers.take((8, 4), np.float32)      # cache empty: a new buffer
+    c, _ = buffers.take((8, 4), np.float32)  # cache empty: a new buffer
     assert not np.shares_memory(b, c)
     buffers.give(raw_b)
-    d, _ = buffers.take((3, 3), np.float64)      # other size: not the cached one
+    d, _ = buffers.take((3, 3), np.float64)  # other size: not the cached one
     assert not np.shares_memory(b, d) and buffers.cached_bytes() == 128
 
 
@@ -64,9 +65,9 @@ def test_conv_gradients_unchanged_by_buffer_reuse(fresh_cache, monkeypatch):
     x = rng.standard_normal((3, 4, 6, 5)).astype(np.float32)
     w = rng.standard_normal((5, 4, 3, 3)).astype(np.float32)
     b = rng.standard_normal(5).astype(np.float32)
-    monkeypatch.setattr(buffers, "MIN_BYTES", 2 ** 62)  # cache off
+    monkeypatch.setattr(buffers, "MIN_BYTES", 2**62)  # cache off
     want = _conv_grads(x, w, b, 3)
-    monkeypatch.setattr(buffers, "MIN_BYTES", 0)        # every column matrix through the cache
+    monkeypatch.setattr(buffers, "MIN_BYTES", 0)  # every column matrix through the cache
     for _ in range(3):  # later rounds reuse the buffers the earlier graphs gave back
         got = _conv_grads(x, w, b, 3)
         for g_row, w_row in zip(got, want):

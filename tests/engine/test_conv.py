@@ -1,4 +1,5 @@
 """conv2d and locally_connected2d gates: float64 gradient checks, PyTorch parity, geometry errors."""
+
 from __future__ import annotations
 
 import itertools
@@ -7,8 +8,7 @@ import numpy as np
 import pytest
 
 import nnlab
-from nnlab.engine.ops.conv import (col2im, conv2d, conv_input_grad_shifted, im2col,
-                                   locally_connected2d)
+from nnlab.engine.ops.conv import col2im, conv2d, conv_input_grad_shifted, im2col, locally_connected2d
 
 
 def numeric_grad(f, arrays, i, h=1e-5):
@@ -52,8 +52,8 @@ CASES = [  # (C, O, H, W, k, stride, padding, dilation, groups)
     (2, 3, 7, 5, 3, (2, 1), (1, 0), 1, 1),
     (4, 6, 7, 7, 3, 1, 2, 2, 2),
     (4, 4, 9, 9, 3, 2, 1, 2, 4),
-    (3, 5, 5, 5, 1, 1, 0, 1, 1),       # 1x1 fast path (NCHW input)
-    (4, 6, 5, 5, 1, 2, 0, 1, 2),       # strided grouped 1x1
+    (3, 5, 5, 5, 1, 1, 0, 1, 1),  # 1x1 fast path (NCHW input)
+    (4, 6, 5, 5, 1, 2, 0, 1, 2),  # strided grouped 1x1
     (2, 3, 6, 6, (3, 2), 1, (1, 0), (1, 2), 1),
     # O >= 16, stride 1: dX by shifted GEMMs (conv_input_grad_shifted), 'same', valid, wider pads
     (2, 16, 5, 5, 3, 1, 1, 1, 1),
@@ -96,7 +96,7 @@ def test_conv2d_gradcheck_on_channel_major_input():
 def test_im2col_col2im_are_adjoint():
     """<im2col(x), U> == <x, col2im(U)> for every geometry (col2im is im2col's transpose)."""
     rng = np.random.default_rng(2)
-    for (H, k, s, p, d) in [(7, 3, 2, 1, 1), (9, 3, 1, 2, 2), (6, 2, 2, 0, 1)]:
+    for H, k, s, p, d in [(7, 3, 2, 1, 1), (9, 3, 1, 2, 2), (6, 2, 2, 0, 1)]:
         x = rng.standard_normal((2, 3, H, H))
         oh = (H + 2 * p - d * (k - 1) - 1) // s + 1
         cols = im2col(x, k, k, oh, oh, (s, s), (p, p), (d, d))
@@ -111,8 +111,7 @@ def test_conv2d_matches_torch(case):
     C, O, H, W, k, s, p, d, g = case
     rng = np.random.default_rng(3)
     kh, kw = (k, k) if isinstance(k, int) else k
-    arrays = [rng.standard_normal((3, C, H, W)), rng.standard_normal((O, C // g, kh, kw)),
-              rng.standard_normal(O)]
+    arrays = [rng.standard_normal((3, C, H, W)), rng.standard_normal((O, C // g, kh, kw)), rng.standard_normal(O)]
     ts = [nnlab.tensor(a, requires_grad=True) for a in arrays]
     y = conv2d(*ts, s, p, d, g)
     G = rng.standard_normal(y.shape)
@@ -126,9 +125,18 @@ def test_conv2d_matches_torch(case):
 
 
 @pytest.mark.parametrize("C, O", [(3, 16), (16, 16), (24, 16)])
-@pytest.mark.parametrize("geom", [(6, 5, 3, 2, 1, 0), (7, 6, 3, 3, 1, 1), (5, 7, 5, 3, 2, 0),
-                                  (6, 5, 3, 5, 0, 4), (3, 3, 3, 3, 2, 2), (5, 5, 1, 3, 0, 1)],
-                         ids=lambda g: "H%d W%d k%dx%d pad%d,%d" % g)
+@pytest.mark.parametrize(
+    "geom",
+    [
+        (6, 5, 3, 2, 1, 0),
+        (7, 6, 3, 3, 1, 1),
+        (5, 7, 5, 3, 2, 0),
+        (6, 5, 3, 5, 0, 4),
+        (3, 3, 3, 3, 2, 2),
+        (5, 5, 1, 3, 0, 1),
+    ],
+    ids=lambda g: "H%d W%d k%dx%d pad%d,%d" % g,
+)
 def test_shifted_input_grad_matches_col2im(C, O, geom):
     """Both branches of conv_input_grad_shifted (O > C: stacked GEMM and fold; O <= C: one GEMM
     per kernel row) give col2im(W^T dY) for paddings from 0 to K-1 (the shared zero borders of
@@ -139,8 +147,17 @@ def test_shifted_input_grad_matches_col2im(C, O, geom):
     w = rng.standard_normal((O, C, KH, KW))
     OH, OW = H + 2 * P - KH + 1, W + 2 * Q - KW + 1
     g = np.ascontiguousarray(rng.standard_normal((O, N, OH, OW))).transpose(1, 0, 2, 3)
-    ref = col2im(w.reshape(O, -1).T @ g.transpose(1, 0, 2, 3).reshape(O, -1), (N, C, H, W),
-                 KH, KW, OH, OW, (1, 1), (P, Q), (1, 1))
+    ref = col2im(
+        w.reshape(O, -1).T @ g.transpose(1, 0, 2, 3).reshape(O, -1),
+        (N, C, H, W),
+        KH,
+        KW,
+        OH,
+        OW,
+        (1, 1),
+        (P, Q),
+        (1, 1),
+    )
     got = conv_input_grad_shifted(g, w, (N, C, H, W), (P, Q))
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
 
@@ -162,8 +179,8 @@ def test_conv2d_without_grad_keeps_no_columns():
     w = nnlab.tensor(np.ones((3, 2, 3, 3)))
     y = conv2d(x, w, padding=1)
     assert y._ctx is None
-    np.testing.assert_allclose(y.data[0, 0, 2, 2], 18.0)   # an interior pixel sees 2*3*3 ones
-    np.testing.assert_allclose(y.data[0, 0, 0, 0], 8.0)    # a corner sees 2*2*2
+    np.testing.assert_allclose(y.data[0, 0, 2, 2], 18.0)  # an interior pixel sees 2*3*3 ones
+    np.testing.assert_allclose(y.data[0, 0, 0, 0], 8.0)  # a corner sees 2*2*2
 
 
 def test_non_fitting_stride_error_lists_fits():

@@ -1,4 +1,5 @@
 """Fast paths of the elementwise gates: in-place sigmoid at its extremes, scalar operands."""
+
 import warnings
 
 import numpy as np
@@ -39,12 +40,15 @@ def test_sigmoid_and_tanh_of_a_0d_tensor():
     assert np.isclose(float(y.grad), 1 - np.tanh(0.3) ** 2)
 
 
-@pytest.mark.parametrize("op,fx,fc", [
-    (lambda a, c: a + c, lambda x, c: x + c, lambda x, c: 1.0),
-    (lambda a, c: c - a, lambda x, c: c - x, lambda x, c: -1.0),
-    (lambda a, c: a * c, lambda x, c: x * c, lambda x, c: c),
-    (lambda a, c: a / c, lambda x, c: x / c, lambda x, c: 1 / c),
-])
+@pytest.mark.parametrize(
+    "op,fx,fc",
+    [
+        (lambda a, c: a + c, lambda x, c: x + c, lambda x, c: 1.0),
+        (lambda a, c: c - a, lambda x, c: c - x, lambda x, c: -1.0),
+        (lambda a, c: a * c, lambda x, c: x * c, lambda x, c: c),
+        (lambda a, c: a / c, lambda x, c: x / c, lambda x, c: 1 / c),
+    ],
+)
 def test_python_number_operands_keep_float32_and_gradients(op, fx, fc):
     x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
     t = nnlab.tensor(x, requires_grad=True)

@@ -1,4 +1,5 @@
 """In-place updates (``-=``, ``add_``, ``x[m] = v``...) and elementwise comparisons on Tensor."""
+
 import numpy as np
 import pytest
 
@@ -24,7 +25,9 @@ def test_manual_update_under_no_grad_changes_the_parameter():
 def test_inplace_on_a_leaf_that_requires_grad_is_refused_outside_no_grad():
     w = nnlab.tensor([1.0, 2.0], requires_grad=True)
     for op in (lambda: w.__isub__(1.0), lambda: w.add_(1.0), lambda: w.zero_(), lambda: w.copy_([3.0, 4.0])):
-        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation"):
+        with pytest.raises(
+            RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation"
+        ):
             op()
     assert np.allclose(w.data, [1.0, 2.0])
 
@@ -33,10 +36,10 @@ def test_inplace_change_of_a_saved_input_fails_backward():
     w = nnlab.tensor([1.0, 2.0], requires_grad=True)
     x = nnlab.tensor([3.0, 4.0])
     y = (w * x).sum()
-    x.mul_(10)                                # the Mul gate kept x's array for w's gradient
+    x.mul_(10)  # the Mul gate kept x's array for w's gradient
     with pytest.raises(RuntimeError, match="changed by an in-place operation after the forward pass"):
         y.backward()
-    y2 = (w * x).sum()                        # a fresh graph after the change is fine
+    y2 = (w * x).sum()  # a fresh graph after the change is fine
     y2.backward()
     assert np.allclose(w.grad, [30.0, 40.0])
 
@@ -44,8 +47,8 @@ def test_inplace_change_of_a_saved_input_fails_backward():
 def test_inplace_on_a_graph_tensor_is_recorded():
     w = nnlab.tensor([1.0, 2.0], requires_grad=True)
     h = w * 3
-    h += w                                    # h = 3w + w
-    h *= 2                                    # h = 8w
+    h += w  # h = 3w + w
+    h *= 2  # h = 8w
     h.sum().backward()
     assert np.allclose(h.data, [8.0, 16.0]) and np.allclose(w.grad, [8.0, 8.0])
 
@@ -53,7 +56,7 @@ def test_inplace_on_a_graph_tensor_is_recorded():
 def test_a_consumer_of_the_old_value_is_refused():
     w = nnlab.tensor([1.0, 2.0], requires_grad=True)
     h = w * 3
-    z = h * h                                  # used h's old value
+    z = h * h  # used h's old value
     h += 1
     with pytest.raises(RuntimeError, match="in-place"):
         z.sum().backward()

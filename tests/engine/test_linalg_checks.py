@@ -1,4 +1,5 @@
 """ops.linear input checks: dtypes are never silently promoted."""
+
 import numpy as np
 import pytest
 

@@ -1,5 +1,6 @@
 """Generic tests of every op in tests/engine/op_specs.py: forward vs NumPy, float64 gradient vs
 centered differences, forward and gradient vs PyTorch, float32 in -> float32 out."""
+
 from __future__ import annotations
 
 import inspect
@@ -15,7 +16,11 @@ from op_specs import PENDING, SPECS, covered_ops
 IDS = [s.name for s in SPECS]
 
 
-def _tensors(arrays, dtype=None, requires_grad=(), ):
+def _tensors(
+    arrays,
+    dtype=None,
+    requires_grad=(),
+):
     """Tensors of the spec's arrays; float ones in ``dtype``; those at ``requires_grad`` tracked."""
     out = []
     for i, a in enumerate(arrays):
@@ -50,8 +55,9 @@ def test_forward_matches_numpy(spec):
     np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("spec", [s for s in SPECS if s.differentiable],
-                         ids=[s.name for s in SPECS if s.differentiable])
+@pytest.mark.parametrize(
+    "spec", [s for s in SPECS if s.differentiable], ids=[s.name for s in SPECS if s.differentiable]
+)
 def test_gradient_matches_centered_differences(spec):
     arrays = spec.make_inputs()
     wrt = spec.differentiated(arrays)
@@ -75,8 +81,9 @@ def test_float32_in_float32_out(spec):
             assert x.grad is not None and x.grad.dtype == np.float32 and x.grad.shape == x.shape, spec.name
 
 
-@pytest.mark.parametrize("spec", [s for s in SPECS if s.torch_fn is not None],
-                         ids=[s.name for s in SPECS if s.torch_fn is not None])
+@pytest.mark.parametrize(
+    "spec", [s for s in SPECS if s.torch_fn is not None], ids=[s.name for s in SPECS if s.torch_fn is not None]
+)
 def test_matches_pytorch(spec):
     torch = pytest.importorskip("torch", reason="PyTorch not installed: parity tests skipped")
     arrays = spec.make_inputs()
@@ -94,5 +101,4 @@ def test_matches_pytorch(spec):
     for i in wrt:
         x, t = xs[i], ts[i]
         tg = t.grad.numpy() if t.grad is not None else np.zeros(x.shape)
-        np.testing.assert_allclose(x.grad, tg, rtol=1e-10, atol=1e-12,
-                                   err_msg=f"{spec.name}: gradient of input {i}")
+        np.testing.assert_allclose(x.grad, tg, rtol=1e-10, atol=1e-12, err_msg=f"{spec.name}: gradient of input {i}")

@@ -1,5 +1,6 @@
 """Passes split over threads (nnlab.engine.parallel) cover their range once and give the same
 results as the one-thread pass: max pooling, batch norm, im2col and padding."""
+
 import threading
 
 import numpy as np
@@ -30,7 +31,7 @@ def test_run_covers_the_range_once(split_everything):
             seen.extend(range(a, b))
             names.add(threading.current_thread().name)
 
-    parallel.run(fn, 37, 10 ** 9)
+    parallel.run(fn, 37, 10**9)
     assert sorted(seen) == list(range(37))
 
 
@@ -40,14 +41,14 @@ def test_run_reraises_a_chunk_error(split_everything):
             raise KeyError("chunk 5")
 
     with pytest.raises(KeyError, match="chunk 5"):
-        parallel.run(fn, 12, 10 ** 9)
+        parallel.run(fn, 12, 10**9)
 
 
 def test_one_thread_or_small_pass_runs_inline(monkeypatch):
     calls = []
     parallel.set_num_threads(1)
     try:
-        parallel.run(lambda a, b: calls.append((a, b, threading.current_thread())), 8, 10 ** 9)
+        parallel.run(lambda a, b: calls.append((a, b, threading.current_thread())), 8, 10**9)
     finally:
         parallel.set_num_threads(parallel._default_threads())
     assert calls == [(0, 8, threading.current_thread())]
@@ -69,8 +70,7 @@ def _net_grads(x, layers):
     loss = (y * y).sum()
     loss.backward()
     with nnlab.no_grad():
-        ev = F.batch_norm(nnlab.tensor(np.repeat(x[:, :1], w.shape[0], axis=1)), rm, rv, gamma,
-                          beta, training=False)
+        ev = F.batch_norm(nnlab.tensor(np.repeat(x[:, :1], w.shape[0], axis=1)), rm, rv, gamma, beta, training=False)
     return [y.data, xt.grad, w.grad, b.grad, gamma.grad, beta.grad, w2.grad, rm, rv, ev.data]
 
 
@@ -78,9 +78,13 @@ def _net_grads(x, layers):
 def test_split_passes_give_the_one_thread_results(dtype, monkeypatch):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((5, 3, 8, 6)).astype(dtype)
-    layers = [rng.standard_normal((12, 3, 3, 3)).astype(dtype), rng.standard_normal(12).astype(dtype),
-              rng.uniform(0.5, 1.5, 12).astype(dtype), rng.standard_normal(12).astype(dtype),
-              rng.standard_normal((4, 12, 3, 3)).astype(dtype)]
+    layers = [
+        rng.standard_normal((12, 3, 3, 3)).astype(dtype),
+        rng.standard_normal(12).astype(dtype),
+        rng.uniform(0.5, 1.5, 12).astype(dtype),
+        rng.standard_normal(12).astype(dtype),
+        rng.standard_normal((4, 12, 3, 3)).astype(dtype),
+    ]
     parallel.set_num_threads(1)
     want = _net_grads(x, layers)
     monkeypatch.setattr(parallel, "MIN_BYTES", 0)
@@ -99,19 +103,20 @@ def test_busy_machine_runs_inline(split_everything, monkeypatch):
     monkeypatch.setattr(parallel.os, "getloadavg", lambda: (99.0, 99.0, 99.0))
     monkeypatch.setitem(parallel._load, "t", -1e9)
     calls = []
-    parallel.run(lambda a, b: calls.append((a, b)), 8, 10 ** 9)
+    parallel.run(lambda a, b: calls.append((a, b)), 8, 10**9)
     assert calls == [(0, 8)]
     monkeypatch.setattr(parallel.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     monkeypatch.setitem(parallel._load, "t", -1e9)
     calls.clear()
-    parallel.run(lambda a, b: calls.append((a, b)), 8, 10 ** 9)
+    parallel.run(lambda a, b: calls.append((a, b)), 8, 10**9)
     assert len(calls) > 1 and sorted(calls)[0][0] == 0
 
 
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
 def test_forked_child_starts_its_own_helpers(split_everything):
     import os
-    parallel.run(lambda a, b: None, 8, 10 ** 9)  # helpers exist in the parent
+
+    parallel.run(lambda a, b: None, 8, 10**9)  # helpers exist in the parent
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: the parent's helper threads are gone; splitting must still work
@@ -123,7 +128,7 @@ def test_forked_child_starts_its_own_helpers(split_everything):
                 with lock:
                     seen.extend(range(a, b))
 
-            parallel.run(fn, 20, 10 ** 9)
+            parallel.run(fn, 20, 10**9)
             ok = sorted(seen) == list(range(20)) and all(t.is_alive() for t in parallel._workers)
             os.write(w, b"1" if ok else b"0")
         finally:

@@ -1,4 +1,5 @@
 """Pooling and LRN gates: float64 gradient checks away from ties, switches, PyTorch parity, errors."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,9 +47,9 @@ def check(op, x, rng, tol=1e-6):
 
 
 POOLS = [  # (kernel, stride, padding, H, W)
-    (2, None, 0, 6, 6),      # kernel == stride, exact tiling
-    (3, 2, 0, 7, 9),         # overlapping (AlexNet)
-    (3, 2, 1, 7, 7),         # overlapping with padding
+    (2, None, 0, 6, 6),  # kernel == stride, exact tiling
+    (3, 2, 0, 7, 9),  # overlapping (AlexNet)
+    (3, 2, 1, 7, 7),  # overlapping with padding
     ((2, 3), (1, 2), (1, 1), 5, 7),
     (3, 3, 0, 6, 6),
 ]
@@ -87,10 +88,7 @@ def test_lrn_gradcheck(size, alpha, beta, k):
 
 
 def test_max_pool_routes_gradient_to_the_switches():
-    x = np.array([[[[1.0, 5.0, 2.0, 0.0],
-                    [3.0, 4.0, 9.0, 8.0],
-                    [7.0, 6.0, 1.0, 2.0],
-                    [0.0, 6.5, 3.0, 4.0]]]])
+    x = np.array([[[[1.0, 5.0, 2.0, 0.0], [3.0, 4.0, 9.0, 8.0], [7.0, 6.0, 1.0, 2.0], [0.0, 6.5, 3.0, 4.0]]]])
     t = nnlab.tensor(x, requires_grad=True)
     y = max_pool2d(t, 2)
     np.testing.assert_array_equal(y.data[0, 0], [[5, 9], [7, 4]])
@@ -103,7 +101,7 @@ def test_max_pool_routes_gradient_to_the_switches():
 def test_overlapping_max_pool_accumulates_shared_winner():
     """With 3x3 windows at stride 2 one pixel can win two windows: it receives both gradients."""
     x = np.zeros((1, 1, 3, 5))
-    x[0, 0, 1, 2] = 1.0                       # the centre column is shared by both windows
+    x[0, 0, 1, 2] = 1.0  # the centre column is shared by both windows
     t = nnlab.tensor(x, requires_grad=True)
     y = max_pool2d(t, 3, 2)
     assert y.shape == (1, 1, 1, 2)
@@ -119,17 +117,20 @@ def test_max_pool_ties_go_to_the_first_maximum_like_torch():
 
 
 def test_padding_never_wins_a_max_pool():
-    x = -np.arange(1.0, 10.0).reshape(1, 1, 3, 3)   # all negative: a zero pad would win
+    x = -np.arange(1.0, 10.0).reshape(1, 1, 3, 3)  # all negative: a zero pad would win
     y = max_pool2d(nnlab.tensor(x), 3, 2, 1)
     np.testing.assert_array_equal(y.data[0, 0], [[-1, -2], [-4, -5]])
 
 
 def test_pooling_keeps_float32():
-    x = nnlab.tensor(np.random.default_rng(5).standard_normal((2, 3, 4, 4)).astype(np.float32),
-                     requires_grad=True)
-    for op in (lambda t: max_pool2d(t, 2), lambda t: avg_pool2d(t, 3, 1, 1),
-               lambda t: lp_pool2d(t, 2, 2), global_avg_pool2d,
-               lambda t: local_response_norm(t, 3)):
+    x = nnlab.tensor(np.random.default_rng(5).standard_normal((2, 3, 4, 4)).astype(np.float32), requires_grad=True)
+    for op in (
+        lambda t: max_pool2d(t, 2),
+        lambda t: avg_pool2d(t, 3, 1, 1),
+        lambda t: lp_pool2d(t, 2, 2),
+        global_avg_pool2d,
+        lambda t: local_response_norm(t, 3),
+    ):
         x.grad = None
         y = op(x)
         assert y.dtype == np.float32
@@ -154,6 +155,7 @@ def test_pool_geometry_error_suggests_only_paddings_a_pool_accepts():
     """A pool takes padding <= kernel/2, so its error offers only such paddings; conv2d, with the
     same geometry, may also offer larger ones."""
     from nnlab.engine.ops.conv import conv2d
+
     x = nnlab.tensor(np.zeros((1, 1, 5, 5)))
     with pytest.raises(ValueError) as e:
         max_pool2d(x, 4, 3)
@@ -188,8 +190,7 @@ def test_pools_match_torch(k, s, p, H, W):
     if p == 0:
         for norm in (2, 3):
             xp = np.abs(x) + 0.1
-            _torch_compare(torch, lambda t: lp_pool2d(t, norm, k, s), lambda t: F.lp_pool2d(t, norm, k, s),
-                           xp, rng)
+            _torch_compare(torch, lambda t: lp_pool2d(t, norm, k, s), lambda t: F.lp_pool2d(t, norm, k, s), xp, rng)
     _torch_compare(torch, global_avg_pool2d, lambda t: F.adaptive_avg_pool2d(t, 1), x, rng)
 
 
@@ -198,12 +199,18 @@ def test_lrn_matches_torch(size, alpha, beta, k):
     torch = pytest.importorskip("torch", reason="PyTorch is the reference for LRN parity")
     rng = np.random.default_rng(7)
     x = rng.standard_normal((2, 8, 3, 4)) * 3
-    _torch_compare(torch, lambda t: local_response_norm(t, size, alpha, beta, k),
-                   lambda t: torch.nn.functional.local_response_norm(t, size, alpha, beta, k), x, rng)
+    _torch_compare(
+        torch,
+        lambda t: local_response_norm(t, size, alpha, beta, k),
+        lambda t: torch.nn.functional.local_response_norm(t, size, alpha, beta, k),
+        x,
+        rng,
+    )
 
 
 def test_backward_twice_with_retain_graph():
     from nnlab.engine.ops.conv import conv2d
+
     rng = np.random.default_rng(8)
     x = nnlab.tensor(distinct(rng, (2, 2, 6, 6)), requires_grad=True)
     w = nnlab.tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)

@@ -3,6 +3,7 @@ shapes that exercise each fast path: the sigmoid's in-place passes, batch norm's
 backward and channel-dot products, and every convolution layout (1x1 per-image GEMM, 1x1 on
 channel-major or strided input, im2col with and without groups, shifted-GEMM and col2im input
 gradients)."""
+
 import numpy as np
 import pytest
 
@@ -37,8 +38,9 @@ def _channel_major(a):
     return np.ascontiguousarray(a.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
 
 
-@pytest.mark.parametrize("shape,layout", [((6, 4), "c"), ((4, 3, 5, 5), "c"), ((4, 3, 5, 5), "channel-major"),
-                                          ((2, 5, 3, 7), "c")])
+@pytest.mark.parametrize(
+    "shape,layout", [((6, 4), "c"), ((4, 3, 5, 5), "c"), ((4, 3, 5, 5), "channel-major"), ((2, 5, 3, 7), "c")]
+)
 @pytest.mark.parametrize("mode", ["train", "test"])
 def test_batch_norm_matches_the_staged_graph(shape, layout, mode):
     rng = np.random.default_rng(shape[1])

@@ -1,4 +1,5 @@
 """Tensor basics: dtype rules, properties, conversions, repr, and error messages that name the op."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,7 +41,7 @@ def test_explicit_dtype_wins():
 
 def test_float32_stays_float32_with_python_and_numpy_scalars():
     x = nnlab.tensor([1.0, 2.0], requires_grad=True)
-    for y in (x * 0.5, 0.5 * x, x + 1, x / 3.0, x ** 2, 2.0 ** x, x - np.float64(1.0), -x):
+    for y in (x * 0.5, 0.5 * x, x + 1, x / 3.0, x**2, 2.0**x, x - np.float64(1.0), -x):
         assert y.dtype == np.float32
 
 
@@ -144,11 +145,19 @@ A = nnlab.tensor(np.ones((2, 3)))
 B = nnlab.tensor(np.ones(4))
 
 
-@pytest.mark.parametrize("name, call", [
-    ("add", lambda: A + B), ("sub", lambda: A - B), ("mul", lambda: A * B), ("div", lambda: A / B),
-    ("pow", lambda: A ** B), ("maximum", lambda: ops.maximum(A, B)), ("minimum", lambda: ops.minimum(A, B)),
-    ("where", lambda: ops.where(np.ones((2, 3), bool), A, B)),
-])
+@pytest.mark.parametrize(
+    "name, call",
+    [
+        ("add", lambda: A + B),
+        ("sub", lambda: A - B),
+        ("mul", lambda: A * B),
+        ("div", lambda: A / B),
+        ("pow", lambda: A**B),
+        ("maximum", lambda: ops.maximum(A, B)),
+        ("minimum", lambda: ops.minimum(A, B)),
+        ("where", lambda: ops.where(np.ones((2, 3), bool), A, B)),
+    ],
+)
 def test_broadcast_mismatch_names_the_op_and_shapes(name, call):
     with pytest.raises(ValueError) as info:
         call()
@@ -156,30 +165,33 @@ def test_broadcast_mismatch_names_the_op_and_shapes(name, call):
     assert msg.startswith(name) and "(2, 3)" in msg and "(4,)" in msg
 
 
-@pytest.mark.parametrize("name, call, fragment", [
-    ("matmul", lambda: A @ A, "(2, 3)"),
-    ("reshape", lambda: A.reshape(4, 4), "(4, 4)"),
-    ("concatenate", lambda: ops.concatenate([A, B]), "(4,)"),
-    ("concatenate", lambda: ops.concatenate([A, A], axis=4), "axis 4"),
-    ("concatenate", lambda: ops.concatenate([A, nnlab.tensor(np.ones((3, 3)))], axis=1), "(3, 3)"),
-    ("stack", lambda: ops.stack([A, nnlab.tensor(np.ones((3, 2)))]), "(3, 2)"),
-    ("stack", lambda: ops.stack([A, A], axis=4), "axis 4"),
-    ("transpose", lambda: ops.transpose(A, (0, 2)), "(0, 2)"),
-    ("transpose", lambda: ops.transpose(A, (0, 0)), "(0, 0)"),
-    ("flatten", lambda: ops.flatten(A, 5), "start_dim 5"),
-    ("sum", lambda: ops.sum(A, axis=3), "axis 3"),
-    ("mean", lambda: A.mean(axis=(0, 0)), "repeated"),
-    ("max", lambda: A.max(axis=-3), "axis -3"),
-    ("softmax", lambda: ops.softmax(A, axis=2), "axis 2"),
-    ("log_softmax", lambda: ops.log_softmax(A, axis=-3), "axis -3"),
-    ("logsumexp", lambda: ops.logsumexp(A, axis=5), "axis 5"),
-    ("pad", lambda: ops.pad(A, [(1, 1)]), "(2, 3)"),
-    ("clip", lambda: ops.clip(A, np.zeros(4)), "(4,)"),
-    ("clip", lambda: ops.clip(A, np.zeros((5, 2, 3))), "(5, 2, 3)"),
-    ("linear", lambda: ops.linear(nnlab.tensor(np.ones((2, 5))), nnlab.tensor(np.ones((4, 3)))), "(2, 5)"),
-    ("linear", lambda: ops.linear(A, nnlab.tensor(np.ones((4, 3))), nnlab.tensor(np.ones(5))), "(5,)"),
-    ("linear", lambda: ops.linear(A, nnlab.tensor(np.ones(3))), "(3,)"),
-])
+@pytest.mark.parametrize(
+    "name, call, fragment",
+    [
+        ("matmul", lambda: A @ A, "(2, 3)"),
+        ("reshape", lambda: A.reshape(4, 4), "(4, 4)"),
+        ("concatenate", lambda: ops.concatenate([A, B]), "(4,)"),
+        ("concatenate", lambda: ops.concatenate([A, A], axis=4), "axis 4"),
+        ("concatenate", lambda: ops.concatenate([A, nnlab.tensor(np.ones((3, 3)))], axis=1), "(3, 3)"),
+        ("stack", lambda: ops.stack([A, nnlab.tensor(np.ones((3, 2)))]), "(3, 2)"),
+        ("stack", lambda: ops.stack([A, A], axis=4), "axis 4"),
+        ("transpose", lambda: ops.transpose(A, (0, 2)), "(0, 2)"),
+        ("transpose", lambda: ops.transpose(A, (0, 0)), "(0, 0)"),
+        ("flatten", lambda: ops.flatten(A, 5), "start_dim 5"),
+        ("sum", lambda: ops.sum(A, axis=3), "axis 3"),
+        ("mean", lambda: A.mean(axis=(0, 0)), "repeated"),
+        ("max", lambda: A.max(axis=-3), "axis -3"),
+        ("softmax", lambda: ops.softmax(A, axis=2), "axis 2"),
+        ("log_softmax", lambda: ops.log_softmax(A, axis=-3), "axis -3"),
+        ("logsumexp", lambda: ops.logsumexp(A, axis=5), "axis 5"),
+        ("pad", lambda: ops.pad(A, [(1, 1)]), "(2, 3)"),
+        ("clip", lambda: ops.clip(A, np.zeros(4)), "(4,)"),
+        ("clip", lambda: ops.clip(A, np.zeros((5, 2, 3))), "(5, 2, 3)"),
+        ("linear", lambda: ops.linear(nnlab.tensor(np.ones((2, 5))), nnlab.tensor(np.ones((4, 3)))), "(2, 5)"),
+        ("linear", lambda: ops.linear(A, nnlab.tensor(np.ones((4, 3))), nnlab.tensor(np.ones(5))), "(5,)"),
+        ("linear", lambda: ops.linear(A, nnlab.tensor(np.ones(3))), "(3,)"),
+    ],
+)
 def test_shape_errors_name_the_op(name, call, fragment):
     with pytest.raises(ValueError) as info:
         call()
@@ -258,7 +270,7 @@ def test_mask_times_float_keeps_the_gradient_dtype():
 def test_pow_zero_exponent_has_zero_gradient_at_zero():
     x = nnlab.tensor(np.array([0.0, 2.0]), requires_grad=True)
     with np.errstate(all="raise"):
-        (x ** 0).sum().backward()
+        (x**0).sum().backward()
     np.testing.assert_array_equal(x.grad, [0.0, 0.0])
 
 
@@ -271,7 +283,7 @@ def test_max_min_over_an_empty_axis_is_an_error_naming_the_op(reduce):
         reduce(x, axis=0)
     with pytest.raises(ValueError, match=rf"{name}: cannot reduce over an empty axis"):
         reduce(x)
-    assert reduce(x, axis=1).shape == (0,)   # reducing the non-empty axis is fine
+    assert reduce(x, axis=1).shape == (0,)  # reducing the non-empty axis is fine
 
 
 def test_clip_with_tensor_bounds_gives_them_gradients_like_torch_clamp():
@@ -287,10 +299,10 @@ def test_clip_with_tensor_bounds_gives_them_gradients_like_torch_clamp():
     np.testing.assert_allclose(lo.grad, (u * (x_np < lo_np)).sum(0))
     np.testing.assert_allclose(hi.grad, (u * (x_np > hi_np)).sum(0))
     # bounds that need no gradient are plain constants
-    np.testing.assert_array_equal(ops.clip(nnlab.tensor(x_np), nnlab.tensor(lo_np), None).data,
-                                  np.maximum(x_np, lo_np))
-    torch = pytest.importorskip("torch", reason="PyTorch is the reference for parity tests; skipped when it "
-                                               "is not installed")
+    np.testing.assert_array_equal(ops.clip(nnlab.tensor(x_np), nnlab.tensor(lo_np), None).data, np.maximum(x_np, lo_np))
+    torch = pytest.importorskip(
+        "torch", reason="PyTorch is the reference for parity tests; skipped when it is not installed"
+    )
     tx, tlo, thi = (torch.tensor(a, requires_grad=True) for a in (x_np, lo_np, hi_np))
     (torch.clamp(tx, tlo, thi) * torch.tensor(u)).sum().backward()
     for ours, theirs in ((x, tx), (lo, tlo), (hi, thi)):

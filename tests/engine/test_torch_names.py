@@ -1,4 +1,5 @@
 """torch's names on nnlab: creation, dim/keepdim, shape methods, devices, and parity with torch."""
+
 import numpy as np
 import pytest
 
@@ -81,21 +82,32 @@ def test_default_init_switch():
     bound = 1 / np.sqrt(400)
     assert np.abs(layer.weight.data).max() <= bound and np.abs(layer.bias.data).max() <= bound
     assert layer.bias.data.std() > 0 and he / layer.weight.data.std() == pytest.approx(np.sqrt(6), rel=0.05)
-    assert explicit.weight.data.std() == pytest.approx(1 / 20, rel=0.05)   # an explicit init= wins
+    assert explicit.weight.data.std() == pytest.approx(1 / 20, rel=0.05)  # an explicit init= wins
 
 
 torch = pytest.importorskip("torch", reason="PyTorch is the reference for the parity checks below")
 
 
-@pytest.mark.parametrize("size, k, s, p, ceil", [(8, 3, 2, 0, False), (8, 3, 2, 0, True), (7, 2, 2, 0, True),
-                                                  (9, 3, 2, 1, True), (10, 4, 3, 1, True), (5, 2, 2, 1, False)])
+@pytest.mark.parametrize(
+    "size, k, s, p, ceil",
+    [
+        (8, 3, 2, 0, False),
+        (8, 3, 2, 0, True),
+        (7, 2, 2, 0, True),
+        (9, 3, 2, 1, True),
+        (10, 4, 3, 1, True),
+        (5, 2, 2, 1, False),
+    ],
+)
 def test_pools_floor_and_ceil_like_torch(size, k, s, p, ceil):
     x = np.random.default_rng(0).standard_normal((2, 3, size, size))
     tx = torch.tensor(x, requires_grad=True)
     ours_x = nnlab.tensor(x, requires_grad=True)
-    for ours_f, torch_f, kw in ((F.max_pool2d, torch.nn.functional.max_pool2d, {}),
-                                (F.avg_pool2d, torch.nn.functional.avg_pool2d, {}),
-                                (F.avg_pool2d, torch.nn.functional.avg_pool2d, dict(count_include_pad=False))):
+    for ours_f, torch_f, kw in (
+        (F.max_pool2d, torch.nn.functional.max_pool2d, {}),
+        (F.avg_pool2d, torch.nn.functional.avg_pool2d, {}),
+        (F.avg_pool2d, torch.nn.functional.avg_pool2d, dict(count_include_pad=False)),
+    ):
         ours = ours_f(ours_x, k, s, p, ceil_mode=ceil, **kw)
         theirs = torch_f(tx, k, s, p, ceil_mode=ceil, **kw)
         np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-12, atol=1e-12)
@@ -123,8 +135,14 @@ def test_nll_and_cross_entropy_options_match_torch():
     logits, y = rng.standard_normal((6, 4)), np.array([0, 3, 1, 1, -100, 2])
     w = np.array([1.0, 2.0, 0.5, 1.5])
     tl, ty = torch.tensor(logits), torch.tensor(y)
-    for kw in (dict(reduction="mean"), dict(reduction="sum"), dict(reduction="none"), dict(weight=w),
-               dict(label_smoothing=0.1), dict(weight=w, label_smoothing=0.2, reduction="sum")):
+    for kw in (
+        dict(reduction="mean"),
+        dict(reduction="sum"),
+        dict(reduction="none"),
+        dict(weight=w),
+        dict(label_smoothing=0.1),
+        dict(weight=w, label_smoothing=0.2, reduction="sum"),
+    ):
         tkw = {k: torch.tensor(v) if k == "weight" else v for k, v in kw.items()}
         ours = F.cross_entropy(nnlab.tensor(logits), y, **kw).data
         theirs = torch.nn.functional.cross_entropy(tl, ty, **tkw).numpy()
@@ -132,7 +150,9 @@ def test_nll_and_cross_entropy_options_match_torch():
     lp = torch.log_softmax(tl, 1)
     for red in ("mean", "sum", "none"):
         ours = F.nll_loss(F.log_softmax(nnlab.tensor(logits), dim=1), y, weight=w, reduction=red).data
-        np.testing.assert_allclose(ours, torch.nn.functional.nll_loss(lp, ty, torch.tensor(w), reduction=red).numpy(), rtol=1e-10)
+        np.testing.assert_allclose(
+            ours, torch.nn.functional.nll_loss(lp, ty, torch.tensor(w), reduction=red).numpy(), rtol=1e-10
+        )
 
 
 def test_dropout2d_drops_whole_channels():
@@ -149,4 +169,6 @@ def test_cross_entropy_module_takes_torchs_options():
     for kw in ({}, dict(label_smoothing=0.1), dict(weight=np.array([1.0, 2.0, 3.0]), ignore_index=2)):
         tkw = {k: torch.tensor(v) if k == "weight" else v for k, v in kw.items()}
         ours = nn.CrossEntropyLoss(**kw)(nnlab.tensor(x), y).item()
-        assert ours == pytest.approx(torch.nn.CrossEntropyLoss(**tkw)(torch.tensor(x), torch.tensor(y)).item(), rel=1e-10)
+        assert ours == pytest.approx(
+            torch.nn.CrossEntropyLoss(**tkw)(torch.tensor(x), torch.tensor(y)).item(), rel=1e-10
+        )

@@ -1,4 +1,5 @@
 """Ensembles and parameter averaging on the bundled digits."""
+
 import numpy as np
 import pytest
 
@@ -13,6 +14,7 @@ N_TRAIN = 1500
 @pytest.fixture(scope="module")
 def digits():
     from nnlab.data import load_dataset
+
     return load_dataset("mnist5k", seed=0)
 
 
@@ -45,9 +47,9 @@ def test_five_networks_beat_their_mean_member_on_the_test_split(five, digits):
 
 def test_mean_and_vote_on_hand_made_probabilities():
     # 3 members, 2 examples, 3 classes.
-    probs = np.array([[[0.6, 0.3, 0.1], [0.1, 0.5, 0.4]],
-                      [[0.1, 0.5, 0.4], [0.1, 0.45, 0.45]],
-                      [[0.1, 0.45, 0.45], [0.3, 0.3, 0.4]]])
+    probs = np.array(
+        [[[0.6, 0.3, 0.1], [0.1, 0.5, 0.4]], [[0.1, 0.5, 0.4], [0.1, 0.45, 0.45]], [[0.1, 0.45, 0.45], [0.3, 0.3, 0.4]]]
+    )
     # Mean: example 0 -> [0.267, 0.417, 0.317] -> 1; example 1 -> [0.167, 0.417, 0.417] tie broken by argmax -> 1.
     assert Ensemble.combine(probs, "mean").tolist() == [1, 1]
     # Vote: example 0 votes 0, 1, 1 -> 1; example 1 votes 1, 1 (argmax of the tie), 2 -> 1.
@@ -151,6 +153,7 @@ def _bn_run(**kw):
     class Record(nnlab.train.Callback):
         def on_train_batch_end(self, batch, logs=None):
             seen.append({k: np.array(v, dtype=np.float64) for k, v in self.model.state_dict().items()})
+
     pa = PolyakAveraging(start=4, **kw)
     tr = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.3), seed=0)
     tr.fit((X, y), None, epochs=2, batch_size=8, callbacks=[Record(), pa])
@@ -174,11 +177,11 @@ def test_polyak_batchnorm_statistics_model_average_or_recomputed():
     raw = {k: v.copy() for k, v in tr.model.state_dict().items()}
     st = pa.averaged_state()
     h = X.astype(np.float64) @ st["0.weight"].astype(np.float64).T + st["0.bias"]
-    batches = [h[i:i + 10] for i in range(0, 40, 10)]
-    np.testing.assert_allclose(st["1.running_mean"], np.mean([b.mean(0) for b in batches], axis=0), rtol=1e-4,
-                               atol=1e-5)
-    np.testing.assert_allclose(st["1.running_var"], np.mean([b.var(0, ddof=1) for b in batches], axis=0),
-                               rtol=1e-4)
+    batches = [h[i : i + 10] for i in range(0, 40, 10)]
+    np.testing.assert_allclose(
+        st["1.running_mean"], np.mean([b.mean(0) for b in batches], axis=0), rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_allclose(st["1.running_var"], np.mean([b.var(0, ddof=1) for b in batches], axis=0), rtol=1e-4)
     # The raw weights, statistics and BN momentum are untouched afterwards.
     for k, v in tr.model.state_dict().items():
         np.testing.assert_array_equal(v, raw[k])
@@ -189,6 +192,7 @@ def test_polyak_batchnorm_statistics_model_average_or_recomputed():
 
 def test_polyak_average_survives_an_interrupted_and_resumed_fit(tmp_path):
     from nnlab.train.callbacks import ModelCheckpoint
+
     X = np.random.default_rng(0).normal(size=(64, 5)).astype(np.float32)
     y = (X[:, 0] > 0).astype(np.int64)
 
@@ -211,6 +215,7 @@ def test_polyak_average_survives_an_interrupted_and_resumed_fit(tmp_path):
         except KeyboardInterrupt:
             pass
         return pa
+
     whole = run()
     assert run(stop=2).count == 3  # 8 steps done, averaging from step 6
     resumed = run(resume=tmp_path / "ck.npz")
@@ -222,9 +227,11 @@ def test_polyak_average_survives_an_interrupted_and_resumed_fit(tmp_path):
 
 def test_update_bn_on_the_digits_and_averaged_bn_net_does_not_lose(digits):
     from nnlab.ensemble import update_bn
+
     nnlab.manual_seed(0)
-    model = nn.Sequential(nn.Flatten(), nn.Dropout(0.2), nn.Linear(784, 64), nn.BatchNorm1d(64), nn.ReLU(),
-                          nn.Linear(64, 10))
+    model = nn.Sequential(
+        nn.Flatten(), nn.Dropout(0.2), nn.Linear(784, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 10)
+    )
     tr = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.2, momentum=0.9), seed=0)
     train = (digits.train.X[:N_TRAIN], digits.train.y[:N_TRAIN])
     pa = PolyakAveraging(start=2 * -(-N_TRAIN // 32), bn_data=train)
@@ -247,9 +254,11 @@ def test_top_k_configurations_of_a_search(digits, tmp_path):
     pytest.importorskip("optuna", reason="the search runs on Optuna")
     from nnlab.ensemble import from_search
     from nnlab.tune import Search
+
     out = tmp_path / "search"
-    r = Search(out, space=["lr=log:1e-2,1e-1"], trials=3, storage=":memory:", plots=False,
-               task={"model": "mlp", "subset": 300}).run()
+    r = Search(
+        out, space=["lr=log:1e-2,1e-1"], trials=3, storage=":memory:", plots=False, task={"model": "mlp", "subset": 300}
+    ).run()
     # :memory: keeps no study, but results.csv and the trial checkpoints are on disk.
     ens = from_search(out, k=2)
     assert len(ens) == 2

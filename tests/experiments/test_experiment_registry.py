@@ -1,4 +1,5 @@
 """The registry's verdict rules, the lab report and the `nnlab experiments` command."""
+
 import json
 
 import pytest
@@ -49,7 +50,9 @@ def test_a_custom_experiment_runs_on_each_seed_and_keeps_arrays_out_of_the_json(
         seen.append((seed, quick))
         return {"value": float(seed + 1), "_big": list(range(1000))}
 
-    exp = Experiment("tmp", "000", "h", "c", run, lambda runs: threshold_verdict([r["value"] for r in runs], ">", 1.5, "v"))
+    exp = Experiment(
+        "tmp", "000", "h", "c", run, lambda runs: threshold_verdict([r["value"] for r in runs], ">", 1.5, "v")
+    )
     rec = run_experiment(exp, seeds=3, quick=True, out_dir=tmp_path)
     assert seen == [(0, True), (1, True), (2, True)]
     assert rec["verdict"]["status"] == INCONCLUSIVE and rec["verdict"]["values"] == [1.0, 2.0, 3.0]
@@ -72,18 +75,35 @@ def test_cli_list_and_run(tmp_path, capsys):
     assert main(["experiments", "list"]) == 0
     out = capsys.readouterr().out
     assert "init" in out and "000_6185529d5fd565bd.txt" in out
-    assert main(["experiments", "run", "backprop_equations", "--quick", "--seeds", "2", "--out", str(tmp_path),
-                 "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "experiments",
+                "run",
+                "backprop_equations",
+                "--quick",
+                "--seeds",
+                "2",
+                "--out",
+                str(tmp_path),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "backprop_equations" in out and "holds" in out
     assert (tmp_path / "report.html").exists() and (tmp_path / "results.json").exists()
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["experiments", "run"], "name an experiment"),
-    (["experiments", "run", "nope"], "unknown experiment 'nope'"),
-    (["experiments", "run", "init", "--all"], "not both"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["experiments", "run"], "name an experiment"),
+        (["experiments", "run", "nope"], "unknown experiment 'nope'"),
+        (["experiments", "run", "init", "--all"], "not both"),
+    ],
+)
 def test_cli_usage_errors(argv, message, capsys):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
@@ -98,6 +118,7 @@ def test_cli_rejects_a_bad_seed_count(capsys):
 
 def test_markdown_copies_the_figures(tmp_path):
     from nnlab.experiments.lab import write_markdown
+
     doc = run_many(["ewa_bias_correction"], seeds=1, quick=True, out_dir=tmp_path / "run", progress=False)
     md = write_markdown(doc, tmp_path / "run", tmp_path / "docs" / "experiments.md", "nnlab experiments run x")
     text = open(md).read()
@@ -117,15 +138,21 @@ def test_two_jobs_give_the_same_results_in_the_selection_order(tmp_path):
 
 
 def test_update_replaces_only_the_experiments_run_again(tmp_path):
-    run_many(["ewa_bias_correction", "telgarsky_sawtooth", "fc_to_conv"], seeds=1, quick=True, out_dir=tmp_path,
-             progress=False)
+    run_many(
+        ["ewa_bias_correction", "telgarsky_sawtooth", "fc_to_conv"],
+        seeds=1,
+        quick=True,
+        out_dir=tmp_path,
+        progress=False,
+    )
     # two experiments: the partial write after the first must not drop the kept records
-    doc = run_many(["ewa_bias_correction", "fc_to_conv"], seeds=2, quick=True, out_dir=tmp_path, progress=False,
-                   update=True)
+    doc = run_many(
+        ["ewa_bias_correction", "fc_to_conv"], seeds=2, quick=True, out_dir=tmp_path, progress=False, update=True
+    )
     saved = json.loads((tmp_path / "results.json").read_text())
-    assert [r["name"] for r in saved["experiments"]] == ["ewa_bias_correction", "fc_to_conv", "telgarsky_sawtooth"] \
-        or [r["name"] for r in saved["experiments"]] == [n for n in names() if n in
-                                                         ("ewa_bias_correction", "fc_to_conv", "telgarsky_sawtooth")]
+    assert [r["name"] for r in saved["experiments"]] == ["ewa_bias_correction", "fc_to_conv", "telgarsky_sawtooth"] or [
+        r["name"] for r in saved["experiments"]
+    ] == [n for n in names() if n in ("ewa_bias_correction", "fc_to_conv", "telgarsky_sawtooth")]
     by = {r["name"]: r for r in saved["experiments"]}
     assert len(by["ewa_bias_correction"]["seeds"]) == 2 and len(by["telgarsky_sawtooth"]["seeds"]) == 1
     assert "updated" in doc["date"]
@@ -135,4 +162,5 @@ def test_update_replaces_only_the_experiments_run_again(tmp_path):
 
 def test_every_heading_has_an_english_gloss():
     from nnlab.experiments.registry import HEADING_EN
+
     assert {get(n).heading for n in names()} <= set(HEADING_EN)

@@ -1,6 +1,7 @@
 """Every registered experiment's quick variant: it runs, draws its figures, returns a verdict, and
 its measurements point the way the claim says where the effect is large enough to show at quick
 scale (elsewhere: the machinery's own invariants). The verdicts to quote come from full runs."""
+
 import json
 import math
 
@@ -21,21 +22,34 @@ def _holds(record):
 
 CHECKS = {
     "init": _holds,
-    "initial_loss": lambda r: (_m(r)["digits (C=10)"]["rel_error"] < 0.02
-                               and abs(_m(r)["spiral (C=3)"]["loss"] - math.log(3)) < 0.1) or pytest.fail(str(_m(r))),
+    "initial_loss": lambda r: (
+        (_m(r)["digits (C=10)"]["rel_error"] < 0.02 and abs(_m(r)["spiral (C=3)"]["loss"] - math.log(3)) < 0.1)
+        or pytest.fail(str(_m(r)))
+    ),
     "activations": lambda r: _check_activations(_m(r)),
     "batchnorm": _holds,
-    "lr_regimes": lambda r: _m(r)["very high"]["diverged"] and _m(r)["low"]["final_loss"] > _m(r)["good"]["final_loss"]
-    or pytest.fail(str(_m(r))),
-    "dropout_l2_gap": lambda r: (_m(r)["none"]["train"] > 0.95 and _m(r)["none"]["gap"] > 0.05) or pytest.fail(str(_m(r))),
+    "lr_regimes": lambda r: (
+        _m(r)["very high"]["diverged"]
+        and _m(r)["low"]["final_loss"] > _m(r)["good"]["final_loss"]
+        or pytest.fail(str(_m(r)))
+    ),
+    "dropout_l2_gap": lambda r: (
+        (_m(r)["none"]["train"] > 0.95 and _m(r)["none"]["gap"] > 0.05) or pytest.fail(str(_m(r)))
+    ),
     "l1_sparse": lambda r: _m(r)["L1 1e-2"]["near_zero"] > 3 * _m(r)["L2 1e-2"]["near_zero"] or pytest.fail(str(_m(r))),
     "max_norm": lambda r: min(_m(r)["plain"]["0.03"], _m(r)["max-norm c=3"]["0.03"]) > 0.5 or pytest.fail(str(_m(r))),
     "inverted_dropout": _holds,
-    "big_net_l2": lambda r: (min(v["dev"] for v in _m(r).values()) > 0.75
-                             and _m(r)["20 units, L2 1e-1"]["train"] <= _m(r)["20 units, L2 1e-4"]["train"])
-    or pytest.fail(str(_m(r))),
+    "big_net_l2": lambda r: (
+        (
+            min(v["dev"] for v in _m(r).values()) > 0.75
+            and _m(r)["20 units, L2 1e-1"]["train"] <= _m(r)["20 units, L2 1e-4"]["train"]
+        )
+        or pytest.fail(str(_m(r)))
+    ),
     "optimizers_surfaces": lambda r: _surfaces(_m(r)),
-    "optimizers_digits": lambda r: max(v["train_loss"] for v in _m(r).values()) < math.log(10) or pytest.fail(str(_m(r))),
+    "optimizers_digits": lambda r: (
+        max(v["train_loss"] for v in _m(r).values()) < math.log(10) or pytest.fail(str(_m(r)))
+    ),
     "minibatch_noise": _holds,
     "ewa_bias_correction": _holds,
     "lr_decay": _holds,
@@ -44,20 +58,31 @@ CHECKS = {
     "conv3x3_vs_7x7": lambda r: _conv(_m(r)),
     "fc_to_conv": lambda r: _m(r)["max_abs_diff"] < 1e-4 or pytest.fail(str(_m(r))),
     "whitening_noise": _holds,
-    "augmentation_transfer": lambda r: min(v for k, v in _m(r).items() if k != "n_small") > 0.5 or pytest.fail(str(_m(r))),
-    "digits_81n2": lambda r: (abs(_m(r)["1"]["accuracy"] - _m(r)["majority"]) < 0.02 and _m(r)["2"]["accuracy"] > 0.9)
-    or pytest.fail(str(_m(r))),
-    "hidden_unit_rules": lambda r: all(max(_m(r)[d]["accuracy"].values()) > _m(r)[d]["accuracy"]["1"] + 0.2
-                                       for d in ("spiral", "digits")) or pytest.fail(str(_m(r))),
-    "universal_approx": lambda r: _m(r)["bump_error"]["200"] < 0.1 * _m(r)["bump_error"]["5"] or pytest.fail(str(_m(r))),
+    "augmentation_transfer": lambda r: (
+        min(v for k, v in _m(r).items() if k != "n_small") > 0.5 or pytest.fail(str(_m(r)))
+    ),
+    "digits_81n2": lambda r: (
+        (abs(_m(r)["1"]["accuracy"] - _m(r)["majority"]) < 0.02 and _m(r)["2"]["accuracy"] > 0.9)
+        or pytest.fail(str(_m(r)))
+    ),
+    "hidden_unit_rules": lambda r: (
+        all(max(_m(r)[d]["accuracy"].values()) > _m(r)[d]["accuracy"]["1"] + 0.2 for d in ("spiral", "digits"))
+        or pytest.fail(str(_m(r)))
+    ),
+    "universal_approx": lambda r: (
+        _m(r)["bump_error"]["200"] < 0.1 * _m(r)["bump_error"]["5"] or pytest.fail(str(_m(r)))
+    ),
     "telgarsky_sawtooth": _holds,
     "linear_regions": _holds,
-    "wider_vs_deeper": lambda r: all(abs(v["depth 3"]["params"] / v["depth 1"]["params"] - 1) < 0.2
-                                     for v in _m(r).values()) or pytest.fail(str(_m(r))),
+    "wider_vs_deeper": lambda r: (
+        all(abs(v["depth 3"]["params"] / v["depth 1"]["params"] - 1) < 0.2 for v in _m(r).values())
+        or pytest.fail(str(_m(r)))
+    ),
     "linear_probe": _holds,
-    "digit_hidden_units": lambda r: (_m(r)["dev_accuracy"] > 0.3
-                                     and _m(r)["weight_neighbour_corr"] > _m(r)["weight_neighbour_corr_init"] + 0.1)
-    or pytest.fail(str(_m(r))),
+    "digit_hidden_units": lambda r: (
+        (_m(r)["dev_accuracy"] > 0.3 and _m(r)["weight_neighbour_corr"] > _m(r)["weight_neighbour_corr_init"] + 0.1)
+        or pytest.fail(str(_m(r)))
+    ),
     "backprop_equations": _holds,
 }
 
@@ -70,8 +95,8 @@ def _check_activations(m):
 
 def _surfaces(m):
     s = m["saddle"]
-    adaptive = min(s[k]["steps_to_goal"] or 10 ** 9 for k in ("adagrad", "rmsprop", "adam"))
-    assert (s["sgd"]["steps_to_goal"] or 10 ** 9) > adaptive, s
+    adaptive = min(s[k]["steps_to_goal"] or 10**9 for k in ("adagrad", "rmsprop", "adam"))
+    assert (s["sgd"]["steps_to_goal"] or 10**9) > adaptive, s
     return True
 
 
@@ -93,7 +118,7 @@ NO_FIGURES = {"init"}
 @pytest.mark.parametrize("name", sorted(CHECKS))
 def test_quick_variant(name, tmp_path):
     record = run_experiment(name, seeds=1, quick=True, out_dir=None if name in NO_FIGURES else tmp_path)
-    json.dumps(record)                                      # results.json material
+    json.dumps(record)  # results.json material
     assert record["verdict"]["status"] in ("holds", "does not hold", "inconclusive")
     assert record["claim"] and record["heading"] and record["source"].endswith(".txt")
     for f in record["figures"]:

@@ -1,4 +1,5 @@
 """nnlab.explain reproduces the notes' two circuits with their numbers and names the patterns."""
+
 import numpy as np
 import pytest
 
@@ -14,11 +15,11 @@ def _leaves(*values):
 
 def test_add_then_multiply_circuit_of_the_notes():
     x, y, z = _leaves(-2.0, 5.0, -4.0)
-    c = nnlab.explain((x + y) * z, names={"x": x, "y": y, "z": z})   # the module is callable
+    c = nnlab.explain((x + y) * z, names={"x": x, "y": y, "z": z})  # the module is callable
     assert c.value("f") == -12
     assert c.value("q1") == 3
     assert (c.grad("x"), c.grad("y"), c.grad("z")) == (-4, -4, 3)
-    assert x.grad == -4 and z.grad == 3                               # the leaves hold the same numbers
+    assert x.grad == -4 and z.grad == 3  # the leaves hold the same numbers
     text = str(c)
     assert "add distributes" in text and "multiply swaps" in text
     assert "q1 = Add(x, y) = 3" in text and "f = Mul(q1, z) = -12" in text
@@ -31,8 +32,11 @@ def test_sigmoid_neuron_gives_the_notes_numbers():
     c = explain(f, names=dict(w0=w0, x0=x0, w1=w1, x1=x1, w2=w2))
     assert c.value("f") == pytest.approx(0.7310585786)
     np.testing.assert_allclose([c.grad("x0"), c.grad("x1")], [0.3932238664829637, -0.5898357997244456], rtol=1e-12)
-    np.testing.assert_allclose([c.grad("w0"), c.grad("w1"), c.grad("w2")],
-                               [-0.19661193324148185, -0.3932238664829637, 0.19661193324148185], rtol=1e-12)
+    np.testing.assert_allclose(
+        [c.grad("w0"), c.grad("w1"), c.grad("w2")],
+        [-0.19661193324148185, -0.3932238664829637, 0.19661193324148185],
+        rtol=1e-12,
+    )
     # the gates of the cs231n drawing: 1/x receives 1 and passes -0.53; exp passes -0.2; *-1 passes 0.2
     ops = [g.op for g in c.gates()]
     assert ops == ["Mul", "Mul", "Add", "Add", "Neg", "Exp", "Add", "Div"]
@@ -106,5 +110,5 @@ def test_four_backprop_equations_match_autograd():
 def test_a_value_used_twice_receives_the_sum_of_both_paths():
     x, y = _leaves(3.0, 2.0)
     c = explain(x * y + x, names={"x": x, "y": y})
-    assert c.grad("x") == 3.0 and c.grad("y") == 3.0     # d/dx (xy + x) = y + 1
+    assert c.grad("x") == 3.0 and c.grad("y") == 3.0  # d/dx (xy + x) = y + 1
     assert "Σ 3" in c.to_svg()

@@ -50,10 +50,12 @@ def test_class_vectors_are_out_of_fold_not_in_sample(class_vectors):
     that never saw their sample's label score at chance, and the cascade stays shallow."""
     rng = np.random.default_rng(1)
     X, y = rng.standard_normal((300, 10)), rng.integers(0, 2, 300)
-    m = CascadeForest(class_vectors=class_vectors, n_estimators=(1, 1), n_trees=20, max_layers=5, patience=2,
-                      random_state=0).fit(X, y)
+    m = CascadeForest(
+        class_vectors=class_vectors, n_estimators=(1, 1), n_trees=20, max_layers=5, patience=2, random_state=0
+    ).fit(X, y)
     assert m.layers_[0]["train_accuracy"] < 0.62
     from sklearn.ensemble import RandomForestClassifier
+
     assert RandomForestClassifier(20, random_state=0).fit(X, y).score(X, y) > 0.9  # what leaking would show
     assert m.n_layers_ <= 2
 
@@ -80,7 +82,9 @@ def test_extract_windows_matches_a_loop():
     rng = np.random.default_rng(0)
     imgs = rng.random((2, 3, 6, 5)).astype(np.float32)
     w = extract_windows(imgs, 3, stride=2)
-    expect = [imgs[n, :, i:i + 3, j:j + 3].ravel() for n in range(2) for i in range(0, 4, 2) for j in range(0, 3, 2)]
+    expect = [
+        imgs[n, :, i : i + 3, j : j + 3].ravel() for n in range(2) for i in range(0, 4, 2) for j in range(0, 3, 2)
+    ]
     np.testing.assert_array_equal(w.reshape(-1, 27), np.array(expect))
     assert w.shape == (2, 4, 27)
 
@@ -96,20 +100,23 @@ def test_multi_grained_scanning_on_8x8_images(digits):
         m.predict(np.zeros((2, 7, 7)))
 
 
-@pytest.mark.parametrize("kwargs, X, y, match", [
-    (dict(n_estimators=0), None, None, "n_estimators must be an int >= 1 or a pair"),
-    (dict(n_estimators=(0, 0)), None, None, "n_estimators must be"),
-    (dict(class_vectors="bagging"), None, None, "class_vectors must be 'kfold' or 'oob'"),
-    (dict(k=1), None, None, "k must be an int >= 2"),
-    (dict(n_trees=0), None, None, "n_trees must be an int >= 1"),
-    (dict(patience=0), None, None, "patience must be an int >= 1"),
-    (dict(validation_fraction=1.5), None, None, "validation_fraction must be None or a fraction"),
-    (dict(scanning=[0]), None, None, "scanning must be None or a list of window sizes"),
-    (dict(scanning=[3]), np.zeros((10, 64)), None, r"scanning needs images of shape \(n, H, W\)"),
-    (dict(), np.full((10, 4), np.nan), None, "X contains NaN"),
-    (dict(), np.zeros((10, 4)), np.zeros(9), "y must be a vector with one label per sample"),
-    (dict(), np.zeros((10, 4)), np.zeros(10), "needs at least 2 classes"),
-])
+@pytest.mark.parametrize(
+    "kwargs, X, y, match",
+    [
+        (dict(n_estimators=0), None, None, "n_estimators must be an int >= 1 or a pair"),
+        (dict(n_estimators=(0, 0)), None, None, "n_estimators must be"),
+        (dict(class_vectors="bagging"), None, None, "class_vectors must be 'kfold' or 'oob'"),
+        (dict(k=1), None, None, "k must be an int >= 2"),
+        (dict(n_trees=0), None, None, "n_trees must be an int >= 1"),
+        (dict(patience=0), None, None, "patience must be an int >= 1"),
+        (dict(validation_fraction=1.5), None, None, "validation_fraction must be None or a fraction"),
+        (dict(scanning=[0]), None, None, "scanning must be None or a list of window sizes"),
+        (dict(scanning=[3]), np.zeros((10, 64)), None, r"scanning needs images of shape \(n, H, W\)"),
+        (dict(), np.full((10, 4), np.nan), None, "X contains NaN"),
+        (dict(), np.zeros((10, 4)), np.zeros(9), "y must be a vector with one label per sample"),
+        (dict(), np.zeros((10, 4)), np.zeros(10), "needs at least 2 classes"),
+    ],
+)
 def test_bad_arguments_are_named(kwargs, X, y, match):
     X = np.random.default_rng(0).random((10, 4)) if X is None else X
     y = np.arange(10) % 2 if y is None else y
@@ -127,8 +134,10 @@ def test_predict_needs_fit_and_the_same_features(digits):
 
 
 def test_missing_scikit_learn_is_a_clear_import_error():
-    code = ("import sys; sys.modules['sklearn'] = None\n"
-            "try:\n    import nnlab.forest\nexcept ImportError as e:\n    print(e)\n")
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "try:\n    import nnlab.forest\nexcept ImportError as e:\n    print(e)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "nnlab.forest needs scikit-learn" in out.stdout and "nnlab[forest]" in out.stdout, out
 
@@ -136,11 +145,30 @@ def test_missing_scikit_learn_is_a_clear_import_error():
 def test_compare_redraws_its_figures_from_results(tmp_path, capsys):
     import json
     from nnlab.forest import compare
-    rows = [{"dataset": "digits", "model": m, "seed": s, "accuracy": a, "trees": t, "wall": 1.0, "layers": 2}
-            for s in range(2) for m, a, t in (("cascade", 0.98, 2400), ("random forest", 0.975, 2400),
-                                               ("random forest", 0.97, 400), ("nnlab mlp", 0.96, 0))]
-    depth = [{"dataset": "digits", "n_train": n, "seed": s, "layers": 1 + (n > 200), "cascade": 0.9, "forest400": 0.9,
-              "level_accuracy": [0.9]} for n in (100, 400) for s in range(2)]
+
+    rows = [
+        {"dataset": "digits", "model": m, "seed": s, "accuracy": a, "trees": t, "wall": 1.0, "layers": 2}
+        for s in range(2)
+        for m, a, t in (
+            ("cascade", 0.98, 2400),
+            ("random forest", 0.975, 2400),
+            ("random forest", 0.97, 400),
+            ("nnlab mlp", 0.96, 0),
+        )
+    ]
+    depth = [
+        {
+            "dataset": "digits",
+            "n_train": n,
+            "seed": s,
+            "layers": 1 + (n > 200),
+            "cascade": 0.9,
+            "forest400": 0.9,
+            "level_accuracy": [0.9],
+        }
+        for n in (100, 400)
+        for s in range(2)
+    ]
     (tmp_path / "results.json").write_text(json.dumps({"compare": rows, "depth": depth}))
     assert compare.main(["--out", str(tmp_path), "--redraw"]) == 0
     out = capsys.readouterr().out

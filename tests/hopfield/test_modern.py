@@ -67,14 +67,17 @@ def test_update_is_differentiable_through_nnlab_tensors():
     assert nnlab.gradcheck(lambda q: (net.update(q) ** 2).sum(), xi)
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: ModernHopfield(np.ones(5)), r"X must be a \(d, M\) matrix"),
-    (lambda: ModernHopfield(np.ones((3, 4)), beta=0), "beta must be a positive finite number"),
-    (lambda: ModernHopfield(np.ones((3, 4)), beta=float("inf")), "beta must be a positive finite number"),
-    (lambda: ModernHopfield(np.full((3, 4), np.nan)), "X: contains NaN"),
-    (lambda: ModernHopfield(np.ones((3, 4))).update(np.ones(4)), "update: xi: expected a state of length d=3"),
-    (lambda: ModernHopfield(np.ones((3, 4))).retrieve(np.ones(3), steps=0), "steps must be a positive int"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: ModernHopfield(np.ones(5)), r"X must be a \(d, M\) matrix"),
+        (lambda: ModernHopfield(np.ones((3, 4)), beta=0), "beta must be a positive finite number"),
+        (lambda: ModernHopfield(np.ones((3, 4)), beta=float("inf")), "beta must be a positive finite number"),
+        (lambda: ModernHopfield(np.full((3, 4), np.nan)), "X: contains NaN"),
+        (lambda: ModernHopfield(np.ones((3, 4))).update(np.ones(4)), "update: xi: expected a state of length d=3"),
+        (lambda: ModernHopfield(np.ones((3, 4))).retrieve(np.ones(3), steps=0), "steps must be a positive int"),
+    ],
+)
 def test_bad_input_is_refused(call, match):
     with pytest.raises(ValueError, match=match):
         call()

@@ -117,8 +117,10 @@ def test_synchronous_updates_can_cycle_where_async_converges():
 def test_sync_cycles_on_random_patterns_too():
     N = 200
     net = HopfieldNetwork(N).store(random_patterns(60, N, seed=1))
-    cycles = [net.recall(np.where(np.random.default_rng(k).random(N) < 0.5, 1.0, -1.0), mode="sync",
-                         max_sweeps=50).cycle for k in range(10)]
+    cycles = [
+        net.recall(np.where(np.random.default_rng(k).random(N) < 0.5, 1.0, -1.0), mode="sync", max_sweeps=50).cycle
+        for k in range(10)
+    ]
     assert 2 in cycles
 
 
@@ -145,14 +147,17 @@ def test_capacity_by_recall_overlap_n400_several_seeds():
 def test_storkey_and_pinv_hold_loads_where_hebb_fails():
     N = 200
     X = random_patterns(60, N, seed=7)  # load 0.30
-    m = {rule: recall_overlaps(HopfieldNetwork(N).store(X, rule=rule), X, probes=15).mean()
-         for rule in ("hebb", "storkey", "pinv")}
+    m = {
+        rule: recall_overlaps(HopfieldNetwork(N).store(X, rule=rule), X, probes=15).mean()
+        for rule in ("hebb", "storkey", "pinv")
+    }
     assert m["hebb"] < 0.7
     assert m["storkey"] > 0.9 and m["pinv"] > 0.95
 
 
 def test_correlated_digits_fail_below_random_capacity():
     from nnlab.hopfield import digit_patterns
+
     D, labels = digit_patterns(14, 1, seed=0)
     assert D.shape == (10, 196) and sorted(labels) == list(range(10))
     r = correlated_vs_random(D)
@@ -169,21 +174,27 @@ def test_energy_of_a_batch_and_of_one_state_agree():
     assert net.energy(X[0]) == pytest.approx(-0.5 * X[0] @ net.weights @ X[0])
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: HopfieldNetwork(0), "N must be at least 1"),
-    (lambda: HopfieldNetwork(-3), "N must be at least 1"),
-    (lambda: HopfieldNetwork(4).store([[1, 0, 1, 1]]), r"patterns: every entry must be \+1 or -1.*2\*x - 1"),
-    (lambda: HopfieldNetwork(4).store([[1, 1, 1]]), "patterns: expected length N=4.*got 3"),
-    (lambda: HopfieldNetwork(4).store(np.ones((2, 2, 4))), "patterns: expected a vector"),
-    (lambda: HopfieldNetwork(4).store([[1, np.nan, 1, 1]]), r"patterns: every entry must be \+1 or -1"),
-    (lambda: HopfieldNetwork(4).store([1, 1, 1, 1], rule="oja"), "rule must be one of 'hebb', 'storkey', 'pinv'"),
-    (lambda: HopfieldNetwork(4).recall([1, 1, 1, 1], mode="parallel"), "mode must be 'async' or 'sync'"),
-    (lambda: HopfieldNetwork(4).recall([1, 1, 1], mode="sync"), "recall: x: expected length N=4"),
-    (lambda: HopfieldNetwork(4).recall([1, 1, 1, 1], max_sweeps=0), "max_sweeps must be a positive int"),
-    (lambda: HopfieldNetwork(4).recall([[1, 1, 1, 1]]), "recall: x: expected a vector of length N"),
-    (lambda: HopfieldNetwork(4).recall([1, 1, 1, 1], mode="sync", record="flip"), "record='flip' needs mode='async'"),
-    (lambda: HopfieldNetwork(4).energy([1, 2, 1, 1]), r"energy: s: every entry must be \+1 or -1"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: HopfieldNetwork(0), "N must be at least 1"),
+        (lambda: HopfieldNetwork(-3), "N must be at least 1"),
+        (lambda: HopfieldNetwork(4).store([[1, 0, 1, 1]]), r"patterns: every entry must be \+1 or -1.*2\*x - 1"),
+        (lambda: HopfieldNetwork(4).store([[1, 1, 1]]), "patterns: expected length N=4.*got 3"),
+        (lambda: HopfieldNetwork(4).store(np.ones((2, 2, 4))), "patterns: expected a vector"),
+        (lambda: HopfieldNetwork(4).store([[1, np.nan, 1, 1]]), r"patterns: every entry must be \+1 or -1"),
+        (lambda: HopfieldNetwork(4).store([1, 1, 1, 1], rule="oja"), "rule must be one of 'hebb', 'storkey', 'pinv'"),
+        (lambda: HopfieldNetwork(4).recall([1, 1, 1, 1], mode="parallel"), "mode must be 'async' or 'sync'"),
+        (lambda: HopfieldNetwork(4).recall([1, 1, 1], mode="sync"), "recall: x: expected length N=4"),
+        (lambda: HopfieldNetwork(4).recall([1, 1, 1, 1], max_sweeps=0), "max_sweeps must be a positive int"),
+        (lambda: HopfieldNetwork(4).recall([[1, 1, 1, 1]]), "recall: x: expected a vector of length N"),
+        (
+            lambda: HopfieldNetwork(4).recall([1, 1, 1, 1], mode="sync", record="flip"),
+            "record='flip' needs mode='async'",
+        ),
+        (lambda: HopfieldNetwork(4).energy([1, 2, 1, 1]), r"energy: s: every entry must be \+1 or -1"),
+    ],
+)
 def test_bad_input_is_refused_with_the_argument_named(call, match):
     with pytest.raises(ValueError, match=match):
         call()

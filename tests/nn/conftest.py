@@ -16,8 +16,9 @@ def _module_gradcheck(m, x, rng, tol=1e-6):
     for name, p in zip(names[1:], params):
         assert p.grad is not None and p.grad.dtype == np.float64, name
         p.grad = None
-    report = nnlab.gradcheck(lambda xt, *ps: m(xt), x, *params, eps=1e-5, rtol=tol, atol=tol * 1e-3,
-                             seed=int(rng.integers(2**31)))
+    report = nnlab.gradcheck(
+        lambda xt, *ps: m(xt), x, *params, eps=1e-5, rtol=tol, atol=tol * 1e-3, seed=int(rng.integers(2**31))
+    )
     bad = [names[r.input] for r in report.inputs if not r.ok]
     assert not bad, f"{', '.join(bad)}: gradient check failed\n{report}"
 

@@ -1,4 +1,5 @@
 """Residual, Inception and mlpconv blocks: shapes, shortcuts, float64 gradient checks."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,15 +18,18 @@ def positive_biases(m, rng):
             p.data[...] = rng.uniform(0.05, 0.3, p.shape)
 
 
-@pytest.mark.parametrize("make,shape,out", [
-    (lambda: nn.BasicBlock(4, 4), (3, 4, 5, 5), (3, 4, 5, 5)),                  # identity shortcut
-    (lambda: nn.BasicBlock(3, 4, stride=2), (3, 3, 6, 6), (3, 4, 3, 3)),        # projection
-    (lambda: nn.Bottleneck(4, 1), (3, 4, 4, 4), (3, 4, 4, 4)),                   # identity
-    (lambda: nn.Bottleneck(3, 2, stride=2), (4, 3, 7, 7), (4, 8, 4, 4)),        # projection, odd size
-    (lambda: nn.InceptionModule(3, 2, 2, 3, 1, 2, 2), (2, 3, 5, 5), (2, 9, 5, 5)),
-    (lambda: nn.InceptionModule(3, 2, 2, 3, 1, 2, 2, batch_norm=True), (3, 3, 4, 4), (3, 9, 4, 4)),
-    (lambda: nn.MLPConv(3, (4, 3, 2), 3, padding=1), (2, 3, 5, 5), (2, 2, 5, 5)),
-])
+@pytest.mark.parametrize(
+    "make,shape,out",
+    [
+        (lambda: nn.BasicBlock(4, 4), (3, 4, 5, 5), (3, 4, 5, 5)),  # identity shortcut
+        (lambda: nn.BasicBlock(3, 4, stride=2), (3, 3, 6, 6), (3, 4, 3, 3)),  # projection
+        (lambda: nn.Bottleneck(4, 1), (3, 4, 4, 4), (3, 4, 4, 4)),  # identity
+        (lambda: nn.Bottleneck(3, 2, stride=2), (4, 3, 7, 7), (4, 8, 4, 4)),  # projection, odd size
+        (lambda: nn.InceptionModule(3, 2, 2, 3, 1, 2, 2), (2, 3, 5, 5), (2, 9, 5, 5)),
+        (lambda: nn.InceptionModule(3, 2, 2, 3, 1, 2, 2, batch_norm=True), (3, 3, 4, 4), (3, 9, 4, 4)),
+        (lambda: nn.MLPConv(3, (4, 3, 2), 3, padding=1), (2, 3, 5, 5), (2, 2, 5, 5)),
+    ],
+)
 def test_block_shapes_and_gradcheck(make, shape, out, module_gradcheck):
     nnlab.manual_seed(0)
     rng = np.random.default_rng(0)
@@ -38,8 +42,12 @@ def test_block_shapes_and_gradcheck(make, shape, out, module_gradcheck):
 
 def test_float32_blocks_stay_float32():
     x = nnlab.tensor(np.random.default_rng(1).standard_normal((2, 8, 8, 8)).astype(np.float32))
-    for m in (nn.BasicBlock(8, 16, 2), nn.Bottleneck(8, 4, 2), nn.InceptionModule(8, 4, 3, 5, 2, 3, 2),
-              nn.MLPConv(8, (6, 4), 3, padding=1)):
+    for m in (
+        nn.BasicBlock(8, 16, 2),
+        nn.Bottleneck(8, 4, 2),
+        nn.InceptionModule(8, 4, 3, 5, 2, 3, 2),
+        nn.MLPConv(8, (6, 4), 3, padding=1),
+    ):
         y = m(x)
         assert y.dtype == np.float32
         y.sum().backward()
@@ -73,8 +81,14 @@ def test_inception_3a_channels_and_parameters():
     """GoogLeNet's inception (3a): 192 -> 64 + 128 + 32 + 32 = 256 channels."""
     m = nn.InceptionModule(192, 64, 96, 128, 16, 32, 32)
     assert m.out_channels == 256
-    expected = (192 * 64 + 64) + (192 * 96 + 96) + (96 * 128 * 9 + 128) + (192 * 16 + 16) + \
-               (16 * 32 * 25 + 32) + (192 * 32 + 32)
+    expected = (
+        (192 * 64 + 64)
+        + (192 * 96 + 96)
+        + (96 * 128 * 9 + 128)
+        + (192 * 16 + 16)
+        + (16 * 32 * 25 + 32)
+        + (192 * 32 + 32)
+    )
     assert m.num_parameters() == expected
     y = m(nnlab.tensor(np.zeros((1, 192, 7, 7), np.float32)))
     assert y.shape == (1, 256, 7, 7)
@@ -110,17 +124,33 @@ def _torch_block(torch, m, x):
         return F.conv2d(h, leaves[prefix + ".weight"], leaves.get(prefix + ".bias"), c.stride, c.padding, c.dilation)
 
     def bn(prefix, h):
-        return F.batch_norm(h, None, None, leaves[prefix + ".weight"], leaves[prefix + ".bias"], training=True,
-                            eps=dict(m.named_modules())[prefix].eps)
+        return F.batch_norm(
+            h,
+            None,
+            None,
+            leaves[prefix + ".weight"],
+            leaves[prefix + ".bias"],
+            training=True,
+            eps=dict(m.named_modules())[prefix].eps,
+        )
 
     if isinstance(m, nn.InceptionModule):
+
         def unit(prefix, h, n):
             for i in range(0, 2 * n, 2):
                 h = F.relu(conv(f"{prefix}.{i}", h))
             return h
+
         pooled = F.max_pool2d(x, 3, 1, 1)
-        return torch.cat([unit("branch1", x, 1), unit("branch3", x, 2), unit("branch5", x, 2),
-                          F.relu(conv("branch_pool.1", pooled))], dim=1), leaves
+        return torch.cat(
+            [
+                unit("branch1", x, 1),
+                unit("branch3", x, 2),
+                unit("branch5", x, 2),
+                F.relu(conv("branch_pool.1", pooled)),
+            ],
+            dim=1,
+        ), leaves
     short = x if m.shortcut is None else bn("shortcut.1", conv("shortcut.0", x))
     h = F.relu(bn("bn1", conv("conv1", x)))
     if isinstance(m, nn.Bottleneck):
@@ -131,10 +161,15 @@ def _torch_block(torch, m, x):
     return F.relu(h + short), leaves
 
 
-@pytest.mark.parametrize("make,shape", [(lambda: nn.BasicBlock(3, 4, stride=2), (2, 3, 7, 7)),
-                                        (lambda: nn.BasicBlock(4, 4), (2, 4, 5, 6)),
-                                        (lambda: nn.Bottleneck(4, 2, stride=2), (3, 4, 8, 8)),
-                                        (lambda: nn.InceptionModule(3, 2, 2, 3, 1, 2, 2), (2, 3, 6, 5))])
+@pytest.mark.parametrize(
+    "make,shape",
+    [
+        (lambda: nn.BasicBlock(3, 4, stride=2), (2, 3, 7, 7)),
+        (lambda: nn.BasicBlock(4, 4), (2, 4, 5, 6)),
+        (lambda: nn.Bottleneck(4, 2, stride=2), (3, 4, 8, 8)),
+        (lambda: nn.InceptionModule(3, 2, 2, 3, 1, 2, 2), (2, 3, 6, 5)),
+    ],
+)
 def test_blocks_match_torch(make, shape):
     torch = pytest.importorskip("torch", reason="PyTorch is the reference for the blocks")
     nnlab.manual_seed(4)

@@ -5,6 +5,7 @@ the converted network gives (384 - 224)/32 + 1 = 6 x 6 scores in one pass. Here:
 a trunk of two unpadded 3x3 convolutions and two 2x2 pools (total stride 4), a 22 + 4*5 = 42 image,
 again 6 x 6 positions.
 """
+
 import contextlib
 import time
 
@@ -21,15 +22,27 @@ GRID, STRIDE = 6, 4
 def _net(pad, window):
     nnlab.manual_seed(0)
     s = ((window - 3 + 2 * pad + 1) // 2 - 3 + 2 * pad + 1) // 2
-    return nn.Sequential(nn.Conv2d(3, 16, 3, padding=pad), nn.ReLU(), nn.MaxPool2d(2, 2),
-                         nn.Conv2d(16, 32, 3, padding=pad), nn.ReLU(), nn.MaxPool2d(2, 2),
-                         nn.Flatten(), nn.Linear(32 * s * s, 64), nn.ReLU(), nn.Dropout(0.5),
-                         nn.Linear(64, 10)).eval()
+    return nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=pad),
+        nn.ReLU(),
+        nn.MaxPool2d(2, 2),
+        nn.Conv2d(16, 32, 3, padding=pad),
+        nn.ReLU(),
+        nn.MaxPool2d(2, 2),
+        nn.Flatten(),
+        nn.Linear(32 * s * s, 64),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(64, 10),
+    ).eval()
 
 
 def _windows(x, window):
-    return [x[:, :, STRIDE * i:STRIDE * i + window, STRIDE * j:STRIDE * j + window]
-            for i in range(GRID) for j in range(GRID)]
+    return [
+        x[:, :, STRIDE * i : STRIDE * i + window, STRIDE * j : STRIDE * j + window]
+        for i in range(GRID)
+        for j in range(GRID)
+    ]
 
 
 def _scores(model, fcn, window):
@@ -82,8 +95,8 @@ def test_padded_trunk_differs_at_window_borders():
     _, dense, each = _scores(model, fcn, 16)
     assert dense.shape == each.shape == (1, 10, GRID, GRID)
     rel = np.abs(dense - each).max() / np.abs(each).max()
-    assert rel > 1e-2          # far beyond float32 rounding: a real difference, as documented
-    assert rel < 1.0           # yet the same order: the dense map is still a usable approximation
+    assert rel > 1e-2  # far beyond float32 rounding: a real difference, as documented
+    assert rel < 1.0  # yet the same order: the dense map is still a usable approximation
 
 
 def test_converted_layers_hold_the_fc_weights():
@@ -94,7 +107,7 @@ def test_converted_layers_hold_the_fc_weights():
     assert convs[2].weight.shape == (64, 32, 4, 4) and convs[3].weight.shape == (10, 64, 1, 1)
     np.testing.assert_array_equal(convs[2].weight.data.reshape(64, -1), fc1.weight.data)
     np.testing.assert_array_equal(convs[3].bias.data, fc2.bias.data)
-    assert convs[0] is model[0]                          # the trunk is shared, not copied
+    assert convs[0] is model[0]  # the trunk is shared, not copied
     with nnlab.no_grad():
         x = nnlab.tensor(np.ones((2, 3, 22, 22), dtype=np.float32))
         np.testing.assert_allclose(fcn(x).data.reshape(2, 10), model(x).data, rtol=1e-5, atol=1e-5)
@@ -102,10 +115,10 @@ def test_converted_layers_hold_the_fc_weights():
 
 def test_zoo_model_converts():
     model = zoo.lenet5()
-    fcn = to_fully_convolutional(model, (1, 32, 32))    # checks the 32x32 equivalence itself
+    fcn = to_fully_convolutional(model, (1, 32, 32))  # checks the 32x32 equivalence itself
     with nnlab.no_grad():
         out = fcn(nnlab.tensor(np.zeros((1, 1, 48, 48), dtype=np.float32)))
-    assert out.shape == (1, 10, 5, 5)                   # (48 - 32) / 4 + 1
+    assert out.shape == (1, 10, 5, 5)  # (48 - 32) / 4 + 1
     assert total_stride(model) == 4
 
 
@@ -113,8 +126,10 @@ def test_conversion_errors():
     with pytest.raises(ValueError, match="has no Linear layer"):
         to_fully_convolutional(nn.Sequential(nn.Conv2d(1, 2, 3)), (1, 5, 5))
     with pytest.raises(TypeError, match="cannot convert a BatchNorm1d"):
-        to_fully_convolutional(nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(18, 4),
-                                             nn.BatchNorm1d(4), nn.Linear(4, 2)), (1, 5, 5))
+        to_fully_convolutional(
+            nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(18, 4), nn.BatchNorm1d(4), nn.Linear(4, 2)),
+            (1, 5, 5),
+        )
     with pytest.raises(ValueError, match="expected a Flatten"):
         to_fully_convolutional(nn.Sequential(nn.Linear(4, 2)), (1, 2, 2))
     with pytest.raises(ValueError, match=r"input_shape must be \(C, H, W\)"):
@@ -136,5 +151,5 @@ def test_float64_and_frozen_heads_convert_faithfully():
         assert dense.dtype == np.float64 and dense.shape == (2, 10, 4, 4)
         # exact up to float64 rounding at every window position
         for i, j in [(0, 0), (3, 1), (2, 3)]:
-            crop = x[:, :, 4 * i:4 * i + 22, 4 * j:4 * j + 22]
+            crop = x[:, :, 4 * i : 4 * i + 22, 4 * j : 4 * j + 22]
             np.testing.assert_allclose(dense[:, :, i, j], model(nnlab.tensor(crop)).data, rtol=1e-12, atol=1e-12)

@@ -1,6 +1,7 @@
 """KANLinear and KAN: construction errors, out-of-range inputs, stacking with other layers,
 grid update and refinement keep the function, regularizers, pruning, plots, symbolic fits, and
 pykan's "hello KAN" pipeline end to end."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,15 +24,18 @@ def _away_from_knots(layer, n, rng):
 
 
 # ---- construction and input errors ----------------------------------------------------------
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(grid=2, k=3), "at least k \\+ 1 = 4 points"),
-    (dict(grid=[-1, 0, 1], k=3), "at least k \\+ 1 = 4 points"),
-    (dict(grid=[-1, 0, 0, 1], k=2), "strictly increasing"),
-    (dict(base="gelu"), "base must be one of"),
-    (dict(out_of_range="clip"), "out_of_range"),
-    (dict(grid_range=(1, -1)), "low < high"),
-    (dict(k=-1), "k \\(spline degree\\)"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(grid=2, k=3), "at least k \\+ 1 = 4 points"),
+        (dict(grid=[-1, 0, 1], k=3), "at least k \\+ 1 = 4 points"),
+        (dict(grid=[-1, 0, 0, 1], k=2), "strictly increasing"),
+        (dict(base="gelu"), "base must be one of"),
+        (dict(out_of_range="clip"), "out_of_range"),
+        (dict(grid_range=(1, -1)), "low < high"),
+        (dict(k=-1), "k \\(spline degree\\)"),
+    ],
+)
 def test_bad_arguments_are_named(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         nn.KANLinear(2, 3, **kwargs)
@@ -57,8 +61,11 @@ def test_out_of_range_error_mode_names_the_values():
     layer = nn.KANLinear(2, 1, out_of_range="error")
     layer(nnlab.tensor(np.full((3, 2), 0.5, dtype=np.float32)))  # inside: fine
     x = np.array([[0.0, 0.2], [1.7, 0.1]], dtype=np.float32)
-    with pytest.raises(ValueError, match=r"1 input values lie outside the grid range \(input 0: range "
-                                         r"\[-1, 1\], values seen \[0, 1.7\]\); call update_grid"):
+    with pytest.raises(
+        ValueError,
+        match=r"1 input values lie outside the grid range \(input 0: range "
+        r"\[-1, 1\], values seen \[0, 1.7\]\); call update_grid",
+    ):
         layer(nnlab.tensor(x))
 
 
@@ -86,7 +93,7 @@ def test_kan_layers_stack_and_mix_with_linear_layers_gradcheck():
 # ---- grids ----------------------------------------------------------------------------------------
 def _trained_like(layer, rng):
     """Give every edge a smooth non-trivial curve: coefficients from a sine of the knot positions."""
-    centers = layer.grid[:, :layer.spline_weight.shape[2]] + 0.5
+    centers = layer.grid[:, : layer.spline_weight.shape[2]] + 0.5
     phase = rng.uniform(0, 3, layer.spline_weight.shape[:2])
     layer.spline_weight.data = np.sin(2 * centers[None] + phase[..., None]).astype(layer.spline_weight.dtype)
 
@@ -123,6 +130,7 @@ def test_refine_keeps_the_function_and_updates_config_and_state():
     np.testing.assert_allclose(layer(nnlab.tensor(x)).data, before, atol=1e-6)
     import copy
     import pickle
+
     again = pickle.loads(pickle.dumps(layer))  # after a forward: the weak input reference is dropped
     np.testing.assert_array_equal(again(nnlab.tensor(x)).data, layer(nnlab.tensor(x)).data)
     assert copy.deepcopy(layer).grid_size == 12
@@ -159,9 +167,9 @@ def test_prune_removes_dead_hidden_nodes_and_masks_small_edges():
     model = nn.KAN([2, 4, 1], grid=3).double()
     hidden = model.layers[0]
     for name in ("base_weight", "spline_scaler"):
-        getattr(hidden, name).data[1] = 0.0   # node 1 receives nothing (and sends silu(0) = 0)
+        getattr(hidden, name).data[1] = 0.0  # node 1 receives nothing (and sends silu(0) = 0)
     model.layers[1].spline_scaler.data[0, 1] = 0.0
-    model.layers[1].base_weight.data[0, 3] = 0.0   # node 3 sends nothing
+    model.layers[1].base_weight.data[0, 3] = 0.0  # node 3 sends nothing
     model.layers[1].spline_scaler.data[0, 3] = 0.0
     x = np.random.default_rng(4).uniform(-1, 1, (200, 2))
     small = model.prune(1e-4, x)
@@ -199,9 +207,17 @@ def test_fit_affine_recovers_the_parameters():
     np.testing.assert_allclose(fit(x), 5.0 * np.sin(3.0 * x + 2.0) + 0.7, atol=1e-3)
 
 
-@pytest.mark.parametrize("name, f", [("x^2", lambda x: 2 * x ** 2 - 1), ("exp", lambda x: np.exp(1.5 * x)),
-                                     ("sin", lambda x: np.sin(np.pi * x)), ("x", lambda x: 3 * x + 1),
-                                     ("tanh", lambda x: np.tanh(4 * x)), ("log", lambda x: np.log(x + 1.5))])
+@pytest.mark.parametrize(
+    "name, f",
+    [
+        ("x^2", lambda x: 2 * x**2 - 1),
+        ("exp", lambda x: np.exp(1.5 * x)),
+        ("sin", lambda x: np.sin(np.pi * x)),
+        ("x", lambda x: 3 * x + 1),
+        ("tanh", lambda x: np.tanh(4 * x)),
+        ("log", lambda x: np.log(x + 1.5)),
+    ],
+)
 def test_fit_edge_picks_the_generating_function(name, f):
     x = np.linspace(-1, 1, 101)
     best, ranked = ks.fit_edge(x, f(x))
@@ -247,8 +263,14 @@ def test_hello_kan_refine_then_symbolic_formula():
     xt, yt = nnlab.tensor(Xtr), nnlab.tensor(ytr)
 
     def fit(steps, lamb=0.0, grid_updates=True):
-        opt = nnlab.optim.LBFGS(model.parameters(), max_iter=20, history_size=10, line_search_fn="strong_wolfe",
-                                tolerance_grad=1e-32, tolerance_change=1e-32)
+        opt = nnlab.optim.LBFGS(
+            model.parameters(),
+            max_iter=20,
+            history_size=10,
+            line_search_fn="strong_wolfe",
+            tolerance_grad=1e-32,
+            tolerance_change=1e-32,
+        )
         for s in range(steps):
             if grid_updates and s % 5 == 0:
                 model.update_grid(Xtr)
@@ -260,6 +282,7 @@ def test_hello_kan_refine_then_symbolic_formula():
                     loss = loss + lamb * model.regularization()
                 loss.backward()
                 return loss
+
             opt.step(closure)
         with nnlab.no_grad():
             return float(np.sqrt(np.mean((model(nnlab.tensor(Xte)).data - yte) ** 2)))
@@ -296,22 +319,29 @@ def test_continual_learning_kan_keeps_earlier_peaks_mlp_forgets():
     kan.layers[0].spline_scaler.requires_grad = False
     kan.layers[0].base_weight.requires_grad = False
     n = kan.num_parameters(trainable_only=True)
-    mlp = nn.Sequential(nn.Linear(1, (n - 1) // 3, init="xavier"), nn.Tanh(),
-                        nn.Linear((n - 1) // 3, 1, init="xavier")).double()
+    mlp = nn.Sequential(
+        nn.Linear(1, (n - 1) // 3, init="xavier"), nn.Tanh(), nn.Linear((n - 1) // 3, 1, init="xavier")
+    ).double()
     assert abs(mlp.num_parameters() - n) <= 1
     errors = {"kan": [], "mlp": []}
     for p in range(5):
         x = np.linspace(-1 + 0.4 * p, -0.6 + 0.4 * p, 100)[:, None]
         xt, yt = nnlab.tensor(x), nnlab.tensor(f(x))
         for name, model in (("kan", kan), ("mlp", mlp)):
-            opt = nnlab.optim.LBFGS([q for q in model.parameters() if q.requires_grad], max_iter=20,
-                                    history_size=10, line_search_fn="strong_wolfe")
+            opt = nnlab.optim.LBFGS(
+                [q for q in model.parameters() if q.requires_grad],
+                max_iter=20,
+                history_size=10,
+                line_search_fn="strong_wolfe",
+            )
             for _ in range(5):
+
                 def closure(model=model, opt=opt):
                     opt.zero_grad()
                     loss = F.mse_loss(model(xt), yt)
                     loss.backward()
                     return loss
+
                 opt.step(closure)
             with nnlab.no_grad():
                 pred = model(nnlab.tensor(xs)).data

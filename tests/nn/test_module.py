@@ -1,4 +1,5 @@
 """Module: registration, traversal, modes, state, architecture as data."""
+
 import json
 
 import numpy as np
@@ -19,6 +20,7 @@ class Affine(nn.Module):
 
     def forward(self, x):
         from nnlab.engine.ops import linear
+
         return linear(x, self.weight, self.bias)
 
 
@@ -92,7 +94,7 @@ def test_a_bad_state_leaves_the_model_unchanged():
         ("second.weight", np.zeros((9, 9)), ValueError, r"'second.weight' has shape \(9, 9\) in the state, \(2, 4\)"),
         ("second.bias", np.array(["a", "b"]), TypeError, r"'second.bias' has dtype <U1 in the state, float32"),
     ]:
-        bad = {k: np.full_like(v, 3.0) for k, v in before.items()}   # every other entry is fine
+        bad = {k: np.full_like(v, 3.0) for k, v in before.items()}  # every other entry is fine
         bad[key] = value
         with pytest.raises(err, match=match):
             m.load_state_dict(bad)
@@ -165,16 +167,34 @@ def test_repr_nests():
     assert text.startswith("Pair(") and "(first): Affine()" in text
 
 
-@pytest.mark.parametrize("call,err,match", [
-    (lambda m: m.register_buffer("a.b", np.ones(1)), KeyError, "buffer name must be a non-empty string without '.', got 'a.b'"),
-    (lambda m: m.register_parameter("", nn.Parameter(np.ones(1))), KeyError, "parameter name must be a non-empty"),
-    (lambda m: m.add_module("x.y", nn.ReLU()), KeyError, "module name must be a non-empty string without '.', got 'x.y'"),
-    (lambda m: m.add_module(3, nn.ReLU()), KeyError, "module name must be a non-empty string without '.', got 3"),
-    (lambda m: m.add_module("head", lambda x: x), TypeError, "Affine.add_module: 'head' must be a Module, got function"),
-    (lambda m: m.register_parameter("scale", np.ones(1)), TypeError,
-     "Affine.register_parameter: 'scale' must be a Parameter or None, got ndarray"),
-    (lambda m: m.train("no"), ValueError, "Affine.train: mode must be True or False, got 'no'"),
-])
+@pytest.mark.parametrize(
+    "call,err,match",
+    [
+        (
+            lambda m: m.register_buffer("a.b", np.ones(1)),
+            KeyError,
+            "buffer name must be a non-empty string without '.', got 'a.b'",
+        ),
+        (lambda m: m.register_parameter("", nn.Parameter(np.ones(1))), KeyError, "parameter name must be a non-empty"),
+        (
+            lambda m: m.add_module("x.y", nn.ReLU()),
+            KeyError,
+            "module name must be a non-empty string without '.', got 'x.y'",
+        ),
+        (lambda m: m.add_module(3, nn.ReLU()), KeyError, "module name must be a non-empty string without '.', got 3"),
+        (
+            lambda m: m.add_module("head", lambda x: x),
+            TypeError,
+            "Affine.add_module: 'head' must be a Module, got function",
+        ),
+        (
+            lambda m: m.register_parameter("scale", np.ones(1)),
+            TypeError,
+            "Affine.register_parameter: 'scale' must be a Parameter or None, got ndarray",
+        ),
+        (lambda m: m.train("no"), ValueError, "Affine.train: mode must be True or False, got 'no'"),
+    ],
+)
 def test_registration_rejects_names_and_values_that_would_break_state_dict(call, err, match):
     m = Affine(2, 2)
     before = list(m.state_dict())
@@ -185,5 +205,6 @@ def test_registration_rejects_names_and_values_that_would_break_state_dict(call,
 
 def test_sequential_refuses_dotted_child_names():
     from collections import OrderedDict
+
     with pytest.raises(KeyError, match="got 'block.0'"):
         nn.Sequential(OrderedDict([("block.0", nn.ReLU())]))

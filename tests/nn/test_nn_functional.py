@@ -1,4 +1,5 @@
 """The F facade: functions exist, check their inputs, keep float32, and match the layers."""
+
 import numpy as np
 import pytest
 
@@ -12,18 +13,44 @@ def f32(a, grad=True):
 
 
 def test_public_names():
-    for name in ["linear", "relu", "sigmoid", "tanh", "leaky_relu", "softmax", "log_softmax",
-                 "dropout", "batch_norm", "cross_entropy", "multiclass_svm", "binary_hinge",
-                 "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "l2_loss",
-                 "hierarchical_softmax_loss", "maxout", "flatten"]:
+    for name in [
+        "linear",
+        "relu",
+        "sigmoid",
+        "tanh",
+        "leaky_relu",
+        "softmax",
+        "log_softmax",
+        "dropout",
+        "batch_norm",
+        "cross_entropy",
+        "multiclass_svm",
+        "binary_hinge",
+        "binary_cross_entropy_with_logits",
+        "mse_loss",
+        "l1_loss",
+        "l2_loss",
+        "hierarchical_softmax_loss",
+        "maxout",
+        "flatten",
+    ]:
         assert callable(getattr(F, name)), name
 
 
 def test_float32_end_to_end_through_every_layer():
     rng = np.random.default_rng(0)
     nnlab.manual_seed(0)
-    model = nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.2),
-                          nn.Maxout(8, 4, pieces=2), nn.Tanh(), nn.Linear(4, 3), nn.LeakyReLU(), nn.Sigmoid())
+    model = nn.Sequential(
+        nn.Linear(6, 8),
+        nn.BatchNorm1d(8),
+        nn.ReLU(),
+        nn.Dropout(0.2),
+        nn.Maxout(8, 4, pieces=2),
+        nn.Tanh(),
+        nn.Linear(4, 3),
+        nn.LeakyReLU(),
+        nn.Sigmoid(),
+    )
     x = f32(rng.standard_normal((5, 6)))
     out = model(x)
     assert out.dtype == np.float32
@@ -61,8 +88,9 @@ def test_functional_batch_norm_eval_formula():
     rm, rv = np.array([0.5, -1.0], np.float32), np.array([2.0, 0.25], np.float32)
     g, b = nn.Parameter(np.array([2.0, 3.0], np.float32)), nn.Parameter(np.array([0.1, -0.1], np.float32))
     y = F.batch_norm(f32(x, grad=False), rm, rv, g, b, training=False).data
-    want = (x - rm[None, :, None, None]) / np.sqrt(rv[None, :, None, None] + 1e-5) * np.array([2.0, 3.0])[None, :, None, None] \
-        + np.array([0.1, -0.1])[None, :, None, None]
+    want = (x - rm[None, :, None, None]) / np.sqrt(rv[None, :, None, None] + 1e-5) * np.array([2.0, 3.0])[
+        None, :, None, None
+    ] + np.array([0.1, -0.1])[None, :, None, None]
     np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match=r"running_mean of shape \(2,\)"):
         F.batch_norm(f32(x), np.zeros(3), rv, training=False)

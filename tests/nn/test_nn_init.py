@@ -1,4 +1,5 @@
 """Initializers: scales, fans, sparsity, seeding, dtype, in-place behaviour."""
+
 import numpy as np
 import pytest
 
@@ -18,13 +19,16 @@ def test_fans_for_linear_and_conv_weights():
         init.fan_in(param(5))
 
 
-@pytest.mark.parametrize("fn,std", [
-    (init.small_random_, lambda fi, fo: 0.01),
-    (init.xavier_, lambda fi, fo: 1 / np.sqrt(fi)),
-    (init.he_, lambda fi, fo: np.sqrt(2 / fi)),
-    (init.xavier_normal_, lambda fi, fo: np.sqrt(2 / (fi + fo))),
-    (init.xavier_uniform_, lambda fi, fo: np.sqrt(6 / (fi + fo)) / np.sqrt(3)),
-])
+@pytest.mark.parametrize(
+    "fn,std",
+    [
+        (init.small_random_, lambda fi, fo: 0.01),
+        (init.xavier_, lambda fi, fo: 1 / np.sqrt(fi)),
+        (init.he_, lambda fi, fo: np.sqrt(2 / fi)),
+        (init.xavier_normal_, lambda fi, fo: np.sqrt(2 / (fi + fo))),
+        (init.xavier_uniform_, lambda fi, fo: np.sqrt(6 / (fi + fo)) / np.sqrt(3)),
+    ],
+)
 def test_scales(fn, std):
     nnlab.manual_seed(0)
     p = param(400, 50, 3, 3)
@@ -42,7 +46,7 @@ def test_he_keeps_relu_activation_scale():
         for _ in range(6):
             w = fn(param(500, 500, dtype=np.float64)).data
             h = np.maximum(h @ w.T, 0)
-        return (h ** 2).mean()
+        return (h**2).mean()
 
     # He: E[h^2] stays of order E[x^2] = 1 through ReLU layers (the notes' argument; finite-width
     # effects push it up somewhat). 1/sqrt(n) halves it at every ReLU layer: 2^-6 after six.

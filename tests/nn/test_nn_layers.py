@@ -1,4 +1,5 @@
 """Layers: gradient checks in float64, PyTorch parity, modes, containers, reprs and errors."""
+
 import numpy as np
 import pytest
 
@@ -115,9 +116,9 @@ def test_dropout_inverted_expectation_and_eval_identity():
     x = nnlab.tensor(np.ones((400, 500), dtype=np.float32))
     y = d(x).data
     kept = y != 0
-    assert abs(kept.mean() - 0.75) < 0.01                   # keep probability 1 - p
+    assert abs(kept.mean() - 0.75) < 0.01  # keep probability 1 - p
     np.testing.assert_allclose(y[kept], 1 / 0.75, rtol=1e-6)  # survivors scaled by 1/keep
-    assert abs(y.mean() - 1.0) < 0.01                        # expected value preserved
+    assert abs(y.mean() - 1.0) < 0.01  # expected value preserved
     d.eval()
     assert d(x) is x or np.array_equal(d(x).data, x.data)
 
@@ -252,25 +253,34 @@ def test_non_float_inputs_raise_type_error():
             layer(nnlab.tensor(np.zeros((2, 3), np.int64)))
 
 
-@pytest.mark.parametrize("make,arg", [
-    (lambda: nn.Linear(2.5, 3), "in_features"), (lambda: nn.Linear(3, 0), "out_features"),
-    (lambda: nn.Linear(True, 3), "in_features"), (lambda: nn.Maxout(0, 3), "in_features"),
-    (lambda: nn.Maxout(3, 2.0), "out_features"), (lambda: nn.Maxout(3, 2, pieces=0), "pieces"),
-])
+@pytest.mark.parametrize(
+    "make,arg",
+    [
+        (lambda: nn.Linear(2.5, 3), "in_features"),
+        (lambda: nn.Linear(3, 0), "out_features"),
+        (lambda: nn.Linear(True, 3), "in_features"),
+        (lambda: nn.Maxout(0, 3), "in_features"),
+        (lambda: nn.Maxout(3, 2.0), "out_features"),
+        (lambda: nn.Maxout(3, 2, pieces=0), "pieces"),
+    ],
+)
 def test_layer_sizes_must_be_positive_integers_not_truncated(make, arg):
     with pytest.raises(ValueError, match=rf"(Linear|Maxout): {arg} must be a positive integer, got"):
         make()
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda: nn.BatchNorm1d(0), r"BatchNorm1d: num_features must be a positive integer, got 0"),
-    (lambda: nn.BatchNorm1d(4.5), r"BatchNorm1d: num_features must be a positive integer, got 4.5"),
-    (lambda: nn.BatchNorm1d(4, momentum=None), r"BatchNorm1d: momentum must lie in \[0, 1\], got None"),
-    (lambda: nn.BatchNorm1d(4, eps=0.0), r"BatchNorm1d: eps must be a finite number > 0, got 0.0"),
-    (lambda: nn.Dropout("0.5"), r"Dropout: p \(drop probability\) must lie in \[0, 1\], got '0.5'"),
-    (lambda: nn.Dropout(float("nan")), r"Dropout: p \(drop probability\) must lie in \[0, 1\], got nan"),
-    (lambda: nn.LeakyReLU("0.1"), r"LeakyReLU: negative_slope must be a finite number, got '0.1'"),
-])
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda: nn.BatchNorm1d(0), r"BatchNorm1d: num_features must be a positive integer, got 0"),
+        (lambda: nn.BatchNorm1d(4.5), r"BatchNorm1d: num_features must be a positive integer, got 4.5"),
+        (lambda: nn.BatchNorm1d(4, momentum=None), r"BatchNorm1d: momentum must lie in \[0, 1\], got None"),
+        (lambda: nn.BatchNorm1d(4, eps=0.0), r"BatchNorm1d: eps must be a finite number > 0, got 0.0"),
+        (lambda: nn.Dropout("0.5"), r"Dropout: p \(drop probability\) must lie in \[0, 1\], got '0.5'"),
+        (lambda: nn.Dropout(float("nan")), r"Dropout: p \(drop probability\) must lie in \[0, 1\], got nan"),
+        (lambda: nn.LeakyReLU("0.1"), r"LeakyReLU: negative_slope must be a finite number, got '0.1'"),
+    ],
+)
 def test_layer_settings_are_checked_at_construction(make, match):
     with pytest.raises(ValueError, match=match):
         make()
@@ -307,8 +317,12 @@ def test_torch_linear_activations(rng):
     torch = pytest.importorskip("torch", reason=torch_reason)
     lin = nn.Linear(5, 4).double()
     x_np = rng.standard_normal((3, 5))
-    pairs = [(nn.ReLU(), torch.relu), (nn.Sigmoid(), torch.sigmoid), (nn.Tanh(), torch.tanh),
-             (nn.LeakyReLU(0.1), lambda z: torch.nn.functional.leaky_relu(z, 0.1))]
+    pairs = [
+        (nn.ReLU(), torch.relu),
+        (nn.Sigmoid(), torch.sigmoid),
+        (nn.Tanh(), torch.tanh),
+        (nn.LeakyReLU(0.1), lambda z: torch.nn.functional.leaky_relu(z, 0.1)),
+    ]
     u = rng.standard_normal((3, 4))
     for ours, theirs in pairs:
         lin.zero_grad()

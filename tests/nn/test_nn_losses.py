@@ -1,4 +1,5 @@
 """Loss gates: float64 gradient checks, PyTorch parity, reductions and input errors."""
+
 import numpy as np
 import pytest
 
@@ -115,8 +116,9 @@ def test_hierarchical_softmax_probabilities_sum_to_one(rng):
     parents = [-1, 0, 0, 1, 1, 2, 2, 2, 3, 3]
     tree = LabelTree(parents)
     s = rng.standard_normal((3, 10))
-    losses = np.stack([F.hierarchical_softmax_loss(t64(s, False), np.full(3, k), tree,
-                                                    reduction="none").data for k in range(6)], 1)
+    losses = np.stack(
+        [F.hierarchical_softmax_loss(t64(s, False), np.full(3, k), tree, reduction="none").data for k in range(6)], 1
+    )
     np.testing.assert_allclose(np.exp(-losses).sum(1), 1.0, rtol=1e-12)
 
 
@@ -163,9 +165,13 @@ def test_binary_hinge_value():
 def test_float32_preserved(rng):
     x = nnlab.tensor(rng.standard_normal((4, 3)).astype(np.float32), requires_grad=True)
     y = np.array([0, 1, 2, 1])
-    for loss in (F.cross_entropy(x, y), F.multiclass_svm(x, y), F.mse_loss(x, np.zeros((4, 3))),
-                 F.binary_cross_entropy_with_logits(x, np.ones((4, 3))),
-                 F.hierarchical_softmax_loss(x, np.array([0, 1, 0, 1]), [-1, 0, 0])):
+    for loss in (
+        F.cross_entropy(x, y),
+        F.multiclass_svm(x, y),
+        F.mse_loss(x, np.zeros((4, 3))),
+        F.binary_cross_entropy_with_logits(x, np.ones((4, 3))),
+        F.hierarchical_softmax_loss(x, np.array([0, 1, 0, 1]), [-1, 0, 0]),
+    ):
         assert loss.dtype == np.float32
         x.grad = None
         loss.backward()
@@ -227,14 +233,19 @@ def test_loss_modules_match_functional(rng):
     assert repr(nn.MultiClassSVMLoss()) == "MultiClassSVMLoss(delta=1.0, squared=False, reduction='mean')"
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda: nn.CrossEntropyLoss(reduction="batchmean"),
-     r"CrossEntropyLoss: reduction must be one of \('mean', 'sum', 'none'\), got 'batchmean'"),
-    (lambda: nn.MSELoss(reduction="avg"), r"MSELoss: reduction must be one of .*'batchmean'\), got 'avg'"),
-    (lambda: nn.HierarchicalSoftmaxLoss([-1, 0, 0], reduction="mean "), r"HierarchicalSoftmaxLoss: reduction"),
-    (lambda: nn.MultiClassSVMLoss(delta=-1.0), r"MultiClassSVMLoss: delta must be a finite number >= 0, got -1.0"),
-    (lambda: nn.MultiClassSVMLoss(delta="1"), r"MultiClassSVMLoss: delta must be a finite number >= 0, got '1'"),
-])
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (
+            lambda: nn.CrossEntropyLoss(reduction="batchmean"),
+            r"CrossEntropyLoss: reduction must be one of \('mean', 'sum', 'none'\), got 'batchmean'",
+        ),
+        (lambda: nn.MSELoss(reduction="avg"), r"MSELoss: reduction must be one of .*'batchmean'\), got 'avg'"),
+        (lambda: nn.HierarchicalSoftmaxLoss([-1, 0, 0], reduction="mean "), r"HierarchicalSoftmaxLoss: reduction"),
+        (lambda: nn.MultiClassSVMLoss(delta=-1.0), r"MultiClassSVMLoss: delta must be a finite number >= 0, got -1.0"),
+        (lambda: nn.MultiClassSVMLoss(delta="1"), r"MultiClassSVMLoss: delta must be a finite number >= 0, got '1'"),
+    ],
+)
 def test_loss_modules_check_their_settings_when_built(make, match):
     with pytest.raises(ValueError, match=match):
         make()
@@ -266,31 +277,38 @@ def _torch_pair(x_np, fn_nnlab, fn_torch):
 
 def test_torch_cross_entropy(rng):
     x, y = rng.standard_normal((6, 4)), rng.integers(0, 4, 6)
-    _torch_pair(x, lambda a: F.cross_entropy(a, y),
-                lambda b, t: t.nn.functional.cross_entropy(b, t.tensor(y)))
+    _torch_pair(x, lambda a: F.cross_entropy(a, y), lambda b, t: t.nn.functional.cross_entropy(b, t.tensor(y)))
 
 
 def test_torch_cross_entropy_probabilities(rng):
     x, p = rng.standard_normal((6, 4)), rng.dirichlet(np.ones(4), 6)
-    _torch_pair(x, lambda a: F.cross_entropy(a, p),
-                lambda b, t: t.nn.functional.cross_entropy(b, t.tensor(p)))
+    _torch_pair(x, lambda a: F.cross_entropy(a, p), lambda b, t: t.nn.functional.cross_entropy(b, t.tensor(p)))
 
 
 def test_torch_multi_margin(rng):
     # torch's multi_margin_loss divides each example's sum by C; nnlab follows the notes (no 1/C).
     s, y = away_from_kinks_svm(rng, c=4)
-    _torch_pair(s, lambda a: F.multiclass_svm(a, y) / 4,
-                lambda b, t: t.nn.functional.multi_margin_loss(b, t.tensor(y), margin=1.0))
-    _torch_pair(s, lambda a: F.multiclass_svm(a, y, squared=True) / 4,
-                lambda b, t: t.nn.functional.multi_margin_loss(b, t.tensor(y), p=2, margin=1.0))
+    _torch_pair(
+        s,
+        lambda a: F.multiclass_svm(a, y) / 4,
+        lambda b, t: t.nn.functional.multi_margin_loss(b, t.tensor(y), margin=1.0),
+    )
+    _torch_pair(
+        s,
+        lambda a: F.multiclass_svm(a, y, squared=True) / 4,
+        lambda b, t: t.nn.functional.multi_margin_loss(b, t.tensor(y), p=2, margin=1.0),
+    )
 
 
 def test_torch_bce_mse_l1(rng):
     x = rng.standard_normal((5, 3)) * 2
     y = (rng.random((5, 3)) < 0.5).astype(np.float64)
     tgt = rng.standard_normal((5, 3))
-    _torch_pair(x, lambda a: F.binary_cross_entropy_with_logits(a, y),
-                lambda b, t: t.nn.functional.binary_cross_entropy_with_logits(b, t.tensor(y)))
+    _torch_pair(
+        x,
+        lambda a: F.binary_cross_entropy_with_logits(a, y),
+        lambda b, t: t.nn.functional.binary_cross_entropy_with_logits(b, t.tensor(y)),
+    )
     _torch_pair(x, lambda a: F.mse_loss(a, tgt), lambda b, t: t.nn.functional.mse_loss(b, t.tensor(tgt)))
     _torch_pair(x, lambda a: F.l1_loss(a, tgt), lambda b, t: t.nn.functional.l1_loss(b, t.tensor(tgt)))
 
@@ -299,8 +317,7 @@ def test_torch_hinge_embedding_like(rng):
     # Binary hinge equals torch's soft-margin-free form: relu(1 - y f) summed per example, batch mean.
     f = rng.standard_normal((4, 3))
     y = np.where(rng.random((4, 3)) < 0.5, -1.0, 1.0)
-    _torch_pair(f, lambda a: F.binary_hinge(a, y),
-                lambda b, t: t.relu(1 - t.tensor(y) * b).sum(1).mean())
+    _torch_pair(f, lambda a: F.binary_hinge(a, y), lambda b, t: t.relu(1 - t.tensor(y) * b).sum(1).mean())
 
 
 @pytest.mark.parametrize("fn", [F.mse_loss, F.l1_loss, F.l2_loss])

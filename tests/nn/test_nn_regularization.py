@@ -1,4 +1,5 @@
 """Regularization: L2/L1/elastic-net penalties and gradients, per-layer strengths, max-norm."""
+
 import numpy as np
 import pytest
 
@@ -17,7 +18,7 @@ def test_l2_value_and_gradient_is_lambda_w():
     lam = 0.3
     r = Regularizer(l2=lam)(m)
     w0, w3 = m[0].weight.data, m[3].weight.data
-    assert r.item() == pytest.approx(0.5 * lam * ((w0 ** 2).sum() + (w3 ** 2).sum()), rel=1e-12)
+    assert r.item() == pytest.approx(0.5 * lam * ((w0**2).sum() + (w3**2).sum()), rel=1e-12)
     r.backward()
     np.testing.assert_allclose(m[0].weight.grad, lam * w0, rtol=1e-12)
     np.testing.assert_allclose(m[3].weight.grad, lam * w3, rtol=1e-12)
@@ -29,7 +30,7 @@ def test_l1_and_elastic_net():
     m = model64()
     r = Regularizer(l1=0.1, l2=0.2)(m)
     ws = [m[0].weight.data, m[3].weight.data]
-    want = sum(0.1 * np.abs(w).sum() + 0.1 * (w ** 2).sum() for w in ws)
+    want = sum(0.1 * np.abs(w).sum() + 0.1 * (w**2).sum() for w in ws)
     assert r.item() == pytest.approx(want, rel=1e-12)
     r.backward()
     np.testing.assert_allclose(m[3].weight.grad, 0.1 * np.sign(ws[1]) + 0.2 * ws[1], rtol=1e-12)
@@ -56,12 +57,15 @@ def test_include_bias_and_per_layer():
         Regularizer(l2=-1)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(l2=float("nan")), "l2 must be a finite number >= 0, got nan"),
-    (dict(l1="0.1"), "l1 must be a finite number >= 0, got '0.1'"),
-    (dict(l2=True), "l2 must be a finite number >= 0, got True"),
-    (dict(per_layer={"0": {"l2": -0.5}}), r"per_layer\['0'\]\['l2'\] must be a finite number >= 0, got -0.5"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(l2=float("nan")), "l2 must be a finite number >= 0, got nan"),
+        (dict(l1="0.1"), "l1 must be a finite number >= 0, got '0.1'"),
+        (dict(l2=True), "l2 must be a finite number >= 0, got True"),
+        (dict(per_layer={"0": {"l2": -0.5}}), r"per_layer\['0'\]\['l2'\] must be a finite number >= 0, got -0.5"),
+    ],
+)
 def test_bad_strengths_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         Regularizer(**kwargs)
@@ -70,8 +74,11 @@ def test_bad_strengths_are_named(kwargs, match):
 def test_a_per_layer_prefix_that_matches_nothing_is_an_error():
     m = model64()
     reg = Regularizer(l2=1.0, per_layer={"fc1": {"l2": 0.0}})
-    with pytest.raises(ValueError, match=r"per_layer prefix 'fc1' matches no parameter of the model; its "
-                                         r"layers are \['0', '2', '3'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"per_layer prefix 'fc1' matches no parameter of the model; its "
+        r"layers are \['0', '2', '3'\]",
+    ):
         reg(m)
     # a prefix must match whole name components: "0" covers "0.weight", not "00.weight"
     assert Regularizer(l2=1.0, per_layer={"0": {"l2": 0.0}}).strengths("00.weight") == (1.0, 0.0)
@@ -118,7 +125,8 @@ def test_max_norm_projection():
     np.testing.assert_allclose(np.linalg.norm(m[0].weight.data[big], axis=1), 3.0, rtol=1e-5)
     # direction is kept
     cos = (m[0].weight.data[big] * before[big]).sum(1) / (
-        np.linalg.norm(m[0].weight.data[big], axis=1) * np.linalg.norm(before[big], axis=1))
+        np.linalg.norm(m[0].weight.data[big], axis=1) * np.linalg.norm(before[big], axis=1)
+    )
     np.testing.assert_allclose(cos, 1.0, rtol=1e-5)
     for bad in (0, -1.0, float("inf"), float("nan"), "3"):
         with pytest.raises(ValueError, match="MaxNorm: c must be a finite number > 0"):

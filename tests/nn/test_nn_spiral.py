@@ -1,4 +1,5 @@
 """End to end: a 2-layer ReLU net with softmax loss fits the cs231n 3-class spiral."""
+
 import numpy as np
 
 import nnlab

@@ -1,4 +1,5 @@
 """summary / memory_estimate / receptive_field: the notes' VGG-16 table and AlexNet's first layer."""
+
 import numpy as np
 import pytest
 
@@ -37,7 +38,7 @@ def test_vgg16_matches_the_notes_table(vgg16_table):
     assert counted == _notes_vgg16_column()
     assert t.total_activations == sum(_notes_vgg16_column()) == 15_237_608
     assert t.activation_bytes == 15_237_608 * 4
-    assert round(t.activation_bytes / 1e6) == 61                 # ~61 MB per image, forward
+    assert round(t.activation_bytes / 1e6) == 61  # ~61 MB per image, forward
     assert t.activation_bytes_with_backward == 2 * t.activation_bytes
     convs = [r.weights for r in t.rows if r.type == "Conv2d"]
     widths = [v for v in zoo.cfgs["16"] if v != "M"]
@@ -89,7 +90,7 @@ def test_summary_bad_input():
         summary(zoo.lenet5(), "32x32", print_fn=None)
     with pytest.raises(ValueError, match="batch_size"):
         summary(zoo.lenet5(), (1, 32, 32), batch_size=0, print_fn=None)
-    table = summary(zoo.lenet5(), (1, 33, 33), print_fn=None)   # floored as in PyTorch, and reported
+    table = summary(zoo.lenet5(), (1, 33, 33), print_fn=None)  # floored as in PyTorch, and reported
     assert len(table.dropped) == 1 and table.dropped[0].startswith("MaxPool2d(kernel_size=2, stride=2): input 29x29")
     assert "no window reaches the last 1 input row and the last 1 input column" in table.dropped[0]
     assert "WARNING" in str(table) and "WARNING" not in str(summary(zoo.lenet5(), (1, 32, 32), print_fn=None))
@@ -109,17 +110,17 @@ def test_memory_estimate_arithmetic(optimizer):
     caches = {"sgd": 0, "momentum": 1, "nesterov": 1, "adagrad": 1, "rmsprop": 1, "adam": 2}[optimizer]
     expected = 4 * (2 * 16 * t.total_activations + (2 + caches) * 61_706)
     assert est.total_bytes == expected
-    assert est.mib == pytest.approx(expected / 2 ** 20)
+    assert est.mib == pytest.approx(expected / 2**20)
     assert est.gb == pytest.approx(expected / 1e9)
     assert optimizer in str(est)
 
 
 def test_memory_estimate_vgg16_batch(vgg16_table):
     model, t = vgg16_table
-    est = memory_estimate(t, batch_size=32, optimizer="momentum")     # reuses the table: no new pass
+    est = memory_estimate(t, batch_size=32, optimizer="momentum")  # reuses the table: no new pass
     assert est.activation_bytes == 2 * 32 * 15_237_608 * 4
-    assert est.param_bytes == 3 * 138_357_544 * 4               # weights, gradients, velocity
-    assert 5.0 < est.gib < 5.3                                   # ~5.2 GiB: activations dominate
+    assert est.param_bytes == 3 * 138_357_544 * 4  # weights, gradients, velocity
+    assert 5.0 < est.gib < 5.3  # ~5.2 GiB: activations dominate
     with pytest.raises(ValueError, match="optimizer must be one of"):
         memory_estimate(t, optimizer="lbfgs")
     with pytest.raises(TypeError, match="input_shape is required"):
@@ -137,11 +138,11 @@ def test_receptive_field_three_3x3_vs_one_7x7():
 
 
 def test_receptive_field_strides_dilation_tuples():
-    assert receptive_field([(3, 1), (2, 2), (3, 1)]).size == 8           # 3 -> 4 -> 4 + 2*2
-    assert receptive_field([(3, 1, 2)]).size == 5                         # dilated 3x3 spans 5
+    assert receptive_field([(3, 1), (2, 2), (3, 1)]).size == 8  # 3 -> 4 -> 4 + 2*2
+    assert receptive_field([(3, 1, 2)]).size == 5  # dilated 3x3 spans 5
     vgg_trunk = zoo.make_layers(zoo.cfgs["16"])
     rf = receptive_field(vgg_trunk)
-    assert rf.stride == 32 and rf.size == 212                             # VGG-16 conv5_3 after pool5
+    assert rf.stride == 32 and rf.size == 212  # VGG-16 conv5_3 after pool5
     with pytest.raises(TypeError, match=r"\(kernel, stride"):
         receptive_field([(3,)])
     with pytest.raises(TypeError, match="expected a Module"):
@@ -154,7 +155,7 @@ def test_memory_estimate_inference_keeps_only_live_volumes():
     est = memory_estimate(model, (1, 32, 32), batch_size=4, training=False)
     vols = [r.activations for r in t.rows if not r.folded]
     assert est.activation_values == 4 * max(a + b for a, b in zip(vols, vols[1:]))
-    assert est.activation_values == 4 * (4704 + 1176)                 # conv1 output + pool1 output
+    assert est.activation_values == 4 * (4704 + 1176)  # conv1 output + pool1 output
     assert est.total_bytes == 4 * (est.activation_values + 61_706)
     assert est.total_bytes < memory_estimate(model, (1, 32, 32), batch_size=4).total_bytes
     assert "inference" in str(est)
@@ -199,11 +200,11 @@ def test_receptive_field_follows_branches_when_traced():
     assert (rf.size, rf.stride) == (5 + 2 * 1 + 6 * 2, 2) == (19, 2)
     assert rf.size == _empirical_field(net, (2, 41, 41))
     assert rf.params == net.num_parameters()
-    assert receptive_field(net).size == 21             # the documented chain reading of the root
+    assert receptive_field(net).size == 21  # the documented chain reading of the root
     res = zoo.resnet20()
     rf = receptive_field(res, (3, 96, 96))
     assert (rf.size, rf.stride) == (81, 4) == (_empirical_field(res.features[:-1], (3, 96, 96)), 4)
-    assert rf.params == res.num_parameters() - 650                   # all but the 64 -> 10 classifier
+    assert rf.params == res.num_parameters() - 650  # all but the 64 -> 10 classifier
     with pytest.raises(ValueError, match=r"BasicBlockA at 'features.3.0' .* pass input_shape"):
         receptive_field(res)
 
@@ -216,7 +217,7 @@ def test_receptive_field_published_figures():
     rf = receptive_field(zoo.resnet18(input_size=64), (3, 64, 64))
     assert (rf.size, rf.stride) == (435, 32)
     trace_fields = [row[4] for row in rf.trace]
-    assert trace_fields[:2] == [7, 11]                                  # 7x7/2 stem, 3x3/2 pool
+    assert trace_fields[:2] == [7, 11]  # 7x7/2 stem, 3x3/2 pool
     with pytest.raises(TypeError, match="needs a Module"):
         receptive_field([(3, 1)], (1, 8, 8))
 
@@ -224,15 +225,33 @@ def test_receptive_field_published_figures():
 def test_summary_parameter_counts_match_torch():
     """Per-layer parameters and output shapes of a network not in the zoo against PyTorch's."""
     torch = pytest.importorskip("torch", reason="PyTorch is the reference for parameter counts")
-    ours = nn.Sequential(nn.Conv2d(3, 12, 5, stride=2, padding=1, bias=False), nn.BatchNorm2d(12), nn.ReLU(),
-                         nn.Conv2d(12, 12, 3, groups=4, dilation=2, padding=2), nn.MaxPool2d(3, 2),
-                         nn.Conv2d(12, 24, 1), nn.AvgPool2d(3, 2), nn.Flatten(), nn.Linear(24 * 3 * 3, 17),
-                         nn.ReLU(), nn.Linear(17, 5, bias=False))
+    ours = nn.Sequential(
+        nn.Conv2d(3, 12, 5, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(12),
+        nn.ReLU(),
+        nn.Conv2d(12, 12, 3, groups=4, dilation=2, padding=2),
+        nn.MaxPool2d(3, 2),
+        nn.Conv2d(12, 24, 1),
+        nn.AvgPool2d(3, 2),
+        nn.Flatten(),
+        nn.Linear(24 * 3 * 3, 17),
+        nn.ReLU(),
+        nn.Linear(17, 5, bias=False),
+    )
     T = torch.nn
-    theirs = T.Sequential(T.Conv2d(3, 12, 5, stride=2, padding=1, bias=False), T.BatchNorm2d(12), T.ReLU(),
-                          T.Conv2d(12, 12, 3, groups=4, dilation=2, padding=2), T.MaxPool2d(3, 2),
-                          T.Conv2d(12, 24, 1), T.AvgPool2d(3, 2), T.Flatten(), T.Linear(24 * 3 * 3, 17),
-                          T.ReLU(), T.Linear(17, 5, bias=False))
+    theirs = T.Sequential(
+        T.Conv2d(3, 12, 5, stride=2, padding=1, bias=False),
+        T.BatchNorm2d(12),
+        T.ReLU(),
+        T.Conv2d(12, 12, 3, groups=4, dilation=2, padding=2),
+        T.MaxPool2d(3, 2),
+        T.Conv2d(12, 24, 1),
+        T.AvgPool2d(3, 2),
+        T.Flatten(),
+        T.Linear(24 * 3 * 3, 17),
+        T.ReLU(),
+        T.Linear(17, 5, bias=False),
+    )
     t = summary(ours, (3, 31, 31), print_fn=None)
     shapes = []
     x = torch.zeros(1, 3, 31, 31)
@@ -248,11 +267,15 @@ def test_summary_parameter_counts_match_torch():
 
 def test_memory_estimate_takes_the_optimizer_object():
     from nnlab import optim
+
     model = zoo.lenet5()
     t = summary(model, (1, 32, 32), print_fn=None)
-    for opt, kind in [(optim.SGD(model.parameters(), lr=0.1), "sgd"),
-                      (optim.SGD(model.parameters(), lr=0.1, momentum=0.9), "momentum"),
-                      (optim.Adam(model.parameters()), "adam"), (optim.RMSprop(model.parameters()), "rmsprop")]:
+    for opt, kind in [
+        (optim.SGD(model.parameters(), lr=0.1), "sgd"),
+        (optim.SGD(model.parameters(), lr=0.1, momentum=0.9), "momentum"),
+        (optim.Adam(model.parameters()), "adam"),
+        (optim.RMSprop(model.parameters()), "rmsprop"),
+    ]:
         est = memory_estimate(t, batch_size=2, optimizer=opt)
         assert est.optimizer == kind
         assert est.param_bytes == 4 * (2 + OPTIMIZER_CACHES[kind]) * 61_706

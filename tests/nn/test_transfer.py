@@ -1,5 +1,6 @@
 """Transfer-learning helpers: freeze/unfreeze, head replacement, per-layer learning rates,
 feature extraction, and the digits 0-4 -> 5-9 experiment of examples/transfer_learning.py."""
+
 import contextlib
 import importlib.util
 from pathlib import Path
@@ -86,7 +87,9 @@ def test_convolutional_head_of_nin_is_replaced_and_trained_alone():
     assert model.classifier[0].layers[4] is new and (new.in_channels, new.out_channels) == (192, 5)
     transfer.freeze_trunk(model)
     assert [n for n, p in model.named_parameters() if p.requires_grad] == [
-        "classifier.0.layers.4.weight", "classifier.0.layers.4.bias"]
+        "classifier.0.layers.4.weight",
+        "classifier.0.layers.4.bias",
+    ]
     x = nnlab.tensor(np.random.default_rng(0).standard_normal((3, 1, 28, 28)).astype(np.float32))
     loss = nn.CrossEntropyLoss()(model(x), np.array([0, 4, 2]))
     loss.backward()
@@ -126,7 +129,7 @@ def test_extract_features_runs_the_trunk_once_without_a_graph():
     assert feats.shape == (5, 400)
     with nnlab.no_grad():
         np.testing.assert_allclose(feats, trunk(x).data.reshape(5, -1), rtol=1e-4, atol=1e-5)
-    assert trunk.training                                         # mode restored
+    assert trunk.training  # mode restored
     with pytest.raises(ValueError, match="batch_size"):
         transfer.extract_features(trunk, x.data, batch_size=0)
 
@@ -151,8 +154,8 @@ def _one_blas_thread():
 def test_finetuning_beats_training_from_scratch():
     """Digits 0-4 pretraining, then 5-9 from 50 labelled examples per class, same epochs for all."""
     with _one_blas_thread():
-        r = _example().run(verbose=False)                       # 5 seeds, 3 epochs on 250 examples
+        r = _example().run(verbose=False)  # 5 seeds, 3 epochs on 250 examples
     assert r["finetune"] > r["scratch"] + 0.01, r
     wins = sum(f > s for f, s in zip(r["finetune_runs"], r["scratch_runs"]))
     assert wins >= 4, r
-    assert r["frozen"] > 0.85 and r["features"] > 0.85, r      # the frozen 0-4 trunk transfers
+    assert r["frozen"] > 0.85 and r["features"] > 0.85, r  # the frozen 0-4 trunk transfers

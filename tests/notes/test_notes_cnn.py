@@ -1,5 +1,6 @@
 """The notes' CNN chapter (000 part four: architectures, case studies, computational
 considerations; 001: 1x1 convolutions, transfer learning), claim by claim."""
+
 import numpy as np
 import pytest
 
@@ -15,7 +16,7 @@ def _no_init(mp):
 
 @pytest.mark.slow
 def test_vgg16_most_memory_early_most_parameters_in_fc(monkeypatch):
-    """"Most of the memory (and compute) is in the early CONV layers, most of the parameters in
+    """ "Most of the memory (and compute) is in the early CONV layers, most of the parameters in
     the last FC layers": 140M parameters, the first FC layer alone about 100M."""
     _no_init(monkeypatch)
     model = zoo.vgg16()
@@ -25,7 +26,7 @@ def test_vgg16_most_memory_early_most_parameters_in_fc(monkeypatch):
     assert fc1.weights == 102_760_448 and fc1.weights / t.total_params > 0.74
     fc_params = sum(r.params for r in t.rows if r.type == "Linear")
     assert fc_params / t.total_params > 0.89
-    first_two_blocks = sum(r.activations for r in t.rows[:t.rows.index(t.row("features.9")) + 1])
+    first_two_blocks = sum(r.activations for r in t.rows[: t.rows.index(t.row("features.9")) + 1])
     assert first_two_blocks / t.total_activations > 0.7
     # The notes' "TOTAL memory: 24M * 4 bytes ~= 93MB / image" disagrees with their own column,
     # which sums to 15.2M values, 61 MB: the exact count is printed instead.
@@ -34,13 +35,57 @@ def test_vgg16_most_memory_early_most_parameters_in_fc(monkeypatch):
     # The table row by row: memory as the notes round it, weights as they print them.
     rows = [r for r in t.rows if not r.folded]
     assert [r.type for r in rows] == ["Input"] + ["Conv2d", "Conv2d", "MaxPool2d"] * 2 + (
-        ["Conv2d"] * 3 + ["MaxPool2d"]) * 3 + ["Linear"] * 3
-    notes_memory = [150e3, 3.2e6, 3.2e6, 800e3, 1.6e6, 1.6e6, 400e3, 800e3, 800e3, 800e3, 200e3,
-                    400e3, 400e3, 400e3, 100e3, 100e3, 100e3, 100e3, 25e3, 4096, 4096, 1000]
+        ["Conv2d"] * 3 + ["MaxPool2d"]
+    ) * 3 + ["Linear"] * 3
+    notes_memory = [
+        150e3,
+        3.2e6,
+        3.2e6,
+        800e3,
+        1.6e6,
+        1.6e6,
+        400e3,
+        800e3,
+        800e3,
+        800e3,
+        200e3,
+        400e3,
+        400e3,
+        400e3,
+        100e3,
+        100e3,
+        100e3,
+        100e3,
+        25e3,
+        4096,
+        4096,
+        1000,
+    ]
     assert [r.activations for r in rows] == pytest.approx(notes_memory, rel=0.01)
-    notes_weights = [0, 1_728, 36_864, 0, 73_728, 147_456, 0, 294_912, 589_824, 589_824, 0,
-                     1_179_648, 2_359_296, 2_359_296, 0, 2_359_296, 2_359_296, 2_359_296, 0,
-                     102_760_448, 16_777_216, 4_096_000]
+    notes_weights = [
+        0,
+        1_728,
+        36_864,
+        0,
+        73_728,
+        147_456,
+        0,
+        294_912,
+        589_824,
+        589_824,
+        0,
+        1_179_648,
+        2_359_296,
+        2_359_296,
+        0,
+        2_359_296,
+        2_359_296,
+        2_359_296,
+        0,
+        102_760_448,
+        16_777_216,
+        4_096_000,
+    ]
     assert [r.weights for r in rows] == notes_weights
     assert [r.output_shape[1:] for r in rows][-4:] == [(512, 7, 7), (4096,), (4096,), (1000,)]
     # "TOTAL params: 138M": the weights above plus 13,416 biases (the notes' column omits them)
@@ -92,7 +137,7 @@ def test_alexnet_and_zfnet_first_layers():
 
 def _tiny_vgg(pools, window):
     nnlab.manual_seed(0)
-    side = window // 2 ** pools
+    side = window // 2**pools
     trunk = zoo.make_layers([4, "M"] * pools, in_channels=3)
     return nn.Sequential(trunk, nn.Flatten(), nn.Linear(4 * side * side, 16), nn.ReLU(), nn.Linear(16, 10))
 
@@ -105,15 +150,15 @@ def test_fc_to_conv_224_in_384(pools, grid):
     model = _tiny_vgg(pools, 224)
     fcn = to_fully_convolutional(model, (3, 224, 224))
     first = [m for m in fcn if type(m).__name__ == "Conv2d"][-2]
-    assert first.kernel_size == (224 // 2 ** pools,) * 2
+    assert first.kernel_size == (224 // 2**pools,) * 2
     big = nnlab.tensor(np.random.default_rng(0).random((1, 3, 384, 384), dtype=np.float32))
     with nnlab.no_grad():
         out = fcn(big)
         trunk_out = model[0](big)
     assert out.shape == (1, 10, grid, grid)
-    assert trunk_out.shape[-1] == 384 // 2 ** pools            # 12 (the notes' [12x12x512]) or 24
-    assert (trunk_out.shape[-1] - first.kernel_size[0]) // 1 + 1 == grid    # (12 - 7)/1 + 1 = 6
-    assert nnlab.nn.convert.total_stride(model) == 2 ** pools   # 32: windows 32 pixels apart
+    assert trunk_out.shape[-1] == 384 // 2**pools  # 12 (the notes' [12x12x512]) or 24
+    assert (trunk_out.shape[-1] - first.kernel_size[0]) // 1 + 1 == grid  # (12 - 7)/1 + 1 = 6
+    assert nnlab.nn.convert.total_stride(model) == 2**pools  # 32: windows 32 pixels apart
 
 
 def test_parameter_memory_multiplier():
@@ -173,7 +218,7 @@ def test_locally_connected_with_equal_filters_is_a_convolution():
     rng = np.random.default_rng(0)
     conv = nn.Conv2d(2, 3, 3, stride=2, padding=1, dtype=np.float64)
     lc = nn.LocallyConnected2d(2, 3, input_size=(7, 9), kernel_size=3, stride=2, padding=1, dtype=np.float64)
-    lc.weight.data[...] = conv.weight.data                      # broadcast over the (4, 5) positions
+    lc.weight.data[...] = conv.weight.data  # broadcast over the (4, 5) positions
     lc.bias.data[...] = rng.standard_normal(3)[:, None, None]
     conv.bias.data[...] = lc.bias.data[:, 0, 0]
     x = nnlab.tensor(rng.standard_normal((2, 2, 7, 9)))
@@ -188,14 +233,20 @@ def test_numpy_example_11x11x4_f5_s2():
     X = rng.standard_normal((11, 11, 4))
     conv = nn.Conv2d(4, 2, 5, stride=2, dtype=np.float64)
     conv.bias.data[...] = [0.5, -1.5]
-    W0, W1 = (conv.weight.data[d].transpose(1, 2, 0) for d in (0, 1))   # (5, 5, 4) like the notes
+    W0, W1 = (conv.weight.data[d].transpose(1, 2, 0) for d in (0, 1))  # (5, 5, 4) like the notes
     b0, b1 = conv.bias.data
-    V = conv(nnlab.tensor(X.transpose(2, 0, 1)[None])).data[0].transpose(1, 2, 0)   # V[x, y, d]
+    V = conv(nnlab.tensor(X.transpose(2, 0, 1)[None])).data[0].transpose(1, 2, 0)  # V[x, y, d]
     assert V.shape == (4, 4, 2)
-    expect = {(0, 0, 0): np.sum(X[:5, :5, :] * W0) + b0, (1, 0, 0): np.sum(X[2:7, :5, :] * W0) + b0,
-              (2, 0, 0): np.sum(X[4:9, :5, :] * W0) + b0, (3, 0, 0): np.sum(X[6:11, :5, :] * W0) + b0,
-              (0, 0, 1): np.sum(X[:5, :5, :] * W1) + b1, (1, 0, 1): np.sum(X[2:7, :5, :] * W1) + b1,
-              (0, 1, 1): np.sum(X[:5, 2:7, :] * W1) + b1, (2, 3, 1): np.sum(X[4:9, 6:11, :] * W1) + b1}
+    expect = {
+        (0, 0, 0): np.sum(X[:5, :5, :] * W0) + b0,
+        (1, 0, 0): np.sum(X[2:7, :5, :] * W0) + b0,
+        (2, 0, 0): np.sum(X[4:9, :5, :] * W0) + b0,
+        (3, 0, 0): np.sum(X[6:11, :5, :] * W0) + b0,
+        (0, 0, 1): np.sum(X[:5, :5, :] * W1) + b1,
+        (1, 0, 1): np.sum(X[2:7, :5, :] * W1) + b1,
+        (0, 1, 1): np.sum(X[:5, 2:7, :] * W1) + b1,
+        (2, 3, 1): np.sum(X[4:9, 6:11, :] * W1) + b1,
+    }
     for idx, value in expect.items():
         assert V[idx] == pytest.approx(value, rel=1e-12), idx
 
@@ -207,8 +258,9 @@ def test_conv_as_one_matrix_multiply_im2col():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((3, 227, 227)).astype(np.float32)
     conv = nn.Conv2d(3, 96, 11, stride=4, bias=False)
-    X_col = np.stack([x[:, 4 * i:4 * i + 11, 4 * j:4 * j + 11].reshape(-1)
-                      for i in range(55) for j in range(55)], axis=1)
+    X_col = np.stack(
+        [x[:, 4 * i : 4 * i + 11, 4 * j : 4 * j + 11].reshape(-1) for i in range(55) for j in range(55)], axis=1
+    )
     W_row = conv.weight.data.reshape(96, -1)
     assert X_col.shape == (363, 3025) and W_row.shape == (96, 363)
     out = conv(nnlab.tensor(x[None])).data[0]
@@ -264,8 +316,7 @@ def test_average_and_l2_norm_pooling():
     x = np.random.default_rng(4).standard_normal((1, 2, 4, 4))
     win = x.reshape(1, 2, 2, 2, 2, 2)
     np.testing.assert_allclose(nn.AvgPool2d(2)(nnlab.tensor(x)).data, win.mean(axis=(3, 5)), rtol=1e-12)
-    np.testing.assert_allclose(nn.LPPool2d(2, 2)(nnlab.tensor(x)).data,
-                               np.sqrt((win ** 2).sum(axis=(3, 5))), rtol=1e-12)
+    np.testing.assert_allclose(nn.LPPool2d(2, 2)(nnlab.tensor(x)).data, np.sqrt((win**2).sum(axis=(3, 5))), rtol=1e-12)
 
 
 def test_fc_layer_is_a_conv_with_filter_the_size_of_its_input():
@@ -305,5 +356,5 @@ def test_zfnet_tweaks_alexnet():
     a, z = convs(alex), convs(zf)
     assert (a[0].kernel_size, a[0].stride) == ((11, 11), (4, 4)) and (z[0].kernel_size, z[0].stride) == ((7, 7), (2, 2))
     middle = lambda cs: sum(c.num_parameters() for c in cs[2:])  # noqa: E731
-    assert middle(z) > middle(a)                     # 3,097,600 against 1,991,680 (AlexNet's two GPU groups)
+    assert middle(z) > middle(a)  # 3,097,600 against 1,991,680 (AlexNet's two GPU groups)
     assert (middle(z), middle(a)) == (3_097_600, 1_991_680)

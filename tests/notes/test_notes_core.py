@@ -3,6 +3,7 @@
 Sources: /work/shared/notes/000 (cs231n: gates, SVM/softmax, networks, init, BN, regularization,
 losses), 003 (the 784-16-16-10 digit recognizer), 004 (inverted dropout with keep_prob).
 """
+
 import math
 
 import numpy as np
@@ -76,8 +77,7 @@ def test_sigmoid_gate_example():
     assert f.item() == pytest.approx(1 / (1 + math.exp(-1.0)))
     f.backward()
     np.testing.assert_allclose(x.grad, [0.3932238664829637, -0.5898357997244456], rtol=1e-12)
-    np.testing.assert_allclose(w.grad, [-0.19661193324148185, -0.3932238664829637,
-                                        0.19661193324148185], rtol=1e-12)
+    np.testing.assert_allclose(w.grad, [-0.19661193324148185, -0.3932238664829637, 0.19661193324148185], rtol=1e-12)
     np.testing.assert_allclose(np.round(x.grad, 4), [0.3932, -0.5898])
     np.testing.assert_allclose(np.round(w.grad, 4), [-0.1966, -0.3932, 0.1966])
 
@@ -93,18 +93,26 @@ def test_sigmoid_gate_local_gradient_is_1_minus_s_times_s():
 def test_parameter_counts_of_the_notes_networks():
     two_layer = nn.Sequential(nn.Linear(3, 4), nn.Sigmoid(), nn.Linear(4, 2))
     three_layer = nn.Sequential(nn.Linear(3, 4), nn.Sigmoid(), nn.Linear(4, 4), nn.Sigmoid(), nn.Linear(4, 1))
-    assert two_layer.num_parameters() == 26      # 4*3 + 2*4 weights + 6 biases
-    assert three_layer.num_parameters() == 41    # 32 weights + 9 biases
-    digits = nn.Sequential(nn.Linear(784, 16, init="xavier"), nn.Sigmoid(),
-                           nn.Linear(16, 16, init="xavier"), nn.Sigmoid(),
-                           nn.Linear(16, 10, init="xavier"), nn.Sigmoid())
-    assert digits.num_parameters() == 13002     # the 003 digit recognizer
+    assert two_layer.num_parameters() == 26  # 4*3 + 2*4 weights + 6 biases
+    assert three_layer.num_parameters() == 41  # 32 weights + 9 biases
+    digits = nn.Sequential(
+        nn.Linear(784, 16, init="xavier"),
+        nn.Sigmoid(),
+        nn.Linear(16, 16, init="xavier"),
+        nn.Sigmoid(),
+        nn.Linear(16, 10, init="xavier"),
+        nn.Sigmoid(),
+    )
+    assert digits.num_parameters() == 13002  # the 003 digit recognizer
 
 
-@pytest.mark.parametrize("sizes,neurons,weights,biases,total", [
-    ((3, 4, 2), 6, 20, 6, 26),          # [3*4] + [4*2] = 20 weights, 4 + 2 biases
-    ((3, 4, 4, 1), 9, 32, 9, 41),       # [3*4] + [4*4] + [4*1] = 32 weights, 9 biases
-])
+@pytest.mark.parametrize(
+    "sizes,neurons,weights,biases,total",
+    [
+        ((3, 4, 2), 6, 20, 6, 26),  # [3*4] + [4*2] = 20 weights, 4 + 2 biases
+        ((3, 4, 4, 1), 9, 32, 9, 41),  # [3*4] + [4*4] + [4*1] = 32 weights, 9 biases
+    ],
+)
 def test_parameter_count_breakdown(sizes, neurons, weights, biases, total):
     layers = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
@@ -120,9 +128,14 @@ def test_parameter_count_breakdown(sizes, neurons, weights, biases, total):
 def test_digit_recognizer_mse_step_reduces_loss():
     # 784-16-16-10 sigmoid net with MSE against one-hot targets (003), one SGD step helps.
     nnlab.manual_seed(0)
-    net = nn.Sequential(nn.Linear(784, 16, init="xavier"), nn.Sigmoid(),
-                        nn.Linear(16, 16, init="xavier"), nn.Sigmoid(),
-                        nn.Linear(16, 10, init="xavier"), nn.Sigmoid())
+    net = nn.Sequential(
+        nn.Linear(784, 16, init="xavier"),
+        nn.Sigmoid(),
+        nn.Linear(16, 16, init="xavier"),
+        nn.Sigmoid(),
+        nn.Linear(16, 10, init="xavier"),
+        nn.Sigmoid(),
+    )
     rng = np.random.default_rng(0)
     x = nnlab.tensor(rng.random((32, 784)).astype(np.float32))
     y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 32)]
@@ -147,7 +160,7 @@ def _ewa_through_sgd(thetas, beta):
         before = p.data.copy()
         p.grad = np.array([theta])
         opt.step()
-        vs.append(float(before[0] - p.data[0]))   # x += v with v = -V_t
+        vs.append(float(before[0] - p.data[0]))  # x += v with v = -V_t
     return vs
 
 
@@ -155,19 +168,19 @@ def test_exponentially_weighted_average_averages_about_1_over_1_minus_beta_point
     beta = 0.9
     # an impulse at t = 1 followed by zeros: its weight t steps later is (1 - beta) beta^t
     vs = _ewa_through_sgd([1.0] + [0.0] * 10, beta)
-    np.testing.assert_allclose(vs, [(1 - beta) * beta ** t for t in range(11)], rtol=1e-12)
+    np.testing.assert_allclose(vs, [(1 - beta) * beta**t for t in range(11)], rtol=1e-12)
     # after 1/(1 - beta) = 10 steps the weight has fallen below 1/e of where it started
-    assert vs[10] / vs[0] == pytest.approx(0.9 ** 10) == pytest.approx(0.3487, abs=1e-4)
+    assert vs[10] / vs[0] == pytest.approx(0.9**10) == pytest.approx(0.3487, abs=1e-4)
     assert vs[10] / vs[0] < 1 / math.e < vs[9] / vs[0]
 
 
 def test_bias_correction_removes_the_start_at_zero():
     beta = 0.9
-    vs = _ewa_through_sgd([5.0] * 30, beta)   # a constant series
-    assert vs[0] == pytest.approx(0.5)        # V_1 = (1 - beta) theta_1: far too small
-    corrected = [v / (1 - beta ** t) for t, v in enumerate(vs, start=1)]
+    vs = _ewa_through_sgd([5.0] * 30, beta)  # a constant series
+    assert vs[0] == pytest.approx(0.5)  # V_1 = (1 - beta) theta_1: far too small
+    corrected = [v / (1 - beta**t) for t, v in enumerate(vs, start=1)]
     np.testing.assert_allclose(corrected, 5.0, rtol=1e-12)
-    assert vs[-1] == pytest.approx(5.0, rel=0.05)   # for large t the correction hardly matters
+    assert vs[-1] == pytest.approx(5.0, rel=0.05)  # for large t the correction hardly matters
 
 
 def test_adam_keeps_bias_corrected_moments_with_the_notes_defaults():
@@ -179,10 +192,10 @@ def test_adam_keeps_bias_corrected_moments_with_the_notes_defaults():
     p.grad = g.copy()
     opt.step()
     st = opt.state[0]
-    np.testing.assert_allclose(st["exp_avg"], (1 - b1) * g, rtol=1e-12)          # v_dW, biased low
-    np.testing.assert_allclose(st["exp_avg_sq"], (1 - b2) * g ** 2, rtol=1e-12)  # S_dW
-    np.testing.assert_allclose(st["exp_avg"] / (1 - b1 ** 1), g, rtol=1e-12)      # corrected: dW
-    np.testing.assert_allclose(st["exp_avg_sq"] / (1 - b2 ** 1), g ** 2, rtol=1e-12)
+    np.testing.assert_allclose(st["exp_avg"], (1 - b1) * g, rtol=1e-12)  # v_dW, biased low
+    np.testing.assert_allclose(st["exp_avg_sq"], (1 - b2) * g**2, rtol=1e-12)  # S_dW
+    np.testing.assert_allclose(st["exp_avg"] / (1 - b1**1), g, rtol=1e-12)  # corrected: dW
+    np.testing.assert_allclose(st["exp_avg_sq"] / (1 - b2**1), g**2, rtol=1e-12)
     np.testing.assert_allclose(p.data, [1.0, -2.0, 3.0] - 0.01 * g / (np.abs(g) + 1e-8), rtol=1e-12)
 
 
@@ -222,9 +235,9 @@ def test_inverted_dropout_keeps_expectation_and_is_identity_at_test_time():
     a = nnlab.tensor(np.full((500, 400), 2.0, dtype=np.float32))
     out = layer(a).data
     assert (out != 0).mean() == pytest.approx(keep_prob, abs=0.01)
-    assert out.mean() == pytest.approx(2.0, rel=0.01)          # a /= keep_prob keeps E[a]
+    assert out.mean() == pytest.approx(2.0, rel=0.01)  # a /= keep_prob keeps E[a]
     layer.eval()
-    np.testing.assert_array_equal(layer(a).data, a.data)      # no scaling at prediction time
+    np.testing.assert_array_equal(layer(a).data, a.data)  # no scaling at prediction time
 
 
 # ---- 000 / 004: batch normalization at train and test time --------------------------------------------
@@ -237,8 +250,7 @@ def test_batchnorm_uses_running_stats_at_test_time():
     np.testing.assert_allclose(bn.running_var, 9.0, rtol=0.15)
     bn.eval()
     single = nnlab.tensor(np.full((1, 4), 5.0, dtype=np.float32))  # one example: no batch stats
-    np.testing.assert_allclose(bn(single).data[0], (5.0 - bn.running_mean) / np.sqrt(bn.running_var + 1e-5),
-                               rtol=1e-5)
+    np.testing.assert_allclose(bn(single).data[0], (5.0 - bn.running_mean) / np.sqrt(bn.running_var + 1e-5), rtol=1e-5)
 
 
 # ---- 000: losses for attributes, regression, many classes ---------------------------------------------
@@ -264,8 +276,9 @@ def test_hierarchical_softmax_binary_tree_of_four_classes():
     # Balanced binary tree: each internal node is a two-way softmax (a logistic decision).
     parents = [-1, 0, 0, 1, 1, 2, 2]
     s = t64(np.random.default_rng(0).standard_normal((2, 7)))
-    total = sum(np.exp(-F.hierarchical_softmax_loss(s, np.array([k, k]), parents, reduction="none").data)
-                for k in range(4))
+    total = sum(
+        np.exp(-F.hierarchical_softmax_loss(s, np.array([k, k]), parents, reduction="none").data) for k in range(4)
+    )
     np.testing.assert_allclose(total, 1.0, rtol=1e-12)
 
 

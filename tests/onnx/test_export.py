@@ -1,5 +1,6 @@
 """ONNX export: every zoo model at a small input runs in onnxruntime and matches nnlab within 1e-5
 (relative to the output's scale); unknown layers are refused by name."""
+
 import inspect
 
 import numpy as np
@@ -13,9 +14,15 @@ ort = pytest.importorskip("onnxruntime", reason="the exported graphs are checked
 from nnlab.onnx import ExportError, export  # noqa: E402
 
 # small builds: the zoo's architectures with narrow classifier heads and small inputs
-SMALL = {"alexnet": dict(input_size=67), "zfnet": dict(input_size=65), "googlenet": dict(input_size=32),
-         "vgg11": dict(input_size=32, hidden=32), "vgg13": dict(input_size=32, hidden=32),
-         "vgg16": dict(input_size=32, hidden=32), "vgg19": dict(input_size=32, hidden=32)}
+SMALL = {
+    "alexnet": dict(input_size=67),
+    "zfnet": dict(input_size=65),
+    "googlenet": dict(input_size=32),
+    "vgg11": dict(input_size=32, hidden=32),
+    "vgg13": dict(input_size=32, hidden=32),
+    "vgg16": dict(input_size=32, hidden=32),
+    "vgg19": dict(input_size=32, hidden=32),
+}
 
 
 def _roundtrip(model, x, path):

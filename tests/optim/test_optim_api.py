@@ -1,5 +1,6 @@
 """Optimizer mechanics: groups, frozen parameters, zero_grad, state_dict, dtype and in-place updates,
 bad input, and parity with torch.optim."""
+
 import copy
 
 import numpy as np
@@ -52,7 +53,7 @@ def test_float32_stays_float32_and_updates_in_place(name):
     x, y = data()
     train(model, opt, 3, x, y)
     for p, a, b in zip(params, arrays, before):
-        assert p.data is a                       # same array object: updated in place
+        assert p.data is a  # same array object: updated in place
         assert p.data.dtype == np.float32
         assert not np.array_equal(a, b)
     for st in opt.state.values():
@@ -77,8 +78,8 @@ def test_state_dict_round_trip_continues_bitwise_identically(name):
     train(model_a, opt_a, 3, x, y)
     saved_model, saved_opt = model_a.state_dict(), opt_a.state_dict()
 
-    train(model_a, opt_a, 4, x, y)               # training on must not change what was saved
-    model_b = mlp(seed=123)                      # different init, then everything is loaded
+    train(model_a, opt_a, 4, x, y)  # training on must not change what was saved
+    model_b = mlp(seed=123)  # different init, then everything is loaded
     model_b.load_state_dict(saved_model)
     opt_b = FACTORIES[name](model_b.parameters())
     opt_b.load_state_dict(saved_opt)
@@ -123,12 +124,14 @@ def _unchanged_after_failed_load(opt, bad, match):
     assert after["param_groups"] == before["param_groups"] and sorted(after["state"]) == sorted(before["state"])
 
 
-@pytest.mark.parametrize("source,target", [("adam", "momentum"), ("momentum", "adagrad"),
-                                           ("rmsprop", "adam"), ("adagrad", "rmsprop")])
+@pytest.mark.parametrize(
+    "source,target", [("adam", "momentum"), ("momentum", "adagrad"), ("rmsprop", "adam"), ("adagrad", "rmsprop")]
+)
 def test_load_state_dict_rejects_another_optimizers_state(source, target):
     opt = FACTORIES[target](mlp().parameters())
-    _unchanged_after_failed_load(opt, _trained_state(FACTORIES[source]),
-                                 r"state of parameter 0 has keys .* keeps .*another optimizer")
+    _unchanged_after_failed_load(
+        opt, _trained_state(FACTORIES[source]), r"state of parameter 0 has keys .* keeps .*another optimizer"
+    )
 
 
 def test_load_state_dict_checks_keys_shapes_counters_and_hyperparameters():
@@ -139,7 +142,9 @@ def test_load_state_dict_checks_keys_shapes_counters_and_hyperparameters():
     _unchanged_after_failed_load(opt, bad, r"parameter 1 has keys \['exp_avg', 'step'\]")
     bad = copy.deepcopy(saved)
     bad["state"][3]["exp_avg"] = np.zeros((3, 8), np.float32)
-    _unchanged_after_failed_load(opt, bad, r"'exp_avg' of parameter 3 has shape \(3, 8\), the parameter has shape \(3,\)")
+    _unchanged_after_failed_load(
+        opt, bad, r"'exp_avg' of parameter 3 has shape \(3, 8\), the parameter has shape \(3,\)"
+    )
     for step in (-1, 1.5, True):
         bad = copy.deepcopy(saved)
         bad["state"][0]["step"] = step
@@ -161,14 +166,15 @@ def test_load_state_dict_checks_keys_shapes_counters_and_hyperparameters():
 def test_load_state_dict_casts_state_to_the_parameters_dtype_and_accepts_string_keys():
     saved = _trained_state(FACTORIES["adam"])
     wide = copy.deepcopy(saved)
-    wide["state"] = {str(k): {n: (v.astype(np.float64) if isinstance(v, np.ndarray) else v)
-                              for n, v in st.items()} for k, st in wide["state"].items()}
+    wide["state"] = {
+        str(k): {n: (v.astype(np.float64) if isinstance(v, np.ndarray) else v) for n, v in st.items()}
+        for k, st in wide["state"].items()
+    }
     a, b = mlp(), mlp()
     opt_a, opt_b = Adam(a.parameters(), lr=0.01), Adam(b.parameters(), lr=0.01)
     opt_a.load_state_dict(saved)
-    opt_b.load_state_dict(wide)   # as from a JSON/float64 store
-    assert all(v.dtype == np.float32 for st in opt_b.state.values() for v in st.values()
-               if isinstance(v, np.ndarray))
+    opt_b.load_state_dict(wide)  # as from a JSON/float64 store
+    assert all(v.dtype == np.float32 for st in opt_b.state.values() for v in st.values() if isinstance(v, np.ndarray))
     x, y = data()
     train(a, opt_a, 2, x, y)
     train(b, opt_b, 2, x, y)
@@ -185,13 +191,17 @@ def test_lbfgs_load_state_dict_checks_its_vectors():
         loss = F.cross_entropy(model(x), y)
         loss.backward()
         return loss
+
     opt.step(closure)
     saved = opt.state_dict()
     small = LBFGS(nn.Linear(4, 3).parameters())
     bad = copy.deepcopy(saved)
     bad["param_groups"][0]["params"] = [0, 1]
-    with pytest.raises(ValueError, match=r"LBFGS.load_state_dict: state 'd' has shape \(67,\), the trainable "
-                                         r"parameters have 15 values"):
+    with pytest.raises(
+        ValueError,
+        match=r"LBFGS.load_state_dict: state 'd' has shape \(67,\), the trainable "
+        r"parameters have 15 values",
+    ):
         small.load_state_dict(bad)
     bad = copy.deepcopy(saved)
     del bad["state"][0]["n_iter"]
@@ -207,7 +217,7 @@ def test_parameter_groups_have_their_own_lr_and_lr_is_writable():
     opt.step()
     np.testing.assert_allclose(a.data, 0.9)
     np.testing.assert_allclose(b.data, 0.5)
-    opt.param_groups[1]["lr"] = 0.25             # what schedules and ReduceLROnPlateau do
+    opt.param_groups[1]["lr"] = 0.25  # what schedules and ReduceLROnPlateau do
     opt.step()
     np.testing.assert_allclose(b.data, 0.25)
     c = Parameter(np.ones(2))
@@ -225,7 +235,7 @@ def test_frozen_and_gradless_parameters_are_untouched():
     w0 = first.weight.data.copy()
     opt = Adam(model.parameters(), lr=0.1)
     x, y = data()
-    first.weight.grad = np.ones_like(first.weight.data)   # a stale grad on a frozen param is ignored
+    first.weight.grad = np.ones_like(first.weight.data)  # a stale grad on a frozen param is ignored
     opt.step()
     train(model, opt, 3, x, y)
     assert np.array_equal(first.weight.data, w0)
@@ -233,7 +243,7 @@ def test_frozen_and_gradless_parameters_are_untouched():
     assert idx not in opt.state
     p = Parameter(np.ones(2))
     opt2 = SGD([p], lr=0.1, momentum=0.9)
-    opt2.step()                                   # grad None: skipped
+    opt2.step()  # grad None: skipped
     np.testing.assert_array_equal(p.data, 1.0)
 
 
@@ -298,6 +308,7 @@ def test_lbfgs_state_dict_round_trip():
             a, b = p.data
             p.grad = np.array([-2 * (1 - a) - 400 * a * (b - a * a), 200 * (b - a * a)])
             return (1 - a) ** 2 + 100 * (b - a * a) ** 2
+
         return p, LBFGS([p], max_iter=5, line_search_fn="strong_wolfe"), closure
 
     p1, o1, c1 = make()
@@ -336,17 +347,21 @@ def _our_trajectory(make, x0, grads):
 
 
 PARITY = {
-    "adam": (lambda ps: Adam(ps, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.01),
-             lambda t, ps: t.optim.Adam(ps, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.01)),
-    "adagrad": (lambda ps: Adagrad(ps, lr=0.1, eps=1e-8),
-                lambda t, ps: t.optim.Adagrad(ps, lr=0.1, eps=1e-8)),
-    "rmsprop": (lambda ps: RMSprop(ps, lr=0.01, decay_rate=0.9, eps=1e-8),
-                lambda t, ps: t.optim.RMSprop(ps, lr=0.01, alpha=0.9, eps=1e-8)),
+    "adam": (
+        lambda ps: Adam(ps, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.01),
+        lambda t, ps: t.optim.Adam(ps, lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.01),
+    ),
+    "adagrad": (lambda ps: Adagrad(ps, lr=0.1, eps=1e-8), lambda t, ps: t.optim.Adagrad(ps, lr=0.1, eps=1e-8)),
+    "rmsprop": (
+        lambda ps: RMSprop(ps, lr=0.01, decay_rate=0.9, eps=1e-8),
+        lambda t, ps: t.optim.RMSprop(ps, lr=0.01, alpha=0.9, eps=1e-8),
+    ),
     # Different buffer conventions (v = -lr * b), the same trajectory while lr is constant:
-    "momentum": (lambda ps: SGD(ps, lr=0.05, momentum=0.9),
-                 lambda t, ps: t.optim.SGD(ps, lr=0.05, momentum=0.9)),
-    "nesterov": (lambda ps: SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
-                 lambda t, ps: t.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True)),
+    "momentum": (lambda ps: SGD(ps, lr=0.05, momentum=0.9), lambda t, ps: t.optim.SGD(ps, lr=0.05, momentum=0.9)),
+    "nesterov": (
+        lambda ps: SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
+        lambda t, ps: t.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
+    ),
     # (dampening is left out: torch starts its buffer at the first gradient undampened, while here
     # v starts at 0 as in the exponentially weighted average v = b v + (1 - b) dW.)
 }
@@ -389,8 +404,10 @@ def test_lbfgs_matches_torch_on_rosenbrock_without_line_search():
 
     def grad_f(x):
         a, b = x
-        return ((1 - a) ** 2 + 100 * (b - a * a) ** 2,
-                np.array([-2 * (1 - a) - 400 * a * (b - a * a), 200 * (b - a * a)]))
+        return (
+            (1 - a) ** 2 + 100 * (b - a * a) ** 2,
+            np.array([-2 * (1 - a) - 400 * a * (b - a * a), 200 * (b - a * a)]),
+        )
 
     p, tp = Parameter(x0.copy()), torch.nn.Parameter(torch.tensor(x0))
     ours = LBFGS([p], lr=0.1, max_iter=15, history_size=5)
@@ -420,11 +437,14 @@ def test_a_gradient_of_the_wrong_shape_is_an_error_not_a_broadcast(name):
         def closure():
             p.grad = np.ones(4, np.float32)
             return 0.0
-        with pytest.raises(ValueError, match=r"LBFGS.step: parameter 0 has shape \(3, 4\) but its grad has shape \(4,\)"):
+
+        with pytest.raises(
+            ValueError, match=r"LBFGS.step: parameter 0 has shape \(3, 4\) but its grad has shape \(4,\)"
+        ):
             opt.step(closure)
     else:
         opt = FACTORIES[name]([p])
-        p.grad = np.ones(4, np.float32)    # would broadcast over the rows
+        p.grad = np.ones(4, np.float32)  # would broadcast over the rows
         with pytest.raises(ValueError, match=r"step: parameter 0 has shape \(3, 4\) but its grad has shape \(4,\)"):
             opt.step()
     np.testing.assert_array_equal(p.data, 1.0)

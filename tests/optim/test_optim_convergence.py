@@ -3,6 +3,7 @@
 Budgets and tolerances are what each method, with the stated hyperparameters, reaches with margin
 (float64, gradient computed in closed form at the current point; the final point is checked).
 """
+
 import numpy as np
 import pytest
 
@@ -10,7 +11,7 @@ from nnlab.nn import Parameter
 from nnlab.optim import LBFGS, SGD, Adagrad, Adam, RMSprop
 from nnlab.optim.schedules import ExponentialLR
 
-BOWL = np.diag([1.0, 100.0])          # condition number 100
+BOWL = np.diag([1.0, 100.0])  # condition number 100
 
 
 def bowl(x):
@@ -84,8 +85,7 @@ def test_rmsprop_with_constant_lr_hovers_about_lr_from_the_minimum():
 def test_rmsprop_with_exponential_lr_decay_converges_on_bowl_and_rosenbrock():
     x = descend(lambda ps: RMSprop(ps, lr=1e-2, decay_rate=0.9), bowl, [1.0, 1.0], 2000, gamma=0.995)
     assert np.abs(x).max() < 1e-6, x
-    x = descend(lambda ps: RMSprop(ps, lr=1e-3, decay_rate=0.9), rosenbrock, [-1.5, 2.0], 20000,
-                gamma=0.9998)
+    x = descend(lambda ps: RMSprop(ps, lr=1e-3, decay_rate=0.9), rosenbrock, [-1.5, 2.0], 20000, gamma=0.9998)
     assert np.abs(x - 1.0).max() < 1e-4, x
 
 
@@ -105,22 +105,30 @@ def lbfgs_run(fn, x0, **kw):
 
 @pytest.mark.parametrize("line_search", ["strong_wolfe", "backtracking"])
 def test_lbfgs_reaches_rosenbrock_minimum_to_1e6(line_search):
-    x, opt = lbfgs_run(rosenbrock, [-1.5, 2.0], line_search_fn=line_search, max_iter=100, max_eval=200,
-                       tolerance_grad=1e-12, tolerance_change=1e-15, history_size=10)
+    x, opt = lbfgs_run(
+        rosenbrock,
+        [-1.5, 2.0],
+        line_search_fn=line_search,
+        max_iter=100,
+        max_eval=200,
+        tolerance_grad=1e-12,
+        tolerance_change=1e-15,
+        history_size=10,
+    )
     assert np.abs(x - 1.0).max() < 1e-6, x
-    assert opt.state[0]["func_evals"] < 300   # a few dozen evaluations, not thousands
+    assert opt.state[0]["func_evals"] < 300  # a few dozen evaluations, not thousands
 
 
 def test_lbfgs_without_line_search_still_converges_with_a_small_step():
-    x, _ = lbfgs_run(rosenbrock, [-1.5, 2.0], lr=0.1, max_iter=200, max_eval=400,
-                     tolerance_grad=1e-12, tolerance_change=1e-15)
+    x, _ = lbfgs_run(
+        rosenbrock, [-1.5, 2.0], lr=0.1, max_iter=200, max_eval=400, tolerance_grad=1e-12, tolerance_change=1e-15
+    )
     assert np.abs(x - 1.0).max() < 1e-3, x
 
 
 def test_lbfgs_solves_the_bowl_in_one_step_call_of_few_iterations():
     p = Parameter(np.array([1.0, 1.0]))
-    opt = LBFGS([p], line_search_fn="strong_wolfe", max_iter=20, tolerance_grad=1e-10,
-                tolerance_change=1e-14)
+    opt = LBFGS([p], line_search_fn="strong_wolfe", max_iter=20, tolerance_grad=1e-10, tolerance_change=1e-14)
 
     def closure():
         f, g = bowl(p.data)
@@ -128,9 +136,9 @@ def test_lbfgs_solves_the_bowl_in_one_step_call_of_few_iterations():
         return f
 
     first = opt.step(closure)
-    assert first == pytest.approx(50.5)          # the loss at the starting point is returned
+    assert first == pytest.approx(50.5)  # the loss at the starting point is returned
     assert np.abs(p.data).max() < 1e-8
-    assert opt.state[0]["n_iter"] <= 15          # measured: 12 (inexact Wolfe steps, not n = 2)
+    assert opt.state[0]["n_iter"] <= 15  # measured: 12 (inexact Wolfe steps, not n = 2)
 
 
 def test_lbfgs_optimizes_a_tiny_model_with_autograd():
@@ -145,8 +153,7 @@ def test_lbfgs_optimizes_a_tiny_model_with_autograd():
     y = X @ w_true + 0.3
     model = nn.Linear(3, 1).double()
     xt, yt = nnlab.tensor(X), nnlab.tensor(y)
-    opt = LBFGS(model.parameters(), line_search_fn="strong_wolfe", tolerance_grad=1e-10,
-                tolerance_change=1e-14)
+    opt = LBFGS(model.parameters(), line_search_fn="strong_wolfe", tolerance_grad=1e-10, tolerance_change=1e-14)
 
     def closure():
         opt.zero_grad()

@@ -3,12 +3,23 @@
 The gradient comes from a quadratic f(x) = 1/2 x^T A x (dx = A x) evaluated at the current point, so
 the trajectories depend on every earlier step (which separates Nesterov from plain momentum).
 """
+
 import numpy as np
 import pytest
 
 from nnlab.nn import Parameter
-from nnlab.optim import (SGD, Adagrad, Adam, RMSprop, adagrad_update, adam_update, rmsprop_update,
-                         sgd_momentum_update, sgd_nesterov_update, sgd_update)
+from nnlab.optim import (
+    SGD,
+    Adagrad,
+    Adam,
+    RMSprop,
+    adagrad_update,
+    adam_update,
+    rmsprop_update,
+    sgd_momentum_update,
+    sgd_nesterov_update,
+    sgd_update,
+)
 
 A = np.array([[3.0, 0.5, 0.0], [0.5, 1.0, -0.2], [0.0, -0.2, 0.3]])
 X0 = np.array([1.0, -2.0, 0.5])
@@ -40,7 +51,7 @@ def test_vanilla_sgd_matches_x_minus_lr_dx():
     x, refs = X0.copy(), []
     for _ in range(3):
         dx = grad(x)
-        x = x + -lr * dx                     # x += - learning_rate * dx
+        x = x + -lr * dx  # x += - learning_rate * dx
         refs.append(x)
     check(run_optimizer(SGD, 3, lr=lr), refs)
 
@@ -50,8 +61,8 @@ def test_momentum_matches_notes():
     x, v, refs = X0.copy(), np.zeros(3), []
     for _ in range(3):
         dx = grad(x)
-        v = mu * v - lr * dx                 # integrate velocity
-        x = x + v                            # integrate position
+        v = mu * v - lr * dx  # integrate velocity
+        x = x + v  # integrate position
         refs.append(x)
     check(run_optimizer(SGD, 3, lr=lr, momentum=mu), refs)
 
@@ -90,7 +101,7 @@ def test_adagrad_matches_notes():
     x, cache, refs = X0.copy(), np.zeros(3), []
     for _ in range(3):
         dx = grad(x)
-        cache += dx ** 2
+        cache += dx**2
         x = x + -lr * dx / (np.sqrt(cache) + eps)
         refs.append(x)
     check(run_optimizer(Adagrad, 3, lr=lr, eps=eps), refs)
@@ -101,7 +112,7 @@ def test_rmsprop_matches_notes():
     x, cache, refs = X0.copy(), np.zeros(3), []
     for _ in range(3):
         dx = grad(x)
-        cache = decay_rate * cache + (1 - decay_rate) * dx ** 2
+        cache = decay_rate * cache + (1 - decay_rate) * dx**2
         x = x + -lr * dx / (np.sqrt(cache) + eps)
         refs.append(x)
     check(run_optimizer(RMSprop, 3, lr=lr, decay_rate=decay_rate, eps=eps), refs)
@@ -113,12 +124,12 @@ def test_adam_matches_notes_with_bias_correction():
     for t in range(1, 4):
         dx = grad(x)
         m = beta1 * m + (1 - beta1) * dx
-        v = beta2 * v + (1 - beta2) * (dx ** 2)
-        mt = m / (1 - beta1 ** t)
-        vt = v / (1 - beta2 ** t)
+        v = beta2 * v + (1 - beta2) * (dx**2)
+        mt = m / (1 - beta1**t)
+        vt = v / (1 - beta2**t)
         x = x + -lr * mt / (np.sqrt(vt) + eps)
         refs.append(x)
-    check(run_optimizer(Adam, 3, lr=lr), refs)   # defaults: betas (0.9, 0.999), eps 1e-8
+    check(run_optimizer(Adam, 3, lr=lr), refs)  # defaults: betas (0.9, 0.999), eps 1e-8
 
 
 def test_adam_first_step_is_lr_times_sign():
@@ -138,7 +149,7 @@ def test_weight_decay_adds_wd_times_x_to_the_gradient():
 
 # ---- the pure update functions on their own --------------------------------------------------
 def close(a, b):
-    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)   # float32 arithmetic
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)  # float32 arithmetic
 
 
 def test_pure_functions_work_in_place_on_given_arrays():
@@ -162,20 +173,20 @@ def test_pure_functions_work_in_place_on_given_arrays():
 
     w, cache = w0.copy(), np.full_like(w0, 2.0)
     adagrad_update(w, dw, cache, 0.1, 1e-8, tmp)
-    close(cache, 2.0 + dw ** 2)
+    close(cache, 2.0 + dw**2)
     close(w, w0 - 0.1 * dw / (np.sqrt(cache) + 1e-8))
 
     w, cache = w0.copy(), np.full_like(w0, 2.0)
     rmsprop_update(w, dw, cache, 0.1, 0.99, 1e-8, tmp)
-    close(cache, 0.99 * 2.0 + 0.01 * dw ** 2)
+    close(cache, 0.99 * 2.0 + 0.01 * dw**2)
     close(w, w0 - 0.1 * dw / (np.sqrt(cache) + 1e-8))
 
     w, m, v = w0.copy(), np.full_like(w0, 0.1), np.full_like(w0, 0.2)
     adam_update(w, dw, m, v, 5, 0.01, 0.9, 0.999, 1e-8, tmp)
-    m_ref, v_ref2 = 0.9 * 0.1 + 0.1 * dw, 0.999 * 0.2 + 0.001 * dw ** 2
+    m_ref, v_ref2 = 0.9 * 0.1 + 0.1 * dw, 0.999 * 0.2 + 0.001 * dw**2
     close(m, m_ref)
     close(v, v_ref2)
-    expect = w0 - 0.01 * (m_ref / (1 - 0.9 ** 5)) / (np.sqrt(v_ref2 / (1 - 0.999 ** 5)) + 1e-8)
+    expect = w0 - 0.01 * (m_ref / (1 - 0.9**5)) / (np.sqrt(v_ref2 / (1 - 0.999**5)) + 1e-8)
     close(w, expect)
 
 
@@ -183,7 +194,7 @@ def test_pure_functions_work_in_place_on_given_arrays():
 def test_adam_eps_is_outside_the_square_root_of_the_corrected_average(eps):
     # A large eps makes the placement visible: eps is added to sqrt(vt), not to vt or to sqrt(v).
     dx = grad(X0)
-    m, v = 0.1 * dx, 0.001 * dx ** 2
+    m, v = 0.1 * dx, 0.001 * dx**2
     expect = X0 - 0.01 * (m / 0.1) / (np.sqrt(v / 0.001) + eps)
     np.testing.assert_allclose(run_optimizer(Adam, 1, lr=0.01, eps=eps)[0], expect, rtol=1e-13)
 

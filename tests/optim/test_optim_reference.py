@@ -1,6 +1,7 @@
 """The in-place, fused optimizers against the notes' equations (nnlab.optim.reference) as oracle:
 several parameters of different shapes, float64, several steps on a gradient that depends on the
 current point, with weight decay and with the learning rate changed mid-training."""
+
 import numpy as np
 import pytest
 
@@ -14,13 +15,28 @@ SHAPES = [(7,), (4, 5), (2, 3, 3)]
 RULES = [
     ("sgd", SGD, dict(lr=0.05), R.sgd, dict(learning_rate=0.05)),
     ("momentum", SGD, dict(lr=0.05, momentum=0.9), R.sgd_momentum, dict(learning_rate=0.05, momentum=0.9)),
-    ("nesterov", SGD, dict(lr=0.05, momentum=0.8, nesterov=True), R.nesterov_momentum,
-     dict(learning_rate=0.05, momentum=0.8)),
+    (
+        "nesterov",
+        SGD,
+        dict(lr=0.05, momentum=0.8, nesterov=True),
+        R.nesterov_momentum,
+        dict(learning_rate=0.05, momentum=0.8),
+    ),
     ("adagrad", Adagrad, dict(lr=0.1, eps=1e-8), R.adagrad, dict(learning_rate=0.1, eps=1e-8)),
-    ("rmsprop", RMSprop, dict(lr=0.01, decay_rate=0.9, eps=1e-8), R.rmsprop,
-     dict(learning_rate=0.01, decay_rate=0.9, eps=1e-8)),
-    ("adam", Adam, dict(lr=0.01, betas=(0.9, 0.99), eps=1e-8), R.adam,
-     dict(learning_rate=0.01, beta1=0.9, beta2=0.99, eps=1e-8)),
+    (
+        "rmsprop",
+        RMSprop,
+        dict(lr=0.01, decay_rate=0.9, eps=1e-8),
+        R.rmsprop,
+        dict(learning_rate=0.01, decay_rate=0.9, eps=1e-8),
+    ),
+    (
+        "adam",
+        Adam,
+        dict(lr=0.01, betas=(0.9, 0.99), eps=1e-8),
+        R.adam,
+        dict(learning_rate=0.01, beta1=0.9, beta2=0.99, eps=1e-8),
+    ),
 ]
 
 
@@ -30,7 +46,7 @@ def _problem(seed=0):
     rng = np.random.default_rng(seed)
     x0 = [rng.standard_normal(s) for s in SHAPES]
     coef = [(rng.uniform(0.05, 0.2, s), rng.uniform(0.5, 2.0, s), rng.standard_normal(s)) for s in SHAPES]
-    return x0, (lambda i, x: coef[i][0] * x ** 3 + coef[i][1] * x + coef[i][2])
+    return x0, (lambda i, x: coef[i][0] * x**3 + coef[i][1] * x + coef[i][2])
 
 
 def _fast(opt_cls, kwargs, steps, weight_decay=0.0, lr_after=None):

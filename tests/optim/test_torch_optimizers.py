@@ -1,4 +1,5 @@
 """Adadelta, AdamW and optim.lr_scheduler against PyTorch on the same gradients."""
+
 import numpy as np
 import pytest
 
@@ -20,10 +21,15 @@ def _run_both(name, kw, steps=6):
     return p.data, tp.detach().numpy()
 
 
-@pytest.mark.parametrize("name, kw", [
-    ("Adadelta", {}), ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.1)),
-    ("AdamW", {}), ("AdamW", dict(lr=0.05, betas=(0.8, 0.9), weight_decay=0.3)),
-])
+@pytest.mark.parametrize(
+    "name, kw",
+    [
+        ("Adadelta", {}),
+        ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-5, weight_decay=0.1)),
+        ("AdamW", {}),
+        ("AdamW", dict(lr=0.05, betas=(0.8, 0.9), weight_decay=0.3)),
+    ],
+)
 def test_matches_torch(name, kw):
     ours, theirs = _run_both(name, kw)
     np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
@@ -35,13 +41,18 @@ def test_adamw_decay_is_decoupled():
     assert not np.allclose(a, b)
 
 
-@pytest.mark.parametrize("name, kw, per", [
-    ("StepLR", dict(step_size=2, gamma=0.5), 8), ("MultiStepLR", dict(milestones=[2, 5], gamma=0.3), 8),
-    ("ExponentialLR", dict(gamma=0.9), 8), ("CosineAnnealingLR", dict(T_max=5, eta_min=0.01), 8),
-    ("LambdaLR", dict(lr_lambda=lambda e: 1 / (e + 1)), 8),
-    ("OneCycleLR", dict(max_lr=1.0, total_steps=20), 19),
-    ("OneCycleLR", dict(max_lr=0.5, total_steps=15, anneal_strategy="linear", three_phase=True), 14),
-])
+@pytest.mark.parametrize(
+    "name, kw, per",
+    [
+        ("StepLR", dict(step_size=2, gamma=0.5), 8),
+        ("MultiStepLR", dict(milestones=[2, 5], gamma=0.3), 8),
+        ("ExponentialLR", dict(gamma=0.9), 8),
+        ("CosineAnnealingLR", dict(T_max=5, eta_min=0.01), 8),
+        ("LambdaLR", dict(lr_lambda=lambda e: 1 / (e + 1)), 8),
+        ("OneCycleLR", dict(max_lr=1.0, total_steps=20), 19),
+        ("OneCycleLR", dict(max_lr=0.5, total_steps=15, anneal_strategy="linear", three_phase=True), 14),
+    ],
+)
 def test_lr_schedulers_match_torch(name, kw, per):
     p, tp = Parameter(np.ones(2)), torch.ones(2, requires_grad=True)
     opt = nnlab.optim.SGD([p], lr=0.1, momentum=0.9)

@@ -1,5 +1,6 @@
 """The page works offline: vendored files match their manifest, and no page or asset points anywhere
 but loopback."""
+
 import hashlib
 import json
 import re

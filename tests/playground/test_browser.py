@@ -2,6 +2,7 @@
 never a downloaded browser). Outside CI the tests skip when Chromium or Playwright is missing; in CI
 (CI=true) that is a failure. Every test saves a screenshot under runs/playground-screenshots/ (or
 $NNLAB_SCREENSHOT_DIR)."""
+
 import hashlib
 import json
 import os
@@ -14,9 +15,18 @@ import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM = "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else shutil.which("chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-SHOTS = Path(os.environ.get("NNLAB_SCREENSHOT_DIR") or Path(__file__).resolve().parents[2] / "runs" / "playground-screenshots")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = Path(
+    os.environ.get("NNLAB_SCREENSHOT_DIR") or Path(__file__).resolve().parents[2] / "runs" / "playground-screenshots"
+)
 
 pytestmark = pytest.mark.slow
 
@@ -45,6 +55,7 @@ def _require():
 def browser():
     _require()
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield b
@@ -56,6 +67,7 @@ class Page:
 
     def __init__(self, browser, session, name):
         from nnlab.playground.server import serve
+
         self.server = serve(session, port=0, fps=20)
         self.requests, self.errors, self.name = [], [], name
         self.context = browser.new_context(viewport={"width": 1400, "height": 1100})
@@ -88,7 +100,7 @@ class Page:
         try:
             self.page.screenshot(path=str(SHOTS / f"{self.name}.png"), full_page=True)
         finally:
-            self.page.close()          # close the page (and its stream) before the server
+            self.page.close()  # close the page (and its stream) before the server
             self.context.close()
             self.server.stop()
 
@@ -99,15 +111,20 @@ def open_page(browser, request):
 
     def make(session=None, **kw):
         from nnlab.playground import Session
+
         p = Page(browser, session or Session(kw or {"data.n": 300}), request.node.name)
         pages.append(p)
         return p
+
     yield make
     for p in pages:
         p.close()
         assert not p.errors, p.errors
-        foreign = [u for u in p.requests if not u.startswith(("data:", "blob:"))
-                   and urlsplit(u).hostname not in ("127.0.0.1", "localhost", "::1")]
+        foreign = [
+            u
+            for u in p.requests
+            if not u.startswith(("data:", "blob:")) and urlsplit(u).hostname not in ("127.0.0.1", "localhost", "::1")
+        ]
         assert not foreign, foreign
 
 
@@ -139,7 +156,7 @@ def test_click_adds_a_point_and_the_map_changes(open_page):
     n = page.evaluate("pg.points.x.length")
     over, mp = p.canvas_hash("#overlay"), p.canvas_hash()
     page.click("#swatches .swatch >> nth=1")
-    page.click("#overlay", position={"x": 370, "y": 30})   # near (5.1, 5.1)
+    page.click("#overlay", position={"x": 370, "y": 30})  # near (5.1, 5.1)
     p.wait(f"pg.points.x.length === {n + 1}")
     assert page.inner_text("#npoints") == str(n + 1)
     assert p.canvas_hash("#overlay") != over
@@ -150,14 +167,17 @@ def test_click_adds_a_point_and_the_map_changes(open_page):
     p.wait(f"pg.frame.step === {step + 1}")
     assert p.canvas_hash() != mp
     # a malformed CSV: the page says what is wrong, the points stay
-    page.set_input_files("#csvfile", files=[{"name": "bad.csv", "mimeType": "text/csv",
-                                             "buffer": b"x1,x2,label\n1.0,2.0,7\n"}])
+    page.set_input_files(
+        "#csvfile", files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": b"x1,x2,label\n1.0,2.0,7\n"}]
+    )
     err = page.locator("#error")
     err.wait_for(state="visible")
     assert "line 2: label 7 is beyond the 2 classes" in err.inner_text()
     assert len(s.X) == n + 1
-    page.set_input_files("#csvfile", files=[{"name": "ok.csv", "mimeType": "text/csv",
-                                             "buffer": b"x1,x2,label,split\n1,1,0,train\n-1,-1,1,test\n"}])
+    page.set_input_files(
+        "#csvfile",
+        files=[{"name": "ok.csv", "mimeType": "text/csv", "buffer": b"x1,x2,label,split\n1,1,0,train\n-1,-1,1,test\n"}],
+    )
     p.wait("pg.points.x.length === 2")
     assert page.locator("#error").is_hidden()
 
@@ -189,8 +209,9 @@ def test_settings_in_the_url_hash_are_applied(open_page):
     settings = {"optim.lr": 0.05, "data.classes": 4, "model.loss": "cross_entropy"}
     p.page.goto(p.server.url + "#" + json.dumps(settings).replace(" ", ""))
     # pg.frame is set before the page has drawn it (it first fetches the new points), so wait for the drawing
-    p.wait("window.pg && pg.frame && pg.frame.classes === 4"
-           " && document.querySelectorAll('#swatches .swatch').length === 4")
+    p.wait(
+        "window.pg && pg.frame && pg.frame.classes === 4 && document.querySelectorAll('#swatches .swatch').length === 4"
+    )
     assert p.server.session.config["optim"]["lr"] == 0.05
     assert "optim.lr" in p.page.evaluate("decodeURIComponent(location.hash)")
 

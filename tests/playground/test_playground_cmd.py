@@ -1,4 +1,5 @@
 """``nnlab playground``: registered through the CLI, prints the URL, clear error for a taken port."""
+
 import json
 import os
 import socket
@@ -34,9 +35,13 @@ def test_a_taken_port_is_a_one_line_error(capsys):
 
 def test_port_0_prints_the_url_and_serves_the_page():
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "nnlab", "playground", "--port", "0", "--no-browser",
-                             "--preset", "three-classes"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nnlab", "playground", "--port", "0", "--no-browser", "--preset", "three-classes"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         line = proc.stdout.readline()
         assert line.startswith("nnlab playground: http://127.0.0.1:"), line + proc.stderr.read()

@@ -1,5 +1,6 @@
 """HTTP tests against a real server on port 0: routes, event-stream framing, errors, loopback only,
 shutdown within 3 s while a stream is open."""
+
 import http.client
 import json
 import socket
@@ -29,8 +30,12 @@ def get(url, timeout=10):
 
 
 def post(url, obj, headers=None):
-    req = urllib.request.Request(url, data=json.dumps(obj).encode(), method="POST",
-                                 headers={"Content-Type": "application/json", **(headers or {})})
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(obj).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, json.loads(r.read())
@@ -63,7 +68,7 @@ def read_events(port, n, timeout=10.0):
 def test_routes_page_meta_points_frame(server):
     assert server.url.startswith("http://127.0.0.1:") and server.port > 0
     status, headers, body = get(server.url)
-    assert status == 200 and b"<canvas id=\"map\"" in body
+    assert status == 200 and b'<canvas id="map"' in body
     for path in ("static/app.js", "static/style.css", "static/vendor/uPlot.iife.min.js"):
         assert get(server.url + path)[0] == 200
     meta = json.loads(get(server.url + "api/meta")[2])
@@ -95,9 +100,11 @@ def test_event_stream_framing_and_commands(server):
 
 def test_bad_commands_are_400_with_the_message_and_change_nothing(server):
     before = server.session.config
-    for cmd, msg in [({"cmd": "set", "settings": {"optim.lr": "fast"}}, "optim.lr"),
-                     ({"cmd": "add_point", "x": 0, "y": 0, "label": 1, "colour": 2}, "unknown field"),
-                     ({"cmd": "set", "settings": {"data.classes": 99}}, "data.classes")]:
+    for cmd, msg in [
+        ({"cmd": "set", "settings": {"optim.lr": "fast"}}, "optim.lr"),
+        ({"cmd": "add_point", "x": 0, "y": 0, "label": 1, "colour": 2}, "unknown field"),
+        ({"cmd": "set", "settings": {"data.classes": 99}}, "data.classes"),
+    ]:
         status, res = post(server.url + "api/command", cmd)
         assert status == 400 and not res["ok"] and msg in res["error"]
     assert server.session.config == before

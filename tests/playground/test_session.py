@@ -1,5 +1,6 @@
 """The playground session as an API: data, features, model editor, live vs structural changes, the
 NaN guard, stop rules, replay, exports, bad input."""
+
 import base64
 import copy
 import subprocess
@@ -25,8 +26,10 @@ def labels_of(frame):
     return np.frombuffer(base64.b64decode(frame["map"]["label"]), np.uint8)
 
 
-@pytest.mark.parametrize("dataset,k", [("circles", 2), ("circles", 4), ("spiral", 3), ("moons", 2), ("xor", 2),
-                                       ("blobs", 5), ("checkerboard", 3)])
+@pytest.mark.parametrize(
+    "dataset,k",
+    [("circles", 2), ("circles", 4), ("spiral", 3), ("moons", 2), ("xor", 2), ("blobs", 5), ("checkerboard", 3)],
+)
 def test_data_sets_give_k_classes_inside_the_square(dataset, k):
     s = small(**{"data.dataset": dataset, "data.classes": k, "data.noise": 0.2, "model.loss": "cross_entropy"})
     assert set(np.unique(s.y)) == set(range(k))
@@ -73,10 +76,13 @@ def test_features_change_the_input_width_and_rebuild():
 
 
 def test_model_editor_layers_activations_maxout_batchnorm_dropout():
-    layers = [{"units": 5, "activation": "relu", "init": "he", "batchnorm": True},
-              {"units": 3, "activation": "maxout", "pieces": 3},
-              {"units": 4, "activation": "sigmoid", "dropout": 0.3},
-              {"units": 2, "activation": "leaky_relu"}, {"units": 2, "activation": "linear", "init": "uniform"}]
+    layers = [
+        {"units": 5, "activation": "relu", "init": "he", "batchnorm": True},
+        {"units": 3, "activation": "maxout", "pieces": 3},
+        {"units": 4, "activation": "sigmoid", "dropout": 0.3},
+        {"units": 2, "activation": "leaky_relu"},
+        {"units": 2, "activation": "linear", "init": "uniform"},
+    ]
     s = small(**{"model.layers": layers, "model.loss": "svm", "optim.optimizer": "rmsprop"})
     names = [type(m).__name__ for m in s.model]
     assert names[:4] == ["FeatureMap", "Linear", "BatchNorm1d", "ReLU"] and "Maxout" in names and "Dropout" in names
@@ -90,8 +96,13 @@ def test_model_editor_layers_activations_maxout_batchnorm_dropout():
 
 @pytest.mark.parametrize("opt", C.OPTIMIZERS)
 def test_every_optimizer_trains(opt):
-    s = small(**{"optim.optimizer": opt, "optim.lr": 0.01 if opt in ("adam", "rmsprop") else 0.05,
-                 "model.loss": "cross_entropy"})
+    s = small(
+        **{
+            "optim.optimizer": opt,
+            "optim.lr": 0.01 if opt in ("adam", "rmsprop") else 0.05,
+            "model.loss": "cross_entropy",
+        }
+    )
     s.step(40)
     assert type(s.optimizer).__name__ in ("SGD", "Adagrad", "RMSprop", "Adam")
     assert np.isfinite(s.frame(views=False)["metrics"]["train_loss"])
@@ -102,8 +113,19 @@ def test_live_changes_keep_the_weights_structural_changes_rebuild_with_the_same_
     s.step(50)
     w = s.net.linears[0].weight.data.copy()
     gen = s.generation
-    s.apply({"cmd": "set", "settings": {"optim.lr": 0.2, "optim.batch_size": 7, "optim.l2": 0.01,
-                                        "data.noise": 0.3, "data.train_ratio": 0.6, "optim.schedule": "exponential"}})
+    s.apply(
+        {
+            "cmd": "set",
+            "settings": {
+                "optim.lr": 0.2,
+                "optim.batch_size": 7,
+                "optim.l2": 0.01,
+                "data.noise": 0.3,
+                "data.train_ratio": 0.6,
+                "optim.schedule": "exponential",
+            },
+        }
+    )
     assert s.generation == gen and s.step_count == 50
     np.testing.assert_array_equal(s.net.linears[0].weight.data, w)
     s.step(1)
@@ -148,9 +170,14 @@ def test_csv_round_trip_and_malformed_csv_leaves_the_session_as_it_was():
     np.testing.assert_allclose(np.sort(t.X, axis=0), np.sort(s.X, axis=0), atol=1e-5)
     assert t.train_mask.sum() == s.train_mask.sum()
     before = (t.X.copy(), t.weights_digest(), len(t.log))
-    for bad, msg in [("x1,x2,label\n1,2\n", "line 2 has 2 fields"), ("1,abc,0\n", "must be numbers"),
-                     ("1,2,5\n", "beyond the 2 classes"), ("9,0,1\n", "outside"), ("", "no data rows"),
-                     ("1,2,1,validation\n", "split")]:
+    for bad, msg in [
+        ("x1,x2,label\n1,2\n", "line 2 has 2 fields"),
+        ("1,abc,0\n", "must be numbers"),
+        ("1,2,5\n", "beyond the 2 classes"),
+        ("9,0,1\n", "outside"),
+        ("", "no data rows"),
+        ("1,2,1,validation\n", "split"),
+    ]:
         with pytest.raises(ValueError, match=msg):
             t.apply({"cmd": "import_csv", "text": bad})
     np.testing.assert_array_equal(t.X, before[0])
@@ -161,16 +188,20 @@ def test_bad_commands_and_settings_raise_and_change_nothing():
     s = small()
     s.step(5)
     snap = (copy.deepcopy(s.config), s.weights_digest(), len(s.log), s.step_count)
-    bad = [({"cmd": "set", "settings": {"optim.lr": -1}}, "optim.lr"),
-           ({"cmd": "set", "settings": {"optim.lr": 0.1, "data.classes": 9}}, "data.classes"),
-           ({"cmd": "set", "settings": {"optim.learning_rate": 0.1}}, "unknown setting"),
-           ({"cmd": "set", "settings": {"model.layers": [{"units": 0}]}}, "units"),
-           ({"cmd": "set", "settings": {"model.layers": [{"units": 3, "colour": 1}]}}, "unknown field"),
-           ({"cmd": "add_point", "x": 0, "y": 0, "label": 2}, "label"),
-           ({"cmd": "add_point", "x": 0, "y": 0, "label": 1, "size": 3}, "unknown field"),
-           ({"cmd": "add_point", "x": 100, "y": 0, "label": 1}, r"\[-6, 6\]"),
-           ({"cmd": "fly"}, "unknown command"), ({"cmd": "preset", "name": "nope"}, "unknown preset"),
-           ({"cmd": "select_unit", "layer": 7, "unit": 0}, "layer"), ("play", "dict")]
+    bad = [
+        ({"cmd": "set", "settings": {"optim.lr": -1}}, "optim.lr"),
+        ({"cmd": "set", "settings": {"optim.lr": 0.1, "data.classes": 9}}, "data.classes"),
+        ({"cmd": "set", "settings": {"optim.learning_rate": 0.1}}, "unknown setting"),
+        ({"cmd": "set", "settings": {"model.layers": [{"units": 0}]}}, "units"),
+        ({"cmd": "set", "settings": {"model.layers": [{"units": 3, "colour": 1}]}}, "unknown field"),
+        ({"cmd": "add_point", "x": 0, "y": 0, "label": 2}, "label"),
+        ({"cmd": "add_point", "x": 0, "y": 0, "label": 1, "size": 3}, "unknown field"),
+        ({"cmd": "add_point", "x": 100, "y": 0, "label": 1}, r"\[-6, 6\]"),
+        ({"cmd": "fly"}, "unknown command"),
+        ({"cmd": "preset", "name": "nope"}, "unknown preset"),
+        ({"cmd": "select_unit", "layer": 7, "unit": 0}, "layer"),
+        ("play", "dict"),
+    ]
     for cmd, msg in bad:
         with pytest.raises(ValueError, match=msg):
             s.apply(cmd)
@@ -188,8 +219,8 @@ def test_nan_guard_pauses_restores_and_says_why_in_the_monitors_words():
     assert "diverged" in f["message"] and "lower optim.lr" in f["message"]
     assert "exploded" in f["message"] or "the loss became" in f["message"]
     assert "[lr_too_high]" in f["message"] or "[nan_loss]" in f["message"]
-    assert all(np.isfinite(p.data).all() for p in s.model.parameters())   # last good weights
-    assert s.step(5) == 0                                                  # paused until changed
+    assert all(np.isfinite(p.data).all() for p in s.model.parameters())  # last good weights
+    assert s.step(5) == 0  # paused until changed
     with pytest.raises(ValueError, match="diverged"):
         s.apply({"cmd": "play"})
     s.apply({"cmd": "set", "settings": {"optim.lr": 0.01}})
@@ -233,8 +264,15 @@ def test_replay_gives_bitwise_identical_weights():
 
 
 def test_presets_load_and_each_states_its_claim():
-    assert {"tfp-default", "spiral-needs-width", "mse-vs-cross-entropy", "dead-relus", "l1-prunes",
-            "depth-folds-plane", "l2-smooths"} <= set(PRESETS)
+    assert {
+        "tfp-default",
+        "spiral-needs-width",
+        "mse-vs-cross-entropy",
+        "dead-relus",
+        "l1-prunes",
+        "depth-folds-plane",
+        "l2-smooths",
+    } <= set(PRESETS)
     for name in PRESETS:
         s = Session(preset=name)
         n = s.step(3)
@@ -292,13 +330,22 @@ def test_gauges_report_the_monitors_quantities():
 
 def test_exported_script_retrains_to_the_same_weights_and_checkpoint_loads(tmp_path):
     from nnlab.playground.export import checkpoint_bytes, python_script
-    s = small(**{"model.layers": [{"units": 5, "activation": "relu", "dropout": 0.1}], "model.loss": "cross_entropy",
-                 "optim.optimizer": "adam", "optim.lr": 0.01, "optim.l2": 0.001})
+
+    s = small(
+        **{
+            "model.layers": [{"units": 5, "activation": "relu", "dropout": 0.1}],
+            "model.loss": "cross_entropy",
+            "optim.optimizer": "adam",
+            "optim.lr": 0.01,
+            "optim.l2": 0.001,
+        }
+    )
     s.step(60)
     script = tmp_path / "m.py"
     script.write_text(python_script(s))
-    r = subprocess.run([sys.executable, str(script), "--save", str(tmp_path / "m.npz")], capture_output=True,
-                       text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, str(script), "--save", str(tmp_path / "m.npz")], capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 0, r.stderr
     assert "test loss" in r.stdout
     retrained = nnlab.load(tmp_path / "m.npz").model.state_dict()

@@ -2,6 +2,7 @@
 subset of nnlab's bundled MNIST digits, ``CIFAR10`` random 3x32x32 images, the MNIST pickle of
 "What is torch.nn really?" is written from the bundled digits; ``requests`` and ``IPython`` are
 never reached for data. Tensors come from the library the program runs on."""
+
 from __future__ import annotations
 
 import gzip
@@ -17,6 +18,7 @@ SIZES = {"mnist_train": 512, "mnist_test": 256, "cifar_train": 64, "cifar_test":
 def _digits():
     """The bundled digits in a fixed shuffled order (the file is grouped by class)."""
     from nnlab.data import load_mnist5k
+
     X, y = load_mnist5k()
     order = np.random.default_rng(0).permutation(len(y))
     return X[order], y[order]
@@ -25,9 +27,11 @@ def _digits():
 def _lib(lib):
     if lib == "torch":
         import torch
+
         return torch, torch.utils.data.TensorDataset, torch.from_numpy
     import nnlab
     import nnlab.utils.data as data
+
     return nnlab, data.TensorDataset, nnlab.from_numpy
 
 
@@ -66,6 +70,7 @@ def _mnist(lib):
         n_tr, n_te = SIZES["mnist_train"], SIZES["mnist_test"]
         sl = slice(0, n_tr) if train else slice(4000, 4000 + n_te)
         return _dataset(lib, X[sl], y[sl], transform)
+
     return MNIST
 
 
@@ -76,6 +81,7 @@ def _cifar(lib):
         X = rng.random((n, 3, 32, 32), dtype=np.float32)
         y = rng.integers(0, 10, n)
         return _dataset(lib, X, y, transform)
+
     return CIFAR10
 
 
@@ -102,20 +108,27 @@ def module(name: str, lib: str):
     elif name == "d2l":
         m.torch = module("d2l.torch", lib)
     elif name == "d2l.torch":
+
         def load_data_fashion_mnist(batch_size, resize=None):
             _, TensorDataset, from_numpy = _lib(lib)
             X, y = _digits()
-            DataLoader = (__import__("torch").utils.data.DataLoader if lib == "torch"
-                          else __import__("nnlab.utils.data", fromlist=["DataLoader"]).DataLoader)
+            DataLoader = (
+                __import__("torch").utils.data.DataLoader
+                if lib == "torch"
+                else __import__("nnlab.utils.data", fromlist=["DataLoader"]).DataLoader
+            )
             # an epoch of 12,000 examples (the 4,000 training digits three times): the book's
             # closing asserts (loss < 0.5, accuracy > 0.7 after 10 epochs) assume ~60,000
             train = TensorDataset(from_numpy(np.tile(X[:4000], (3, 1, 1, 1))), from_numpy(np.tile(y[:4000], 3)))
             test = TensorDataset(from_numpy(X[4000:4500]), from_numpy(y[4000:4500]))
             return DataLoader(train, batch_size, shuffle=True), DataLoader(test, batch_size, shuffle=False)
+
         m.load_data_fashion_mnist = load_data_fashion_mnist
     elif name == "requests":
+
         def get(url, *a, **k):
             raise AssertionError(f"the test must not download {url}")
+
         m.get = get
     return m
 
@@ -124,8 +137,11 @@ def write_mnist_pickle(root: Path, n_train=3000, n_valid=500) -> None:
     """``data/mnist/mnist.pkl.gz`` as the nn tutorial expects: ((x, y), (x, y), (x, y)), x (N, 784)."""
     X, y = _digits()
     X = X.reshape(len(X), 784)
-    parts = ((X[:n_train], y[:n_train]), (X[n_train:n_train + n_valid], y[n_train:n_train + n_valid]),
-             (X[:0], y[:0]))
+    parts = (
+        (X[:n_train], y[:n_train]),
+        (X[n_train : n_train + n_valid], y[n_train : n_train + n_valid]),
+        (X[:0], y[:0]),
+    )
     path = root / "data" / "mnist"
     path.mkdir(parents=True, exist_ok=True)
     with gzip.open(path / "mnist.pkl.gz", "wb") as f:

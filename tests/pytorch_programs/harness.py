@@ -6,6 +6,7 @@ data packages (``torchvision``, ``requests``, ``IPython``) to the local stand-in
 ``data_sources``: bundled MNIST digits and random CIFAR-sized images instead of downloads. The
 program text itself is executed unchanged.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -35,6 +36,7 @@ def _nnlab_torch():
     """``nnlab`` as the program sees it. Until ``nnlab.save`` takes state_dicts, save/load of a
     plain dict go through an .npz file (the programs only save and reload their own weights)."""
     import nnlab
+
     try:
         nnlab.save({"probe": np.zeros(1, np.float32)}, os.devnull)
         return nnlab
@@ -64,6 +66,7 @@ def run(text: str, lib: str = "nnlab", *, argv=None, cwd=None, name: str = "__ma
     torch_mod = _nnlab_torch() if lib == "nnlab" else None
     if lib == "torch":  # one thread: the reference runs are tiny, and threads fight on a busy host
         import torch
+
         torch.set_num_threads(1)
 
     def mapped_import(modname, globals=None, locals=None, fromlist=(), level=0):

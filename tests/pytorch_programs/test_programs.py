@@ -1,5 +1,6 @@
 """Public PyTorch programs run on nnlab with only their imports mapped (see harness.py), and,
 where PyTorch is installed and the randomness can be aligned, give PyTorch's numbers."""
+
 import re
 
 import matplotlib
@@ -21,26 +22,30 @@ def _losses(out):
 @pytest.fixture
 def aligned_randn(monkeypatch):
     """nnlab.randn and torch.randn draw the same float32 values (one NumPy stream each)."""
+
     def install(lib, seed=0):
         rng = np.random.default_rng(seed)
         if lib == "torch":
             import torch
+
             real = torch.randn
 
             def randn(*size, dtype=None, requires_grad=False, **kw):
                 shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
                 t = torch.from_numpy(rng.standard_normal(shape).astype(np.float32))
                 return t.to(dtype or torch.float32).requires_grad_(requires_grad)
+
             monkeypatch.setattr(torch, "randn", randn)
             return real
         real = nnlab.randn
 
         def randn(*size, dtype=None, requires_grad=False, **kw):
             shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
-            return nnlab.tensor(rng.standard_normal(shape).astype(np.float32), dtype=dtype,
-                                requires_grad=requires_grad)
+            return nnlab.tensor(rng.standard_normal(shape).astype(np.float32), dtype=dtype, requires_grad=requires_grad)
+
         monkeypatch.setattr(nnlab, "randn", randn)
         return real
+
     return install
 
 
@@ -51,7 +56,7 @@ def test_polynomial_autograd_manual_updates_train(aligned_randn):
     ns, out = run(programs.POLYNOMIAL_AUTOGRAD)
     losses = _losses(out)
     assert len(losses) == 20 and losses[-1] < 0.05 * losses[0], losses
-    assert losses[-1] < 50, losses                     # PyTorch's run ends near 9-10
+    assert losses[-1] < 50, losses  # PyTorch's run ends near 9-10
     assert out.splitlines()[-1].startswith("Result: y = ")
 
 
@@ -97,9 +102,22 @@ def test_cifar10_tutorial_runs(tmp_path):
 @pytest.mark.slow
 def test_mnist_example_trains_and_saves(tmp_path):
     nnlab.manual_seed(1)
-    ns, out = run(programs.MNIST_MAIN, argv=["main.py", "--epochs", "2", "--batch-size", "64",
-                                              "--test-batch-size", "128", "--log-interval", "4",
-                                              "--save-model"], cwd=tmp_path)
+    ns, out = run(
+        programs.MNIST_MAIN,
+        argv=[
+            "main.py",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "64",
+            "--test-batch-size",
+            "128",
+            "--log-interval",
+            "4",
+            "--save-model",
+        ],
+        cwd=tmp_path,
+    )
     tests = re.findall(r"Test set: Average loss: ([\d.]+), Accuracy: (\d+)/(\d+) \((\d+)%\)", out)
     assert len(tests) == 2, out
     assert int(tests[-1][2]) == data_sources.SIZES["mnist_test"]
@@ -114,9 +132,9 @@ def test_nn_tutorial_progression(tmp_path):
     nnlab.manual_seed(0)
     ns, out = run(programs.NN_TUTORIAL, cwd=tmp_path)
     vals = [float(v) for v in re.findall(r"^\d ([\d.]+)$", out, re.M)]
-    assert len(vals) == 10, out                     # five fits of two epochs print val_loss
-    assert vals[0] < 0.7 and vals[1] < 0.7, vals    # the logistic model (chance: ln 10 = 2.30)
-    assert all(v < 2.1 for v in vals[2:]) and min(vals[2:]) < 1.6, vals   # the CNNs, 2 epochs
+    assert len(vals) == 10, out  # five fits of two epochs print val_loss
+    assert vals[0] < 0.7 and vals[1] < 0.7, vals  # the logistic model (chance: ln 10 = 2.30)
+    assert all(v < 2.1 for v in vals[2:]) and min(vals[2:]) < 1.6, vals  # the CNNs, 2 epochs
     loss = ns["loss_func"](ns["model"](ns["x_valid"].view(-1, 1, 28, 28)), ns["y_valid"]).item()
     assert loss == pytest.approx(vals[-1], rel=1e-4)  # the last fit's model, evaluated directly
 
@@ -124,6 +142,6 @@ def test_nn_tutorial_progression(tmp_path):
 @pytest.mark.slow
 def test_d2l_mlp_from_scratch():
     nnlab.manual_seed(0)
-    ns, _ = run(programs.D2L_MLP_SCRATCH)         # train_ch3 asserts loss < 0.5, accuracies > 0.7
+    ns, _ = run(programs.D2L_MLP_SCRATCH)  # train_ch3 asserts loss < 0.5, accuracies > 0.7
     history = ns["history"]
     assert len(history) == 10 and history[-1][0] < history[0][0]

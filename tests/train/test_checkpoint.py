@@ -12,8 +12,15 @@ import pytest
 
 import nnlab
 from nnlab.data import Standardize
-from nnlab.train import (Callback, CheckpointError, EarlyStopping, LearningRateScheduler, ModelCheckpoint,
-                         ReduceLROnPlateau, TrainingInterrupted)
+from nnlab.train import (
+    Callback,
+    CheckpointError,
+    EarlyStopping,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+    TrainingInterrupted,
+)
 from nnlab.train import checkpoint as ckpt
 from train_helpers import assert_bitwise_equal, make_trainer, weights
 
@@ -43,11 +50,13 @@ class Raise(Callback):
 
 def _callbacks(path, raiser=None):
     """Stateful callbacks on both sides of the interruption point."""
-    return [LearningRateScheduler(lambda e: 0.02 * 0.9 ** e),
-            ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1),
-            raiser or Raise(),
-            EarlyStopping(monitor="val_accuracy", patience=100, restore_best_weights=True),
-            ModelCheckpoint(path)]
+    return [
+        LearningRateScheduler(lambda e: 0.02 * 0.9**e),
+        ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1),
+        raiser or Raise(),
+        EarlyStopping(monitor="val_accuracy", patience=100, restore_best_weights=True),
+        ModelCheckpoint(path),
+    ]
 
 
 def _run(spiral, path, raiser=None, resume=None):
@@ -62,8 +71,11 @@ def reference(spiral, tmp_path_factory):
     return weights(t.model), t.history
 
 
-@pytest.mark.parametrize("raiser", [Raise(epoch=2), Raise(step=17), Raise(step=21, sig=True), Raise(epoch=0, sig=True)],
-                         ids=["epoch-end", "mid-epoch", "sigint-mid-epoch", "sigint-epoch-end"])
+@pytest.mark.parametrize(
+    "raiser",
+    [Raise(epoch=2), Raise(step=17), Raise(step=21, sig=True), Raise(epoch=0, sig=True)],
+    ids=["epoch-end", "mid-epoch", "sigint-mid-epoch", "sigint-epoch-end"],
+)
 def test_interrupted_then_resumed_equals_uninterrupted_bitwise(spiral, tmp_path, reference, raiser):
     ref_w, ref_h = reference
     path = tmp_path / "ck.npz"
@@ -117,8 +129,9 @@ def test_resume_after_sigkill_equals_uninterrupted(spiral, tmp_path, reference):
         t = T.make_trainer(seed=1, callbacks=cbs)
         t.fit(s.train, s.dev, epochs=T.EPOCHS, batch_size=T.BATCH)
     """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                          cwd=str(Path(__file__).parent))
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=str(Path(__file__).parent)
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert ckpt.read_checkpoint(path)["train_state"]["epoch"] == 2
     t = make_trainer(seed=1, callbacks=_callbacks(path) + [Callback()])
@@ -134,6 +147,7 @@ def test_save_load_model_round_trip(spiral, tmp_path):
     assert type(ck.model) is type(t.model) and not ck.model.training
     assert_bitwise_equal(weights(ck.model), weights(t.model))  # BN running stats included
     from nnlab.train import predict
+
     assert np.array_equal(predict(ck.model, spiral.test.X), predict(t.model, spiral.test.X))
     assert repr(ck.model) == repr(t.model)
 
@@ -155,6 +169,7 @@ def test_training_checkpoint_holds_everything(spiral, tmp_path):
     with zipfile.ZipFile(path) as z:  # data only: nothing pickled
         assert all(n.endswith(".npy") for n in z.namelist())
     from nnlab.train import predict
+
     assert np.array_equal(t.predict(spiral.test.X), predict(ck.model, ck.preprocessor.transform(spiral.test.X)))
 
 
@@ -169,6 +184,7 @@ def test_atomic_write_keeps_the_previous_checkpoint(spiral, tmp_path, monkeypatc
     def crash(f, **arrays):  # dies halfway through writing
         f.write(b"PK\x03\x04 half a zip")
         raise OSError("disk full")
+
     monkeypatch.setattr(ckpt.np, "savez", crash)
     with pytest.raises(OSError, match="disk full"):
         t.save_checkpoint(path)
@@ -217,13 +233,20 @@ def test_resume_with_other_batch_size_is_refused(spiral, tmp_path):
 
 def test_encode_decode_round_trip():
     arrays = []
-    obj = {"a": np.arange(3), 1: "int key", "t": (1, 2.5, None), "n": float("nan"), "big": 2 ** 100,
-           "nested": [{"x": np.float32(1.5)}], "__ndarray__": "reserved name"}
+    obj = {
+        "a": np.arange(3),
+        1: "int key",
+        "t": (1, 2.5, None),
+        "n": float("nan"),
+        "big": 2**100,
+        "nested": [{"x": np.float32(1.5)}],
+        "__ndarray__": "reserved name",
+    }
     enc = ckpt.encode(obj, arrays)
     json.dumps(enc)
     dec = ckpt.decode(json.loads(json.dumps(enc)), lambda i: arrays[i])
     assert np.array_equal(dec["a"], obj["a"]) and dec[1] == "int key" and dec["t"] == (1, 2.5, None)
-    assert np.isnan(dec["n"]) and dec["big"] == 2 ** 100 and dec["nested"] == [{"x": 1.5}]
+    assert np.isnan(dec["n"]) and dec["big"] == 2**100 and dec["nested"] == [{"x": 1.5}]
     assert dec["__ndarray__"] == "reserved name"
     with pytest.raises(TypeError, match="cannot store"):
         ckpt.encode({"f": lambda: 0}, [])
@@ -231,6 +254,7 @@ def test_encode_decode_round_trip():
 
 def test_model_without_config_uses_builder(tmp_path):
     from nnlab.train.models import recipe
+
     r = recipe("mlp", (1, 8, 8), 10, hidden=[16])
     path = ckpt.save(r.model, tmp_path / "m.npz", builder=r.builder)
     payload = ckpt.read_checkpoint(path)

@@ -46,8 +46,17 @@ def _loss_drop_at(lr, X, y, steps=30, seed=0):
 
 def test_suggestion_lies_where_the_loss_falls_fastest():
     X, y = _problem()
-    res = lr_find(_model, nn.CrossEntropyLoss(), (X, y), optimizer=_sgd, start_lr=1e-4, end_lr=100.0,
-                  num_steps=200, batch_size=32, seeds=(0, 1, 2))
+    res = lr_find(
+        _model,
+        nn.CrossEntropyLoss(),
+        (X, y),
+        optimizer=_sgd,
+        start_lr=1e-4,
+        end_lr=100.0,
+        num_steps=200,
+        batch_size=32,
+        seeds=(0, 1, 2),
+    )
     assert len(res.suggestions) == 3 and res.spread[0] <= res.suggestion <= res.spread[1]
     assert res.log10_std < 1.0  # the seeds agree to within a decade
     # Fixed-lr runs on a grid: the "fast" range is where the loss drops by at least half the best drop.

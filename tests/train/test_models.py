@@ -1,4 +1,5 @@
 """The training recipes behind ``nnlab train``: models built for training start at chance loss."""
+
 import numpy as np
 import pytest
 
@@ -25,9 +26,27 @@ def test_kan_model_trains_on_a_2d_task_and_its_checkpoint_reloads(tmp_path, caps
     """``nnlab train --model kan`` on the spiral: KANLinear layers through the trainer, the
     checkpoint rebuilds them from their config, and evaluation reproduces the accuracy."""
     from nnlab.cli.main import main
+
     out = tmp_path / "kan"
-    assert main(["train", "--model", "kan", "--data", "spiral", "--epochs", "8", "--quiet", "--no-report",
-                 "--no-monitors", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "kan",
+                "--data",
+                "spiral",
+                "--epochs",
+                "8",
+                "--quiet",
+                "--no-report",
+                "--no-monitors",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["evaluate", str(out)]) == 0
     text = capsys.readouterr().out

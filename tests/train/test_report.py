@@ -10,6 +10,7 @@ from nnlab.train import Trainer
 
 def _nontrivial_png(path):
     from PIL import Image
+
     assert path.is_file() and path.stat().st_size > 3000, path
     a = np.asarray(Image.open(path).convert("L"), dtype=np.float64)
     assert min(a.shape) > 100 and a.std() > 5, path
@@ -20,16 +21,18 @@ def trained():
     splits = load_dataset("digits8x8", seed=0)
     nnlab.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
-    t = Trainer(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01),
-                regularizer=nn.Regularizer(l2=1e-3))
+    t = Trainer(
+        model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01), regularizer=nn.Regularizer(l2=1e-3)
+    )
     t.fit(splits.train, splits.dev, epochs=3, batch_size=64)
     return t, splits
 
 
 def test_report_renders_every_picture(trained, tmp_path):
     t, splits = trained
-    path = write_report(tmp_path, trainer=t, splits=splits, metrics={"test_accuracy": 0.9, "test_loss": 0.3},
-                        config={"lr": 0.01})
+    path = write_report(
+        tmp_path, trainer=t, splits=splits, metrics={"test_accuracy": 0.9, "test_loss": 0.3}, config={"lr": 0.01}
+    )
     html = (tmp_path / "report.html").read_text()
     assert path.endswith("report.html") and html.startswith("<!doctype html>") and html.rstrip().endswith("</html>")
     for png in ("loss.png", "accuracy.png", "confusion.png", "misclassified.png", "weights.png"):
@@ -40,6 +43,7 @@ def test_report_renders_every_picture(trained, tmp_path):
 
 def test_first_layer_weights_are_unit_templates(trained):
     from nnlab.report.plots import first_layer_weights
+
     t, splits = trained
     images, title = first_layer_weights(t.model, splits.input_shape)
     assert images.shape == (32, 1, 8, 8)
@@ -51,6 +55,7 @@ def test_sections_can_be_added(trained, tmp_path):
 
     def extra(run_dir, trainer, s):
         return [Section("Extra", text="from a provider <b>escaped</b>")]
+
     register_section(extra)
     try:
         write_report(tmp_path, trainer=t, splits=splits)
@@ -74,6 +79,7 @@ def test_a_run_without_any_finished_epoch_still_draws(tmp_path):
     from pathlib import Path
     from nnlab.report.plots import plot_accuracy, plot_loss
     from nnlab.train import History
+
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "no artists with labels" legend warning
         _nontrivial_png(Path(plot_accuracy(History(), tmp_path / "a.png")))

@@ -1,10 +1,16 @@
-
 import numpy as np
 import pytest
 
 from nnlab import nn
-from nnlab.train import (Callback, CSVLogger, EarlyStopping, JSONLogger, LambdaCallback, LearningRateScheduler,
-                         ReduceLROnPlateau)
+from nnlab.train import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    JSONLogger,
+    LambdaCallback,
+    LearningRateScheduler,
+    ReduceLROnPlateau,
+)
 from nnlab.train.metrics import accuracy, confusion_matrix, ema_smooth
 from train_helpers import make_trainer, weights
 
@@ -13,16 +19,30 @@ class Recorder(Callback):
     def __init__(self):
         self.calls = []
 
-    def on_train_begin(self, logs=None): self.calls.append("train_begin")
-    def on_train_end(self, logs=None): self.calls.append("train_end")
-    def on_epoch_begin(self, epoch, logs=None): self.calls.append(f"epoch_begin{epoch}")
+    def on_train_begin(self, logs=None):
+        self.calls.append("train_begin")
+
+    def on_train_end(self, logs=None):
+        self.calls.append("train_end")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.calls.append(f"epoch_begin{epoch}")
+
     def on_epoch_end(self, epoch, logs=None):
         self.calls.append(f"epoch_end{epoch}")
         self.last_logs = dict(logs)
-    def on_train_batch_begin(self, batch, logs=None): self.calls.append(f"b{batch}")
-    def on_train_batch_end(self, batch, logs=None): self.calls.append(f"/b{batch}")
-    def on_test_begin(self, logs=None): self.calls.append("test_begin")
-    def on_test_end(self, logs=None): self.calls.append("test_end")
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.calls.append(f"b{batch}")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.calls.append(f"/b{batch}")
+
+    def on_test_begin(self, logs=None):
+        self.calls.append("test_begin")
+
+    def on_test_end(self, logs=None):
+        self.calls.append("test_end")
 
 
 def test_hooks_are_called_in_keras_order(spiral):
@@ -50,7 +70,7 @@ def test_logs_history_and_separate_regularization_loss(spiral):
     # The epoch's data loss is the size-weighted mean of the iteration losses (no reg term in it).
     n = len(spiral.train)
     sizes = [16] * (n // 16) + ([n % 16] if n % 16 else [])
-    last = np.asarray(h.iterations["loss"][-len(sizes):])
+    last = np.asarray(h.iterations["loss"][-len(sizes) :])
     assert h.history["loss"][-1] == pytest.approx(float(np.dot(last, sizes) / n), rel=1e-6)
     # The dev figures are what evaluate() reports.
     ev = t.evaluate(spiral.dev)
@@ -71,6 +91,7 @@ def test_stop_training_from_a_callback(spiral):
     def stop(epoch, logs):
         if epoch == 1:
             t.stop_training = True
+
     t = make_trainer(callbacks=[LambdaCallback(on_epoch_end=stop)])
     h = t.fit(spiral.train, epochs=10, batch_size=32)
     assert h.epoch == [0, 1]
@@ -88,6 +109,7 @@ def test_early_stopping_restores_the_best_weights(spiral):
 
     def keep(epoch, logs):
         snapshots[epoch] = (logs["val_loss"], weights(t.model))
+
     # A learning rate high enough that the dev loss goes up and down.
     es = EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
     t = make_trainer(lr=0.3, callbacks=[LambdaCallback(on_epoch_end=keep), es])
@@ -123,15 +145,23 @@ def test_missing_monitor_warns_with_available_keys(spiral):
 
 def test_learning_rate_scheduler_per_epoch_and_per_step(spiral):
     from nnlab.optim.schedules import StepLR
+
     lrs = []
-    t = make_trainer(callbacks=[LearningRateScheduler(StepLR(0.1, step_size=1, gamma=0.5)),
-                                LambdaCallback(on_epoch_end=lambda e, logs: lrs.append(logs["lr"]))])
+    t = make_trainer(
+        callbacks=[
+            LearningRateScheduler(StepLR(0.1, step_size=1, gamma=0.5)),
+            LambdaCallback(on_epoch_end=lambda e, logs: lrs.append(logs["lr"])),
+        ]
+    )
     t.fit(spiral.train, epochs=3, batch_size=32)
     assert lrs == pytest.approx([0.1, 0.05, 0.025])
     seen = []
-    t = make_trainer(callbacks=[LearningRateScheduler(lambda step: 0.01 * (step + 1), interval="step"),
-                                LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(
-                                    t.optimizer.param_groups[0]["lr"]))])
+    t = make_trainer(
+        callbacks=[
+            LearningRateScheduler(lambda step: 0.01 * (step + 1), interval="step"),
+            LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(t.optimizer.param_groups[0]["lr"])),
+        ]
+    )
     t.fit(spiral.train, epochs=1, batch_size=32)
     assert seen == pytest.approx([0.01, 0.02, 0.03, 0.04])
 
@@ -153,6 +183,7 @@ def test_csv_and_json_loggers(spiral, tmp_path):
     assert lines[0].split(",")[:3] == ["epoch", "loss", "reg_loss"] and "val_accuracy" in lines[0]
     assert len(lines) == 4 and lines[-1].startswith("3,")
     import json
+
     doc = json.loads((tmp_path / "m.json").read_text())
     assert doc["epoch"] == [1, 2, 3] and len(doc["iterations"]["loss"]) == t.global_step
     assert doc["val_accuracy"] == pytest.approx(t.history.history["val_accuracy"])
@@ -199,6 +230,7 @@ def test_metrics_helpers():
 def test_progress_bar_when_enabled_and_silent_otherwise(spiral):
     import io
     from nnlab.train import ProgressBar
+
     buf = io.StringIO()
     t = make_trainer(callbacks=[ProgressBar(enabled=True, file=buf)])
     t.fit(spiral.train, spiral.dev, epochs=2, batch_size=32)
@@ -212,6 +244,7 @@ def test_progress_bar_when_enabled_and_silent_otherwise(spiral):
 
 def test_model_checkpoint_names_best_only_and_step_interval(spiral, tmp_path):
     from nnlab.train import ModelCheckpoint, load
+
     every = ModelCheckpoint(tmp_path / "e{epoch}.npz")
     best = ModelCheckpoint(tmp_path / "best.npz", monitor="val_loss", save_best_only=True)
     steps = ModelCheckpoint(tmp_path / "s{step}.npz", every_n_epochs=100, every_n_steps=5)
@@ -229,6 +262,7 @@ def test_model_checkpoint_names_best_only_and_step_interval(spiral, tmp_path):
 
 def test_preprocessing_is_fitted_on_the_training_split_only(spiral):
     from nnlab.data import Standardize
+
     t = make_trainer()
     t.preprocessor = Standardize()
     t.fit(spiral.train, spiral.dev, epochs=1, batch_size=32)
@@ -239,17 +273,19 @@ def test_preprocessing_is_fitted_on_the_training_split_only(spiral):
     with pytest.raises(ValueError, match="training split only"):
         t2.fit(spiral.dev, epochs=1)
     from nnlab.data import DataLoader
+
     with pytest.raises(ValueError, match="not a DataLoader"):  # its batches would skip the preprocessing
         t2.fit(DataLoader(spiral.train), spiral.dev, epochs=1)
 
 
 def test_scheduler_bound_to_the_optimizer_is_stepped_and_saved(spiral, tmp_path):
     from nnlab.optim.schedules import StepLR
+
     t = make_trainer(lr=0.1)
     sched = StepLR(t.optimizer, step_size=2, gamma=0.5)
     cb = LearningRateScheduler(sched, interval="step")
     t.fit(spiral.train, epochs=1, batch_size=16, callbacks=[cb])  # 7 steps
-    assert t.optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 ** 3)
+    assert t.optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**3)
     assert cb.state_dict()["schedule"]
 
 
@@ -257,6 +293,7 @@ def test_on_train_abort_gets_the_exception_and_it_propagates(spiral):
     """An exception inside fit reaches every on_train_abort (even after one of them fails), then
     the caller; on_train_end is not called."""
     from nnlab.train.callbacks import LambdaCallback
+
     seen, ended = [], []
 
     def boom(batch, logs):
@@ -266,10 +303,11 @@ def test_on_train_abort_gets_the_exception_and_it_propagates(spiral):
     def bad_abort(exc, logs):
         raise RuntimeError("writer failed")
 
-    cbs = [LambdaCallback(on_train_batch_end=boom),
-           LambdaCallback(on_train_abort=bad_abort),
-           LambdaCallback(on_train_abort=lambda exc, logs: seen.append(exc),
-                          on_train_end=lambda logs: ended.append(1))]
+    cbs = [
+        LambdaCallback(on_train_batch_end=boom),
+        LambdaCallback(on_train_abort=bad_abort),
+        LambdaCallback(on_train_abort=lambda exc, logs: seen.append(exc), on_train_end=lambda logs: ended.append(1)),
+    ]
     t = make_trainer(callbacks=cbs)
     with pytest.warns(RuntimeWarning, match="on_train_abort failed"):
         with pytest.raises(ArithmeticError, match="overflow in step"):

@@ -1,4 +1,5 @@
 """Small nets and trainers shared by the training tests."""
+
 import numpy as np
 
 import nnlab
@@ -20,6 +21,7 @@ def small_net(seed=0, dropout=0.2, batchnorm=True):
 
 def make_trainer(seed=0, callbacks=(), opt="adam", lr=0.02, regularizer=None, **net_kw):
     from nnlab.train import Trainer
+
     model = small_net(seed, **net_kw)
     if opt == "adam":
         o = optim.Adam(model.parameters(), lr=lr)

@@ -2,6 +2,7 @@
 
 Kept in a plain file so that worker processes can load them (``--objective FILE.py:NAME``).
 """
+
 import json
 import math
 import os
@@ -18,7 +19,7 @@ def bowl(params, epochs=1, trial_dir=None, seed=0):
 
 def one_important(params, epochs=1, trial_dir=None, seed=0):
     """Only x matters (a sharp peak at x = 0.37); y is noise in the space (Bergstra and Bengio)."""
-    return {"val_accuracy": math.exp(-((params["x"] - 0.37) / 0.05) ** 2)}
+    return {"val_accuracy": math.exp(-(((params["x"] - 0.37) / 0.05) ** 2))}
 
 
 def upper_edge(params, epochs=1, trial_dir=None, seed=0):
@@ -56,13 +57,19 @@ def tiny_digits(params, epochs=1, trial_dir=None, seed=0, n_train=1000):
     from nnlab import nn, optim
     from nnlab.data import load_dataset
     from nnlab.train import Trainer
+
     if "d" not in _DATA:
         _DATA["d"] = load_dataset("mnist5k", seed=0)
     d = _DATA["d"]
     nnlab.manual_seed(seed % 7)
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 10))
-    tr = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=params["lr"]),
-                 regularizer=nn.Regularizer(l2=params["l2"]), seed=0)
+    tr = Trainer(
+        model,
+        nn.CrossEntropyLoss(),
+        optim.SGD(model.parameters(), lr=params["lr"]),
+        regularizer=nn.Regularizer(l2=params["l2"]),
+        seed=0,
+    )
     with np.errstate(all="ignore"):
         tr.fit((d.train.X[:n_train], d.train.y[:n_train]), None, epochs=epochs, batch_size=50)
         res = tr.evaluate(d.dev)

@@ -1,5 +1,6 @@
 """Hyperparameter search: samplers, stages, boundary warning, resume after a kill, results files,
 workers against PostgreSQL."""
+
 import csv
 import json
 import os
@@ -29,8 +30,15 @@ REPO = HERE.parents[1]
 def _cli(args, env=None, **kw):
     e = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     e.update(env or {})
-    return subprocess.Popen([sys.executable, "-m", "nnlab", "tune", *args], env=e, cwd=str(REPO),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "nnlab", "tune", *args],
+        env=e,
+        cwd=str(REPO),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 def _mem(tmp_path, name, **kw):
@@ -46,11 +54,25 @@ def test_random_beats_grid_when_one_parameter_does_not_matter(tmp_path):
     space = ["x=uniform:0,1", "y=uniform:0,1"]
     rand, grid = [], []
     for seed in range(5):
-        rand.append(_mem(tmp_path, f"r{seed}", space=space, objective=objectives.one_important, trials=25,
-                         seed=seed).run().best["value"])
-        grid.append(_mem(tmp_path, f"g{seed}", space=space, objective=objectives.one_important, trials=25,
-                         sampler="grid", seed=seed).run().best["value"])
-    assert len(set(np.round(grid, 12))) == 1          # the grid is the same every time
+        rand.append(
+            _mem(tmp_path, f"r{seed}", space=space, objective=objectives.one_important, trials=25, seed=seed)
+            .run()
+            .best["value"]
+        )
+        grid.append(
+            _mem(
+                tmp_path,
+                f"g{seed}",
+                space=space,
+                objective=objectives.one_important,
+                trials=25,
+                sampler="grid",
+                seed=seed,
+            )
+            .run()
+            .best["value"]
+        )
+    assert len(set(np.round(grid, 12))) == 1  # the grid is the same every time
     assert sum(r > g for r, g in zip(rand, grid)) >= 4, (rand, grid)
     assert np.mean(rand) > np.mean(grid) + 0.3
 
@@ -59,11 +81,13 @@ def test_random_search_samples_log_ranges_log_uniformly(tmp_path):
     """Through the whole search (sampler seed 0): log10(lr) is uniform on [-6, 1] (KS test) and
     lr itself is far from uniform; a uniform range stays uniform on its own scale."""
     from scipy import stats
+
     seen = []
 
     def record(params, epochs=1, trial_dir=None, seed=0):
         seen.append(dict(params))
         return 0.0
+
     _mem(tmp_path, "u", space=["lr=log:1e-6,10", "keep=uniform:0.2,1"], objective=record, trials=300).run()
     lr = np.array([p["lr"] for p in seen])
     keep = np.array([p["keep"] for p in seen])
@@ -75,16 +99,29 @@ def test_random_search_samples_log_ranges_log_uniformly(tmp_path):
 
 
 def test_grid_visits_every_point_once(tmp_path):
-    r = _mem(tmp_path, "g", space=["lr=log:1e-4,1e-1", "l2=log:1e-6,1e-2"], objective=objectives.bowl, trials=9,
-             sampler="grid").run()
+    r = _mem(
+        tmp_path,
+        "g",
+        space=["lr=log:1e-4,1e-1", "l2=log:1e-6,1e-2"],
+        objective=objectives.bowl,
+        trials=9,
+        sampler="grid",
+    ).run()
     pts = {(round(row["lr"], 12), round(row["l2"], 12)) for row in r.rows}
     assert len(r.rows) == 9 and len(pts) == 9
-    assert {p[0] for p in pts} == {round(v, 12) for v in (1e-4, 10 ** -2.5, 1e-1)}
+    assert {p[0] for p in pts} == {round(v, 12) for v in (1e-4, 10**-2.5, 1e-1)}
 
 
 def test_tpe_sampler_runs_and_improves_on_its_start(tmp_path):
-    r = _mem(tmp_path, "t", space=["lr=log:1e-5,1", "l2=log:1e-6,1e-2"], objective=objectives.bowl, trials=30,
-             sampler="tpe", seed=1).run()
+    r = _mem(
+        tmp_path,
+        "t",
+        space=["lr=log:1e-5,1", "l2=log:1e-6,1e-2"],
+        objective=objectives.bowl,
+        trials=30,
+        sampler="tpe",
+        seed=1,
+    ).run()
     by_trial = sorted(r.rows, key=lambda row: row["trial"])
     first, last = by_trial[:10], by_trial[10:]
     assert max(row["val_accuracy"] for row in last) >= max(row["val_accuracy"] for row in first)
@@ -95,8 +132,15 @@ def test_tpe_sampler_runs_and_improves_on_its_start(tmp_path):
 # Coarse to fine
 # ------------------------------------------------------------------------------------------
 def test_stages_promote_the_best_fraction_with_more_epochs(tmp_path):
-    r = _mem(tmp_path, "s", space=["lr=log:1e-5,1", "l2=log:1e-6,1e-2"], objective=objectives.bowl, trials=9,
-             stages="1,4", keep=1 / 3).run()
+    r = _mem(
+        tmp_path,
+        "s",
+        space=["lr=log:1e-5,1", "l2=log:1e-6,1e-2"],
+        objective=objectives.bowl,
+        trials=9,
+        stages="1,4",
+        keep=1 / 3,
+    ).run()
     s1 = [row for row in r.rows if row["stage"] == 1]
     s2 = [row for row in r.rows if row["stage"] == 2]
     assert len(s1) == 9 and len(s2) == 3
@@ -110,20 +154,38 @@ def test_stages_promote_the_best_fraction_with_more_epochs(tmp_path):
 
 def test_three_stages_one_then_five_then_many_epochs(tmp_path):
     """The notes' schedule: everything for 1 epoch, the best third for 5, the best of those for 20."""
-    r = _mem(tmp_path, "s3", space=["lr=log:1e-6,1", "l2=log:1e-6,1e-2"], objective=objectives.bowl, trials=9,
-             stages="1,5,20").run()
+    r = _mem(
+        tmp_path,
+        "s3",
+        space=["lr=log:1e-6,1", "l2=log:1e-6,1e-2"],
+        objective=objectives.bowl,
+        trials=9,
+        stages="1,5,20",
+    ).run()
     by_stage = {k: [row for row in r.rows if row["stage"] == k] for k in (1, 2, 3)}
     assert [len(v) for v in by_stage.values()] == [9, 3, 1]
     assert [{row["epochs"] for row in v} for v in by_stage.values()] == [{1}, {5}, {20}]
     best2 = max(by_stage[2], key=lambda row: row["val_accuracy"])
     assert (by_stage[3][0]["lr"], by_stage[3][0]["l2"]) == (best2["lr"], best2["l2"])
-    assert r.best["epochs"] == 20 and json.loads((tmp_path / "s3" / "best.json").read_text())["trials"] == \
-        {"stage1": 9, "stage2": 3, "stage3": 1}
+    assert r.best["epochs"] == 20 and json.loads((tmp_path / "s3" / "best.json").read_text())["trials"] == {
+        "stage1": 9,
+        "stage2": 3,
+        "stage3": 1,
+    }
 
 
 def test_narrowed_stage_samples_fresh_points_near_the_best(tmp_path):
-    r = _mem(tmp_path, "n", space=["lr=log:1e-6,1", "l2=log:1e-6,1e-2"], objective=objectives.bowl, trials=12,
-             stages="1,2", keep=0.25, narrow=True, seed=3).run()
+    r = _mem(
+        tmp_path,
+        "n",
+        space=["lr=log:1e-6,1", "l2=log:1e-6,1e-2"],
+        objective=objectives.bowl,
+        trials=12,
+        stages="1,2",
+        keep=0.25,
+        narrow=True,
+        seed=3,
+    ).run()
     s1 = sorted((row for row in r.rows if row["stage"] == 1), key=lambda row: -row["val_accuracy"])
     s2 = [row for row in r.rows if row["stage"] == 2]
     assert len(s2) == 6  # 3 promoted + 3 fresh
@@ -132,7 +194,7 @@ def test_narrowed_stage_samples_fresh_points_near_the_best(tmp_path):
     fresh = [row for row in s2 if (row["lr"], row["l2"]) not in {(k["lr"], k["l2"]) for k in kept}]
     assert len(fresh) == 3
     # Narrowed range: the kept span plus 10% of the full (log) width on each side.
-    pad = 10 ** 0.6
+    pad = 10**0.6
     assert all(lr_lo / pad <= row["lr"] <= lr_hi * pad for row in fresh)
 
 
@@ -140,25 +202,33 @@ def test_narrowed_stage_samples_fresh_points_near_the_best(tmp_path):
 # Boundary warning
 # ------------------------------------------------------------------------------------------
 def test_boundary_warning_fires_at_the_edge_and_names_parameter_and_side(tmp_path):
-    r = _mem(tmp_path, "edge", space=["lr=log:1e-4,1e-1", "dropout=uniform:0,0.5"],
-             objective=objectives.upper_edge, trials=25).run()
+    r = _mem(
+        tmp_path,
+        "edge",
+        space=["lr=log:1e-4,1e-1", "dropout=uniform:0,0.5"],
+        objective=objectives.upper_edge,
+        trials=25,
+    ).run()
     assert len(r.warnings) == 1, r.warnings
     assert r.warnings[0].startswith("lr:") and "upper edge" in r.warnings[0] and "0.1" in r.warnings[0]
     assert r.best["warnings"] == r.warnings
 
 
 def test_boundary_warning_quiet_when_the_best_is_inside(tmp_path):
-    r = _mem(tmp_path, "inside", space=["lr=log:1e-5,1", "l2=log:1e-7,1e-1"], objective=objectives.bowl,
-             trials=25).run()
+    r = _mem(
+        tmp_path, "inside", space=["lr=log:1e-5,1", "l2=log:1e-7,1e-1"], objective=objectives.bowl, trials=25
+    ).run()
     assert r.warnings == []
 
 
 def test_boundary_warning_lower_edge_from_rows():
     space = default_space()
-    rows = [{"lr": 1.1e-4, "l2": 1e-4, "dropout": 0.3, "val_accuracy": 0.95},
-            {"lr": 1.3e-4, "l2": 3e-5, "dropout": 0.2, "val_accuracy": 0.94},
-            {"lr": 2e-2, "l2": 1e-3, "dropout": 0.1, "val_accuracy": 0.80},
-            {"lr": 1.2e-4, "l2": 1e-3, "dropout": 0.4, "val_accuracy": 0.93}]
+    rows = [
+        {"lr": 1.1e-4, "l2": 1e-4, "dropout": 0.3, "val_accuracy": 0.95},
+        {"lr": 1.3e-4, "l2": 3e-5, "dropout": 0.2, "val_accuracy": 0.94},
+        {"lr": 2e-2, "l2": 1e-3, "dropout": 0.1, "val_accuracy": 0.80},
+        {"lr": 1.2e-4, "l2": 1e-3, "dropout": 0.4, "val_accuracy": 0.93},
+    ]
     w = boundary_warnings(rows, space)
     assert len(w) == 1 and w[0].startswith("lr:") and "lower edge" in w[0]
     # Minimizing a loss flips which rows are best: then lr=2e-2 is best and no edge is hit.
@@ -170,14 +240,15 @@ def test_boundary_warning_when_the_metric_still_improves_at_the_last_value_tried
     end and the best is the most extreme value tried: warn. The same positions with the metric
     shuffled (a parameter that does not matter) stay quiet."""
     space = SearchSpace.parse("lr=log:1e-5,1e-1")
-    us = np.linspace(0.2, 0.82, 14)                      # nothing tried above 0.82
+    us = np.linspace(0.2, 0.82, 14)  # nothing tried above 0.82
     lrs = [10 ** (-5 + 4 * u) for u in us]
     rows = [{"lr": lr, "val_accuracy": 0.5 + 0.4 * u} for lr, u in zip(lrs, us)]
     w = boundary_warnings(rows, space)
     assert len(w) == 1 and "upper edge" in w[0] and "beyond 0.1" in w[0], w
     shuffled = np.random.default_rng(0).permutation([r["val_accuracy"] for r in rows])
-    flat = [{"lr": r["lr"], "val_accuracy": 1.0 if r["lr"] == lrs[-1] else float(a) * 0.9}
-            for r, a in zip(rows, shuffled)]
+    flat = [
+        {"lr": r["lr"], "val_accuracy": 1.0 if r["lr"] == lrs[-1] else float(a) * 0.9} for r, a in zip(rows, shuffled)
+    ]
     assert boundary_warnings(flat, space) == []  # best at the extreme but no trend
     # With the optimum inside (0.5), the best is not the most extreme value tried.
     inside = [{"lr": lr, "val_accuracy": 1 - (u - 0.5) ** 2} for lr, u in zip(lrs, us)]
@@ -186,8 +257,14 @@ def test_boundary_warning_when_the_metric_still_improves_at_the_last_value_tried
 
 def test_boundary_warning_fires_whatever_the_seed_when_the_optimum_is_beyond_the_range(tmp_path):
     for seed in range(4):
-        r = _mem(tmp_path, f"b{seed}", space=["lr=log:1e-5,1e-1", "dropout=uniform:0,0.5"],
-                 objective=objectives.upper_edge, trials=20, seed=seed).run()
+        r = _mem(
+            tmp_path,
+            f"b{seed}",
+            space=["lr=log:1e-5,1e-1", "dropout=uniform:0,0.5"],
+            objective=objectives.upper_edge,
+            trials=20,
+            seed=seed,
+        ).run()
         assert [w.split(":")[0] for w in r.warnings] == ["lr"] and "upper edge" in r.warnings[0], (seed, r.warnings)
 
 
@@ -219,6 +296,7 @@ def test_trial_whose_heartbeat_stopped_is_failed_and_queued_again(tmp_path):
     than the grace period; then the next worker fails it and runs its parameters again."""
     import optuna
     from nnlab.tune.storage import open_storage
+
     url = "sqlite:///" + str(tmp_path / "shared.db")  # named explicitly: no local shortcut
     storage = open_storage(url, heartbeat=1, grace=1)
     study = optuna.create_study(storage=storage, study_name="nnlab-tune.stage0", direction="maximize")
@@ -226,8 +304,16 @@ def test_trial_whose_heartbeat_stopped_is_failed_and_queued_again(tmp_path):
     dead.suggest_float("lr", 1e-4, 1e-1, log=True)
     storage.record_heartbeat(dead._trial_id)
     time.sleep(1.5)
-    r = Search(tmp_path / "s", space=["lr=log:1e-4,1e-1"], objective=objectives.bowl, trials=3, storage=url,
-               heartbeat=1, grace=1, plots=False).run()
+    r = Search(
+        tmp_path / "s",
+        space=["lr=log:1e-4,1e-1"],
+        objective=objectives.bowl,
+        trials=3,
+        storage=url,
+        heartbeat=1,
+        grace=1,
+        plots=False,
+    ).run()
     done = [row for row in r.rows if row["status"] == "complete"]
     assert len(done) == 3
     assert [row["status"] for row in r.rows].count("lost") == 1
@@ -236,8 +322,20 @@ def test_trial_whose_heartbeat_stopped_is_failed_and_queued_again(tmp_path):
 
 def test_killed_search_resumes_without_repeating_finished_trials(tmp_path):
     out, log = tmp_path / "search", tmp_path / "calls.log"
-    args = ["--trials", "6", "--objective", f"{OBJ}:logged_sleepy", "--lr", "1e-4,1e-1", "--l2", "1e-6,1e-2",
-            "--stages", "1", "--out", str(out)]
+    args = [
+        "--trials",
+        "6",
+        "--objective",
+        f"{OBJ}:logged_sleepy",
+        "--lr",
+        "1e-4,1e-1",
+        "--l2",
+        "1e-6,1e-2",
+        "--stages",
+        "1",
+        "--out",
+        str(out),
+    ]
     env = {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "0.3"}
     p = _cli(args, env)
     t0 = time.time()
@@ -259,7 +357,7 @@ def test_killed_search_resumes_without_repeating_finished_trials(tmp_path):
     p = _cli(args, env)
     stdout, stderr = p.communicate(timeout=120)
     assert p.returncode == 0, stderr
-    second = log.read_text().splitlines()[len(first):]
+    second = log.read_text().splitlines()[len(first) :]
     rerun = [line.split(" ", 2)[2] for line in second if line.startswith("start ")]
     assert not finished & set(rerun), "a finished trial ran again"
     assert in_flight <= set(rerun), "the trial lost with the killed worker was not run again"
@@ -287,9 +385,23 @@ def test_two_workers_on_sqlite_complete_exactly_the_total(tmp_path):
     """The default storage (one SQLite file) shared by two processes: no 'database is locked',
     both processes train, and exactly --trials trials complete."""
     log = tmp_path / "calls.log"
-    p = _cli(["--trials", "6", "--workers", "2", "--objective", f"{OBJ}:logged_sleepy", "--lr", "1e-4,1e-1",
-              "--stages", "1", "--out", str(tmp_path / "s")],
-             {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "0.5", "NNLAB_TEST_BARRIER": "2"})
+    p = _cli(
+        [
+            "--trials",
+            "6",
+            "--workers",
+            "2",
+            "--objective",
+            f"{OBJ}:logged_sleepy",
+            "--lr",
+            "1e-4,1e-1",
+            "--stages",
+            "1",
+            "--out",
+            str(tmp_path / "s"),
+        ],
+        {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "0.5", "NNLAB_TEST_BARRIER": "2"},
+    )
     stdout, stderr = p.communicate(timeout=180)
     assert p.returncode == 0, stderr
     assert "locked" not in stderr + stdout
@@ -304,8 +416,23 @@ def test_killed_helper_worker_loses_only_its_trial(tmp_path):
     """kill -9 of a helper process mid-trial: the master fails that trial at once (no wait for
     the heartbeat's 30 s grace), runs its parameters again, completes the total and exits 0."""
     out, log = tmp_path / "s", tmp_path / "calls.log"
-    p = _cli(["--trials", "5", "--workers", "2", "--objective", f"{OBJ}:logged_sleepy", "--lr", "1e-4,1e-1",
-              "--stages", "1", "--out", str(out)], {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "1.0", "NNLAB_TEST_BARRIER": "2"})
+    p = _cli(
+        [
+            "--trials",
+            "5",
+            "--workers",
+            "2",
+            "--objective",
+            f"{OBJ}:logged_sleepy",
+            "--lr",
+            "1e-4,1e-1",
+            "--stages",
+            "1",
+            "--out",
+            str(out),
+        ],
+        {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "1.0", "NNLAB_TEST_BARRIER": "2"},
+    )
 
     def helper_in_flight():
         lines = log.read_text().splitlines() if log.exists() else []
@@ -315,6 +442,7 @@ def test_killed_helper_worker_loses_only_its_trial(tmp_path):
             if int(pid) != p.pid:
                 mine[pid] = (kind, key)
         return next(((int(pid), key) for pid, (kind, key) in mine.items() if kind == "start"), None)
+
     pid, key = _wait_for(helper_in_flight, p)
     os.kill(pid, signal.SIGKILL)
     stdout, stderr = p.communicate(timeout=120)
@@ -344,8 +472,20 @@ def test_killed_master_takes_its_helper_down_and_a_rerun_finishes(tmp_path):
     master): the helper stops too instead of taking the trial over after the heartbeat's grace
     period beside a re-run; the re-run re-queues the lost trial and completes the total."""
     out, log = tmp_path / "s", tmp_path / "calls.log"
-    args = ["--trials", "1", "--workers", "2", "--objective", f"{OBJ}:logged_sleepy", "--lr", "1e-4,1e-1",
-            "--stages", "1", "--out", str(out)]
+    args = [
+        "--trials",
+        "1",
+        "--workers",
+        "2",
+        "--objective",
+        f"{OBJ}:logged_sleepy",
+        "--lr",
+        "1e-4,1e-1",
+        "--stages",
+        "1",
+        "--out",
+        str(out),
+    ]
     p = _cli(args, {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "60"})
 
     def helper_started():
@@ -354,6 +494,7 @@ def test_killed_master_takes_its_helper_down_and_a_rerun_finishes(tmp_path):
         with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
             kids = [int(k) for k in f.read().split()]
         return kids[0] if kids else None
+
     helper = _wait_for(helper_started, p)
     time.sleep(3)  # the helper imports, finds the only trial in flight and waits
     p.send_signal(signal.SIGKILL)
@@ -377,8 +518,21 @@ def test_ctrl_c_with_workers_stops_quietly_and_a_rerun_finishes(tmp_path):
     """Ctrl-C reaches the master and its helper (one process group): both stop without a
     traceback, exit status 130; the trials they had in flight run again on the re-run."""
     out, log = tmp_path / "s", tmp_path / "calls.log"
-    args = ["--trials", "3", "--workers", "2", "--objective", f"{OBJ}:logged_sleepy", "--lr", "1e-4,1e-1",
-            "--stages", "1", "--out", str(out), "--quiet"]
+    args = [
+        "--trials",
+        "3",
+        "--workers",
+        "2",
+        "--objective",
+        f"{OBJ}:logged_sleepy",
+        "--lr",
+        "1e-4,1e-1",
+        "--stages",
+        "1",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     env = {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "3", "NNLAB_TEST_BARRIER": "2"}
     p = _cli(args, env, start_new_session=True)
     _wait_for(lambda: log.exists() and len({line.split()[1] for line in log.read_text().splitlines()}) == 2, p)
@@ -397,12 +551,13 @@ def test_a_surplus_trial_is_withdrawn_before_it_runs(tmp_path):
     """Two workers both saw one trial missing and both asked: the later one withdraws its trial
     (PRUNED, left out of the results); a queued configuration goes back to the queue."""
     from optuna.trial import TrialState
+
     s = _mem(tmp_path, "x", space=["lr=log:1e-4,1e-1"], objective=objectives.bowl, trials=2)
     study = s._study(0)
     first = study.ask()
     first.suggest_float("lr", 1e-4, 1e-1, log=True)
     study.tell(first, 0.5)
-    other = study.ask()                  # in flight on another worker
+    other = study.ask()  # in flight on another worker
     mine = study.ask()
     assert not s._surplus(study, other, 2)
     assert s._surplus(study, mine, 2)
@@ -424,9 +579,32 @@ def test_a_surplus_trial_is_withdrawn_before_it_runs(tmp_path):
 # ------------------------------------------------------------------------------------------
 def test_cli_on_the_digits_writes_results_best_report_and_checkpoints(tmp_path, capsys):
     from nnlab.cli.main import main
+
     out = tmp_path / "tune"
-    code = main(["tune", "--trials", "3", "--model", "mlp", "--subset", "200", "--stages", "1", "--quiet",
-                 "--out", str(out), "--param", "lr=log:1e-3,1e-1", "--l2", "1e-6,1e-2", "--seed", "2", "--ensemble", "2"])
+    code = main(
+        [
+            "tune",
+            "--trials",
+            "3",
+            "--model",
+            "mlp",
+            "--subset",
+            "200",
+            "--stages",
+            "1",
+            "--quiet",
+            "--out",
+            str(out),
+            "--param",
+            "lr=log:1e-3,1e-1",
+            "--l2",
+            "1e-6,1e-2",
+            "--seed",
+            "2",
+            "--ensemble",
+            "2",
+        ]
+    )
     text = capsys.readouterr().out
     assert code == 0, text
     assert "best val_accuracy=" in text and "lr" in text
@@ -444,6 +622,7 @@ def test_cli_on_the_digits_writes_results_best_report_and_checkpoints(tmp_path, 
         assert stats["status"] == "complete" and stats["params"]["lr"] == pytest.approx(float(r["lr"]))
         assert (out / r["dir"] / "checkpoint.npz").exists()
     import nnlab
+
     ck = nnlab.load(out / best["checkpoint"])
     assert ck.model is not None
     for name in ("val_accuracy_vs_lr.png", "val_accuracy_vs_l2.png", "report.md"):
@@ -456,6 +635,7 @@ def test_digits_trial_writes_statistics_each_epoch_and_resumes_from_a_lost_check
     that checkpoint gives exactly the uninterrupted trial."""
     from nnlab.train import callbacks
     from nnlab.tune import DigitsTask
+
     task = DigitsTask(model="mlp", subset=200)
     params = {"lr": 0.05, "l2": 1e-4}
     whole = task(params, epochs=3, trial_dir=tmp_path / "whole", seed=5)
@@ -466,6 +646,7 @@ def test_digits_trial_writes_statistics_each_epoch_and_resumes_from_a_lost_check
         def on_epoch_end(self, epoch, logs=None):
             super().on_epoch_end(epoch, logs)
             raise KeyboardInterrupt  # the worker dies right after the first epoch's checkpoint
+
     monkeypatch.setattr(callbacks, "ModelCheckpoint", Killed)
     with pytest.raises(KeyboardInterrupt):
         task(params, epochs=3, trial_dir=tmp_path / "lost", seed=5)
@@ -473,15 +654,18 @@ def test_digits_trial_writes_statistics_each_epoch_and_resumes_from_a_lost_check
     assert json.loads((tmp_path / "lost" / "history.json").read_text())["epoch"] == [1]
     # The retry is another trial with another seed: the checkpoint's state (weights, optimizer,
     # random streams) decides the continuation, so it ends where the lost trial would have.
-    again = task(params, epochs=3, trial_dir=tmp_path / "retry", seed=6,
-                 resume=str(tmp_path / "lost" / "checkpoint.npz"))
+    again = task(
+        params, epochs=3, trial_dir=tmp_path / "retry", seed=6, resume=str(tmp_path / "lost" / "checkpoint.npz")
+    )
     fresh = task(params, epochs=3, trial_dir=None, seed=6)
     assert fresh["loss"] != pytest.approx(whole["loss"], rel=1e-6)  # so the seed alone would show
     timing = {"epoch_seconds"}
     assert set(again) == set(whole) and "val_accuracy" in whole
     assert {k: v for k, v in again.items() if k not in timing} == pytest.approx(
-        {k: v for k, v in whole.items() if k not in timing}, rel=1e-6)
+        {k: v for k, v in whole.items() if k not in timing}, rel=1e-6
+    )
     import nnlab
+
     a = nnlab.load(tmp_path / "whole" / "checkpoint.npz").model.state_dict()
     b = nnlab.load(tmp_path / "retry" / "checkpoint.npz").model.state_dict()
     for k in a:
@@ -497,6 +681,7 @@ def test_a_retried_trial_is_given_the_lost_trials_checkpoint(tmp_path):
             (Path(trial_dir) / "checkpoint.npz").write_bytes(b"epoch 1")
             raise KeyboardInterrupt
         return 0.5
+
     out = tmp_path / "s"
     kw = dict(space=["lr=log:1e-4,1e-1"], objective=objective, trials=3, plots=False)
     with pytest.raises(KeyboardInterrupt):
@@ -515,18 +700,30 @@ def test_report_plots_lr_and_l2_on_log_axes(tmp_path, monkeypatch):
     """One plot per numeric parameter, log x axis for log ranges (lr, L2), linear for dropout."""
     import matplotlib.axes
     from nnlab.tune.report import write_report
+
     scales = {}
     real = matplotlib.axes.Axes.set_xlabel
 
     def record(ax, label, *a, **kw):
         scales[label.split()[0]] = ax.get_xscale()
         return real(ax, label, *a, **kw)
+
     monkeypatch.setattr(matplotlib.axes.Axes, "set_xlabel", record)
     space = default_space()
     rng = np.random.default_rng(0)
-    rows = [{"stage": 1, "trial": i, "epochs": 1, "status": "complete", "val_accuracy": float(rng.uniform()),
-             "lr": 10 ** rng.uniform(-4, -1), "l2": 10 ** rng.uniform(-6, -2), "dropout": rng.uniform(0, 0.6)}
-            for i in range(8)]
+    rows = [
+        {
+            "stage": 1,
+            "trial": i,
+            "epochs": 1,
+            "status": "complete",
+            "val_accuracy": float(rng.uniform()),
+            "lr": 10 ** rng.uniform(-4, -1),
+            "l2": 10 ** rng.uniform(-6, -2),
+            "dropout": rng.uniform(0, 0.6),
+        }
+        for i in range(8)
+    ]
     write_report(tmp_path, rows, space, "val_accuracy", [], None)
     assert scales == {"lr": "log", "l2": "log", "dropout": "linear"}
     text = (tmp_path / "report.md").read_text()
@@ -547,6 +744,7 @@ def test_failed_trials_do_not_count_towards_the_total_and_are_not_run_again(tmp_
         if params["lr"] < 5e-4:
             raise FloatingPointError("overflow in the loss")
         return {"val_accuracy": params["lr"]}
+
     kw = dict(space=["lr=log:1e-4,1e-1"], objective=objective, trials=6, seed=4, max_failures=100)
     r = _mem(tmp_path, "f", **kw).run()
     status = {row["trial"]: row for row in r.rows}
@@ -575,14 +773,20 @@ def test_failed_trials_do_not_count_towards_the_total_and_are_not_run_again(tmp_
 def test_a_search_whose_trials_all_fail_stops_after_max_failures(tmp_path):
     def broken(params, epochs=1, trial_dir=None, seed=0):
         raise RuntimeError("no such layer")
+
     r = _mem(tmp_path, "b", space=["lr=log:1e-4,1e-1"], objective=broken, trials=3).run()
     assert len(r.rows) == 3 and all(row["status"] == "fail" for row in r.rows) and r.best is None
     assert "stopped after 3 failed trials" in r.stopped
 
 
 def test_unknown_model_parameter_fails_the_trial_with_a_reason(tmp_path):
-    r = _mem(tmp_path, "bad", space=["lr=log:1e-3,1e-1", "momentum=uniform:0.5,0.99"], trials=1,
-             task={"model": "mlp", "subset": 100}).run()
+    r = _mem(
+        tmp_path,
+        "bad",
+        space=["lr=log:1e-3,1e-1", "momentum=uniform:0.5,0.99"],
+        trials=1,
+        task={"model": "mlp", "subset": 100},
+    ).run()
     assert r.best is None
     assert r.rows[0]["status"] == "fail" and "momentum" in r.rows[0]["error"]
 
@@ -616,13 +820,32 @@ def test_two_worker_processes_share_a_postgresql_study(tmp_path):
     url = _pg_url()
     study = "nnlab-test-" + uuid.uuid4().hex[:10]
     log = tmp_path / "calls.log"
-    p = _cli(["--trials", "6", "--workers", "2", "--storage", url, "--study", study, "--objective",
-              f"{OBJ}:logged_sleepy", "--lr", "1e-4,1e-1", "--stages", "1", "--out", str(tmp_path / "s")],
-             {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "0.4", "NNLAB_TEST_BARRIER": "2"})
+    p = _cli(
+        [
+            "--trials",
+            "6",
+            "--workers",
+            "2",
+            "--storage",
+            url,
+            "--study",
+            study,
+            "--objective",
+            f"{OBJ}:logged_sleepy",
+            "--lr",
+            "1e-4,1e-1",
+            "--stages",
+            "1",
+            "--out",
+            str(tmp_path / "s"),
+        ],
+        {"NNLAB_TEST_LOG": str(log), "NNLAB_TEST_SLEEP": "0.4", "NNLAB_TEST_BARRIER": "2"},
+    )
     stdout, stderr = p.communicate(timeout=120)
     assert p.returncode == 0, stderr
     import optuna
     from nnlab.tune.storage import open_storage
+
     s = optuna.load_study(study_name=study + ".stage0", storage=open_storage(url))
     done = [t for t in s.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(done) == 6  # exactly the total: a surplus trial is withdrawn before it runs

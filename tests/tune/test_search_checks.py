@@ -1,5 +1,6 @@
 """A search refuses what cannot work before it starts (a typo in the task, a bad storage URL,
 objective or config file), keeps one task per folder, and is reproducible across a kill."""
+
 import sys
 from pathlib import Path
 
@@ -34,17 +35,21 @@ def _one_line_usage_error(code, err, *fragments):
 def test_a_typo_in_model_or_data_stops_before_any_trial_and_the_corrected_run_trains(tmp_path, capsys, monkeypatch):
     out = tmp_path / "tune"
     from nnlab.tune import worker
+
     trained = []
-    monkeypatch.setattr(worker.DigitsTask, "__call__",
-                        lambda self, params, **kw: trained.append(self.model) or {"val_accuracy": 0.5})
+    monkeypatch.setattr(
+        worker.DigitsTask, "__call__", lambda self, params, **kw: trained.append(self.model) or {"val_accuracy": 0.5}
+    )
     code, _, err = _tune(capsys, "--trials", 1, "--model", "mlpp", "--subset", 100, "--stages", 1, "--out", out)
     _one_line_usage_error(code, err, "--model", "'mlpp'", "mlp")
     assert not (out / "study.db").exists()
-    code, _, err = _tune(capsys, "--trials", 1, "--data", "mnist5kk", "--model", "mlp", "--subset", 100,
-                         "--stages", 1, "--out", out)
+    code, _, err = _tune(
+        capsys, "--trials", 1, "--data", "mnist5kk", "--model", "mlp", "--subset", 100, "--stages", 1, "--out", out
+    )
     _one_line_usage_error(code, err, "--data mnist5kk", "unknown dataset")
-    code, stdout, err = _tune(capsys, "--trials", 1, "--model", "mlp", "--subset", 100, "--stages", 1,
-                              "--out", out, "--lr", "1e-2,1e-1")
+    code, stdout, err = _tune(
+        capsys, "--trials", 1, "--model", "mlp", "--subset", 100, "--stages", 1, "--out", out, "--lr", "1e-2,1e-1"
+    )
     assert code == 0, err
     assert "best val_accuracy=" in stdout and trained == ["mlp"]
 
@@ -52,14 +57,18 @@ def test_a_typo_in_model_or_data_stops_before_any_trial_and_the_corrected_run_tr
 def test_another_task_in_the_same_folder_is_refused_with_how_to_start_a_new_one(tmp_path):
     out = tmp_path / "s"
     Search(out, space=["lr=log:1e-4,1e-1"], objective=f"{OBJ}:bowl", trials=1, plots=False).run()
-    with pytest.raises(ValueError, match=r"another task \(objective .*bowl\); this run asks for objective "
-                                         r".*upper_edge: start a new search folder with --out"):
+    with pytest.raises(
+        ValueError,
+        match=r"another task \(objective .*bowl\); this run asks for objective "
+        r".*upper_edge: start a new search folder with --out",
+    ):
         Search(out, space=["lr=log:1e-4,1e-1"], objective=f"{OBJ}:upper_edge", trials=1, plots=False).run()
 
 
 def test_another_model_in_the_same_folder_exits_2(tmp_path, capsys, monkeypatch):
     out = tmp_path / "tune"
     from nnlab.tune import worker
+
     monkeypatch.setattr(worker.DigitsTask, "__call__", lambda self, params, **kw: {"val_accuracy": 0.5})
     code, _, err = _tune(capsys, "--trials", 1, "--model", "mlp", "--subset", 100, "--stages", 1, "--out", out)
     assert code == 0, err
@@ -67,15 +76,31 @@ def test_another_model_in_the_same_folder_exits_2(tmp_path, capsys, monkeypatch)
     _one_line_usage_error(code, err, "model mlp", "model cnn", "--out")
 
 
-@pytest.mark.parametrize("url, fragment", [
-    ("foo://x/y", "unknown database driver 'foo'"),
-    ("not a url", "cannot parse"),
-    ("sqlite:////no/such/folder/study.db", "folder /no/such/folder does not exist"),
-    ("mysql://user@localhost/db", "--storage mysql"),
-])
+@pytest.mark.parametrize(
+    "url, fragment",
+    [
+        ("foo://x/y", "unknown database driver 'foo'"),
+        ("not a url", "cannot parse"),
+        ("sqlite:////no/such/folder/study.db", "folder /no/such/folder does not exist"),
+        ("mysql://user@localhost/db", "--storage mysql"),
+    ],
+)
 def test_bad_storage_urls_exit_2_with_what_to_fix(tmp_path, capsys, url, fragment):
-    code, _, err = _tune(capsys, "--trials", 1, "--objective", f"{OBJ}:bowl", "--lr", "1e-4,1e-1", "--stages", 1,
-                         "--out", tmp_path / "t", "--storage", url)
+    code, _, err = _tune(
+        capsys,
+        "--trials",
+        1,
+        "--objective",
+        f"{OBJ}:bowl",
+        "--lr",
+        "1e-4,1e-1",
+        "--stages",
+        1,
+        "--out",
+        tmp_path / "t",
+        "--storage",
+        url,
+    )
     _one_line_usage_error(code, err, fragment)
 
 

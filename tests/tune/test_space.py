@@ -1,16 +1,18 @@
 """Search spaces: parsing, scales, grids, narrowing, errors."""
+
 import math
 
 import numpy as np
 import pytest
 
-from nnlab.tune.space import (Choice, IntRange, LogUniform, PowerOfTwo, SearchSpace, Uniform, default_space,
-                              parse_param)
+from nnlab.tune.space import Choice, IntRange, LogUniform, PowerOfTwo, SearchSpace, Uniform, default_space, parse_param
 
 
 def test_parse_every_kind():
-    s = SearchSpace.parse("lr=log:1e-4,1e-1 l2=log:1e-6,1e-2 dropout=uniform:0,0.5 hidden=int:32,256 "
-                          "optimizer=choice:sgd,adam batch_size=pow2:16,128")
+    s = SearchSpace.parse(
+        "lr=log:1e-4,1e-1 l2=log:1e-6,1e-2 dropout=uniform:0,0.5 hidden=int:32,256 "
+        "optimizer=choice:sgd,adam batch_size=pow2:16,128"
+    )
     assert isinstance(s["lr"], LogUniform) and (s["lr"].low, s["lr"].high) == (1e-4, 1e-1)
     assert isinstance(s["dropout"], Uniform)
     assert isinstance(s["hidden"], IntRange) and (s["hidden"].low, s["hidden"].high) == (32, 256)
@@ -24,7 +26,7 @@ def test_parse_every_kind():
 def test_log_scale_positions_and_grid():
     p = LogUniform("lr", 1e-4, 1e-1)
     assert p.unit(1e-4) == pytest.approx(0) and p.unit(1e-1) == pytest.approx(1)
-    assert p.unit(10 ** -2.5) == pytest.approx(0.5)
+    assert p.unit(10**-2.5) == pytest.approx(0.5)
     assert p.grid(4) == pytest.approx([1e-4, 1e-3, 1e-2, 1e-1])  # evenly spaced in log10
     assert Uniform("d", 0, 0.6).grid(4) == pytest.approx([0, 0.2, 0.4, 0.6])
 
@@ -59,16 +61,19 @@ def test_narrowing_keeps_the_best_inside_and_shrinks():
     assert PowerOfTwo("bs", 16, 256).narrowed([32, 64]).choices == [32, 64]
 
 
-@pytest.mark.parametrize("text, words", [
-    ("lr=log:0,1", "low > 0"),
-    ("lr=uniform:1,0", "low < high"),
-    ("lr", "NAME=KIND:ARGS"),
-    ("lr=gauss:0,1", "unknown kind"),
-    ("lr=log:1e-4", "two bounds"),
-    ("bs=pow2:10,64", "powers of two"),
-    ("h=int:1.5,4", "integer bounds"),
-    ("x=log:a,b", "expects numbers"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("lr=log:0,1", "low > 0"),
+        ("lr=uniform:1,0", "low < high"),
+        ("lr", "NAME=KIND:ARGS"),
+        ("lr=gauss:0,1", "unknown kind"),
+        ("lr=log:1e-4", "two bounds"),
+        ("bs=pow2:10,64", "powers of two"),
+        ("h=int:1.5,4", "integer bounds"),
+        ("x=log:a,b", "expects numbers"),
+    ],
+)
 def test_bad_specs_say_what_is_wrong(text, words):
     with pytest.raises(ValueError, match=words):
         parse_param(text)

@@ -39,6 +39,7 @@ def test_a_process_killed_mid_write_leaves_the_previous_file_whole(tmp_path):
     import sys
     import textwrap
     import time
+
     path = tmp_path / "ck.npz"
     child = textwrap.dedent(f"""
         import sys, time
@@ -59,7 +60,7 @@ def test_a_process_killed_mid_write_leaves_the_previous_file_whole(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, text=True, env=env)
     try:
         proc.stdout.readline()  # version 0 complete
-        time.sleep(0.05)        # now inside the next write
+        time.sleep(0.05)  # now inside the next write
         temporaries = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)

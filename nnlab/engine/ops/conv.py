@@ -11,6 +11,7 @@ memory; it is returned as a transposed (N, O, OH, OW) view instead of paying for
 Every op downstream works on any strides, and the next convolution's window view reads a CNHW input
 even more cheaply.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,8 +27,11 @@ def pair(value, arg: str, name: str, *, minimum: int = 0) -> tuple[int, int]:
     """An int or a pair of ints -> (h, w); ``minimum`` is the smallest allowed entry."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         out = (int(value), int(value))
-    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
+    elif (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)
+    ):
         out = (int(value[0]), int(value[1]))
     else:
         raise TypeError(f"{name}: {arg} must be an int or a pair of ints, got {value!r}")
@@ -45,25 +49,41 @@ def _suggestions(size, k_eff, s, p, max_padding=None):
     """The nearest paddings (same stride) and strides (same padding) for which the formula is whole;
     ``max_padding`` caps the paddings offered (a pool accepts at most half its kernel)."""
     top = max(k_eff, p + 1) if max_padding is None else max_padding
-    pads = sorted((q for q in range(0, top + 1) if _fits(size, k_eff, s, q)),
-                  key=lambda q: (abs(q - p), q))[:2]
+    pads = sorted((q for q in range(0, top + 1) if _fits(size, k_eff, s, q)), key=lambda q: (abs(q - p), q))[:2]
     span = size - k_eff + 2 * p
-    strides = sorted((t for t in range(1, max(span, 0) + 1) if span % t == 0),
-                     key=lambda t: (abs(t - s), t))[:2] if span > 0 else ([1] if span == 0 else [])
+    strides = (
+        sorted((t for t in range(1, max(span, 0) + 1) if span % t == 0), key=lambda t: (abs(t - s), t))[:2]
+        if span > 0
+        else ([1] if span == 0 else [])
+    )
     parts = []
     if not pads:
         parts.append(f"no padding fits with stride {s}")
     else:
-        parts.append("paddings that fit with stride %d: %s" % (s, ", ".join(
-            f"{q} (-> {(size - k_eff + 2 * q) // s + 1})" for q in sorted(pads))))
+        parts.append(
+            "paddings that fit with stride %d: %s"
+            % (s, ", ".join(f"{q} (-> {(size - k_eff + 2 * q) // s + 1})" for q in sorted(pads)))
+        )
     if strides:
-        parts.append("strides that fit with padding %d: %s" % (p, ", ".join(
-            f"{t} (-> {span // t + 1})" for t in sorted(strides))))
+        parts.append(
+            "strides that fit with padding %d: %s"
+            % (p, ", ".join(f"{t} (-> {span // t + 1})" for t in sorted(strides)))
+        )
     return "; ".join(parts) if parts else "no padding/stride fits: the kernel is larger than the input"
 
 
-def out_size(size: int, k: int, s: int, p: int, d: int, *, name: str, axis: str,
-             rounding: str = "exact", max_padding: int | None = None) -> int:
+def out_size(
+    size: int,
+    k: int,
+    s: int,
+    p: int,
+    d: int,
+    *,
+    name: str,
+    axis: str,
+    rounding: str = "exact",
+    max_padding: int | None = None,
+) -> int:
     """(W - F + 2P)/S + 1 with effective F = D(F-1)+1; a ValueError unless it is a whole positive
     number (``rounding="floor"`` drops the last rows/columns a window cannot reach, as PyTorch does).
     The error suggests paddings up to ``max_padding`` (default: the kernel size)."""
@@ -73,7 +93,8 @@ def out_size(size: int, k: int, s: int, p: int, d: int, *, name: str, axis: str,
         raise ValueError(
             f"{name}: the {'dilated ' if d > 1 else ''}kernel ({k_eff}) is larger than the padded "
             f"input {axis} ({size} + 2*{p} = {size + 2 * p}): (W - F + 2P)/S + 1 = "
-            f"({size} - {k_eff} + 2*{p})/{s} + 1 = {span / s + 1:g}; {_suggestions(size, k_eff, s, p, max_padding)}")
+            f"({size} - {k_eff} + 2*{p})/{s} + 1 = {span / s + 1:g}; {_suggestions(size, k_eff, s, p, max_padding)}"
+        )
     if span % s == 0 or rounding == "floor":
         return span // s + 1
     if rounding != "exact":
@@ -83,15 +104,15 @@ def out_size(size: int, k: int, s: int, p: int, d: int, *, name: str, axis: str,
         f"{name}: input {axis} {size} does not fit{dil}: (W - F + 2P)/S + 1 = "
         f"({size} - {k_eff} + 2*{p})/{s} + 1 = {span / s + 1:g} is not a whole number; "
         f"{_suggestions(size, k_eff, s, p, max_padding)} (or pass rounding='floor' to drop the "
-        f"remainder)")
+        f"remainder)"
+    )
 
 
 def check_input(x, channels: int | None, name: str):
     if x.ndim != 4:
         raise ValueError(f"{name}: expected a 4-D input (N, C, H, W), got shape {tuple(x.shape)}")
     if channels is not None and x.shape[1] != channels:
-        raise ValueError(f"{name}: expected {channels} input channels, got {x.shape[1]} "
-                         f"(input shape {tuple(x.shape)})")
+        raise ValueError(f"{name}: expected {channels} input channels, got {x.shape[1]} (input shape {tuple(x.shape)})")
 
 
 # ---- im2col / col2im --------------------------------------------------------------------------
@@ -106,10 +127,10 @@ def _pad_cnhw(x, ph, pw, fill=0.0):
 
     def channels(a, b):  # the borders, then the interior: each element written once
         xp[a:b, :, :ph] = fill
-        xp[a:b, :, ph + H:] = fill
-        xp[a:b, :, ph:ph + H, :pw] = fill
-        xp[a:b, :, ph:ph + H, pw + W:] = fill
-        xp[a:b, :, ph:ph + H, pw:pw + W] = xt[a:b]
+        xp[a:b, :, ph + H :] = fill
+        xp[a:b, :, ph : ph + H, :pw] = fill
+        xp[a:b, :, ph : ph + H, pw + W :] = fill
+        xp[a:b, :, ph : ph + H, pw : pw + W] = xt[a:b]
 
     parallel.run(channels, C, xp.nbytes)
     return xp
@@ -119,9 +140,12 @@ def window_view(xc, kh, kw, oh, ow, stride, dilation):
     """Strided view (C, KH, KW, N, OH, OW) of every kernel position over a (C, N, Hp, Wp) array."""
     sc, sn, sh, sw = xc.strides
     C, N = xc.shape[:2]
-    return as_strided(xc, (C, kh, kw, N, oh, ow),
-                      (sc, sh * dilation[0], sw * dilation[1], sn, sh * stride[0], sw * stride[1]),
-                      writeable=False)
+    return as_strided(
+        xc,
+        (C, kh, kw, N, oh, ow),
+        (sc, sh * dilation[0], sw * dilation[1], sn, sh * stride[0], sw * stride[1]),
+        writeable=False,
+    )
 
 
 def im2col(x, kh, kw, oh, ow, stride, padding, dilation):
@@ -168,8 +192,8 @@ def col2im(dcols, x_shape, kh, kw, oh, ow, stride, padding, dilation):
         r = i * dh
         for j in range(kw):
             c = j * dw
-            dxp[:, :, r:r + sh * (oh - 1) + 1:sh, c:c + sw * (ow - 1) + 1:sw] += d[:, i, j]
-    return dxp[:, :, ph:ph + H, pw:pw + W].transpose(1, 0, 2, 3)
+            dxp[:, :, r : r + sh * (oh - 1) + 1 : sh, c : c + sw * (ow - 1) + 1 : sw] += d[:, i, j]
+    return dxp[:, :, ph : ph + H, pw : pw + W].transpose(1, 0, 2, 3)
 
 
 def conv_input_grad_shifted(g, w, x_shape, padding):
@@ -207,7 +231,7 @@ def conv_input_grad_shifted(g, w, x_shape, padding):
     a, b = KH - 1 - P, KW - 1 - Q
     L = N * Hb * Wb
     bf = np.zeros((O, L + (KH - 1) * Wb + KW - 1), dtype=g.dtype)  # + zero tail for the shifts
-    bf[:, :L].reshape(O, N, Hb, Wb)[:, :, a:a + OH, b:b + OW] = g.transpose(1, 0, 2, 3)
+    bf[:, :L].reshape(O, N, Hb, Wb)[:, :, a : a + OH, b : b + OW] = g.transpose(1, 0, 2, 3)
     wt = np.ascontiguousarray(w.transpose(2, 3, 1, 0))  # (KH, KW, C, O): W_ij^T contiguous
     out = np.empty((C, N, Hb, Wb), dtype=g.dtype)
     of = out.reshape(C, L)
@@ -215,23 +239,23 @@ def conv_input_grad_shifted(g, w, x_shape, padding):
     if O > C and len(shifts) > 1:
         slabs = (wt.reshape(KH * KW * C, O) @ bf).reshape(KH * KW, C, -1)  # tap t = i*KW + j
         s0, s1 = shifts[0], shifts[1]
-        np.add(slabs[0][:, s0:s0 + L], slabs[1][:, s1:s1 + L], out=of[:, :L])
+        np.add(slabs[0][:, s0 : s0 + L], slabs[1][:, s1 : s1 + L], out=of[:, :L])
         for t in range(2, len(shifts)):
-            of[:, :L] += slabs[t][:, shifts[t]:shifts[t] + L]
+            of[:, :L] += slabs[t][:, shifts[t] : shifts[t] + L]
         return out[:, :, :H, :W].transpose(1, 0, 2, 3)
     L2 = L + (KH - 1) * Wb  # the span one kernel row's GEMM reads
     b3 = np.empty((KW, O, L2), dtype=g.dtype)
     for j in range(KW):
-        b3[j] = bf[:, KW - 1 - j:KW - 1 - j + L2]
+        b3[j] = bf[:, KW - 1 - j : KW - 1 - j + L2]
     b3 = b3.reshape(KW * O, L2)
     wr = np.ascontiguousarray(wt.transpose(0, 2, 1, 3)).reshape(KH, C, KW * O)  # (i, c, (j, o))
     tmp = np.empty((C, L), dtype=g.dtype) if KH > 1 else None
     for i in range(KH):
         shift = (KH - 1 - i) * Wb
         if i == 0:
-            np.matmul(wr[i], b3[:, shift:shift + L], out=of[:, :L])
+            np.matmul(wr[i], b3[:, shift : shift + L], out=of[:, :L])
         else:
-            np.matmul(wr[i], b3[:, shift:shift + L], out=tmp)
+            np.matmul(wr[i], b3[:, shift : shift + L], out=tmp)
             of[:, :L] += tmp
     return out[:, :, :H, :W].transpose(1, 0, 2, 3)
 
@@ -269,7 +293,7 @@ class Conv2d(Function):
         self.per_image = False
         if pointwise:
             # 1x1 on channel-major input (or strided): the columns are the (subsampled) input itself.
-            xs = x[:, :, ::stride[0], ::stride[1]] if stride != (1, 1) else x
+            xs = x[:, :, :: stride[0], :: stride[1]] if stride != (1, 1) else x
             cols = xs.transpose(1, 0, 2, 3).reshape(C, N * OH * OW)
             raw = None
         elif G == 1 and b is not None:
@@ -338,11 +362,18 @@ class Conv2d(Function):
             if G == 1:
                 gw = (gm @ cols.T).reshape(O, C // G, KH, KW)
             else:
-                gw = np.matmul(gm.reshape(G, O // G, -1),
-                               cols.reshape(G, -1, cols.shape[1]).transpose(0, 2, 1))
+                gw = np.matmul(gm.reshape(G, O // G, -1), cols.reshape(G, -1, cols.shape[1]).transpose(0, 2, 1))
                 gw = gw.reshape(O, C // G, KH, KW)
-        if (need_x and G == 1 and stride == (1, 1) and dilation == (1, 1) and O >= 16
-                and KH * KW > 1 and padding[0] <= KH - 1 and padding[1] <= KW - 1):
+        if (
+            need_x
+            and G == 1
+            and stride == (1, 1)
+            and dilation == (1, 1)
+            and O >= 16
+            and KH * KW > 1
+            and padding[0] <= KH - 1
+            and padding[1] <= KW - 1
+        ):
             # shifted GEMMs: no 9x-larger dX_col and no col2im (see conv_input_grad_shifted);
             # with few output channels the per-tap GEMMs (inner size O) get too thin to win
             gx = conv_input_grad_shifted(g, self.w, x_shape, padding)
@@ -352,15 +383,16 @@ class Conv2d(Function):
             if G == 1:
                 dcols = w.reshape(O, -1).T @ gm
             else:
-                dcols = np.matmul(w.reshape(G, O // G, -1).transpose(0, 2, 1),
-                                  gm.reshape(G, O // G, -1)).reshape(C * KH * KW, -1)
+                dcols = np.matmul(w.reshape(G, O // G, -1).transpose(0, 2, 1), gm.reshape(G, O // G, -1)).reshape(
+                    C * KH * KW, -1
+                )
             if KH == KW == 1 and padding == (0, 0):
                 d = dcols.reshape(C, N, OH, OW).transpose(1, 0, 2, 3)
                 if stride == (1, 1):
                     gx = d
                 else:
                     gx = np.zeros(x_shape, dtype=g.dtype)
-                    gx[:, :, ::stride[0], ::stride[1]] = d
+                    gx[:, :, :: stride[0], :: stride[1]] = d
             else:
                 gx = col2im(dcols, x_shape, KH, KW, OH, OW, stride, padding, dilation)
         return gx, gw, gb
@@ -374,35 +406,40 @@ def conv_geometry(x_shape, w_shape, stride, padding, dilation, groups, name, rou
     N, C, H, W = x_shape
     O, Cg, KH, KW = w_shape
     if not isinstance(groups, (int, np.integer)) or groups < 1 or O % groups:
-        raise ValueError(f"{name}: groups={groups!r} must be a positive int dividing the output "
-                         f"channels ({O})")
+        raise ValueError(f"{name}: groups={groups!r} must be a positive int dividing the output channels ({O})")
     if Cg * groups != C:
         split = f" ({groups} groups of {Cg})" if groups > 1 else ""
-        raise ValueError(f"{name}: expected {Cg * groups} input channels{split}, "
-                         f"got {C} (input shape {tuple(x_shape)})")
+        raise ValueError(
+            f"{name}: expected {Cg * groups} input channels{split}, got {C} (input shape {tuple(x_shape)})"
+        )
     OH = out_size(H, KH, stride[0], padding[0], dilation[0], name=name, axis="height", rounding=rounding)
     OW = out_size(W, KW, stride[1], padding[1], dilation[1], name=name, axis="width", rounding=rounding)
     return stride, padding, dilation, (OH, OW)
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
-           name: str = "conv2d", rounding: str = "exact"):
+def conv2d(
+    x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, name: str = "conv2d", rounding: str = "exact"
+):
     """2-D cross-correlation (PyTorch's conv2d) on NCHW input; weight (O, C/groups, KH, KW)."""
     x, weight = lift(x), lift(weight)
     check_input(x, None, name)
     if weight.ndim != 4:
         raise ValueError(f"{name}: weight must be 4-D (out, in/groups, kh, kw), got {weight.shape}")
     if x.data.dtype != weight.data.dtype:
-        raise TypeError(f"{name}: input dtype {x.data.dtype} differs from the weights' "
-                        f"{weight.data.dtype}; convert one of them (model.double() or x.float())")
+        raise TypeError(
+            f"{name}: input dtype {x.data.dtype} differs from the weights' "
+            f"{weight.data.dtype}; convert one of them (model.double() or x.float())"
+        )
     if bias is not None:
         bias = lift(bias)
         if bias.shape != (weight.shape[0],):
             raise ValueError(f"{name}: bias must have shape ({weight.shape[0]},), got {bias.shape}")
-    stride, padding, dilation, out_hw = conv_geometry(x.shape, weight.shape, stride, padding,
-                                                      dilation, groups, name, rounding)
-    return Conv2d.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation,
-                        groups=int(groups), out_hw=out_hw)
+    stride, padding, dilation, out_hw = conv_geometry(
+        x.shape, weight.shape, stride, padding, dilation, groups, name, rounding
+    )
+    return Conv2d.apply(
+        x, weight, bias, stride=stride, padding=padding, dilation=dilation, groups=int(groups), out_hw=out_hw
+    )
 
 
 # ---- locally connected ------------------------------------------------------------------------
@@ -438,8 +475,9 @@ class LocallyConnected2d(Function):
         return gx, gw, gb
 
 
-def locally_connected2d(x, weight, bias=None, stride=1, padding=0, *,
-                        name: str = "locally_connected2d", rounding: str = "exact"):
+def locally_connected2d(
+    x, weight, bias=None, stride=1, padding=0, *, name: str = "locally_connected2d", rounding: str = "exact"
+):
     """Unshared-weight convolution; weight (OH, OW, O, C, KH, KW), bias (O, OH, OW)."""
     x, weight = lift(x), lift(weight)
     if weight.ndim != 6:
@@ -447,15 +485,19 @@ def locally_connected2d(x, weight, bias=None, stride=1, padding=0, *,
     OHw, OWw, O, C, KH, KW = weight.shape
     check_input(x, C, name)
     if x.data.dtype != weight.data.dtype:
-        raise TypeError(f"{name}: input dtype {x.data.dtype} differs from the weights' "
-                        f"{weight.data.dtype}; convert one of them (model.double() or x.float())")
+        raise TypeError(
+            f"{name}: input dtype {x.data.dtype} differs from the weights' "
+            f"{weight.data.dtype}; convert one of them (model.double() or x.float())"
+        )
     stride = pair(stride, "stride", name, minimum=1)
     padding = pair(padding, "padding", name, minimum=0)
     OH = out_size(x.shape[2], KH, stride[0], padding[0], 1, name=name, axis="height", rounding=rounding)
     OW = out_size(x.shape[3], KW, stride[1], padding[1], 1, name=name, axis="width", rounding=rounding)
     if (OH, OW) != (OHw, OWw):
-        raise ValueError(f"{name}: the weights hold filters for a {OHw}x{OWw} output, but input "
-                         f"{tuple(x.shape)} gives {OH}x{OW} (the layer is built for one input size)")
+        raise ValueError(
+            f"{name}: the weights hold filters for a {OHw}x{OWw} output, but input "
+            f"{tuple(x.shape)} gives {OH}x{OW} (the layer is built for one input size)"
+        )
     if bias is not None:
         bias = lift(bias)
     return LocallyConnected2d.apply(x, weight, bias, stride=stride, padding=padding, out_hw=(OH, OW))

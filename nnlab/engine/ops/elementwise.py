@@ -3,6 +3,7 @@
 Each backward is the local gradient times the upstream gradient (chain rule), un-broadcast to the
 input's shape.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -54,8 +55,10 @@ class Add(Function):
 
     def backward(self, g):
         sx, sy = self.shapes
-        return (unbroadcast(g, sx) if self.needs_input_grad[0] else None,
-                unbroadcast(g, sy) if self.needs_input_grad[1] else None)
+        return (
+            unbroadcast(g, sx) if self.needs_input_grad[0] else None,
+            unbroadcast(g, sy) if self.needs_input_grad[1] else None,
+        )
 
 
 class Sub(Function):
@@ -69,8 +72,10 @@ class Sub(Function):
 
     def backward(self, g):
         sx, sy = self.shapes
-        return (unbroadcast(g, sx) if self.needs_input_grad[0] else None,
-                unbroadcast(-g, sy) if self.needs_input_grad[1] else None)
+        return (
+            unbroadcast(g, sx) if self.needs_input_grad[0] else None,
+            unbroadcast(-g, sy) if self.needs_input_grad[1] else None,
+        )
 
 
 class Mul(Function):
@@ -84,8 +89,10 @@ class Mul(Function):
 
     def backward(self, g):
         x, y = self.x, self.y
-        return (unbroadcast(g * y, x.shape) if self.needs_input_grad[0] else None,
-                unbroadcast(g * x, y.shape) if self.needs_input_grad[1] else None)
+        return (
+            unbroadcast(g * y, x.shape) if self.needs_input_grad[0] else None,
+            unbroadcast(g * x, y.shape) if self.needs_input_grad[1] else None,
+        )
 
 
 class Div(Function):
@@ -100,8 +107,10 @@ class Div(Function):
     def backward(self, g):
         x, y = self.x, self.y
         gx = g / y
-        return (unbroadcast(gx, x.shape) if self.needs_input_grad[0] else None,
-                unbroadcast(-gx * x / y, y.shape) if self.needs_input_grad[1] else None)
+        return (
+            unbroadcast(gx, x.shape) if self.needs_input_grad[0] else None,
+            unbroadcast(-gx * x / y, y.shape) if self.needs_input_grad[1] else None,
+        )
 
 
 class Neg(Function):
@@ -191,8 +200,10 @@ class _Switch(Function):
 
     def backward(self, g):
         w = self.to_x
-        return (unbroadcast(np.where(w, g, 0), self.sx) if self.needs_input_grad[0] else None,
-                unbroadcast(np.where(w, 0, g), self.sy) if self.needs_input_grad[1] else None)
+        return (
+            unbroadcast(np.where(w, g, 0), self.sx) if self.needs_input_grad[0] else None,
+            unbroadcast(np.where(w, 0, g), self.sy) if self.needs_input_grad[1] else None,
+        )
 
 
 class Maximum(_Switch):
@@ -386,8 +397,7 @@ def where(cond, x, y):
     try:
         np.broadcast_shapes(c.shape, x.shape, y.shape)
     except ValueError:
-        raise ValueError(f"where: cond {c.shape}, x {x.shape} and y {y.shape} cannot be broadcast "
-                         f"together") from None
+        raise ValueError(f"where: cond {c.shape}, x {x.shape} and y {y.shape} cannot be broadcast together") from None
     return Where.apply(x, y, cond=c)
 
 
@@ -402,8 +412,10 @@ def clip(x, low=None, high=None):
     low, high = (b.data if isinstance(b, Tensor) else b for b in (low, high))
     for bound in (low, high):
         if bound is not None and np.ndim(bound) and broadcast_shapes("clip", x.shape, np.shape(bound)) != x.shape:
-            raise ValueError(f"clip: bounds of shape {np.shape(bound)} would broadcast the input of "
-                             f"shape {x.shape} to a bigger shape")
+            raise ValueError(
+                f"clip: bounds of shape {np.shape(bound)} would broadcast the input of "
+                f"shape {x.shape} to a bigger shape"
+            )
     return Clip.apply(x, low=low, high=high)
 
 
@@ -425,4 +437,3 @@ def relu(x):
 
 def leaky_relu(x, negative_slope: float = 0.01):
     return LeakyReLU.apply(lift(x), negative_slope=negative_slope)
-

@@ -1,4 +1,5 @@
 """Matrix multiply and the fused linear layer."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,7 @@ class MatMul(Function):
         kx = x.shape[-1]
         kw = w.shape[0] if w.ndim == 1 else w.shape[-2]
         if kx != kw:
-            raise ValueError(f"matmul: inner dimensions differ: {x.shape} @ {w.shape} "
-                             f"({kx} != {kw})")
+            raise ValueError(f"matmul: inner dimensions differ: {x.shape} @ {w.shape} ({kx} != {kw})")
         self.x, self.w = x, w
         return x @ w
 
@@ -86,15 +86,22 @@ def linear(x, weight, bias=None, *, name: str = "linear"):
         raise ValueError(f"{name}: weight must be 2-D (out_features, in_features), got shape {wd.shape}")
     out_f, in_f = wd.shape
     if xd.dtype.kind != "f":
-        raise TypeError(f"{name}: expected a floating-point input (float32, or float64 for gradient checks) "
-                        f"like the weights ({wd.dtype}), got dtype {xd.dtype}; convert with x.float()")
+        raise TypeError(
+            f"{name}: expected a floating-point input (float32, or float64 for gradient checks) "
+            f"like the weights ({wd.dtype}), got dtype {xd.dtype}; convert with x.float()"
+        )
     if xd.ndim < 1 or xd.shape[-1] != in_f:
-        raise ValueError(f"{name}: expected input of shape (N, {in_f}), got {xd.shape} "
-                         f"({xd.shape[-1] if xd.ndim else 'no'} features instead of {in_f})")
+        raise ValueError(
+            f"{name}: expected input of shape (N, {in_f}), got {xd.shape} "
+            f"({xd.shape[-1] if xd.ndim else 'no'} features instead of {in_f})"
+        )
     if bias is not None and bias.data.shape != (out_f,):
-        raise ValueError(f"{name}: bias must have shape ({out_f},) for weight of shape {wd.shape}, "
-                         f"got {bias.data.shape}")
+        raise ValueError(
+            f"{name}: bias must have shape ({out_f},) for weight of shape {wd.shape}, got {bias.data.shape}"
+        )
     if xd.dtype != wd.dtype:
-        raise TypeError(f"{name}: input dtype {xd.dtype} differs from the weights' "
-                        f"{wd.dtype}; convert one of them (model.double() or x.float())")
+        raise TypeError(
+            f"{name}: input dtype {xd.dtype} differs from the weights' "
+            f"{wd.dtype}; convert one of them (model.double() or x.float())"
+        )
     return Linear.apply(x, weight, bias)

@@ -15,6 +15,7 @@ Conventions shared by every loss here:
   regression target of ``mse``/``l1``/``l2`` which is a differentiable input like in PyTorch.
 - NaN or Inf in the scores, or labels out of range, raise a ValueError that names the op.
 """
+
 from __future__ import annotations
 
 import math
@@ -48,8 +49,7 @@ def _check_scores(op: str, x: np.ndarray, ndim: int | None = 2) -> None:
 def _check_finite_scores(op: str, x: np.ndarray) -> None:
     if not np.isfinite(x).all():
         bad = x[~np.isfinite(x)].ravel()[0]
-        raise ValueError(f"{op}: scores contain non-finite values ({bad}); check the learning rate "
-                         f"or the inputs")
+        raise ValueError(f"{op}: scores contain non-finite values ({bad}); check the learning rate or the inputs")
 
 
 def _check_reduction(op: str, reduction: str, allowed=_REDUCTIONS) -> None:
@@ -62,12 +62,12 @@ def _int_labels(op: str, labels, n: int, c: int) -> np.ndarray:
     if y.dtype.kind not in "iu":
         raise TypeError(f"{op}: integer class labels expected, got dtype {y.dtype}")
     if y.shape != (n,):
-        raise ValueError(f"{op}: expected {n} labels (shape ({n},)) for scores with {n} rows, "
-                         f"got shape {y.shape}")
+        raise ValueError(f"{op}: expected {n} labels (shape ({n},)) for scores with {n} rows, got shape {y.shape}")
     bad = (y < 0) | (y >= c)
     if bad.any():
-        raise ValueError(f"{op}: labels must lie in [0, {c}); got {y[bad][0]} "
-                         f"(at position {int(np.flatnonzero(bad)[0])})")
+        raise ValueError(
+            f"{op}: labels must lie in [0, {c}); got {y[bad][0]} (at position {int(np.flatnonzero(bad)[0])})"
+        )
     return y.astype(np.intp, copy=False)
 
 
@@ -121,7 +121,7 @@ class SoftmaxCrossEntropy(_Reduced):
         log_s = np.log(s)
         if labels.ndim == 1:
             rows = np.arange(n)
-            per = (log_s[:, 0] - shifted[rows, labels])
+            per = log_s[:, 0] - shifted[rows, labels]
             grad = p
             grad[rows, labels] -= 1
         else:
@@ -130,6 +130,7 @@ class SoftmaxCrossEntropy(_Reduced):
             per = (log_s * ysum - (shifted * y).sum(axis=1, keepdims=True))[:, 0]
             grad = p * ysum - y
         return self._finish(per.astype(x.dtype, copy=False), grad, reduction, n)
+
 
 def softmax_cross_entropy(logits, labels, reduction: str = "mean"):
     """Softmax cross-entropy of (N, C) logits against integer labels (N,) in [0, C) or targets
@@ -175,6 +176,7 @@ class MultiClassSVM(_Reduced):
         grad[rows, labels] = -grad.sum(axis=1)
         return self._finish(per, grad, reduction, n)
 
+
 def multiclass_svm(scores, labels, delta: float = 1.0, squared: bool = False, reduction: str = "mean"):
     op = "multiclass_svm"
     x = lift(scores)
@@ -209,6 +211,7 @@ class BinaryHinge(_Reduced):
         grad = np.where(m > 0, -y, 0).astype(f.dtype, copy=False)
         return self._finish(per, grad, reduction, f.shape[0])
 
+
 def binary_hinge(scores, labels, reduction: str = "batchmean"):
     """The notes' attribute loss L_i = sum_j max(0, 1 - y_ij f_j), averaged over the batch
     (``"batchmean"``); labels are +1 (has the attribute) or -1 (has not)."""
@@ -232,8 +235,10 @@ class BCEWithLogits(_Reduced):
         e = np.exp(-np.abs(f))
         per = np.maximum(f, 0) - f * y + np.log1p(e)
         sig = np.where(f >= 0, 1 / (1 + e), e / (1 + e))
-        return self._finish(per.astype(f.dtype, copy=False), (sig - y).astype(f.dtype, copy=False),
-                            reduction, f.shape[0])
+        return self._finish(
+            per.astype(f.dtype, copy=False), (sig - y).astype(f.dtype, copy=False), reduction, f.shape[0]
+        )
+
 
 def binary_cross_entropy_with_logits(logits, labels, reduction: str = "mean"):
     """Sigmoid + binary cross-entropy in one stable gate. ``"mean"`` averages over all elements
@@ -253,8 +258,7 @@ class _Regression(_Reduced):
 
     def backward(self, g):
         gf = self._input_grad(g)
-        return (gf if self.needs_input_grad[0] else None,
-                -gf if self.needs_input_grad[1] else None)
+        return (gf if self.needs_input_grad[0] else None, -gf if self.needs_input_grad[1] else None)
 
 
 class SquaredError(_Regression):
@@ -293,8 +297,10 @@ def _regression_inputs(op, pred, target, reduction):
         _check_reduction(op, reduction, _ELEMENT_REDUCTIONS)
     t = target if isinstance(target, Tensor) else Tensor(np.asarray(target, dtype=xd.dtype))
     if t.shape != x.shape:
-        raise ValueError(f"{op}: target must have the prediction's shape {x.shape}, got {t.shape} "
-                         f"(no broadcasting: reshape explicitly)")
+        raise ValueError(
+            f"{op}: target must have the prediction's shape {x.shape}, got {t.shape} "
+            f"(no broadcasting: reshape explicitly)"
+        )
     if t.dtype != x.dtype:
         if t.requires_grad or t.dtype.kind != "f" and t.dtype.kind not in "iub":
             raise TypeError(f"{op}: target dtype {t.dtype} differs from the prediction's {x.dtype}")
@@ -433,6 +439,7 @@ class HierarchicalSoftmax(_Reduced):
         grad = (prob * tree.in_group[labels] - on).astype(s.dtype, copy=False)
         return self._finish(per.astype(s.dtype, copy=False), grad, reduction, s.shape[0])
 
+
 def hierarchical_softmax(scores, labels, tree, reduction: str = "mean"):
     """Hierarchical softmax loss; ``tree`` is a LabelTree or its parent-pointer list, and scores
     have one column per tree node (see LabelTree for the format)."""
@@ -443,7 +450,6 @@ def hierarchical_softmax(scores, labels, tree, reduction: str = "mean"):
     _check_scores(op, x.data)
     _check_reduction(op, reduction)
     if x.shape[1] != tree.num_nodes:
-        raise ValueError(f"{op}: expected one score per tree node ({tree.num_nodes} columns), "
-                         f"got shape {x.shape}")
+        raise ValueError(f"{op}: expected one score per tree node ({tree.num_nodes} columns), got shape {x.shape}")
     y = _int_labels(op, labels, x.shape[0], tree.num_classes)
     return HierarchicalSoftmax.apply(x, labels=y, tree=tree, reduction=reduction)

@@ -1,4 +1,5 @@
 """Local response normalization across channels (AlexNet), PyTorch's definition."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,7 +17,7 @@ def _window_sum(a, before: int, after: int):
     ap = np.pad(a, pad)
     out = ap[:, 0:C].copy()
     for o in range(1, before + after + 1):
-        out += ap[:, o:o + C]
+        out += ap[:, o : o + C]
     return out
 
 
@@ -32,7 +33,7 @@ class LocalResponseNorm(Function):
         d = _window_sum(x * x, n // 2, (n - 1) // 2)
         d *= x.dtype.type(alpha / n)
         d += x.dtype.type(k)
-        scale = d ** -beta
+        scale = d**-beta
         self.saved = (x, d, scale, n, alpha, beta)
         return x * scale
 
@@ -43,8 +44,9 @@ class LocalResponseNorm(Function):
         return (g * scale - x.dtype.type(2 * alpha * beta / n) * x * back,)
 
 
-def local_response_norm(x, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0, *,
-                        name: str = "local_response_norm"):
+def local_response_norm(
+    x, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0, *, name: str = "local_response_norm"
+):
     """Normalize each value by the squares of ``size`` neighbouring channels (input (N, C, ...))."""
     x = lift(x)
     if x.ndim < 3:

@@ -1,4 +1,5 @@
 """Batch normalization and (inverted) dropout as fused gates."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -124,8 +125,18 @@ class BatchNorm(Function):
         return gx, gg, gb
 
 
-def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5, *, name="batch_norm"):
+def batch_norm(
+    x,
+    running_mean=None,
+    running_var=None,
+    weight=None,
+    bias=None,
+    training=False,
+    momentum=0.1,
+    eps=1e-5,
+    *,
+    name="batch_norm",
+):
     """Batch normalization over channel axis 1 (PyTorch's argument order).
 
     In training the batch statistics normalize and the running buffers (NumPy arrays, updated in
@@ -139,21 +150,23 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
     if x.ndim < 2:
         raise ValueError(f"{name}: expected input of shape (N, C) or (N, C, ...), got {x.shape}")
     c = x.shape[1]
-    for what, a in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
+    for what, a in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
         if a is not None and tuple(np.shape(a.data if isinstance(a, Tensor) else a)) != (c,):
             shape = np.shape(a.data if isinstance(a, Tensor) else a)
-            raise ValueError(f"{name}: expected {what} of shape ({c},) for an input with {c} "
-                             f"channels (input shape {x.shape}), got {shape}")
+            raise ValueError(
+                f"{name}: expected {what} of shape ({c},) for an input with {c} "
+                f"channels (input shape {x.shape}), got {shape}"
+            )
     m = x.size // c
     if training:
         if m < 2:
-            raise ValueError(f"{name}: training needs more than one value per channel to compute "
-                             f"batch statistics, got input shape {x.shape}")
+            raise ValueError(
+                f"{name}: training needs more than one value per channel to compute "
+                f"batch statistics, got input shape {x.shape}"
+            )
     elif running_mean is None or running_var is None:
         raise ValueError(f"{name}: evaluation mode needs running_mean and running_var")
-    out = BatchNorm.apply(x, weight, bias, mean=running_mean, var=running_var, eps=eps,
-                          training=training)
+    out = BatchNorm.apply(x, weight, bias, mean=running_mean, var=running_var, eps=eps, training=training)
     if training:
         fn = out._ctx
         if fn is not None:
@@ -162,10 +175,10 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
             axes = (0,) + tuple(range(2, x.ndim))
             bm, bv = x.data.mean(axis=axes), x.data.var(axis=axes)
         if running_mean is not None:
-            running_mean *= (1 - momentum)
+            running_mean *= 1 - momentum
             running_mean += momentum * bm.astype(running_mean.dtype, copy=False)
         if running_var is not None:
-            running_var *= (1 - momentum)
+            running_var *= 1 - momentum
             running_var += momentum * (bv * (m / (m - 1))).astype(running_var.dtype, copy=False)
     return out
 

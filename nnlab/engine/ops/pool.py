@@ -8,6 +8,7 @@ measured 40-80x slower on workload 3's (64, 32, 28, 28) pool (NumPy reduces over
 axes element by element; ``benchmarks/micro_conv.py --pool``), so the reshape is not used. When windows tile the input exactly, backward
 writes each gradient slice once into an uninitialised array instead of accumulating into zeros.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,12 +24,12 @@ def pool_geometry(x_shape, kernel_size, stride, padding, name, rounding="exact")
     s = k if stride is None else pair(stride, "stride", name, minimum=1)
     p = pair(padding, "padding", name, minimum=0)
     if p[0] * 2 > k[0] or p[1] * 2 > k[1]:
-        raise ValueError(f"{name}: padding {p} must be at most half the kernel size {k} "
-                         f"(a window must never lie entirely in the padding)")
-    OH = out_size(x_shape[2], k[0], s[0], p[0], 1, name=name, axis="height", rounding=rounding,
-                  max_padding=k[0] // 2)
-    OW = out_size(x_shape[3], k[1], s[1], p[1], 1, name=name, axis="width", rounding=rounding,
-                  max_padding=k[1] // 2)
+        raise ValueError(
+            f"{name}: padding {p} must be at most half the kernel size {k} "
+            f"(a window must never lie entirely in the padding)"
+        )
+    OH = out_size(x_shape[2], k[0], s[0], p[0], 1, name=name, axis="height", rounding=rounding, max_padding=k[0] // 2)
+    OW = out_size(x_shape[3], k[1], s[1], p[1], 1, name=name, axis="width", rounding=rounding, max_padding=k[1] // 2)
     return k, s, p, (OH, OW)
 
 
@@ -38,8 +39,15 @@ def _offsets(k, s, out_hw):
     o = 0
     for i in range(k[0]):
         for j in range(k[1]):
-            yield o, (slice(None), slice(None), slice(i, i + s[0] * (OH - 1) + 1, s[0]),
-                      slice(j, j + s[1] * (OW - 1) + 1, s[1]))
+            yield (
+                o,
+                (
+                    slice(None),
+                    slice(None),
+                    slice(i, i + s[0] * (OH - 1) + 1, s[0]),
+                    slice(j, j + s[1] * (OW - 1) + 1, s[1]),
+                ),
+            )
             o += 1
 
 
@@ -48,7 +56,7 @@ def _pad(x, p, fill):
         return x
     N, C, H, W = x.shape
     xp = np.full((N, C, H + 2 * p[0], W + 2 * p[1]), fill, dtype=x.dtype)
-    xp[:, :, p[0]:p[0] + H, p[1]:p[1] + W] = x
+    xp[:, :, p[0] : p[0] + H, p[1] : p[1] + W] = x
     return xp
 
 
@@ -83,7 +91,7 @@ class _Pool(Function):
         k, s, p, _, x_shape = self.geom
         if p == (0, 0):
             return gx
-        return gx[:, :, p[0]:p[0] + x_shape[2], p[1]:p[1] + x_shape[3]]
+        return gx[:, :, p[0] : p[0] + x_shape[2], p[1] : p[1] + x_shape[3]]
 
 
 class MaxPool2d(_Pool):
@@ -103,8 +111,7 @@ class MaxPool2d(_Pool):
         # multiplies g by (idx == o) with matching strides (pool backward 2.2 -> 1.2 ms CPU on
         # workload 3's (64, 32, 28, 28), 1.4 -> 0.63 ms on (64, 64, 14, 14), one thread; an NCHW
         # idx against a channel-major g was the slow mix)
-        idx = (np.empty_like(out, dtype=np.uint8 if len(offs) <= 256 else np.int32)
-               if track else None)
+        idx = np.empty_like(out, dtype=np.uint8 if len(offs) <= 256 else np.int32) if track else None
 
         def channels(c0, c1):
             xs, o_c = xp[:, c0:c1], out[:, c0:c1]
@@ -182,7 +189,7 @@ class LPPool2d(_Pool):
     def forward(self, x, *, norm_type, kernel, stride, out_hw):
         self.geom = (kernel, stride, (0, 0), out_hw, x.shape)
         p = norm_type
-        xq = x * x if p == 2 else x ** p
+        xq = x * x if p == 2 else x**p
         offs = list(_offsets(kernel, stride, out_hw))
         ssum = xq[offs[0][1]].copy(order="K")
         for _, sl in offs[1:]:
@@ -246,8 +253,9 @@ def lp_pool2d(x, norm_type, kernel_size, stride=None, *, name="lp_pool2d", round
     if not isinstance(norm_type, (int, float)) or norm_type <= 0:
         raise ValueError(f"{name}: norm_type must be a positive number, got {norm_type!r}")
     k, s, _, out_hw = pool_geometry(x.shape, kernel_size, stride, 0, name, rounding)
-    return LPPool2d.apply(x, norm_type=float(norm_type) if norm_type not in (1, 2) else int(norm_type),
-                          kernel=k, stride=s, out_hw=out_hw)
+    return LPPool2d.apply(
+        x, norm_type=float(norm_type) if norm_type not in (1, 2) else int(norm_type), kernel=k, stride=s, out_hw=out_hw
+    )
 
 
 def global_avg_pool2d(x, *, name="global_avg_pool2d"):

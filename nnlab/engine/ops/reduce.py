@@ -4,6 +4,7 @@ sum/mean spread the upstream gradient back over the reduced axes; max/min route 
 (the max gate's "switch"), split evenly between ties so that the gradient stays a true subgradient.
 Softmax and log-softmax subtract the row maximum first (the notes' numerically stable form).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,7 +37,11 @@ class Sum(Function):
     """z = sum(x over axes); dz/dx = 1 everywhere."""
 
     def forward(self, x, axis=None, keepdims=False):
-        self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim, "sum"), check_bool("sum", "keepdims", keepdims)
+        self.shape, self.axes, self.keepdims = (
+            x.shape,
+            _axes(axis, x.ndim, "sum"),
+            check_bool("sum", "keepdims", keepdims),
+        )
         return np.sum(x, axis=self.axes, keepdims=keepdims)
 
     def backward(self, g):
@@ -48,7 +53,11 @@ class Mean(Function):
     """z = mean(x over axes); dz/dx = 1/n."""
 
     def forward(self, x, axis=None, keepdims=False):
-        self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim, "mean"), check_bool("mean", "keepdims", keepdims)
+        self.shape, self.axes, self.keepdims = (
+            x.shape,
+            _axes(axis, x.ndim, "mean"),
+            check_bool("mean", "keepdims", keepdims),
+        )
         self.n = int(np.prod([x.shape[a] for a in self.axes])) if self.axes else 1
         return np.mean(x, axis=self.axes, keepdims=keepdims)
 
@@ -69,8 +78,10 @@ class Max(Function):
         op = "max" if self.sign > 0 else "min"
         self.shape, self.axes, self.keepdims = x.shape, _axes(axis, x.ndim, op), check_bool(op, "keepdims", keepdims)
         if x.size == 0 and any(x.shape[a] == 0 for a in self.axes):
-            raise ValueError(f"{op}: cannot reduce over an empty axis (input shape {x.shape}, "
-                             f"axes {self.axes}): the {op} of no values is undefined")
+            raise ValueError(
+                f"{op}: cannot reduce over an empty axis (input shape {x.shape}, "
+                f"axes {self.axes}): the {op} of no values is undefined"
+            )
         out = np.max(x, axis=self.axes, keepdims=True) if self.sign > 0 else np.min(x, axis=self.axes, keepdims=True)
         mask = x == out
         count = mask.sum(axis=self.axes, keepdims=True)

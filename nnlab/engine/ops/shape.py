@@ -1,4 +1,5 @@
 """Shape gates: they move values without changing them, so backward moves gradients back."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,8 +18,9 @@ class Reshape(Function):
         try:
             return x.reshape(shape)
         except ValueError:
-            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} values) "
-                             f"into {tuple(shape)}") from None
+            raise ValueError(
+                f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} values) into {tuple(shape)}"
+            ) from None
 
     def backward(self, g):
         return (g.reshape(self.shape),)
@@ -120,8 +122,9 @@ def transpose(x, axes=None):
         # Normalize negative axes: backward inverts the permutation with argsort.
         axes = tuple(a % x.ndim if -x.ndim <= a < x.ndim else -1 for a in given)
         if sorted(axes) != list(range(x.ndim)):
-            raise ValueError(f"transpose: axes must be a permutation of 0..{x.ndim - 1} for a tensor of "
-                             f"shape {x.shape}, got {given}")
+            raise ValueError(
+                f"transpose: axes must be a permutation of 0..{x.ndim - 1} for a tensor of shape {x.shape}, got {given}"
+            )
     return Transpose.apply(x, axes=axes)
 
 
@@ -140,10 +143,12 @@ def concatenate(tensors, axis: int = 0):
     shapes = [t.shape for t in tensors]
     nd = tensors[0].ndim
     if nd == 0 or any(len(s) != nd for s in shapes) or not -nd <= axis < nd:
-        raise ValueError(f"concatenate: expected tensors with the same number of dimensions and "
-                         f"axis within it, got shapes {shapes} and axis {axis}")
+        raise ValueError(
+            f"concatenate: expected tensors with the same number of dimensions and "
+            f"axis within it, got shapes {shapes} and axis {axis}"
+        )
     axis %= nd
-    if any(s[:axis] + s[axis + 1:] != shapes[0][:axis] + shapes[0][axis + 1:] for s in shapes):
+    if any(s[:axis] + s[axis + 1 :] != shapes[0][:axis] + shapes[0][axis + 1 :] for s in shapes):
         raise ValueError(f"concatenate: shapes must match except along axis {axis}, got {shapes}")
     return Concatenate.apply(*tensors, axis=axis)
 
@@ -154,8 +159,10 @@ def stack(tensors, axis: int = 0):
         raise ValueError("stack: need at least one tensor")
     nd = tensors[0].ndim + 1
     if not -nd <= axis < nd:
-        raise ValueError(f"stack: axis {axis} is out of range for stacking tensors of shape "
-                         f"{tensors[0].shape} (the result has {nd} dimensions)")
+        raise ValueError(
+            f"stack: axis {axis} is out of range for stacking tensors of shape "
+            f"{tensors[0].shape} (the result has {nd} dimensions)"
+        )
     return Stack.apply(*tensors, axis=axis % nd)
 
 
@@ -164,6 +171,8 @@ def pad(x, pad_width, value: float = 0.0):
     x = lift(x)
     pw = [tuple(int(v) for v in p) for p in pad_width]
     if len(pw) != x.ndim or any(len(p) != 2 or min(p) < 0 for p in pw):
-        raise ValueError(f"pad: pad_width needs one non-negative (before, after) pair per axis "
-                         f"({x.ndim} for shape {x.shape}), got {pad_width}")
+        raise ValueError(
+            f"pad: pad_width needs one non-negative (before, after) pair per axis "
+            f"({x.ndim} for shape {x.shape}), got {pad_width}"
+        )
     return Pad.apply(x, pad_width=pw, value=value)

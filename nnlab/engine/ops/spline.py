@@ -11,6 +11,7 @@ The gate builds every basis for the whole batch at once with the Cox-de Boor rec
 backward gives the gradient with respect to the input through the derivative of the bases, so KAN
 layers stack and mix with other layers.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -165,8 +166,19 @@ class KANLinear(Function):
         return gx, None, gc, gbw, gs, None
 
 
-def kan_linear(x, grid, coef, base_weight, scaler, mask=None, *, k: int = 3, base: str = "silu",
-               edges: bool = False, name: str = "kan_linear"):
+def kan_linear(
+    x,
+    grid,
+    coef,
+    base_weight,
+    scaler,
+    mask=None,
+    *,
+    k: int = 3,
+    base: str = "silu",
+    edges: bool = False,
+    name: str = "kan_linear",
+):
     """Fused KAN layer, y_j = sum_i w_b b(x_i) + w_s sum_m c_m B_m(x_i) (see ``KANLinear``).
 
     Shapes: x (N, in), grid (in, G + 2k + 1), coef (out, in, G + k), base_weight and scaler
@@ -184,15 +196,18 @@ def kan_linear(x, grid, coef, base_weight, scaler, mask=None, *, k: int = 3, bas
     if x.ndim != 2 or x.shape[1] != nin:
         raise ValueError(f"{name}: expected input of shape (N, {nin}), got {x.shape}")
     if grid.shape != (nin, nb + k + 1):
-        raise ValueError(f"{name}: grid must have shape ({nin}, {nb + k + 1}) (in, G + 2k + 1) for "
-                         f"coef {coef.shape} and k={k}, got {grid.shape}")
+        raise ValueError(
+            f"{name}: grid must have shape ({nin}, {nb + k + 1}) (in, G + 2k + 1) for "
+            f"coef {coef.shape} and k={k}, got {grid.shape}"
+        )
     for what, t in (("base_weight", base_weight), ("scaler", scaler), ("mask", mask)):
         if t is not None and t.shape != (nout, nin):
             raise ValueError(f"{name}: {what} must have shape ({nout}, {nin}), got {t.shape}")
     if x.data.dtype.kind != "f":
-        raise TypeError(f"{name}: expected a floating-point input, got dtype {x.data.dtype}; "
-                        f"convert with x.float()")
+        raise TypeError(f"{name}: expected a floating-point input, got dtype {x.data.dtype}; convert with x.float()")
     if x.data.dtype != coef.data.dtype:
-        raise TypeError(f"{name}: input dtype {x.data.dtype} differs from the coefficients' "
-                        f"{coef.data.dtype}; convert one of them (model.double() or x.float())")
+        raise TypeError(
+            f"{name}: input dtype {x.data.dtype} differs from the coefficients' "
+            f"{coef.data.dtype}; convert one of them (model.double() or x.float())"
+        )
     return KANLinear.apply(x, grid, coef, base_weight, scaler, mask, k=int(k), base=base, edges=bool(edges))

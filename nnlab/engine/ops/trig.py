@@ -1,4 +1,5 @@
 """Trigonometric gates (sin, cos): the polynomial-fitting tutorials' targets and Fourier features."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """The experiments, one module per topic of the notes; importing a module registers its experiments
 (in the order the lab report lists them)."""
+
 from nnlab.experiments.catalog import initialization  # noqa: F401
 from nnlab.experiments.catalog import training  # noqa: F401
 from nnlab.experiments.catalog import regularization  # noqa: F401

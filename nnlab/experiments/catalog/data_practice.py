@@ -1,5 +1,6 @@
 """Data (000 «数据预处理»; 001 «迁移学习», «数据增强»): whitening amplifies noise; augmentation and
 transfer learning on small data."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,15 +25,22 @@ def _run_whiten(seed: int, quick: bool) -> dict:
     snr_before = np.linalg.norm(noise, axis=1) / np.linalg.norm(Xc, axis=1)
     snr_after = np.linalg.norm(noisy - clean, axis=1) / np.linalg.norm(clean, axis=1)
     var = np.asarray(w.explained_variance_)
-    return {"noise_sigma": sigma, "relative_noise_before": float(np.median(snr_before)),
-            "relative_noise_after": float(np.median(snr_after)),
-            "amplification": float(np.median(snr_after) / np.median(snr_before)),
-            "_var": var}
+    return {
+        "noise_sigma": sigma,
+        "relative_noise_before": float(np.median(snr_before)),
+        "relative_noise_after": float(np.median(snr_after)),
+        "amplification": float(np.median(snr_after) / np.median(snr_before)),
+        "_var": var,
+    }
 
 
 def _judge_whiten(runs):
-    return threshold_verdict([r["amplification"] for r in runs], ">", 1.0,
-                             "relative size of added noise (std 0.01): after whitening / before")
+    return threshold_verdict(
+        [r["amplification"] for r in runs],
+        ">",
+        1.0,
+        "relative size of added noise (std 0.01): after whitening / before",
+    )
 
 
 def _plot_whiten(runs, out):
@@ -42,17 +50,27 @@ def _plot_whiten(runs, out):
     ax.semilogy(var, label="variance of each PCA direction (training digits)")
     ax.axhline(runs[0]["noise_sigma"] ** 2, color="r", ls=":", label="variance of the added noise")
     ax.set_xlabel("principal component")
-    ax.set_title(f"whitening scales each direction to unit variance: noise grows {runs[0]['amplification']:.0f}x "
-                 "relative to the signal", fontsize=8)
+    ax.set_title(
+        f"whitening scales each direction to unit variance: noise grows {runs[0]['amplification']:.0f}x "
+        "relative to the signal",
+        fontsize=8,
+    )
     ax.legend(fontsize=8)
     return [save(fig, out, "spectrum")]
 
 
-register(Experiment(
-    name="whitening_noise", source="000", heading="4. 设置数据和模型: PCA 和白化",
-    claim="Whitening stretches every direction to unit variance, including the tiny-variance ones that are "
-          "mostly noise, so it makes a small input noise larger relative to the signal.",
-    run=_run_whiten, judge=_judge_whiten, plot=_plot_whiten))
+register(
+    Experiment(
+        name="whitening_noise",
+        source="000",
+        heading="4. 设置数据和模型: PCA 和白化",
+        claim="Whitening stretches every direction to unit variance, including the tiny-variance ones that are "
+        "mostly noise, so it makes a small input noise larger relative to the signal.",
+        run=_run_whiten,
+        judge=_judge_whiten,
+        plot=_plot_whiten,
+    )
+)
 
 
 # ---- augmentation and transfer learning on small data ---------------------------------------------
@@ -77,13 +95,24 @@ def _run_aug_transfer(seed: int, quick: bool) -> dict:
     src = ytr <= 4
     r = seeded(seed)
     base = mlp([784, 256, 5])
-    fit(base, Xtr[src], ytr[src], optim.SGD(base.parameters(), lr=0.05, momentum=0.9), epochs=3 if quick else 5,
-        batch_size=50, rng=r)
+    fit(
+        base,
+        Xtr[src],
+        ytr[src],
+        optim.SGD(base.parameters(), lr=0.05, momentum=0.9),
+        epochs=3 if quick else 5,
+        batch_size=50,
+        rng=r,
+    )
     tgt = np.flatnonzero(ytr >= 5)
     ti = rng.permutation(tgt)[:n_small]
     Xt, yt = Xtr[ti], ytr[ti] - 5
     dv = ydv >= 5
-    for name, mode in (("scratch", "scratch"), ("transfer, frozen features", "frozen"), ("transfer, fine-tuned", "fine")):
+    for name, mode in (
+        ("scratch", "scratch"),
+        ("transfer, frozen features", "frozen"),
+        ("transfer, fine-tuned", "fine"),
+    ):
         r = seeded(seed)
         model = mlp([784, 256, 5])
         if mode != "scratch":
@@ -97,27 +126,51 @@ def _run_aug_transfer(seed: int, quick: bool) -> dict:
 
 
 def _judge_aug_transfer(runs):
-    return all_of([
-        threshold_verdict([r["random shifts"] - r["no augmentation"] for r in runs], ">", 0.0,
-                          "dev accuracy: with - without random shifts"),
-        threshold_verdict([max(r["transfer, frozen features"], r["transfer, fine-tuned"]) - r["scratch"] for r in runs],
-                          ">", 0.0, "dev accuracy on 5-9: transferred from 0-4 - from scratch"),
-    ], "augmentation and transfer help on small data")
+    return all_of(
+        [
+            threshold_verdict(
+                [r["random shifts"] - r["no augmentation"] for r in runs],
+                ">",
+                0.0,
+                "dev accuracy: with - without random shifts",
+            ),
+            threshold_verdict(
+                [max(r["transfer, frozen features"], r["transfer, fine-tuned"]) - r["scratch"] for r in runs],
+                ">",
+                0.0,
+                "dev accuracy on 5-9: transferred from 0-4 - from scratch",
+            ),
+        ],
+        "augmentation and transfer help on small data",
+    )
 
 
 def _plot_aug_transfer(runs, out):
     fig, axes = figure(1, 2, size=(10, 3.6))
     a = ["no augmentation", "random shifts"]
-    spread_bars(axes[0][0], a, [[r[k] for k in a] for r in runs], "dev accuracy",
-                f"{runs[0]['n_small']} training digits")
+    spread_bars(
+        axes[0][0], a, [[r[k] for k in a] for r in runs], "dev accuracy", f"{runs[0]['n_small']} training digits"
+    )
     t = ["scratch", "transfer, frozen features", "transfer, fine-tuned"]
-    spread_bars(axes[0][1], t, [[r[k] for k in t] for r in runs], "dev accuracy (digits 5-9)",
-                f"{runs[0]['n_small']} labelled 5-9 digits; features from 0-4")
+    spread_bars(
+        axes[0][1],
+        t,
+        [[r[k] for k in t] for r in runs],
+        "dev accuracy (digits 5-9)",
+        f"{runs[0]['n_small']} labelled 5-9 digits; features from 0-4",
+    )
     return [save(fig, out, "small_data")]
 
 
-register(Experiment(
-    name="augmentation_transfer", source="001", heading="迁移学习 / 数据增强",
-    claim="On a small training set, augmenting with random shifts raises dev accuracy, and features "
-          "learned on other classes (digits 0-4) beat training from scratch on the new ones (5-9).",
-    run=_run_aug_transfer, judge=_judge_aug_transfer, plot=_plot_aug_transfer))
+register(
+    Experiment(
+        name="augmentation_transfer",
+        source="001",
+        heading="迁移学习 / 数据增强",
+        claim="On a small training set, augmenting with random shifts raises dev accuracy, and features "
+        "learned on other classes (digits 0-4) beat training from scratch on the new ones (5-9).",
+        run=_run_aug_transfer,
+        judge=_judge_aug_transfer,
+        plot=_plot_aug_transfer,
+    )
+)

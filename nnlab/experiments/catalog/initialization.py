@@ -1,4 +1,5 @@
 """Weight initialization (000, «设置数据和模型»: weight initialization) and the initial loss."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,10 +9,13 @@ from nnlab.experiments.registry import Experiment, all_of, register, threshold_v
 
 def _run_init(seed: int, quick: bool) -> dict:
     from nnlab.experiments.init_study import run_init_study
+
     width, samples = (200, 200) if quick else (500, 1000)  # the notes' net: 10 layers of 500 units
     res = run_init_study(layers=10, width=width, samples=samples, seed=seed)
-    regimes = {name: {k: [row[k] for row in r["layers"]] for k in ("std", "saturated", "dead", "grad_rms")}
-               for name, r in res.items()}
+    regimes = {
+        name: {k: [row[k] for row in r["layers"]] for k in ("std", "saturated", "dead", "grad_rms")}
+        for name, r in res.items()
+    }
     return {"width": width, "samples": samples, "regimes": regimes, "_results": res}
 
 
@@ -34,15 +38,23 @@ def _judge_init(runs) -> object:
 
 def _plot_init(runs, out):
     from nnlab.experiments.init_study import plot_init_study
+
     return [plot_init_study(runs[0]["_results"], f"{out}/histograms.png")]
 
 
-register(Experiment(
-    name="init", source="000", heading="4. 设置数据和模型: 权重初始化",
-    claim="In a 10-layer tanh net, weights of std 0.01 collapse the activations to zero, std 1 saturates "
-          "them at +-1, and std 1/sqrt(n) keeps a healthy spread; ReLU with He init (sqrt(2/n)) keeps the "
-          "activation scale constant with depth.",
-    run=_run_init, judge=_judge_init, plot=_plot_init))
+register(
+    Experiment(
+        name="init",
+        source="000",
+        heading="4. 设置数据和模型: 权重初始化",
+        claim="In a 10-layer tanh net, weights of std 0.01 collapse the activations to zero, std 1 saturates "
+        "them at +-1, and std 1/sqrt(n) keeps a healthy spread; ReLU with He init (sqrt(2/n)) keeps the "
+        "activation scale constant with depth.",
+        run=_run_init,
+        judge=_judge_init,
+        plot=_plot_init,
+    )
+)
 
 
 # ---- the initial loss is ln C ---------------------------------------------------------------
@@ -51,6 +63,7 @@ def _run_initial_loss(seed: int, quick: bool) -> dict:
     from nnlab import nn
     from nnlab.data import make_spiral
     from nnlab.experiments.common import digits, loss_of, seeded
+
     seeded(seed)
     Xtr, ytr = digits(500 if quick else 4000, seed=seed)[:2]
     out = {}
@@ -66,19 +79,22 @@ def _run_initial_loss(seed: int, quick: bool) -> dict:
 
 
 def _judge_initial_loss(runs):
-    parts = [threshold_verdict([r[k]["rel_error"] for r in runs], "<", 0.02, f"{k}: |loss0 - ln C| / ln C")
-             for k in runs[0]]
+    parts = [
+        threshold_verdict([r[k]["rel_error"] for r in runs], "<", 0.02, f"{k}: |loss0 - ln C| / ln C") for k in runs[0]
+    ]
     return all_of(parts, "initial softmax loss within 2% of ln C")
 
 
 def _plot_initial_loss(runs, out):
     from nnlab.experiments.common import figure, save
+
     fig, ax = figure(size=(5, 3))
     ax = ax[0][0]
     keys = list(runs[0])
     for i, k in enumerate(keys):
-        ax.scatter([i] * len(runs), [r[k]["loss"] for r in runs], color="C0",
-                   label="measured (per seed)" if i == 0 else None)
+        ax.scatter(
+            [i] * len(runs), [r[k]["loss"] for r in runs], color="C0", label="measured (per seed)" if i == 0 else None
+        )
         ax.hlines(runs[0][k]["lnC"], i - 0.3, i + 0.3, colors="r", label="ln C" if i == 0 else None)
     ax.set_xticks(range(len(keys)))
     ax.set_xticklabels(keys)
@@ -87,7 +103,14 @@ def _plot_initial_loss(runs, out):
     return [save(fig, out, "initial_loss")]
 
 
-register(Experiment(
-    name="initial_loss", source="000", heading="7. 合理性检查",
-    claim="With small weights in the last layer, the initial softmax loss is ln C (2.302 for 10 classes).",
-    run=_run_initial_loss, judge=_judge_initial_loss, plot=_plot_initial_loss))
+register(
+    Experiment(
+        name="initial_loss",
+        source="000",
+        heading="7. 合理性检查",
+        claim="With small weights in the last layer, the initial softmax loss is ln C (2.302 for 10 classes).",
+        run=_run_initial_loss,
+        judge=_judge_initial_loss,
+        plot=_plot_initial_loss,
+    )
+)

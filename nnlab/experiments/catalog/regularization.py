@@ -1,6 +1,7 @@
 """Regularization (000 «设置数据和模型: 正则化»; 004 «深度学习的实用层面»): dropout and L2 close the
 train/dev gap, L1 makes weights sparse, max-norm tolerates a larger learning rate, inverted dropout
 equals test-time scaling, and a big regularized net beats a small one."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,36 +23,67 @@ def _run_gap(seed: int, quick: bool) -> dict:
         rng = seeded(seed)
         model = mlp([784, 400, 400, 10], dropout=p)
         reg = nn.Regularizer(l2=l2) if l2 else None
-        fit(model, Xtr, ytr, optim.SGD(model.parameters(), lr=0.05, momentum=0.9), epochs=epochs, batch_size=50,
-            rng=rng, regularizer=reg)
+        fit(
+            model,
+            Xtr,
+            ytr,
+            optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+            epochs=epochs,
+            batch_size=50,
+            rng=rng,
+            regularizer=reg,
+        )
         tr, dv = accuracy(model, Xtr, ytr), accuracy(model, Xdv, ydv)
         out[name] = {"train": tr, "dev": dv, "gap": tr - dv}
     return out
 
 
 def _judge_gap(runs):
-    return all_of([
-        threshold_verdict([r["none"]["gap"] - r["dropout 0.5"]["gap"] for r in runs], ">", 0.01,
-                          "train-dev gap without - with dropout 0.5"),
-        threshold_verdict([r["none"]["gap"] - r["L2 1e-2"]["gap"] for r in runs], ">", 0.01,
-                          "train-dev gap without - with L2 1e-2"),
-    ], "dropout and L2 each shrink the train/dev gap by more than one point")
+    return all_of(
+        [
+            threshold_verdict(
+                [r["none"]["gap"] - r["dropout 0.5"]["gap"] for r in runs],
+                ">",
+                0.01,
+                "train-dev gap without - with dropout 0.5",
+            ),
+            threshold_verdict(
+                [r["none"]["gap"] - r["L2 1e-2"]["gap"] for r in runs],
+                ">",
+                0.01,
+                "train-dev gap without - with L2 1e-2",
+            ),
+        ],
+        "dropout and L2 each shrink the train/dev gap by more than one point",
+    )
 
 
 def _plot_gap(runs, out):
     fig, axes = figure(1, 2, size=(9, 3.6))
     labels = list(runs[0])
-    spread_bars(axes[0][0], labels, [[r[k]["gap"] for k in labels] for r in runs], "train - dev accuracy",
-                "gap (784-400-400-10 on few digits)")
+    spread_bars(
+        axes[0][0],
+        labels,
+        [[r[k]["gap"] for k in labels] for r in runs],
+        "train - dev accuracy",
+        "gap (784-400-400-10 on few digits)",
+    )
     spread_bars(axes[0][1], labels, [[r[k]["dev"] for k in labels] for r in runs], "dev accuracy", "dev accuracy")
     return [save(fig, out, "gap")]
 
 
-register(Experiment(
-    name="dropout_l2_gap", source="004", heading="1. 深度学习的实用层面 (正则化, dropout)",
-    claim="On a small training set, dropout and L2 regularization each shrink the gap between training and "
-          "dev accuracy of an over-parameterized net.",
-    run=_run_gap, judge=_judge_gap, plot=_plot_gap))
+register(
+    Experiment(
+        name="dropout_l2_gap",
+        source="004",
+        heading="1. 深度学习的实用层面 (正则化, dropout)",
+        claim="On a small training set, dropout and L2 regularization each shrink the gap between training and "
+        "dev accuracy of an over-parameterized net.",
+        run=_run_gap,
+        judge=_judge_gap,
+        plot=_plot_gap,
+    )
+)
 
 
 # ---- L1 gives sparse weights --------------------------------------------------------------------
@@ -59,23 +91,39 @@ def _run_l1(seed: int, quick: bool) -> dict:
     n, epochs = (500, 5) if quick else (4000, 10)
     Xtr, ytr, Xdv, ydv = digits(n, seed=seed)[:4]
     out = {}
-    for name, reg in {"L1 1e-2": nn.Regularizer(l1=1e-2), "L2 1e-2": nn.Regularizer(l2=1e-2),
-                      "none": None}.items():
+    for name, reg in {"L1 1e-2": nn.Regularizer(l1=1e-2), "L2 1e-2": nn.Regularizer(l2=1e-2), "none": None}.items():
         rng = seeded(seed)
         model = mlp([784, 100, 10])
-        fit(model, Xtr, ytr, optim.SGD(model.parameters(), lr=0.05), epochs=epochs, batch_size=50, rng=rng,
-            regularizer=reg)
+        fit(
+            model,
+            Xtr,
+            ytr,
+            optim.SGD(model.parameters(), lr=0.05),
+            epochs=epochs,
+            batch_size=50,
+            rng=rng,
+            regularizer=reg,
+        )
         w = model[0].weight.data
-        out[name] = {"near_zero": float(np.mean(np.abs(w) < 1e-3)), "dev": accuracy(model, Xdv, ydv),
-                     "_w": w.ravel().copy()}
+        out[name] = {
+            "near_zero": float(np.mean(np.abs(w) < 1e-3)),
+            "dev": accuracy(model, Xdv, ydv),
+            "_w": w.ravel().copy(),
+        }
     return out
 
 
 def _judge_l1(runs):
-    return threshold_verdict([r["L1 1e-2"]["near_zero"] / max(r["L2 1e-2"]["near_zero"], 1e-9) for r in runs],
-                             ">", 5.0, "fraction of first-layer weights with |w| < 1e-3: L1 / L2",
-                             detail="L1 near-zero fractions: " + ", ".join(f"{r['L1 1e-2']['near_zero']:.2f}" for r in runs)
-                             + "; L2: " + ", ".join(f"{r['L2 1e-2']['near_zero']:.3f}" for r in runs))
+    return threshold_verdict(
+        [r["L1 1e-2"]["near_zero"] / max(r["L2 1e-2"]["near_zero"], 1e-9) for r in runs],
+        ">",
+        5.0,
+        "fraction of first-layer weights with |w| < 1e-3: L1 / L2",
+        detail="L1 near-zero fractions: "
+        + ", ".join(f"{r['L1 1e-2']['near_zero']:.2f}" for r in runs)
+        + "; L2: "
+        + ", ".join(f"{r['L2 1e-2']['near_zero']:.3f}" for r in runs),
+    )
 
 
 def _plot_l1(runs, out):
@@ -88,11 +136,18 @@ def _plot_l1(runs, out):
     return [save(fig, out, "weights")]
 
 
-register(Experiment(
-    name="l1_sparse", source="000", heading=SRC_000,
-    claim="L1 regularization drives most weights to (nearly) zero, L2 only makes them small: L1 leaves at "
-          "least 5x as many first-layer weights below 1e-3 in magnitude.",
-    run=_run_l1, judge=_judge_l1, plot=_plot_l1))
+register(
+    Experiment(
+        name="l1_sparse",
+        source="000",
+        heading=SRC_000,
+        claim="L1 regularization drives most weights to (nearly) zero, L2 only makes them small: L1 leaves at "
+        "least 5x as many first-layer weights below 1e-3 in magnitude.",
+        run=_run_l1,
+        judge=_judge_l1,
+        plot=_plot_l1,
+    )
+)
 
 
 # ---- max-norm allows a larger learning rate ------------------------------------------------------
@@ -109,8 +164,16 @@ def _run_maxnorm(seed: int, quick: bool) -> dict:
         for lr in _MAXNORM_LRS:
             rng = seeded(seed)
             model = mlp([784, 200, 200, 10])
-            fit(model, Xtr, ytr, optim.SGD(model.parameters(), lr=lr, momentum=0.9), epochs=epochs,
-                batch_size=50, rng=rng, after_step=constraint.apply if constraint else None)
+            fit(
+                model,
+                Xtr,
+                ytr,
+                optim.SGD(model.parameters(), lr=lr, momentum=0.9),
+                epochs=epochs,
+                batch_size=50,
+                rng=rng,
+                after_step=constraint.apply if constraint else None,
+            )
             accs[str(lr)] = accuracy(model, Xdv, ydv)
         out[name] = accs
     return out
@@ -143,11 +206,18 @@ def _plot_maxnorm(runs, out):
     return [save(fig, out, "lr_sweep")]
 
 
-register(Experiment(
-    name="max_norm", source="000", heading=SRC_000,
-    claim="A max-norm constraint (||w|| <= 3 per unit) keeps training stable at learning rates where the "
-          "unconstrained net diverges.",
-    run=_run_maxnorm, judge=_judge_maxnorm, plot=_plot_maxnorm))
+register(
+    Experiment(
+        name="max_norm",
+        source="000",
+        heading=SRC_000,
+        claim="A max-norm constraint (||w|| <= 3 per unit) keeps training stable at learning rates where the "
+        "unconstrained net diverges.",
+        run=_run_maxnorm,
+        judge=_judge_maxnorm,
+        plot=_plot_maxnorm,
+    )
+)
 
 
 # ---- inverted dropout == test-time scaling ------------------------------------------------------
@@ -169,8 +239,12 @@ class _Mask(nn.Module):
 def _dropout_net(keep, seed, inverted):
     rng = np.random.default_rng(seed)
     init = np.random.default_rng(seed + 1)
-    layers = [nn.Linear(784, 200, dtype=np.float64), nn.ReLU(), _Mask(keep, rng, inverted),
-              nn.Linear(200, 10, dtype=np.float64)]
+    layers = [
+        nn.Linear(784, 200, dtype=np.float64),
+        nn.ReLU(),
+        _Mask(keep, rng, inverted),
+        nn.Linear(200, 10, dtype=np.float64),
+    ]
     layers[0].weight.data = init.standard_normal((200, 784)) * np.sqrt(2 / 784)
     w2 = init.standard_normal((10, 200)) * np.sqrt(2 / 200)
     # vanilla dropout's weights after the mask are the inverted ones / keep (the same function)
@@ -187,40 +261,61 @@ def _run_inverted(seed: int, quick: bool) -> dict:
         model = _dropout_net(keep, seed, inverted)
         # d/dW2 of the vanilla form is keep x the inverted one's, and W2 itself is 1/keep larger:
         # the same trajectory needs lr / keep^2 on the weights after the mask.
-        groups = [{"params": [model[0].weight, model[0].bias, model[3].bias], "lr": lr},
-                  {"params": [model[3].weight], "lr": lr if inverted else lr / keep ** 2}]
-        fit(model, Xtr, ytr, optim.SGD(groups, lr=lr), epochs=epochs, batch_size=50,
-            rng=np.random.default_rng(seed))
+        groups = [
+            {"params": [model[0].weight, model[0].bias, model[3].bias], "lr": lr},
+            {"params": [model[3].weight], "lr": lr if inverted else lr / keep**2},
+        ]
+        fit(model, Xtr, ytr, optim.SGD(groups, lr=lr), epochs=epochs, batch_size=50, rng=np.random.default_rng(seed))
         model.eval()
         with nnlab.no_grad():
             logits[inverted] = model(nnlab.tensor(Xte)).data
     a, b = logits[True], logits[False]
-    return {"keep": keep, "max_abs_logit_diff": float(np.abs(a - b).max()),
-            "prediction_agreement": float(np.mean(a.argmax(1) == b.argmax(1))),
-            "test_accuracy": float(np.mean(a.argmax(1) == yte))}
+    return {
+        "keep": keep,
+        "max_abs_logit_diff": float(np.abs(a - b).max()),
+        "prediction_agreement": float(np.mean(a.argmax(1) == b.argmax(1))),
+        "test_accuracy": float(np.mean(a.argmax(1) == yte)),
+    }
 
 
 def _judge_inverted(runs):
-    return all_of([
-        threshold_verdict([r["prediction_agreement"] for r in runs], "==", 1.0, "test predictions that agree"),
-        threshold_verdict([r["max_abs_logit_diff"] for r in runs], "<", 1e-6, "max |logit difference| (float64)"),
-    ], "inverted dropout and test-time scaling give the same predictions")
+    return all_of(
+        [
+            threshold_verdict([r["prediction_agreement"] for r in runs], "==", 1.0, "test predictions that agree"),
+            threshold_verdict([r["max_abs_logit_diff"] for r in runs], "<", 1e-6, "max |logit difference| (float64)"),
+        ],
+        "inverted dropout and test-time scaling give the same predictions",
+    )
 
 
-register(Experiment(
-    name="inverted_dropout", source="004", heading="1. 深度学习的实用层面 (反向随机失活)",
-    claim="Inverted dropout (divide by keep_prob while training, nothing at test) and vanilla dropout "
-          "(multiply by keep_prob at test) give the same test predictions.",
-    run=_run_inverted, judge=_judge_inverted, plot=None))
+register(
+    Experiment(
+        name="inverted_dropout",
+        source="004",
+        heading="1. 深度学习的实用层面 (反向随机失活)",
+        claim="Inverted dropout (divide by keep_prob while training, nothing at test) and vanilla dropout "
+        "(multiply by keep_prob at test) give the same test predictions.",
+        run=_run_inverted,
+        judge=_judge_inverted,
+        plot=None,
+    )
+)
 
 
 # ---- a big net with L2 instead of a small net (the notes' 20-unit figure) -------------------------
-_BIG = {"3 units": (3, 0.0), "6 units": (6, 0.0), "20 units, L2 1e-4": (20, 1e-4),
-        "20 units, L2 1e-3": (20, 1e-3), "20 units, L2 1e-2": (20, 1e-2), "20 units, L2 1e-1": (20, 1e-1)}
+_BIG = {
+    "3 units": (3, 0.0),
+    "6 units": (6, 0.0),
+    "20 units, L2 1e-4": (20, 1e-4),
+    "20 units, L2 1e-3": (20, 1e-3),
+    "20 units, L2 1e-2": (20, 1e-2),
+    "20 units, L2 1e-1": (20, 1e-1),
+}
 
 
 def _run_bignet(seed: int, quick: bool) -> dict:
     from nnlab.data import make_moons
+
     n, steps = (200, 300) if quick else (300, 3000)
     X, y = make_moons(n, noise=0.3, seed=seed)
     Xd, yd = make_moons(1000, noise=0.3, seed=seed + 100)
@@ -233,8 +328,16 @@ def _run_bignet(seed: int, quick: bool) -> dict:
         seeded(seed)
         model = mlp([2, h, 2])
         reg = nn.Regularizer(l2=l2) if l2 else None
-        fit(model, X, y, optim.Adam(model.parameters(), lr=0.01), epochs=steps, batch_size=len(X),
-            rng=np.random.default_rng(seed), regularizer=reg)
+        fit(
+            model,
+            X,
+            y,
+            optim.Adam(model.parameters(), lr=0.01),
+            epochs=steps,
+            batch_size=len(X),
+            rng=np.random.default_rng(seed),
+            regularizer=reg,
+        )
         out[name] = {"train": accuracy(model, X, y), "dev": accuracy(model, Xd, yd), "test": accuracy(model, Xt, yt)}
         with nnlab.no_grad():
             model.eval()
@@ -247,8 +350,13 @@ def _judge_bignet(runs):
     def chosen(r, prefix):  # the configuration a dev-set search would pick; its test accuracy
         cands = {k: v for k, v in r.items() if not k.startswith("_") and k.startswith(prefix)}
         return cands[max(cands, key=lambda k: cands[k]["dev"])]["test"]
-    return threshold_verdict([chosen(r, "20 units") - _best_small(r) for r in runs], ">=", 0.0,
-                             "test accuracy: 20 units with the dev-chosen L2 - the dev-chosen small net (3 or 6 units)")
+
+    return threshold_verdict(
+        [chosen(r, "20 units") - _best_small(r) for r in runs],
+        ">=",
+        0.0,
+        "test accuracy: 20 units with the dev-chosen L2 - the dev-chosen small net (3 or 6 units)",
+    )
 
 
 def _best_small(r):
@@ -270,8 +378,15 @@ def _plot_bignet(runs, out):
     return [save(fig, out, "boundaries")]
 
 
-register(Experiment(
-    name="big_net_l2", source="000", heading="3. 神经元层结构: 设置层的数量和尺寸",
-    claim="Rather than a small network for fear of overfitting, use a big one and regularize: 20 hidden "
-          "units with a suitable L2 strength generalize at least as well as 3 or 6 units.",
-    run=_run_bignet, judge=_judge_bignet, plot=_plot_bignet))
+register(
+    Experiment(
+        name="big_net_l2",
+        source="000",
+        heading="3. 神经元层结构: 设置层的数量和尺寸",
+        claim="Rather than a small network for fear of overfitting, use a big one and regularize: 20 hidden "
+        "units with a suitable L2 strength generalize at least as well as 3 or 6 units.",
+        run=_run_bignet,
+        judge=_judge_bignet,
+        plot=_plot_bignet,
+    )
+)

@@ -1,6 +1,7 @@
 """Hyperparameter search (000 «10. 超参数调优»; 004 «3. 超参数调试») and model ensembles (000
 «模型集成»): random vs grid search with an unimportant parameter, coarse-to-fine, ensembles of 1..N
 members and parameter averaging."""
+
 from __future__ import annotations
 
 import copy
@@ -50,26 +51,47 @@ def _run_search(seed: int, quick: bool) -> dict:
         c2f_wins += c2f > one_stage
         if examples is None:
             examples = (f, ra, rb)
-    return {"budget": budget, "repetitions": reps, "random_beats_grid": wins / reps, "ties": ties / reps,
-            "coarse_to_fine_beats_one_stage": c2f_wins / reps, "_example": examples}
+    return {
+        "budget": budget,
+        "repetitions": reps,
+        "random_beats_grid": wins / reps,
+        "ties": ties / reps,
+        "coarse_to_fine_beats_one_stage": c2f_wins / reps,
+        "_example": examples,
+    }
 
 
 def _judge_search(runs):
-    return all_of([
-        threshold_verdict([r["random_beats_grid"] for r in runs], ">", 0.5,
-                          "fraction of searches where random (9 trials) beats a 3x3 grid"),
-        threshold_verdict([r["coarse_to_fine_beats_one_stage"] for r in runs], ">", 0.5,
-                          "fraction where coarse-to-fine (9 + 9) beats 18 random trials"),
-    ], "random search beats grid search when one parameter does not matter; coarse-to-fine helps")
+    return all_of(
+        [
+            threshold_verdict(
+                [r["random_beats_grid"] for r in runs],
+                ">",
+                0.5,
+                "fraction of searches where random (9 trials) beats a 3x3 grid",
+            ),
+            threshold_verdict(
+                [r["coarse_to_fine_beats_one_stage"] for r in runs],
+                ">",
+                0.5,
+                "fraction where coarse-to-fine (9 + 9) beats 18 random trials",
+            ),
+        ],
+        "random search beats grid search when one parameter does not matter; coarse-to-fine helps",
+    )
 
 
 def _plot_search(runs, out):
     f, ra, rb = runs[0]["_example"]
     fig, axes = figure(1, 2, size=(9, 4))
     ga, gb = np.meshgrid(np.linspace(0, 1, 200), np.linspace(0, 1, 200))
-    for ax, (title, a, b) in zip(axes[0], (("grid", *[g.ravel() for g in np.meshgrid((np.arange(3) + .5) / 3,
-                                                                                     (np.arange(3) + .5) / 3)]),
-                                            ("random", ra, rb))):
+    for ax, (title, a, b) in zip(
+        axes[0],
+        (
+            ("grid", *[g.ravel() for g in np.meshgrid((np.arange(3) + 0.5) / 3, (np.arange(3) + 0.5) / 3)]),
+            ("random", ra, rb),
+        ),
+    ):
         ax.contourf(ga, gb, f(ga, gb), levels=20, cmap="Greens")
         ax.scatter(a, b, c="k", s=18)
         ax.set_xlabel("important parameter")
@@ -78,12 +100,19 @@ def _plot_search(runs, out):
     return [save(fig, out, "search")]
 
 
-register(Experiment(
-    name="random_vs_grid", source="000", heading="10. 超参数调优 (随机搜索优于网格搜索)",
-    claim="With the same budget, random search finds a better value than grid search when one of two "
-          "parameters barely matters (it tries 9 values of the important one instead of 3), and a "
-          "coarse-to-fine second stage beats spending the budget on one stage.",
-    run=_run_search, judge=_judge_search, plot=_plot_search))
+register(
+    Experiment(
+        name="random_vs_grid",
+        source="000",
+        heading="10. 超参数调优 (随机搜索优于网格搜索)",
+        claim="With the same budget, random search finds a better value than grid search when one of two "
+        "parameters barely matters (it tries 9 values of the important one instead of 3), and a "
+        "coarse-to-fine second stage beats spending the budget on one stage.",
+        run=_run_search,
+        judge=_judge_search,
+        plot=_plot_search,
+    )
+)
 
 
 # ---- ensembles and parameter averaging ------------------------------------------------------------
@@ -105,27 +134,49 @@ def _run_ensembles(seed: int, quick: bool) -> dict:
             for p, a in pairs:
                 a.data *= decay
                 a.data += (1 - decay) * p.data
-        fit(model, Xtr, ytr, optim.SGD(model.parameters(), lr=0.1, momentum=0.9), epochs=epochs, batch_size=50,
-            rng=rng, after_step=polyak)
+
+        fit(
+            model,
+            Xtr,
+            ytr,
+            optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+            epochs=epochs,
+            batch_size=50,
+            rng=rng,
+            after_step=polyak,
+        )
         for _, a in pairs:  # bias correction, as for Adam's moments
             a.data /= 1 - decay ** t[0]
         models.append(model)
         finals.append(accuracy(model, Xte, yte))
         averaged.append(accuracy(avg, Xte, yte))
     ev = Ensemble(models).evaluate(Xte, yte)
-    return {"by_members": ev["by_members"], "members": ev["members"], "members_mean": ev["members_mean"],
-            "ensemble_gain": ev["by_members"][-1] - ev["members_mean"],
-            "averaged": averaged, "final": finals,
-            "averaging_gain": float(np.mean(np.asarray(averaged) - np.asarray(finals)))}
+    return {
+        "by_members": ev["by_members"],
+        "members": ev["members"],
+        "members_mean": ev["members_mean"],
+        "ensemble_gain": ev["by_members"][-1] - ev["members_mean"],
+        "averaged": averaged,
+        "final": finals,
+        "averaging_gain": float(np.mean(np.asarray(averaged) - np.asarray(finals))),
+    }
 
 
 def _judge_ensembles(runs):
-    return all_of([
-        threshold_verdict([r["ensemble_gain"] for r in runs], ">", 0.01,
-                          "test accuracy: ensemble of all members - mean member"),
-        threshold_verdict([r["averaging_gain"] for r in runs], ">", 0.0,
-                          "test accuracy: running average of the weights - final weights (mean over members)"),
-    ], "an ensemble gains over its members and averaged weights beat the last ones")
+    return all_of(
+        [
+            threshold_verdict(
+                [r["ensemble_gain"] for r in runs], ">", 0.01, "test accuracy: ensemble of all members - mean member"
+            ),
+            threshold_verdict(
+                [r["averaging_gain"] for r in runs],
+                ">",
+                0.0,
+                "test accuracy: running average of the weights - final weights (mean over members)",
+            ),
+        ],
+        "an ensemble gains over its members and averaged weights beat the last ones",
+    )
 
 
 def _plot_ensembles(runs, out):
@@ -137,17 +188,28 @@ def _plot_ensembles(runs, out):
     ax.set_xlabel("members in the ensemble (mean of probabilities)")
     ax.set_ylabel("test accuracy (dotted: mean member)")
     ax.legend(fontsize=8)
-    spread_bars(axes[0][1], ["final weights", "averaged weights"],
-                [[np.mean(r["final"]), np.mean(r["averaged"])] for r in runs], "test accuracy (mean member)",
-                "parameter averaging (decay 0.99, bias-corrected)")
+    spread_bars(
+        axes[0][1],
+        ["final weights", "averaged weights"],
+        [[np.mean(r["final"]), np.mean(r["averaged"])] for r in runs],
+        "test accuracy (mean member)",
+        "parameter averaging (decay 0.99, bias-corrected)",
+    )
     lo = min(min(r["final"] + r["averaged"]) for r in runs)
     axes[0][1].set_ylim(max(0, lo - 0.02), 1)
     return [save(fig, out, "ensembles")]
 
 
-register(Experiment(
-    name="ensembles", source="000", heading="11. 评价: 模型集成",
-    claim="Averaging the predictions of independently trained nets gains accuracy over a single net "
-          "(the notes: a few percent), and a running average of the weights does better than the final "
-          "weights.",
-    run=_run_ensembles, judge=_judge_ensembles, plot=_plot_ensembles))
+register(
+    Experiment(
+        name="ensembles",
+        source="000",
+        heading="11. 评价: 模型集成",
+        claim="Averaging the predictions of independently trained nets gains accuracy over a single net "
+        "(the notes: a few percent), and a running average of the weights does better than the final "
+        "weights.",
+        run=_run_ensembles,
+        judge=_judge_ensembles,
+        plot=_plot_ensembles,
+    )
+)

@@ -1,5 +1,6 @@
 """Activations, batch norm, the learning-rate regimes and the update ratio (000 «神经网络», «检查学习过程»;
 001 «为什么引入Relu»; 004 «Batch标准化»)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,7 +16,7 @@ _ACTS = {"relu": (nn.ReLU, "he"), "tanh": (nn.Tanh, "xavier"), "sigmoid": (nn.Si
 def _run_activations(seed: int, quick: bool) -> dict:
     n, target, max_epochs = (800, 0.85, 4) if quick else (4000, 0.95, 15)
     Xtr, ytr = digits(n, seed=seed)[:2]
-    Xev, yev = Xtr[:1000], ytr[:1000]   # convergence is measured on training data, as in the notes' figure
+    Xev, yev = Xtr[:1000], ytr[:1000]  # convergence is measured on training data, as in the notes' figure
     out = {"target": target, "max_epochs": max_epochs}
     for name, (act, init) in _ACTS.items():
         rng = seeded(seed)
@@ -44,12 +45,23 @@ def _ratio(a, b, cap):
 
 def _judge_activations(runs):
     e = lambda r, k: r[k]["epochs_to_target"]  # noqa: E731
-    return all_of([
-        threshold_verdict([_ratio(e(r, "tanh"), e(r, "relu"), r["max_epochs"]) for r in runs], ">", 1.0,
-                          "epochs to target: tanh / ReLU"),
-        threshold_verdict([_ratio(e(r, "sigmoid"), e(r, "tanh"), r["max_epochs"]) for r in runs], ">", 1.0,
-                          "epochs to target: sigmoid / tanh"),
-    ], "ReLU reaches the target training accuracy first, sigmoid last")
+    return all_of(
+        [
+            threshold_verdict(
+                [_ratio(e(r, "tanh"), e(r, "relu"), r["max_epochs"]) for r in runs],
+                ">",
+                1.0,
+                "epochs to target: tanh / ReLU",
+            ),
+            threshold_verdict(
+                [_ratio(e(r, "sigmoid"), e(r, "tanh"), r["max_epochs"]) for r in runs],
+                ">",
+                1.0,
+                "epochs to target: sigmoid / tanh",
+            ),
+        ],
+        "ReLU reaches the target training accuracy first, sigmoid last",
+    )
 
 
 def _plot_activations(runs, out):
@@ -68,11 +80,18 @@ def _plot_activations(runs, out):
     return [save(fig, out, "dev_accuracy")]
 
 
-register(Experiment(
-    name="activations", source="001", heading="第二个问题:为什么引入Relu呢?",
-    claim="With the same optimizer, a ReLU net reaches a target training accuracy on the digits in fewer "
-          "epochs than tanh, and tanh in fewer than sigmoid (the notes quote 6x faster for ReLU over tanh).",
-    run=_run_activations, judge=_judge_activations, plot=_plot_activations))
+register(
+    Experiment(
+        name="activations",
+        source="001",
+        heading="第二个问题:为什么引入Relu呢?",
+        claim="With the same optimizer, a ReLU net reaches a target training accuracy on the digits in fewer "
+        "epochs than tanh, and tanh in fewer than sigmoid (the notes quote 6x faster for ReLU over tanh).",
+        run=_run_activations,
+        judge=_judge_activations,
+        plot=_plot_activations,
+    )
+)
 
 
 # ---- batch norm: robustness to bad initialization and to a large learning rate ------------------
@@ -97,26 +116,51 @@ def _run_batchnorm(seed: int, quick: bool) -> dict:
         for init, std_of in _INITS.items():
             rng = seeded(seed)
             model = _bn_net(bn, std_of, np.random.default_rng(seed))
-            fit(model, Xtr, ytr, optim.SGD(model.parameters(), lr=0.05, momentum=0.9), epochs=epochs,
-                batch_size=50, rng=rng)
+            fit(
+                model,
+                Xtr,
+                ytr,
+                optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                epochs=epochs,
+                batch_size=50,
+                rng=rng,
+            )
             out["init"][f"{key}, {init}"] = accuracy(model, Xdv, ydv)
         for lr in _BN_LRS:
             rng = seeded(seed)
             model = _bn_net(bn, _INITS["He"], np.random.default_rng(seed))
-            fit(model, Xtr, ytr, optim.SGD(model.parameters(), lr=lr, momentum=0.9), epochs=epochs,
-                batch_size=50, rng=rng)
+            fit(
+                model,
+                Xtr,
+                ytr,
+                optim.SGD(model.parameters(), lr=lr, momentum=0.9),
+                epochs=epochs,
+                batch_size=50,
+                rng=rng,
+            )
             out["lr"][f"{key}, lr {lr}"] = accuracy(model, Xdv, ydv)
     return out
 
 
 def _judge_batchnorm(runs):
     worst = lambda r, key: min(v for k, v in r["init"].items() if k.startswith(key))  # noqa: E731
-    return all_of([
-        threshold_verdict([worst(r, "batchnorm") - worst(r, "plain") for r in runs], ">", 0.10,
-                          "worst dev accuracy over the three inits: batch norm - plain"),
-        threshold_verdict([_largest_usable(r, "batchnorm") - _largest_usable(r, "plain") for r in runs], ">", 0.0,
-                          "log10(largest lr of 0.05, 0.5, 2 reaching 80% of the best dev accuracy): batch norm - plain"),
-    ], "batch norm forgives bad inits and a large learning rate")
+    return all_of(
+        [
+            threshold_verdict(
+                [worst(r, "batchnorm") - worst(r, "plain") for r in runs],
+                ">",
+                0.10,
+                "worst dev accuracy over the three inits: batch norm - plain",
+            ),
+            threshold_verdict(
+                [_largest_usable(r, "batchnorm") - _largest_usable(r, "plain") for r in runs],
+                ">",
+                0.0,
+                "log10(largest lr of 0.05, 0.5, 2 reaching 80% of the best dev accuracy): batch norm - plain",
+            ),
+        ],
+        "batch norm forgives bad inits and a large learning rate",
+    )
 
 
 def _largest_usable(r, key):
@@ -127,18 +171,28 @@ def _largest_usable(r, key):
 
 def _plot_batchnorm(runs, out):
     fig, axes = figure(1, 2, size=(10, 3.8))
-    for ax, key, title in ((axes[0][0], "init", "initialization (lr 0.05)"), (axes[0][1], "lr", "learning rate (He init)")):
+    for ax, key, title in (
+        (axes[0][0], "init", "initialization (lr 0.05)"),
+        (axes[0][1], "lr", "learning rate (He init)"),
+    ):
         labels = list(runs[0][key])
         spread_bars(ax, labels, [[r[key][k] for k in labels] for r in runs], "dev accuracy", title)
         ax.set_ylim(0, 1)
     return [save(fig, out, "batchnorm")]
 
 
-register(Experiment(
-    name="batchnorm", source="004", heading="3. 超参数调试和Batch标准化",
-    claim="Batch normalization makes a deep net robust to bad weight initialization and lets it train "
-          "with a larger learning rate.",
-    run=_run_batchnorm, judge=_judge_batchnorm, plot=_plot_batchnorm))
+register(
+    Experiment(
+        name="batchnorm",
+        source="004",
+        heading="3. 超参数调试和Batch标准化",
+        claim="Batch normalization makes a deep net robust to bad weight initialization and lets it train "
+        "with a larger learning rate.",
+        run=_run_batchnorm,
+        judge=_judge_batchnorm,
+        plot=_plot_batchnorm,
+    )
+)
 
 
 # ---- loss-curve regimes and the update/parameter ratio ----------------------------------------
@@ -162,15 +216,23 @@ def _run_lr_regimes(seed: int, quick: bool) -> dict:
             if step % 10 == 0 and W.grad is not None:
                 ratios.append(float(np.linalg.norm(lr * W.grad) / max(np.linalg.norm(W.data), 1e-30)))
             return False
+
         losses = fit(model, Xtr, ytr, opt, epochs=epochs, batch_size=50, rng=rng, on_step=ratio_hook)
         final = float(np.mean(losses[-20:])) if np.isfinite(losses[-1]) else float("inf")
-        sweep[lr] = {"lr": lr, "first_loss": losses[0], "final_loss": final,
-                     "diverged": bool(not np.isfinite(losses[-1]) or final > losses[0]),
-                     "update_ratio_median": float(np.median(ratios)) if ratios else None, "_losses": losses}
+        sweep[lr] = {
+            "lr": lr,
+            "first_loss": losses[0],
+            "final_loss": final,
+            "diverged": bool(not np.isfinite(losses[-1]) or final > losses[0]),
+            "update_ratio_median": float(np.median(ratios)) if ratios else None,
+            "_losses": losses,
+        }
     i = int(np.argmin([sweep[lr]["final_loss"] for lr in _SWEEP]))
     pick = lambda j: sweep[_SWEEP[j]] if 0 <= j < len(_SWEEP) else None  # noqa: E731
-    out = {"good_lr": _SWEEP[i], "sweep": {str(lr): {k: v for k, v in r.items() if k != "_losses"}
-                                           for lr, r in sweep.items()}}
+    out = {
+        "good_lr": _SWEEP[i],
+        "sweep": {str(lr): {k: v for k, v in r.items() if k != "_losses"} for lr, r in sweep.items()},
+    }
     for name, j in (("low", i - 2), ("good", i), ("high", i + 1), ("very high", i + 2)):
         out[name] = pick(j)
     return out
@@ -178,14 +240,29 @@ def _run_lr_regimes(seed: int, quick: bool) -> dict:
 
 def _judge_lr_regimes(runs):
     get = lambda r, k, f: None if r[k] is None else r[k][f]  # noqa: E731
-    return all_of([
-        threshold_verdict([None if r["very high"] is None else float(r["very high"]["diverged"]) for r in runs],
-                          "==", 1.0, "100x the best lr: loss ends above its start or non-finite"),
-        threshold_verdict([None if r["low"] is None else r["low"]["final_loss"] / r["good"]["final_loss"] for r in runs],
-                          ">", 2.0, "best lr / 100: final loss / the best lr's"),
-        threshold_verdict([abs(np.log10(get(r, "good", "update_ratio_median")) + 3) for r in runs], "<", 1.0,
-                          "best lr: |log10(update/param ratio) + 3|"),
-    ], "very high explodes, low crawls, and the best rate updates about 1e-3 of the weights per step")
+    return all_of(
+        [
+            threshold_verdict(
+                [None if r["very high"] is None else float(r["very high"]["diverged"]) for r in runs],
+                "==",
+                1.0,
+                "100x the best lr: loss ends above its start or non-finite",
+            ),
+            threshold_verdict(
+                [None if r["low"] is None else r["low"]["final_loss"] / r["good"]["final_loss"] for r in runs],
+                ">",
+                2.0,
+                "best lr / 100: final loss / the best lr's",
+            ),
+            threshold_verdict(
+                [abs(np.log10(get(r, "good", "update_ratio_median")) + 3) for r in runs],
+                "<",
+                1.0,
+                "best lr: |log10(update/param ratio) + 3|",
+            ),
+        ],
+        "very high explodes, low crawls, and the best rate updates about 1e-3 of the weights per step",
+    )
 
 
 def _plot_lr_regimes(runs, out):
@@ -214,9 +291,16 @@ def _plot_lr_regimes(runs, out):
     return [save(fig, out, "loss_curves")]
 
 
-register(Experiment(
-    name="lr_regimes", source="000", heading="8. 检查学习过程",
-    claim="Relative to the best learning rate of a sweep, one 100x higher makes the loss explode and one "
-          "100x lower decreases it slowly (final loss at least 2x higher); at the best rate the "
-          "update/parameter ratio is about 1e-3 (within 10x).",
-    run=_run_lr_regimes, judge=_judge_lr_regimes, plot=_plot_lr_regimes))
+register(
+    Experiment(
+        name="lr_regimes",
+        source="000",
+        heading="8. 检查学习过程",
+        claim="Relative to the best learning rate of a sweep, one 100x higher makes the loss explode and one "
+        "100x lower decreases it slowly (final loss at least 2x higher); at the best rate the "
+        "update/parameter ratio is about 1e-3 (within 10x).",
+        run=_run_lr_regimes,
+        judge=_judge_lr_regimes,
+        plot=_plot_lr_regimes,
+    )
+)
