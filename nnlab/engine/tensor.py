@@ -763,6 +763,12 @@ def _ops():
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
-    """Make a Tensor. Python floats and lists become float32; NumPy float64 arrays stay float64;
-    pass ``dtype`` to choose."""
+    """Make a Tensor holding a copy of ``data``, as ``torch.tensor`` does: editing the tensor (an
+    optimizer's in-place step) never edits the caller's array. Python floats and lists become
+    float32; NumPy float64 arrays stay float64; pass ``dtype`` to choose. ``from_numpy`` and
+    ``as_tensor`` share the array's memory instead."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray):
+        data = data.copy()
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)

@@ -22,9 +22,11 @@ def test_numpy_arrays_and_scalars_keep_their_dtype():
     assert nnlab.tensor(np.float32(1.0)).dtype == np.float32
 
 
-def test_numpy_array_is_not_copied():
+def test_tensor_function_copies_and_the_class_wraps():
+    """nnlab.tensor copies as torch.tensor does; Tensor(a) (what gates use) wraps a without a copy."""
     a = np.zeros(3)
-    assert nnlab.tensor(a).data is a
+    assert nnlab.tensor(a).data is not a and np.shares_memory(nnlab.Tensor(a).data, a)
+    assert nnlab.from_numpy(a).data is a
 
 
 def test_integers_and_booleans_keep_their_kind():

@@ -22,6 +22,21 @@ def test_creation_and_dtypes():
     assert nnlab.randn((), requires_grad=True).shape == () and nnlab.float is np.float32
 
 
+def test_tensor_copies_while_from_numpy_and_as_tensor_share():
+    """torch.tensor copies its data; torch.from_numpy and torch.as_tensor share the array."""
+    for dtype in (np.float32, np.float64):
+        arr = np.zeros(3, dtype)
+        t = nnlab.tensor(arr, dtype=dtype)
+        t.data[0] = 5.0  # what an optimizer's in-place step does to a parameter
+        assert arr[0] == 0.0 and t.dtype == dtype
+    arr = np.zeros(3, np.float32)
+    nnlab.from_numpy(arr).data[1] = 1.0
+    nnlab.as_tensor(arr).data[2] = 2.0
+    assert arr.tolist() == [0.0, 1.0, 2.0]
+    src = nnlab.tensor([1.0, 2.0])
+    assert nnlab.tensor(src).data is not src.data
+
+
 def test_dim_keepdim_and_axis_synonyms():
     x = nnlab.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
     assert x.sum(dim=1).tolist() == [8, 10] and x.sum(axis=1, keepdims=True).shape == (2, 1)
