@@ -20,34 +20,11 @@ OUT = Path(__file__).resolve().parent
 
 
 def lbfgs_fit(model, X, y, steps, grid_update_x=None, lamb=0.0):
-    """pykan's fit: each step is one L-BFGS call of up to 20 iterations (strong Wolfe), the grid
-    moved to the data every 5 steps while ``grid_update_x`` is given. Returns train RMSE per step."""
-    xt, yt = nnlab.tensor(X), nnlab.tensor(y)
-    opt = nnlab.optim.LBFGS(
-        model.parameters(),
-        max_iter=20,
-        history_size=10,
-        line_search_fn="strong_wolfe",
-        tolerance_grad=1e-32,
-        tolerance_change=1e-32,
-    )
-    curve = []
-    for s in range(steps):
-        if grid_update_x is not None and s % 5 == 0:
-            model.update_grid(grid_update_x)
-
-        def closure():
-            opt.zero_grad()
-            loss = F.mse_loss(model(xt), yt)
-            if lamb:
-                loss = loss + lamb * model.regularization()
-            loss.backward()
-            return loss
-
-        opt.step(closure)
-        with nnlab.no_grad():
-            curve.append(float(np.sqrt(np.mean((model(xt).data - y) ** 2))))
-    return curve
+    """pykan's fit (``KAN.fit``): each step one L-BFGS call of up to 20 iterations, the grid moved
+    to the data every 5 steps while ``grid_update_x`` is given. Returns train RMSE per step."""
+    if grid_update_x is not None and grid_update_x is not X:
+        raise ValueError("lbfgs_fit: the grids follow the training inputs")
+    return model.fit(X, y, steps, update_grid_every=5 if grid_update_x is not None else None, lamb=lamb)
 
 
 def rmse(model, X, y):

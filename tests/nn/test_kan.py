@@ -260,30 +260,10 @@ def test_hello_kan_refine_then_symbolic_formula():
     ytr, yte = f(Xtr), f(Xte)
     nnlab.manual_seed(0)
     model = nn.KAN([2, 5, 1], grid=3, k=3, noise_scale=0.3).double()
-    xt, yt = nnlab.tensor(Xtr), nnlab.tensor(ytr)
 
-    def fit(steps, lamb=0.0, grid_updates=True):
-        opt = nnlab.optim.LBFGS(
-            model.parameters(),
-            max_iter=20,
-            history_size=10,
-            line_search_fn="strong_wolfe",
-            tolerance_grad=1e-32,
-            tolerance_change=1e-32,
-        )
-        for s in range(steps):
-            if grid_updates and s % 5 == 0:
-                model.update_grid(Xtr)
-
-            def closure():
-                opt.zero_grad()
-                loss = F.mse_loss(model(xt), yt)
-                if lamb:
-                    loss = loss + lamb * model.regularization()
-                loss.backward()
-                return loss
-
-            opt.step(closure)
+    def fit(steps, lamb=0.0, grid_updates=True):  # KAN.fit: pykan's L-BFGS fit; the test RMSE after it
+        curve = model.fit(Xtr, ytr, steps, update_grid_every=5 if grid_updates else None, lamb=lamb)
+        assert len(curve) == steps and np.all(np.isfinite(curve))
         with nnlab.no_grad():
             return float(np.sqrt(np.mean((model(nnlab.tensor(Xte)).data - yte) ** 2)))
 
@@ -305,6 +285,18 @@ def test_hello_kan_refine_then_symbolic_formula():
     assert abs(abs(sin_fit.a) - np.pi) < 1e-3
     pytest.importorskip("sympy", reason="sympy (extra `kan`) prints the formula")
     assert str(model.symbolic_formula()[0]) == "1.0*exp(1.0*x_2**2 + 1.0*sin(3.142*x_1))"
+
+
+def test_fit_checks_shapes_and_lowers_the_loss():
+    model = nn.KAN([2, 3, 1], grid=3).double()
+    X = np.random.default_rng(0).uniform(-1, 1, (64, 2))
+    y = (X[:, :1] * X[:, 1:]) ** 2
+    with pytest.raises(ValueError, match=r"KAN.fit: x must have shape \(N, 2\), got \(64, 3\)"):
+        model.fit(np.zeros((64, 3)), y, 1)
+    with pytest.raises(ValueError, match=r"KAN.fit: y must have shape \(64, 1\), got \(64,\)"):
+        model.fit(X, y[:, 0], 1)
+    curve = model.fit(X, y, 3, update_grid_every=1)
+    assert len(curve) == 3 and curve[-1] < curve[0]
 
 
 def test_continual_learning_kan_keeps_earlier_peaks_mlp_forgets():
