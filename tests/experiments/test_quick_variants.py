@@ -84,6 +84,21 @@ CHECKS = {
         or pytest.fail(str(_m(r)))
     ),
     "backprop_equations": _holds,
+    "hopfield_energy": _holds,
+    "hopfield_capacity": lambda r: (  # N = 200 in the quick variant: the finite-size tail lifts 0.20
+        (_m(r)["0.1"] > 0.95 and _m(r)["0.3"] < _m(r)["0.1"] - 0.3) or pytest.fail(str(_m(r)))
+    ),
+    "kan_edges": lambda r: (
+        (
+            _m(r)["refinement_gain"] > 2
+            and _m(r)["step_cost_ratio"] > 1
+            and abs(_m(r)["kan_params"] / _m(r)["mlp_params"] - 1) < 0.01
+        )
+        or pytest.fail(str(_m(r)))
+    ),
+    "deep_forest_depth": lambda r: (
+        min(_m(r)["400"]["cascade"], _m(r)["forest_same_trees"]) > 0.8 or pytest.fail(str(_m(r)))
+    ),
 }
 
 

@@ -10,3 +10,4 @@ from nnlab.experiments.catalog import convnets  # noqa: F401
 from nnlab.experiments.catalog import data_practice  # noqa: F401
 from nnlab.experiments.catalog import capacity  # noqa: F401
 from nnlab.experiments.catalog import representations  # noqa: F401
+from nnlab.experiments.catalog import other_networks  # noqa: F401
