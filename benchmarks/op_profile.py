@@ -64,6 +64,7 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=20, help="timed steps (median per key)")
     ap.add_argument("--top", type=int, default=25)
     args = ap.parse_args(argv)
+    __import__("nnlab").tune_allocator()  # as the nnlab command and benchmarks.run do (docs/benchmarks.md)
     from threadpoolctl import threadpool_limits
     from benchmarks import run as bench
 
