@@ -19,14 +19,6 @@ import nnlab.nn.functional as F
 OUT = Path(__file__).resolve().parent
 
 
-def lbfgs_fit(model, X, y, steps, grid_update_x=None, lamb=0.0):
-    """pykan's fit (``KAN.fit``): each step one L-BFGS call of up to 20 iterations, the grid moved
-    to the data every 5 steps while ``grid_update_x`` is given. Returns train RMSE per step."""
-    if grid_update_x is not None and grid_update_x is not X:
-        raise ValueError("lbfgs_fit: the grids follow the training inputs")
-    return model.fit(X, y, steps, update_grid_every=5 if grid_update_x is not None else None, lamb=lamb)
-
-
 def rmse(model, X, y):
     with nnlab.no_grad():
         return float(np.sqrt(np.mean((model(nnlab.tensor(X)).data - y) ** 2)))
@@ -55,7 +47,7 @@ def staircase_and_scaling(grids=(3, 10, 20, 50, 100), steps=50, seed=1, tag="sta
     for i, G in enumerate(grids):
         if i:
             model.refine(G, Xtr)
-        train += lbfgs_fit(model, Xtr, ytr, steps)
+        train += model.fit(Xtr, ytr, steps)
         test.append(rmse(model, Xte, yte))
         ends.append(len(train))
         print(f"grid {G:3d}: train RMSE {train[-1]:.3e}, test RMSE {test[-1]:.3e}")
@@ -178,14 +170,14 @@ def hello_kan(seed=0, figures=True):
     y, yte = f(X), f(Xte)
     nnlab.manual_seed(seed)
     model = nn.KAN([2, 5, 1], grid=3, k=3, noise_scale=0.3).double()
-    lbfgs_fit(model, X, y, 30, grid_update_x=X, lamb=3e-3)
+    model.fit(X, y, 30, update_grid_every=5, lamb=3e-3)
     if figures:
         model.plot(OUT / "kan_hello_before_prune.png", x=X, title="hello KAN [2,5,1] after 30 steps with the penalty")
     model = model.prune(5e-2, X)
-    lbfgs_fit(model, X, y, 20, grid_update_x=X)
+    model.fit(X, y, 20, update_grid_every=5)
     coarse = rmse(model, Xte, yte)
     model.refine(10, X)
-    lbfgs_fit(model, X, y, 30)
+    model.fit(X, y, 30)
     fine = rmse(model, Xte, yte)
     print(
         f"seed {seed}: pruned to {model.width}; test RMSE grid 3 {coarse:.3e}, after refine(10) {fine:.3e} "

@@ -469,9 +469,14 @@ class KAN(Module):
 
         Full-batch and second-order: the fit that reaches pykan's figures on small smooth targets.
         Large or noisy data train as any other Module does (``nnlab.optim`` and a loop)."""
-        from nnlab.optim import LBFGS
+        from nnlab.engine._args import check_float, check_int
         from nnlab.nn import functional as F
+        from nnlab.optim import LBFGS
 
+        steps = check_int("KAN.fit", "steps", steps, min=0)
+        if update_grid_every is not None:
+            update_grid_every = check_int("KAN.fit", "update_grid_every", update_grid_every, min=1)
+        lamb = check_float("KAN.fit", "lamb", lamb, min=0.0)
         dtype = self.layers[0].spline_weight.dtype
         X, Y = np.asarray(x, dtype=dtype), np.asarray(y, dtype=dtype)
         if X.ndim != 2 or X.shape[1] != self.width[0]:
@@ -480,7 +485,7 @@ class KAN(Module):
             raise ValueError(f"KAN.fit: y must have shape ({len(X)}, {self.width[-1]}), got {Y.shape}")
         xt, yt = Tensor(X), Tensor(Y)
         opt = LBFGS(
-            self.parameters(),
+            [p for p in self.parameters() if p.requires_grad],  # frozen parts stay as they are
             max_iter=20,
             history_size=10,
             line_search_fn="strong_wolfe",
@@ -497,8 +502,8 @@ class KAN(Module):
             return loss
 
         curve = []
-        for step in range(int(steps)):
-            if update_grid_every and step % int(update_grid_every) == 0:
+        for step in range(steps):
+            if update_grid_every and step % update_grid_every == 0:
                 self.update_grid(X)
             opt.step(closure)
             with no_grad():

@@ -295,8 +295,13 @@ def test_fit_checks_shapes_and_lowers_the_loss():
         model.fit(np.zeros((64, 3)), y, 1)
     with pytest.raises(ValueError, match=r"KAN.fit: y must have shape \(64, 1\), got \(64,\)"):
         model.fit(X, y[:, 0], 1)
+    with pytest.raises(ValueError, match=r"KAN.fit: update_grid_every must be an integer >= 1, got 0"):
+        model.fit(X, y, 1, update_grid_every=0)
+    model.layers[0].base_weight.requires_grad = False  # frozen parts are left out of the fit
+    frozen = model.layers[0].base_weight.data.copy()
     curve = model.fit(X, y, 3, update_grid_every=1)
     assert len(curve) == 3 and curve[-1] < curve[0]
+    assert np.array_equal(model.layers[0].base_weight.data, frozen)
 
 
 def test_continual_learning_kan_keeps_earlier_peaks_mlp_forgets():
