@@ -15,7 +15,7 @@ from nnlab import nn
 from nnlab.experiments.common import figure, save, seeded, spread_bars
 from nnlab.experiments.registry import Experiment, all_of, register, threshold_verdict
 from nnlab.hopfield import HopfieldNetwork
-from nnlab.hopfield.experiments import CRITICAL_LOAD, recall_overlaps
+from nnlab.hopfield.experiments import CRITICAL_LOAD, capacity_curve
 from nnlab.hopfield.patterns import flip_bits, random_patterns
 
 SRC = "003"
@@ -102,13 +102,8 @@ _LOADS = (0.05, 0.10, CRITICAL_LOAD, 0.20, 0.30)
 
 def _run_hopfield_capacity(seed: int, quick: bool) -> dict:
     N, probes = (200, 10) if quick else (400, 20)
-    out = {"N": N}
-    for b, load in enumerate(_LOADS):
-        P = max(1, int(round(load * N)))
-        X = random_patterns(P, N, seed=1000 * seed + b)
-        net = HopfieldNetwork(N).store(X, rule="hebb")
-        out[f"{load:g}"] = float(recall_overlaps(net, X, 0.1, probes, seed=seed).mean())
-    return out
+    curve = capacity_curve(N, loads=_LOADS, seeds=(seed,), rule="hebb", noise=0.1, probes=probes)
+    return {"N": N, **{f"{load:g}": float(v) for load, v in zip(_LOADS, curve["overlaps"][0])}}
 
 
 def _judge_hopfield_capacity(runs):
@@ -190,10 +185,10 @@ def _run_kan(seed: int, quick: bool) -> dict:
     # cost: one Adam step of a [64, 64, 10] KAN against a one-hidden-layer MLP of the same parameter count
     width, batch = (16, 256) if quick else (64, 1024)
     kan = nn.KAN([width, width, 10], grid=5, k=3)
-    n_kan = sum(p.data.size for p in kan.parameters())
+    n_kan = kan.num_parameters()
     hidden = int(round((n_kan - 10) / (width + 1 + 10)))
     mlp = nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, 10))
-    n_mlp = sum(p.data.size for p in mlp.parameters())
+    n_mlp = mlp.num_parameters()
     Xc = rng.uniform(-1, 1, (batch, width)).astype(np.float32)
     yc = rng.integers(0, 10, batch)
     reps = 5 if quick else 11
