@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 
 import nnlab
-from nnlab.engine.ops.conv import col2im, conv2d, conv_input_grad_shifted, im2col, locally_connected2d
+from nnlab.engine import parallel
+from nnlab.engine.ops import conv as conv_ops
+from nnlab.engine.ops.conv import (
+    col2im,
+    conv2d,
+    conv_input_grad_shifted,
+    flipped_weights,
+    im2col,
+    locally_connected2d,
+)
 
 
 def numeric_grad(f, arrays, i, h=1e-5):
@@ -55,21 +64,29 @@ CASES = [  # (C, O, H, W, k, stride, padding, dilation, groups)
     (3, 5, 5, 5, 1, 1, 0, 1, 1),  # 1x1 fast path (NCHW input)
     (4, 6, 5, 5, 1, 2, 0, 1, 2),  # strided grouped 1x1
     (2, 3, 6, 6, (3, 2), 1, (1, 0), (1, 2), 1),
-    # O >= 16, stride 1: dX by shifted GEMMs (conv_input_grad_shifted), 'same', valid, wider pads
+    # stride 1: dX by the flipped-filter convolution, 'same', valid and wider pads
     (2, 16, 5, 5, 3, 1, 1, 1, 1),
     (2, 16, 6, 5, (3, 5), 1, (0, 2), 1, 1),
     (1, 16, 4, 5, (2, 3), 1, (1, 0), 1, 1),
 ]
-# conv_input_grad_shifted with O <= C (per-tap GEMMs; the cases above have O > C: stacked GEMM
-# and fold). Too many weights for centered differences at tol 1e-6, so checked against PyTorch.
+# More channels than centered differences check at tol 1e-6 in reasonable time: against PyTorch.
 PARITY_CASES = CASES + [
     (16, 16, 4, 4, 3, 1, 1, 1, 1),
     (18, 16, 5, 4, (3, 2), 1, (0, 1), 1, 1),
 ]
 
 
+@pytest.fixture(params=[1, 2], ids=["1 thread", "2 threads"])
+def threads(request):
+    """The convolution picks its paths by nnlab.engine.parallel's thread count: try both."""
+    before = parallel.get_num_threads()
+    parallel.set_num_threads(request.param)
+    yield request.param
+    parallel.set_num_threads(before)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[str(c) for c in CASES])
-def test_conv2d_gradcheck(case):
+def test_conv2d_gradcheck(case, threads):
     C, O, H, W, k, s, p, d, g = case
     rng = np.random.default_rng(0)
     kh, kw = (k, k) if isinstance(k, int) else k
@@ -106,7 +123,7 @@ def test_im2col_col2im_are_adjoint():
 
 
 @pytest.mark.parametrize("case", PARITY_CASES, ids=[str(c) for c in PARITY_CASES])
-def test_conv2d_matches_torch(case):
+def test_conv2d_matches_torch(case, threads):
     torch = pytest.importorskip("torch", reason="PyTorch is the reference for conv2d parity")
     C, O, H, W, k, s, p, d, g = case
     rng = np.random.default_rng(3)
@@ -124,7 +141,7 @@ def test_conv2d_matches_torch(case):
         np.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("C, O", [(3, 16), (16, 16), (24, 16)])
+@pytest.mark.parametrize("C, O, G", [(3, 16, 1), (16, 16, 1), (24, 16, 1), (6, 4, 2)])
 @pytest.mark.parametrize(
     "geom",
     [
@@ -137,29 +154,49 @@ def test_conv2d_matches_torch(case):
     ],
     ids=lambda g: "H%d W%d k%dx%d pad%d,%d" % g,
 )
-def test_shifted_input_grad_matches_col2im(C, O, geom):
-    """Both branches of conv_input_grad_shifted (O > C: stacked GEMM and fold; O <= C: one GEMM
-    per kernel row) give col2im(W^T dY) for paddings from 0 to K-1 (the shared zero borders of
-    its (H+P) x (W+Q) grid), on a channel-major dY as a convolution's output gradient is."""
+def test_stride1_input_grads_match_col2im(C, O, G, geom):
+    """dX of a stride-1 convolution as the convolution of dY (padded by K-1-P) with
+    flipped_weights(W), and (O > C, ungrouped) by conv_input_grad_shifted, equals col2im(W^T dY)
+    for paddings from 0 to K-1, on a channel-major dY as a convolution's output gradient is."""
     rng = np.random.default_rng(5)
     N = 3
     H, W, KH, KW, P, Q = geom
-    w = rng.standard_normal((O, C, KH, KW))
+    w = rng.standard_normal((O, C // G, KH, KW))
     OH, OW = H + 2 * P - KH + 1, W + 2 * Q - KW + 1
     g = np.ascontiguousarray(rng.standard_normal((O, N, OH, OW))).transpose(1, 0, 2, 3)
-    ref = col2im(
-        w.reshape(O, -1).T @ g.transpose(1, 0, 2, 3).reshape(O, -1),
-        (N, C, H, W),
-        KH,
-        KW,
-        OH,
-        OW,
-        (1, 1),
-        (P, Q),
-        (1, 1),
-    )
-    got = conv_input_grad_shifted(g, w, (N, C, H, W), (P, Q))
-    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+    gm = g.transpose(1, 0, 2, 3).reshape(G, O // G, -1)
+    dcols = np.matmul(w.reshape(G, O // G, -1).transpose(0, 2, 1), gm).reshape(C * KH * KW, -1)
+    ref = col2im(dcols, (N, C, H, W), KH, KW, OH, OW, (1, 1), (P, Q), (1, 1))
+    got = conv2d(nnlab.tensor(g), nnlab.tensor(flipped_weights(w, G)), padding=(KH - 1 - P, KW - 1 - Q), groups=G)
+    np.testing.assert_allclose(got.data, ref, rtol=1e-12, atol=1e-12)
+    if G == 1 and O > C:
+        np.testing.assert_allclose(conv_input_grad_shifted(g, w, (N, C, H, W), (P, Q)), ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", PARITY_CASES, ids=[str(c) for c in PARITY_CASES])
+def test_conv2d_same_for_any_block_size(case, monkeypatch, threads):
+    """The columns are built a few images at a time (conv_ops.BLOCK_BYTES) and rebuilt for dW, or
+    kept from forward when small (conv_ops.KEEP_BYTES): one image per block, a block that leaves a
+    partial last one, the whole batch at once and kept columns give the same output and
+    gradients."""
+    C, O, H, W, k, s, p, d, g = case
+    rng = np.random.default_rng(6)
+    kh, kw = (k, k) if isinstance(k, int) else k
+    arrays = [rng.standard_normal((5, C, H, W)), rng.standard_normal((O, C // g, kh, kw)), rng.standard_normal(O)]
+    G = rng.standard_normal(conv2d(*[nnlab.tensor(a) for a in arrays], s, p, d, g).shape)
+    per_image = C * kh * kw * G.shape[2] * G.shape[3] * 8  # bytes of one image's float64 columns
+    results = []
+    # 1 image per block; 2, 2 and 1; all 5 at once; kept
+    for block, keep in ((1, 0), (2 * per_image, 0), (2**40, 0), (1, 2**40)):
+        monkeypatch.setattr(conv_ops, "BLOCK_BYTES", block)
+        monkeypatch.setattr(conv_ops, "KEEP_BYTES", keep)
+        ts = [nnlab.tensor(a, requires_grad=True) for a in arrays]
+        y = conv2d(*ts, s, p, d, g)
+        (y * nnlab.tensor(G)).sum().backward()
+        results.append([y.data] + [t.grad for t in ts])
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
 def test_conv2d_keeps_float32():

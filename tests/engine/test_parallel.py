@@ -85,7 +85,10 @@ def test_split_passes_give_the_one_thread_results(dtype, monkeypatch):
         rng.standard_normal(12).astype(dtype),
         rng.standard_normal((4, 12, 3, 3)).astype(dtype),
     ]
-    parallel.set_num_threads(1)
+    # unsplit: passes under MIN_BYTES run inline (two threads, not one: a convolution picks its
+    # algorithm by the thread count, and this test is about splitting, not algorithms)
+    monkeypatch.setattr(parallel, "MIN_BYTES", 2**62)
+    parallel.set_num_threads(2)
     want = _net_grads(x, layers)
     monkeypatch.setattr(parallel, "MIN_BYTES", 0)
     monkeypatch.setattr(parallel, "LOAD_CHECK", False)

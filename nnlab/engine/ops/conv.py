@@ -1,5 +1,5 @@
-"""Convolution gates: conv2d (im2col + one GEMM per group) and the unshared-weight locally
-connected layer, plus the geometry check shared with pooling.
+"""Convolution gates: conv2d (im2col + GEMM per group, in blocks of images) and the
+unshared-weight locally connected layer, plus the geometry check shared with pooling.
 
 Memory layout of the columns. The im2col matrix is built as (C*KH*KW, N*OH*OW): rows ordered
 (channel, kernel row, kernel column), columns ordered (image, output row, output column). Copying the
@@ -155,28 +155,6 @@ def im2col(x, kh, kw, oh, ow, stride, padding, dilation):
     return window_view(xc, kh, kw, oh, ow, stride, dilation).reshape(C * kh * kw, N * oh * ow)
 
 
-def im2col_scratch(x, kh, kw, oh, ow, stride, padding, dilation, ones_row=False):
-    """im2col into a buffer from nnlab.engine.buffers: (columns, raw buffer to give back when the
-    columns are no longer needed, or None). Columns above 32 MiB then reuse the previous step's
-    pages instead of a fresh mmap (workload 4's (64, 32, 32, 32) layer: 75 MB per step).
-    ``ones_row`` appends a row of ones (C*KH*KW + 1 rows), so that the bias joins the product."""
-    xc = _pad_cnhw(x, *padding)
-    C, N = xc.shape[:2]
-    K = C * kh * kw
-    cols, raw = buffers.take((K + int(ones_row), N * oh * ow), x.dtype)
-    if ones_row:
-        cols[K] = 1
-    c6 = cols[:K].reshape(C, kh, kw, N, oh, ow)
-    view = window_view(xc, kh, kw, oh, ow, stride, dilation)
-    # the copy is memory-bound: split it over the cores, by channel (by image when there are
-    # fewer channels than chunks, as in a first layer on gray or RGB input)
-    if C >= 4 * parallel.get_num_threads():
-        parallel.run(lambda a, b: np.copyto(c6[a:b], view[a:b]), C, cols.nbytes)
-    else:
-        parallel.run(lambda a, b: np.copyto(c6[:, :, :, a:b], view[:, :, :, a:b]), N, cols.nbytes)
-    return cols, raw
-
-
 def col2im(dcols, x_shape, kh, kw, oh, ow, stride, padding, dilation):
     """Adjoint of im2col: add each kernel offset's (C, N, OH, OW) slab into the strided positions it
     was read from. The loop is over the KH*KW kernel offsets; each step is one vectorized add.
@@ -260,13 +238,134 @@ def conv_input_grad_shifted(g, w, x_shape, padding):
     return out[:, :, :H, :W].transpose(1, 0, 2, 3)
 
 
+# ---- blocked im2col -----------------------------------------------------------------------------
+# The whole batch's columns are C*KH*KW times the input: 75 MB on a (64, 32, 32, 32) layer, written
+# to memory by the copy and read back by the GEMM. Built a few images at a time into one block that
+# stays in the core's cache, the same columns cost far less, and the GEMM on a block still runs at
+# BLAS speed. Forward with bias, old (whole batch) -> blocked, CPU time, medians of 9-15
+# alternating calls:
+#   one thread:  (64, 32, 32, 32) -> 32 29.8 -> 21.1 ms, (64, 64, 16, 16) -> 64 20.5 -> 15.3 ms,
+#                (64, 32, 16, 16) -> 64 9.4 -> 7.6 ms, (64, 32, 14, 14) -> 64 6.9 -> 5.9 ms;
+#   two threads (wall): 20.8 -> 17.0-18.4, 15.6 -> 12.9-13.1, 6.2 -> 6.2, 4.3 -> 4.5 ms.
+# The backward then has no columns: it rebuilds them block by block for dW. On one thread that
+# costs 1-3 ms more than a GEMM over kept columns, far less than the forward saves; on two threads
+# it does not pay (each block's small GEMM splits badly over BLAS threads: (64, 32, 32, 32) -> 32
+# dW 12.5 ms over kept columns, 17.6 ms blocked). So a convolution that needs dW builds the whole
+# batch's columns at once and keeps them when BLAS has more than one thread (parallel's thread
+# count), or when they are small (KEEP_BYTES); otherwise, and always without a gradient, it blocks.
+# BLOCK_BYTES is about half a core's L2 cache; blocks measured best at 0.3-1.2 MB (one image of
+# 32x32x32, four of 14x14x32).
+BLOCK_BYTES = 1 << 20
+# A first layer on gray or RGB input has small columns (1.8 MB and 7.1 MB in workloads 3 and 4):
+# kept, because rebuilding them for dW measured 1.28 -> 1.43 ms and 3.05 -> 3.45 ms there and the
+# forward is no faster blocked.
+KEEP_BYTES = 32 << 20
+
+
+def keeps_columns(nbytes: int) -> bool:
+    """Whether a convolution needing dW keeps its whole batch's columns (``nbytes``) for backward."""
+    return nbytes <= KEEP_BYTES or parallel.get_num_threads() > 1
+
+
+def _copy_split(dst, src):
+    """dst[...] = src for a whole batch's (C, KH, KW, N, OH, OW) columns: a large, memory-bound copy
+    split over the cores, by channel (by image when there are fewer channels than chunks, as in a
+    first layer on gray or RGB input)."""
+    C, N = dst.shape[0], dst.shape[3]
+    if C >= 4 * parallel.get_num_threads():
+        parallel.run(lambda a, b: np.copyto(dst[a:b], src[a:b]), C, dst.nbytes)
+    else:
+        parallel.run(lambda a, b: np.copyto(dst[:, :, :, a:b], src[:, :, :, a:b]), N, dst.nbytes)
+
+
+def _blocks(xc, kh, kw, oh, ow, stride, dilation, ones_row=False, whole=False):
+    """Yield (first image, images, columns, raw) over a (C, N, Hp, Wp) input: the columns
+    (C*KH*KW [+ 1], images*OH*OW) of those images, in one buffer reused from block to block (valid
+    until the next block). ``whole``: one block of every image, its buffer from nnlab.engine.buffers
+    (``raw``, to give back when the columns are no longer needed; None for a buffer not cached).
+    ``ones_row`` adds a last row of ones (a bias column of W meets it)."""
+    C, N = xc.shape[:2]
+    K, P = C * kh * kw, oh * ow
+    B = N if whole else max(1, min(N, BLOCK_BYTES // max(1, K * P * xc.itemsize)))
+    if whole:
+        buf, raw = buffers.take((K + int(ones_row), N * P), xc.dtype)
+    else:
+        buf, raw = np.empty((K + int(ones_row), B * P), dtype=xc.dtype), None
+    if ones_row:
+        buf[K] = 1
+    for n0 in range(0, N, B):
+        nb = min(B, N - n0)
+        cols = buf[:, : nb * P]
+        c6 = cols[:K].reshape(C, kh, kw, nb, oh, ow)
+        view = window_view(xc[:, n0 : n0 + nb], kh, kw, oh, ow, stride, dilation)
+        if whole:
+            _copy_split(c6, view)
+        else:
+            np.copyto(c6, view)
+        yield n0, nb, cols, raw
+
+
+def conv_blocks(xc, w, b, oh, ow, stride, dilation, groups, whole=False):
+    """(Y, columns, raw): Y (O, N*OH*OW) = W X_col [+ b] for x given as (C, N, Hp, Wp) (padded,
+    channel-major), the columns built block by block (``_blocks``), or all at once with ``whole``
+    (then returned, without the ones row, with their buffer ``raw``; else None, None). Each block's
+    product is written straight into its columns of Y (a strided slice BLAS writes in place)."""
+    O, Cg, kh, kw = w.shape
+    C, N = xc.shape[:2]
+    G, P, K = groups, oh * ow, C * kh * kw
+    out = np.empty((O, N * P), dtype=xc.dtype)
+    if G == 1:
+        # the bias as one more column of W against the ones row: the GEMM adds it as it writes Y
+        # (no separate pass over the output; (64, 1, 28, 28) -> 32 2.18 -> 1.82 ms, (64, 32, 14,
+        # 14) -> 64 9.62 -> 9.25 ms, one thread)
+        wm = w.reshape(O, -1)
+        if b is not None:
+            wm = np.concatenate([wm, b[:, None].astype(wm.dtype)], axis=1)
+        for n0, nb, cols, raw in _blocks(xc, kh, kw, oh, ow, stride, dilation, ones_row=b is not None, whole=whole):
+            np.matmul(wm, cols, out=out[:, n0 * P : (n0 + nb) * P])
+        return (out, cols[:K], raw) if whole else (out, None, None)
+    wg = w.reshape(G, O // G, -1)
+    og = out.reshape(G, O // G, N * P)
+    for n0, nb, cols, raw in _blocks(xc, kh, kw, oh, ow, stride, dilation, whole=whole):
+        np.matmul(wg, cols.reshape(G, -1, nb * P), out=og[:, :, n0 * P : (n0 + nb) * P])
+    if b is not None:
+        out += b[:, None]
+    return (out, cols, raw) if whole else (out, None, None)
+
+
+def conv_weight_grad_blocks(xc, gm, w_shape, oh, ow, stride, dilation, groups):
+    """dW = dY X_col^T, summed block by block over columns rebuilt from x (C, N, Hp, Wp)."""
+    O, Cg, kh, kw = w_shape
+    G, P = groups, oh * ow
+    gw = np.zeros((G, O // G, Cg * kh * kw), dtype=gm.dtype)
+    part = np.empty_like(gw)
+    gg = gm.reshape(G, O // G, -1)
+    for n0, nb, cols, _ in _blocks(xc, kh, kw, oh, ow, stride, dilation):
+        np.matmul(gg[:, :, n0 * P : (n0 + nb) * P], cols.reshape(G, -1, nb * P).transpose(0, 2, 1), out=part)
+        gw += part
+    return gw.reshape(w_shape)
+
+
+def flipped_weights(w, groups):
+    """The weights of the convolution that maps dY to dX for a stride-1 convolution:
+    W'[c, o, i, j] = W[o, c, KH-1-i, KW-1-j] within each group, shape (C, O/groups, KH, KW)."""
+    O, Cg, kh, kw = w.shape
+    G = groups
+    wt = w.reshape(G, O // G, Cg, kh, kw).transpose(0, 2, 1, 3, 4)[:, :, :, ::-1, ::-1]
+    return np.ascontiguousarray(wt).reshape(G * Cg, O // G, kh, kw)
+
+
 # ---- conv2d -----------------------------------------------------------------------------------
 class Conv2d(Function):
     """y[n, o] = b[o] + sum_{c, i, j} W[o, c, i, j] x_pad[n, g(o)*Cg + c, S*h + D*i, S*w + D*j].
 
     As matrices (one per group): Y = W_mat X_col + b, so dW_mat = dY X_col^T, db = sum of dY over
     images and pixels, dX_col = W_mat^T dY and dX = col2im(dX_col) (the notes' "convolution with
-    flipped filters": col2im adds each filter tap's contribution back where it was read).
+    flipped filters": col2im adds each filter tap's contribution back where it was read). For a
+    stride-1, undilated convolution dX is computed without dX_col: by shifted GEMMs
+    (conv_input_grad_shifted), or as that flipped-filter convolution itself, dX = conv(dY padded
+    by KH-1-P, KW-1-Q; W') with W' = flipped_weights(W). X_col is built a few images at a time
+    unless dW needs it kept (see BLOCK_BYTES).
     """
 
     def forward(self, x, w, b=None, *, stride, padding, dilation, groups, out_hw):
@@ -295,43 +394,23 @@ class Conv2d(Function):
             # 1x1 on channel-major input (or strided): the columns are the (subsampled) input itself.
             xs = x[:, :, :: stride[0], :: stride[1]] if stride != (1, 1) else x
             cols = xs.transpose(1, 0, 2, 3).reshape(C, N * OH * OW)
-            raw = None
-        elif G == 1 and b is not None:
-            # The bias as one more column of W against a row of ones in the columns: the GEMM
-            # adds it while writing the output, instead of a separate pass over the output
-            # (forward, one thread, CPU time, 41 alternating calls: (64, 1, 28, 28) -> 32 2.18 ->
-            # 1.82 ms, (64, 3, 32, 32) -> 32 4.47 -> 3.80 ms, (64, 32, 14, 14) -> 64 9.62 ->
-            # 9.25 ms, (64, 16, 24, 24) -> 32 11.14 -> 10.71 ms).
-            cols, raw = im2col_scratch(x, KH, KW, OH, OW, stride, padding, dilation, ones_row=True)
-            K = cols.shape[0] - 1
-            w_ext = np.empty((O, K + 1), dtype=x.dtype)
-            w_ext[:, :K] = w.reshape(O, K)
-            w_ext[:, K] = b
-            out = w_ext @ cols
-            self._keep_columns(cols[:K], raw, need_w)
-            return out.reshape(O, N, OH, OW).transpose(1, 0, 2, 3)
+            self.cols = cols if need_w else None
+            if G == 1:
+                out = w.reshape(O, -1) @ cols
+            else:
+                out = np.matmul(w.reshape(G, O // G, -1), cols.reshape(G, -1, cols.shape[1])).reshape(O, -1)
+            if b is not None:
+                out += b[:, None]
         else:
-            cols, raw = im2col_scratch(x, KH, KW, OH, OW, stride, padding, dilation)
-        if G == 1:
-            out = w.reshape(O, -1) @ cols
-        else:
-            out = np.matmul(w.reshape(G, O // G, -1), cols.reshape(G, -1, cols.shape[1])).reshape(O, -1)
-        self._keep_columns(cols, raw, need_w)
-        if b is not None:
-            out += b[:, None]
+            xc = _pad_cnhw(x, *padding)
+            whole = need_w and keeps_columns(C * KH * KW * N * OH * OW * x.itemsize)
+            out, self.cols, self._scratch = conv_blocks(xc, w, b, OH, OW, stride, dilation, G, whole=whole)
+            # without kept columns, backward rebuilds them from x, block by block
+            self.xc = xc if need_w and not whole else None
         return out.reshape(O, N, OH, OW).transpose(1, 0, 2, 3)
 
-    def _keep_columns(self, cols, raw, need_w):
-        """Keep the columns for the weight gradient, or give their buffer back at once."""
-        if need_w:
-            self.cols = cols
-            self._scratch = raw  # back to the cache when this gate is freed (see __del__)
-        else:
-            self.cols = None
-            buffers.give(raw)
-
     def __del__(self):
-        # The graph is freed after backward (or dropped unused): the columns' buffer can serve
+        # The graph is freed after backward (or dropped unused): the kept columns' buffer can serve
         # the next step's forward. Only this gate ever held a view of it.
         raw = self.__dict__.get("_scratch")
         if raw is not None:
@@ -357,44 +436,46 @@ class Conv2d(Function):
         gm = g.transpose(1, 0, 2, 3).reshape(O, N * OH * OW)  # free when g is channel-major
         if need_b:
             gb = gm.sum(axis=1)
+        pointwise = KH == KW == 1 and padding == (0, 0)
         if need_w:
-            cols = self.cols
-            if G == 1:
-                gw = (gm @ cols.T).reshape(O, C // G, KH, KW)
-            else:
+            if self.cols is not None:
+                cols = self.cols
                 gw = np.matmul(gm.reshape(G, O // G, -1), cols.reshape(G, -1, cols.shape[1]).transpose(0, 2, 1))
                 gw = gw.reshape(O, C // G, KH, KW)
-        if (
-            need_x
-            and G == 1
-            and stride == (1, 1)
-            and dilation == (1, 1)
-            and O >= 16
-            and KH * KW > 1
-            and padding[0] <= KH - 1
-            and padding[1] <= KW - 1
-        ):
-            # shifted GEMMs: no 9x-larger dX_col and no col2im (see conv_input_grad_shifted);
-            # with few output channels the per-tap GEMMs (inner size O) get too thin to win
-            gx = conv_input_grad_shifted(g, self.w, x_shape, padding)
-            need_x = False
+            else:
+                gw = conv_weight_grad_blocks(self.xc, gm, (O, C // G, KH, KW), OH, OW, stride, dilation, G)
         if need_x:
             w = self.w
-            if G == 1:
-                dcols = w.reshape(O, -1).T @ gm
+            stride1 = stride == (1, 1) and dilation == (1, 1) and padding[0] <= KH - 1 and padding[1] <= KW - 1
+            one_thread = parallel.get_num_threads() == 1
+            # stride 1: no 9x-larger dX_col and no col2im. Shifted GEMMs (see
+            # conv_input_grad_shifted; with few output channels its per-tap GEMMs get too thin),
+            # or on one thread where O <= C the flipped-filter convolution of dY, blocked like the
+            # forward: one thread, CPU time, medians of 7, (64, 32, 32, 32) with O = 32 30.0 ->
+            # 23.9 ms, (64, 64, 16, 16) with O = 64 17.2 -> 15.0 ms; on two threads (wall) it lost,
+            # 19.3 -> 20.4 and 9.1 -> 12.2 ms.
+            if stride1 and G == 1 and KH * KW > 1 and (O > C if one_thread else O >= 16):
+                gx = conv_input_grad_shifted(g, w, x_shape, padding)
+            elif stride1 and one_thread:
+                gp = _pad_cnhw(g, KH - 1 - padding[0], KW - 1 - padding[1])
+                gx = conv_blocks(gp, flipped_weights(w, G), None, H, W, (1, 1), (1, 1), G)[0]
+                gx = gx.reshape(C, N, H, W).transpose(1, 0, 2, 3)
             else:
-                dcols = np.matmul(w.reshape(G, O // G, -1).transpose(0, 2, 1), gm.reshape(G, O // G, -1)).reshape(
-                    C * KH * KW, -1
-                )
-            if KH == KW == 1 and padding == (0, 0):
-                d = dcols.reshape(C, N, OH, OW).transpose(1, 0, 2, 3)
-                if stride == (1, 1):
-                    gx = d
+                if G == 1:
+                    dcols = w.reshape(O, -1).T @ gm
                 else:
-                    gx = np.zeros(x_shape, dtype=g.dtype)
-                    gx[:, :, :: stride[0], :: stride[1]] = d
-            else:
-                gx = col2im(dcols, x_shape, KH, KW, OH, OW, stride, padding, dilation)
+                    dcols = np.matmul(w.reshape(G, O // G, -1).transpose(0, 2, 1), gm.reshape(G, O // G, -1)).reshape(
+                        C * KH * KW, -1
+                    )
+                if pointwise:
+                    d = dcols.reshape(C, N, OH, OW).transpose(1, 0, 2, 3)
+                    if stride == (1, 1):
+                        gx = d
+                    else:
+                        gx = np.zeros(x_shape, dtype=g.dtype)
+                        gx[:, :, :: stride[0], :: stride[1]] = d
+                else:
+                    gx = col2im(dcols, x_shape, KH, KW, OH, OW, stride, padding, dilation)
         return gx, gw, gb
 
 
