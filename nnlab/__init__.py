@@ -25,6 +25,8 @@ _LAZY_NAMES = {
     "strict_geometry": "nnlab.nn.geometry",
     "set_default_init": "nnlab.nn.init",
     "Generator": "nnlab.utils.data",
+    "set_num_threads": "nnlab.engine.parallel",
+    "get_num_threads": "nnlab.engine.parallel",
 }
 # Subpackages (any nnlab.<name> package is) reachable as attributes after ``import nnlab`` (as ``torch.nn`` after ``import torch``).
 _SUBPACKAGES = (
@@ -51,6 +53,8 @@ __all__ = [
     "Function",
     "manual_seed",
     "tune_allocator",
+    "set_num_threads",
+    "get_num_threads",
     "gradcheck",
     "summary",
     "memory_estimate",

@@ -17,8 +17,8 @@ backward on (64, 32, 32, 32) 37.6 -> 37.5 ms, but pad + im2col of (64, 32, 14, 1
 So ``run`` does not split while the 1-minute load average exceeds the CPU count + 1 (checked at
 most once a second; ``LOAD_CHECK = False`` turns the check off).
 
-Thread count: ``set_num_threads`` (the benchmarks set it with BLAS's), else OMP_NUM_THREADS /
-OPENBLAS_NUM_THREADS when set, else the CPUs this process may use.
+Thread count: ``set_num_threads`` (also ``nnlab.set_num_threads``; it sets BLAS's too), else
+OMP_NUM_THREADS / OPENBLAS_NUM_THREADS when set, else the CPUs this process may use.
 """
 
 from __future__ import annotations
@@ -62,11 +62,16 @@ def get_num_threads() -> int:
 
 
 def set_num_threads(n: int) -> None:
-    """Use ``n`` threads (the caller included) for the split passes; 1 turns splitting off."""
+    """Use ``n`` threads for the whole process, as ``torch.set_num_threads`` does: the split passes
+    (the caller included; 1 turns splitting off) and NumPy's BLAS (through threadpoolctl). The
+    convolution also picks its algorithms by this count (nnlab.engine.ops.conv)."""
     global _threads
-    if not isinstance(n, int) or n < 1:
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"set_num_threads: n must be a positive int, got {n!r}")
     _threads = n
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=n, user_api="blas")
 
 
 class _Job:

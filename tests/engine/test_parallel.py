@@ -138,3 +138,22 @@ def test_forked_child_starts_its_own_helpers(split_everything):
             os._exit(0)
     os.waitpid(pid, 0)
     assert os.read(r, 1) == b"1"
+
+
+def test_set_num_threads_reaches_blas_as_torch_does():
+    """nnlab.set_num_threads(n), like torch.set_num_threads, sets the whole process's count: the
+    split passes and NumPy's BLAS."""
+    from threadpoolctl import threadpool_info
+
+    before = nnlab.get_num_threads()
+    try:
+        for n in (1, 2):
+            nnlab.set_num_threads(n)
+            assert nnlab.get_num_threads() == parallel.get_num_threads() == n
+            blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+            assert blas and all(lib["num_threads"] == n for lib in blas)
+    finally:
+        nnlab.set_num_threads(before)
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="positive int"):
+            nnlab.set_num_threads(bad)
