@@ -74,6 +74,31 @@ def set_num_threads(n: int) -> None:
     threadpool_limits(limits=n, user_api="blas")
 
 
+class limit_threads:
+    """Context manager: ``n`` threads (BLAS's and the split passes', as set_num_threads) inside the
+    block, the previous counts restored after it."""
+
+    def __init__(self, n: int):
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"limit_threads: n must be a positive int, got {n!r}")
+        self.n = n
+
+    def __enter__(self):
+        from threadpoolctl import threadpool_limits
+
+        global _threads
+        self._before = _threads
+        self._blas = threadpool_limits(limits=self.n, user_api="blas")
+        _threads = self.n
+        return self
+
+    def __exit__(self, *exc):
+        global _threads
+        _threads = self._before
+        self._blas.restore_original_limits()
+        return False
+
+
 class _Job:
     __slots__ = ("fn", "bounds", "next", "left", "lock", "done", "error")
 

@@ -496,3 +496,32 @@ def test_no_monitors_skips_the_diagnostics_but_not_the_run(tiny_run, tmp_path, c
     html = (out / "report.html").read_text()
     for png in ("loss.png", "accuracy.png", "weights.png"):  # the report draws its own pictures
         assert f"src='{png}'" in html and (out / png).exists()
+
+
+def test_threads_apply_to_the_run_only_and_are_recorded(tiny_run, tmp_path, monkeypatch):
+    """--threads N sets BLAS's and the split passes' count for the run (recorded in its config, as a
+    resume needs it) and gives the process its own back; the default is the process's count."""
+    from threadpoolctl import threadpool_info
+
+    from nnlab.engine import parallel
+
+    def blas():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    before, before_blas = parallel.get_num_threads(), blas()
+    seen = {}
+
+    def spy(*args, **kwargs):  # runs inside the command
+        seen["threads"], seen["blas"] = parallel.get_num_threads(), blas()
+
+    out = tmp_path / "one"
+    import nnlab.cli.train_cmd as train_cmd
+
+    real = train_cmd._fit
+    monkeypatch.setattr(train_cmd, "_fit", lambda *a, **k: (spy(), real(*a, **k))[1])
+    assert main(["train", *TINY, "--threads", "1", "--out", str(out), "--no-report"]) == 0
+    assert seen == {"threads": 1, "blas": [1] * len(before_blas)}
+    assert json.loads((out / "config.json").read_text())["cli"]["threads"] == 1
+    assert parallel.get_num_threads() == before and blas() == before_blas
+    default = json.loads((tiny_run / "config.json").read_text())["cli"]["threads"]
+    assert default == before
