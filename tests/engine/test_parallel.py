@@ -157,3 +157,19 @@ def test_set_num_threads_reaches_blas_as_torch_does():
     for bad in (0, 1.5, True):
         with pytest.raises(ValueError, match="positive int"):
             nnlab.set_num_threads(bad)
+
+
+def test_limit_threads_restores_both_counts_even_after_an_error():
+    from threadpoolctl import threadpool_info
+
+    def blas():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    before, before_blas = parallel.get_num_threads(), blas()
+    with pytest.raises(RuntimeError, match="inside"):
+        with parallel.limit_threads(1):
+            assert parallel.get_num_threads() == 1 and set(blas()) == {1}
+            raise RuntimeError("inside")
+    assert parallel.get_num_threads() == before and blas() == before_blas
+    with pytest.raises(ValueError, match="positive int"):
+        parallel.limit_threads(0)
