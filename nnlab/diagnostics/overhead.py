@@ -108,15 +108,9 @@ def measure_overhead(
 
     The defaults are the run ``nnlab train --model MODEL`` makes (all training examples, the
     recipe's epochs): the one-off end-of-run work weighs far more in a short run."""
-    try:
-        from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits
 
-        limit_blas = threadpool_limits(1)
-    except ImportError:  # figures then include BLAS threads' CPU time too
-        import contextlib
-
-        limit_blas = contextlib.nullcontext()
-    with limit_blas:
+    with threadpool_limits(1):
         return _measure(model, data, limit, epochs, repeats)
 
 

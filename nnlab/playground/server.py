@@ -332,11 +332,9 @@ def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
 def limit_blas(n):
     """Limit NumPy's BLAS to ``n`` threads process-wide (a playground net's matrices are tiny: on a
     2-core machine one thread made a frame 3x cheaper in CPU, 12 -> 3.7 ms). Returns the limiter
-    (``restore_original_limits()`` undoes it) or None without threadpoolctl."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return None
+    (``restore_original_limits()`` undoes it)."""
+    from threadpoolctl import threadpool_limits
+
     return threadpool_limits(limits=int(n), user_api="blas")
 
 

@@ -6,7 +6,6 @@ a trunk of two unpadded 3x3 convolutions and two 2x2 pools (total stride 4), a 2
 again 6 x 6 positions.
 """
 
-import contextlib
 import time
 
 import numpy as np
@@ -57,10 +56,8 @@ def _scores(model, fcn, window):
 def _one_blas_thread():
     # Both sides are timed with one BLAS thread: on a loaded machine a multithreaded GEMM can stall
     # for tens of milliseconds, which would measure the scheduler rather than the work done.
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
     return threadpool_limits(1)
 
 

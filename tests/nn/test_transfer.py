@@ -1,7 +1,6 @@
 """Transfer-learning helpers: freeze/unfreeze, head replacement, per-layer learning rates,
 feature extraction, and the digits 0-4 -> 5-9 experiment of examples/transfer_learning.py."""
 
-import contextlib
 import importlib.util
 from pathlib import Path
 
@@ -143,10 +142,8 @@ def _example():
 
 
 def _one_blas_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
     return threadpool_limits(1)
 
 
