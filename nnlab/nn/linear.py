@@ -78,11 +78,12 @@ class Linear(WeightedLayer):
 
     def forward(self, x):
         # Read from _parameters: ``self.weight`` first fails the normal attribute lookup and then
-        # runs Module.__getattr__, 0.4 us per parameter on every layer of every step.
+        # runs Module.__getattr__, 0.4 us per parameter on every layer of every step. A subclass
+        # (which may define weight as a property) and a deleted parameter take the usual lookup.
         p = self._parameters
-        try:
+        if type(self) is Linear and "weight" in p and "bias" in p:
             w, b = p["weight"], p["bias"]
-        except KeyError:  # deleted and replaced by a plain attribute
+        else:
             w, b = self.weight, self.bias
         return F.linear(x, w, b, name=self.label)
 
