@@ -156,7 +156,9 @@ def _seed_gradient(root, grad) -> np.ndarray:
                 f"backward: grad can be implied only for a scalar output; this output "
                 f"has shape {root.shape}. Pass grad= of that shape (e.g. y.backward(ones))."
             )
-        return np.ones_like(root.data)
+        # np.array for the usual 0-d loss: np.ones and np.ones_like are Python wrappers (1-1.5 us)
+        shape, dtype = root.data.shape, root.data.dtype
+        return np.array(1, dtype) if shape == () else np.ones(shape, dtype)
     grad = np.asarray(grad.data if hasattr(grad, "_ctx") else grad, dtype=root.data.dtype)
     if grad.shape != root.shape:
         raise ValueError(f"backward: grad has shape {grad.shape}, expected the output's shape {root.shape}")

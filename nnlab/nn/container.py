@@ -6,6 +6,8 @@ from collections import OrderedDict
 
 from nnlab.nn.module import Module
 
+_module_call = Module.__call__
+
 
 class _ModuleSequence(Module):
     """What Sequential and ModuleList share: children named "0", "1", ..., len, iteration, indexing
@@ -63,7 +65,10 @@ class Sequential(_ModuleSequence):
 
     def forward(self, x):
         for m in self._modules.values():
-            x = m(x)
+            # Module.__call__ only calls forward, so forward is called directly (one Python call
+            # less per layer: 1.7% of workload 2's step with its six layers) unless the class
+            # defines a __call__ of its own.
+            x = m.forward(x) if type(m).__call__ is _module_call else m(x)
         return x
 
 

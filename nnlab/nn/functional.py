@@ -19,6 +19,7 @@ import numpy as np
 
 from nnlab.engine._args import check_float_input
 from nnlab.engine import ops
+from nnlab.engine.ops import elementwise as _elementwise
 from nnlab.engine.ops import loss as _loss
 from nnlab.engine.ops.linalg import linear as _linear
 from nnlab.engine.ops import norm as _norm
@@ -51,8 +52,9 @@ __all__ = [
 
 
 def _float_input(x, name: str) -> Tensor:
-    x = lift(x)
-    if x.dtype.kind != "f":
+    if not isinstance(x, Tensor):
+        x = lift(x)
+    if x.data.dtype.kind != "f":
         raise TypeError(
             f"{name}: expected a floating-point input (float32, or float64 for "
             f"gradient checks), got dtype {x.dtype}; convert with x.float()"
@@ -69,17 +71,17 @@ def linear(x, weight, bias=None, *, name: str = "linear"):
 def relu(x, inplace: bool = False):
     """max(0, x); local gradient 1[x > 0]. (``inplace`` is accepted for PyTorch code and ignored:
     the result is a new tensor.)"""
-    return ops.relu(_float_input(x, "relu"))
+    return _elementwise.ReLU.apply(_float_input(x, "relu"))
 
 
 def sigmoid(x):
     """1 / (1 + e^-x); local gradient s (1 - s)."""
-    return ops.sigmoid(_float_input(x, "sigmoid"))
+    return _elementwise.Sigmoid.apply(_float_input(x, "sigmoid"))
 
 
 def tanh(x):
     """tanh x; local gradient 1 - tanh^2 x."""
-    return ops.tanh(_float_input(x, "tanh"))
+    return _elementwise.Tanh.apply(_float_input(x, "tanh"))
 
 
 def leaky_relu(x, negative_slope: float = 0.01):

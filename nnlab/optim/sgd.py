@@ -100,6 +100,9 @@ class SGD(Optimizer):
         rule = sgd_nesterov_update if group["nesterov"] else sgd_momentum_update
         return float(group["lr"]), float(group["momentum"]), float(group["dampening"]), rule
 
+    def _makes_state(self, group):
+        return group["momentum"] != 0  # vanilla SGD keeps no state
+
     def _init_state(self, w, group):
         if group["momentum"] == 0:
             return None  # vanilla SGD keeps no state

@@ -208,3 +208,33 @@ def test_sequential_refuses_dotted_child_names():
 
     with pytest.raises(KeyError, match="got 'block.0'"):
         nn.Sequential(OrderedDict([("block.0", nn.ReLU())]))
+
+
+def test_sequential_honours_a_layer_class_with_its_own_call_and_instance_forwards():
+    class Doubling(nn.Module):
+        def forward(self, x):
+            return x
+
+        def __call__(self, x):
+            return self.forward(x) * 2.0
+
+    lin = nn.Linear(2, 2)
+    lin.forward = lambda x: x + 1.0  # an instance-level forward (how diagnostics hooks attach)
+    seq = nn.Sequential(Doubling(), lin)
+    out = seq(nnlab.tensor(np.ones((1, 2), np.float32)))
+    np.testing.assert_array_equal(out.data, [[3.0, 3.0]])
+
+
+def test_linear_subclass_weight_property_is_used_in_forward():
+    class Masked(nn.Linear):
+        @property
+        def weight(self):
+            return self._parameters["weight"] * 0.0 + 1.0
+
+    layer = Masked(3, 2)
+    out = layer(nnlab.tensor(np.ones((1, 3), np.float32)))
+    np.testing.assert_array_equal(out.data, np.full((1, 2), 3.0, np.float32))  # bias starts at 0
+    plain = nn.Linear(3, 2)
+    del plain.bias
+    with pytest.raises(AttributeError):
+        plain(nnlab.tensor(np.ones((1, 3), np.float32)))
