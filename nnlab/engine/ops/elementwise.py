@@ -319,8 +319,12 @@ class ReLU(Function):
         return out
 
     def backward(self, g):
-        # The mask as a float array times g in place: a float-by-float multiply, where g * mask
-        # casts the boolean mask inside the ufunc (128x256: 9.3 -> 7.9 us, the same values).
+        # Small arrays: the mask as a float array times g in place, a float-by-float multiply where
+        # g * mask casts the boolean mask inside the ufunc (128x256: 9.3 -> 7.9 us). Large ones
+        # (a CNN's activations) pay more for the extra float mask than for the cast: (64, 32, 28,
+        # 28) 1.02 -> 1.07 ms, (64, 16, 24, 24) 0.33 -> 0.37 ms that way. Same values either way.
+        if g.size > 1 << 16:
+            return (g * (self.out > 0),)
         r = (self.out > 0).astype(g.dtype)
         r *= g
         return (r,)
