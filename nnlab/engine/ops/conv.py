@@ -246,11 +246,13 @@ def conv_input_grad_shifted(g, w, x_shape, padding):
 # alternating calls:
 #   one thread:  (64, 32, 32, 32) -> 32 29.8 -> 21.1 ms, (64, 64, 16, 16) -> 64 20.5 -> 15.3 ms,
 #                (64, 32, 16, 16) -> 64 9.4 -> 7.6 ms, (64, 32, 14, 14) -> 64 6.9 -> 5.9 ms;
-#   two threads (wall): 20.8 -> 17.0-18.4, 15.6 -> 12.9-13.1, 6.2 -> 6.2, 4.3 -> 4.5 ms.
+#   two threads, no gradient (wall, idle machine, medians of 41): (64, 32, 32, 32) -> 32 17.4 ->
+#   15.6 ms, (64, 1, 28, 28) -> 32 0.62 -> 0.54 ms, (64, 32, 14, 14) -> 64 4.04 -> 4.11 ms.
 # The backward then has no columns: it rebuilds them block by block for dW. On one thread that
 # costs 1-3 ms more than a GEMM over kept columns, far less than the forward saves; on two threads
-# it does not pay (each block's small GEMM splits badly over BLAS threads: (64, 32, 32, 32) -> 32
-# dW 12.5 ms over kept columns, 17.6 ms blocked). So a convolution that needs dW builds the whole
+# it does not pay: dW of (64, 32, 32, 32) -> 32 11.0 ms over kept columns, 13.4 ms blocked, and
+# workload 4's step with every layer blocked 151-155 ms against 148-150 ms (three alternating
+# pairs of processes, idle machine). So a convolution that needs dW builds the whole
 # batch's columns at once and keeps them when BLAS has more than one thread (parallel's thread
 # count), or when they are small (KEEP_BYTES); otherwise, and always without a gradient, it blocks.
 # BLOCK_BYTES is about half a core's L2 cache; blocks measured best at 0.3-1.2 MB (one image of
@@ -464,8 +466,8 @@ class Conv2d(Function):
             # conv_input_grad_shifted; with few output channels its per-tap GEMMs get too thin),
             # or on one thread where O <= C the flipped-filter convolution of dY, blocked like the
             # forward: one thread, CPU time, medians of 7, (64, 32, 32, 32) with O = 32 30.0 ->
-            # 23.9 ms, (64, 64, 16, 16) with O = 64 17.2 -> 15.0 ms; on two threads (wall) it lost,
-            # 19.3 -> 20.4 and 9.1 -> 12.2 ms.
+            # 23.9 ms, (64, 64, 16, 16) with O = 64 17.2 -> 15.0 ms; on two threads (wall, idle
+            # machine, medians of 11) 17.6 -> 17.0 and 8.8 -> 11.7 ms, so the shifted GEMMs stay.
             if stride1 and G == 1 and KH * KW > 1 and (O > C if one_thread else O >= 16):
                 gx = conv_input_grad_shifted(g, w, x_shape, padding)
             elif stride1 and one_thread:
