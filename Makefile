@@ -7,12 +7,18 @@ BIN := $(VENV)/bin
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
 
+# After installing, the compiled kernels (nnlab.engine.kernels) are built once into numba's cache,
+# so that no run pays their compile time.
+KERNELS := $(BIN)/python -c 'from nnlab.engine import kernels; kernels.compile_all()'
+
 $(VENV)/.full: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[full]'
+	$(KERNELS)
 	touch $@
 
 $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[full,test]'
+	$(KERNELS)
 	touch $@
 
 ## make run: install and run the main job (train the default network on the bundled digits)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnlab.engine import kernels, parallel
 from nnlab.engine._args import check_dtype
 from nnlab.engine.broadcast import broadcast_shapes, unbroadcast
 from nnlab.engine.function import Function
@@ -310,15 +311,48 @@ class Tanh(Function):
         return (r,)
 
 
+def _flat(a):
+    """A 1-D view of ``a`` in memory order when its memory is one dense block in C order or, as a
+    convolution's output, in channel-major order; else None."""
+    if a.flags.c_contiguous:
+        return a.reshape(-1)
+    if a.ndim == 4 and a.transpose(1, 0, 2, 3).flags.c_contiguous:
+        return a.transpose(1, 0, 2, 3).reshape(-1)
+    return None
+
+
 class ReLU(Function):
-    """max(0, x); the gradient passes where x > 0 (0 at the kink, as in PyTorch)."""
+    """max(0, x); the gradient passes where x > 0 (0 at the kink, as in PyTorch).
+
+    A CNN's activations are large enough to split over the cores (nnlab.engine.parallel): the
+    forward's np.maximum in slices of the flat memory from 4 MiB on, the backward as one compiled
+    pass per slice (nnlab.engine.kernels) where NumPy needs a mask pass and a multiply. Forward and
+    backward, wall time, two threads, channel-major float32, before -> after: (64, 32, 32, 32)
+    0.73 -> 0.57 and 1.41 -> 0.67 ms, (64, 32, 28, 28) 0.53 -> 0.48 and 1.18 -> 0.54 ms; one
+    thread, backward (64, 32, 28, 28) 1.00 -> 0.68 ms. Splitting the forward of (64, 16, 24, 24)
+    (2.4 MB) measured slower, 0.26 -> 0.32 ms, hence its threshold."""
+
+    SPLIT_BYTES = 4 << 20
 
     def forward(self, x):
-        out = np.maximum(x, 0)
+        xf = _flat(x) if x.nbytes >= self.SPLIT_BYTES else None
+        if xf is None:
+            out = np.maximum(x, 0)
+        else:
+            out = np.empty_like(x)  # x's layout, so that the flat views line up
+            of = _flat(out)
+            parallel.run(lambda a, b: np.maximum(xf[a:b], 0, out=of[a:b]), xf.size, x.nbytes)
         self.out = out
         return out
 
     def backward(self, g):
+        if g.size > 1 << 16 and g.dtype in _KERNEL_DTYPES and g.dtype == self.out.dtype and kernels.enabled():
+            gf, of = _flat(g), _flat(self.out)
+            if gf is not None and of is not None and g.strides == self.out.strides:
+                gx = np.empty_like(self.out)
+                fn, xf = kernels.get("relu_backward"), _flat(gx)
+                parallel.run(lambda a, b: fn(gf, of, xf, a, b), gf.size, g.nbytes)
+                return (gx,)
         # Small arrays: the mask as a float array times g in place, a float-by-float multiply where
         # g * mask casts the boolean mask inside the ufunc (128x256: 9.3 -> 7.9 us). Large ones
         # (a CNN's activations) pay more for the extra float mask than for the cast: (64, 32, 28,
@@ -328,6 +362,15 @@ class ReLU(Function):
         r = (self.out > 0).astype(g.dtype)
         r *= g
         return (r,)
+
+
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def warm_kernels(dtype) -> None:
+    """Run ReLU's compiled backward once for ``dtype`` (nnlab.engine.kernels.compile_all)."""
+    a = np.zeros(4, dtype)
+    kernels.get("relu_backward")(a, a, np.empty_like(a), 0, 4)
 
 
 class LeakyReLU(Function):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnlab.engine import parallel
+from nnlab.engine import kernels, parallel
 from nnlab.engine.function import Function
 from nnlab.engine.ops.conv import check_input, out_size, pair
 from nnlab.engine.ops.elementwise import lift
@@ -104,6 +104,8 @@ class MaxPool2d(_Pool):
         self.geom = (kernel, stride, padding, out_hw, x.shape)
         self._note_layout(x)
         xp = _pad(x, padding, -np.inf)
+        if _compiled(x.dtype):
+            return self._forward_compiled(xp, kernel, stride, out_hw)
         offs = list(_offsets(kernel, stride, out_hw))
         out = np.empty_like(xp[offs[0][1]])  # keeps the input's layout (channel-major after a conv)
         track = self.needs_input_grad[0]
@@ -135,11 +137,43 @@ class MaxPool2d(_Pool):
         self.idx = idx
         return out
 
+    def _forward_compiled(self, xp, kernel, stride, out_hw):
+        """One compiled pass (nnlab.engine.kernels) per chunk of channels: every input element read
+        once, the output and the switch written once."""
+        N, C = xp.shape[:2]
+        shape = (C, N) + tuple(out_hw)  # channel-first, as the kernels index
+        n_off = kernel[0] * kernel[1]
+        idx_type = np.uint8 if n_off <= 256 else np.int32
+        if xp.transpose(1, 0, 2, 3).flags.c_contiguous:  # the input's layout, as np.empty_like keeps it
+            out_t, idx_t = np.empty(shape, xp.dtype), np.empty(shape, idx_type)
+        else:
+            out_t = np.empty((N, C) + tuple(out_hw), xp.dtype).transpose(1, 0, 2, 3)
+            idx_t = np.empty((N, C) + tuple(out_hw), idx_type).transpose(1, 0, 2, 3)
+        xt = xp.transpose(1, 0, 2, 3)
+        if kernel == stride == (2, 2):
+            fn = kernels.get("max_pool_forward_2x2")
+            parallel.run(lambda a, b: fn(xt, out_t, idx_t, a, b), C, xp.nbytes)
+        else:
+            fn = kernels.get("max_pool_forward")
+            (kh, kw), (sh, sw) = kernel, stride
+            parallel.run(lambda a, b: fn(xt, out_t, idx_t, kh, kw, sh, sw, a, b), C, xp.nbytes)
+        self.idx = idx_t.transpose(1, 0, 2, 3) if self.needs_input_grad[0] else None
+        return out_t.transpose(1, 0, 2, 3)
+
     def backward(self, g):
         k, s, p, out_hw, _ = self.geom
         gx, tiles = self._grad_buffer(None, g.dtype)
-        g = self._match_layout(g)
         idx = self.idx
+        if _compiled(g.dtype):
+            gt, it, gxt = g.transpose(1, 0, 2, 3), idx.transpose(1, 0, 2, 3), gx.transpose(1, 0, 2, 3)
+            if k == s == (2, 2):
+                fn = kernels.get("max_pool_backward_2x2")
+                parallel.run(lambda a, b: fn(gt, it, gxt, tiles, a, b), g.shape[1], gx.nbytes)
+            else:
+                fn = kernels.get("max_pool_backward")
+                parallel.run(lambda a, b: fn(gt, it, gxt, k[0], k[1], s[0], s[1], tiles, a, b), g.shape[1], gx.nbytes)
+            return (self._crop(gx),)
+        g = self._match_layout(g)
         offs = list(_offsets(k, s, out_hw))
 
         def channels(c0, c1):
@@ -153,6 +187,29 @@ class MaxPool2d(_Pool):
         parallel.run(channels, g.shape[1], gx.nbytes)
         # (switches kept: backward may run twice with retain_graph)
         return (self._crop(gx),)
+
+
+def _compiled(dtype) -> bool:
+    """Whether max pooling runs its compiled kernels for arrays of ``dtype``."""
+    return dtype in _KERNEL_DTYPES and kernels.enabled()
+
+
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def warm_kernels(x) -> None:
+    """Run max pooling forward and backward once on ``x`` (2x2 and 3x3/2 windows, the upstream
+    gradient in both layouts), so that the compiled kernels for its dtype and layout are ready."""
+    for k, s in ((2, 2), (3, 2)):
+        for g_layout in ("nchw", "channel_major"):
+            op = MaxPool2d()
+            op.needs_input_grad = (True,)
+            k2, s2, p2, out_hw = pool_geometry(x.shape, k, s, 0, "max_pool2d", "floor")
+            y = op.forward(x, kernel=k2, stride=s2, padding=p2, out_hw=out_hw)
+            g = np.ones(y.shape, y.dtype)
+            if g_layout == "channel_major":
+                g = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)
+            op.backward(g)
 
 
 class AvgPool2d(_Pool):
