@@ -250,11 +250,13 @@ def conv_input_grad_shifted(g, w, x_shape, padding):
 #   15.6 ms, (64, 1, 28, 28) -> 32 0.62 -> 0.54 ms, (64, 32, 14, 14) -> 64 4.04 -> 4.11 ms.
 # The backward then has no columns: it rebuilds them block by block for dW. On one thread that
 # costs 1-3 ms more than a GEMM over kept columns, far less than the forward saves; on two threads
-# it does not pay: dW of (64, 32, 32, 32) -> 32 11.0 ms over kept columns, 13.4 ms blocked, and
-# workload 4's step with every layer blocked 151-155 ms against 148-150 ms (three alternating
-# pairs of processes, idle machine). So a convolution that needs dW builds the whole
-# batch's columns at once and keeps them when BLAS has more than one thread (parallel's thread
-# count), or when they are small (KEEP_BYTES); otherwise, and always without a gradient, it blocks.
+# is about even: dW of (64, 32, 32, 32) -> 32 11.0 ms over kept columns, 13.4 ms blocked, and
+# workload 4's step 2-4% slower with its 75 and 38 MB columns blocked (144.6 -> 155.1 ms with the
+# compiled kernels, alternating in one process). Those columns, kept, made workload 4's peak
+# memory 445 MB against PyTorch's 437 once numba's ~110 MB are loaded (nnlab.engine.kernels), so
+# memory decides: a convolution that needs dW keeps its whole batch's columns only when they are
+# small (KEEP_BYTES), on any number of threads; otherwise, and always without a gradient, it
+# blocks.
 # BLOCK_BYTES is about half a core's L2 cache; blocks measured best at 0.3-1.2 MB (one image of
 # 32x32x32, four of 14x14x32).
 BLOCK_BYTES = 1 << 20
@@ -269,7 +271,7 @@ KEEP_BYTES = 32 << 20
 
 def keeps_columns(nbytes: int) -> bool:
     """Whether a convolution needing dW keeps its whole batch's columns (``nbytes``) for backward."""
-    return nbytes <= KEEP_BYTES or parallel.get_num_threads() > 1
+    return nbytes <= KEEP_BYTES
 
 
 def _copy_split(dst, src):
