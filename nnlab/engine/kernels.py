@@ -26,7 +26,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["available", "enabled", "set_enabled", "disabled", "get", "compile_all"]
+__all__ = ["available", "enabled", "handles", "set_enabled", "disabled", "get", "compile_all"]
 
 _state = {"on": os.environ.get("NNLAB_KERNELS", "1") != "0", "numba": None}
 _lock = threading.Lock()
@@ -48,6 +48,15 @@ def available() -> bool:
 def enabled() -> bool:
     """Whether the gates use the compiled kernels now (available and not switched off)."""
     return _state["on"] and available()
+
+
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def handles(dtype) -> bool:
+    """Whether a gate should run its compiled kernel on arrays of ``dtype`` now (float32/float64,
+    kernels enabled); other dtypes take the NumPy path."""
+    return dtype in DTYPES and enabled()
 
 
 def set_enabled(on: bool) -> bool:

@@ -15,7 +15,7 @@ import pytest
 
 from nnlab.engine import kernels, parallel
 from nnlab.engine.ops.elementwise import ReLU
-from nnlab.engine.ops.pool import max_pool2d
+from nnlab.engine.ops.pool import MaxPool2d, max_pool2d, pool_geometry
 from nnlab.engine.tensor import Tensor
 
 needs_numba = pytest.mark.skipif(not kernels.available(), reason="numba is not installed (pip install 'nnlab[fast]')")
@@ -98,11 +98,17 @@ def test_max_pool_kernels_split_over_threads_match(threads, shape):
 
 
 @needs_numba
-def test_inference_pool_keeps_no_switches():
-    x = Tensor(np.ones((2, 3, 4, 4), np.float32))  # no gradient wanted
-    y = max_pool2d(x, 2)
-    assert y.grad_fn is None if hasattr(y, "grad_fn") else True
-    assert y.shape == (2, 3, 2, 2)
+@pytest.mark.parametrize("track", [True, False])
+def test_compiled_pool_keeps_switches_only_for_a_gradient(track):
+    op = MaxPool2d()
+    op.needs_input_grad = (track,)
+    x = np.arange(2 * 3 * 4 * 4, dtype=np.float32).reshape(2, 3, 4, 4)
+    k, s, p, out_hw = pool_geometry(x.shape, 2, None, 0, "max_pool2d")
+    y = op.forward(x, kernel=k, stride=s, padding=p, out_hw=out_hw)
+    np.testing.assert_array_equal(y, x[:, :, 1::2, 1::2])
+    assert (op.idx is not None) == track
+    if track:
+        assert (op.idx == 3).all()  # each window's maximum is its bottom-right element
 
 
 @needs_numba
@@ -139,6 +145,18 @@ def test_relu_kernel_matches_numpy_bits(threads, dtype, layouts):
     with np.errstate(invalid="ignore"):
         old = (np.maximum(x, 0), g * (np.maximum(x, 0) > 0))  # the gate's arithmetic, written out
     assert np.array_equal(y1, old[0], equal_nan=True) and np.array_equal(gx1, old[1], equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int64])
+def test_handles_only_float32_and_float64(dtype):
+    with kernels.disabled():
+        assert not kernels.handles(np.dtype(dtype))
+    expected = kernels.available() and np.dtype(dtype) in (np.float32, np.float64)
+    before = kernels.set_enabled(True)
+    try:
+        assert kernels.handles(np.dtype(dtype)) == expected
+    finally:
+        kernels.set_enabled(before)
 
 
 def test_switch_restores_and_context_manager():

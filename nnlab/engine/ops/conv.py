@@ -261,7 +261,7 @@ def conv_input_grad_shifted(g, w, x_shape, padding):
 # 32x32x32, four of 14x14x32).
 BLOCK_BYTES = 1 << 20
 # Columns up to 32 MiB (the heap then serves them from freed pages, see nnlab.engine.buffers) are
-# kept on one thread too: rebuilding them for dW cost more than blocking the forward saved. One
+# kept, on one thread as on two: rebuilding them for dW cost more than blocking the forward saved. One
 # thread, CPU, forward / backward, kept -> blocked: workload 3's (64, 32, 14, 14) -> 64 (14.5 MB)
 # 6.8 / 11.9 -> 5.8 / 13.3 ms, workload 4's (64, 32, 16, 16) -> 64 (18.9 MB) 9.1 / 16.5 -> 7.6 /
 # 17.9 ms; first layers on gray or RGB input (1.8 and 7.1 MB) backward 1.28 -> 1.43 and 3.05 ->

@@ -346,11 +346,12 @@ class ReLU(Function):
         return out
 
     def backward(self, g):
-        if g.size > 1 << 16 and g.dtype in _KERNEL_DTYPES and g.dtype == self.out.dtype and kernels.enabled():
-            gf, of = _flat(g), _flat(self.out)
-            if gf is not None and of is not None and g.strides == self.out.strides:
-                gx = np.empty_like(self.out)
-                fn, xf = kernels.get("relu_backward"), _flat(gx)
+        out = self.out
+        if g.size > 1 << 16 and g.dtype == out.dtype and g.strides == out.strides and kernels.handles(g.dtype):
+            gf = _flat(g)  # (same strides: out's flat view lines up, or neither has one)
+            if gf is not None:
+                gx = np.empty_like(out)
+                fn, of, xf = kernels.get("relu_backward"), _flat(out), _flat(gx)
                 parallel.run(lambda a, b: fn(gf, of, xf, a, b), gf.size, g.nbytes)
                 return (gx,)
         # Small arrays: the mask as a float array times g in place, a float-by-float multiply where
@@ -362,9 +363,6 @@ class ReLU(Function):
         r = (self.out > 0).astype(g.dtype)
         r *= g
         return (r,)
-
-
-_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def warm_kernels(dtype) -> None:

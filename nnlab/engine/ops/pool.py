@@ -98,13 +98,14 @@ class MaxPool2d(_Pool):
     """y = max over the window; dy/dx = 1 at the window's first maximum (the switch), 0 elsewhere.
 
     The switches are the winning kernel offset per output (uint8), recorded only when a gradient is
-    needed."""
+    needed. With numba, forward and backward run compiled loops (nnlab.engine.kernels) giving the
+    same bits as the NumPy code below."""
 
     def forward(self, x, *, kernel, stride, padding, out_hw):
         self.geom = (kernel, stride, padding, out_hw, x.shape)
         self._note_layout(x)
         xp = _pad(x, padding, -np.inf)
-        if _compiled(x.dtype):
+        if kernels.handles(x.dtype):
             return self._forward_compiled(xp, kernel, stride, out_hw)
         offs = list(_offsets(kernel, stride, out_hw))
         out = np.empty_like(xp[offs[0][1]])  # keeps the input's layout (channel-major after a conv)
@@ -164,7 +165,7 @@ class MaxPool2d(_Pool):
         k, s, p, out_hw, _ = self.geom
         gx, tiles = self._grad_buffer(None, g.dtype)
         idx = self.idx
-        if _compiled(g.dtype):
+        if kernels.handles(g.dtype):
             gt, it, gxt = g.transpose(1, 0, 2, 3), idx.transpose(1, 0, 2, 3), gx.transpose(1, 0, 2, 3)
             if k == s == (2, 2):
                 fn = kernels.get("max_pool_backward_2x2")
@@ -187,14 +188,6 @@ class MaxPool2d(_Pool):
         parallel.run(channels, g.shape[1], gx.nbytes)
         # (switches kept: backward may run twice with retain_graph)
         return (self._crop(gx),)
-
-
-def _compiled(dtype) -> bool:
-    """Whether max pooling runs its compiled kernels for arrays of ``dtype``."""
-    return dtype in _KERNEL_DTYPES and kernels.enabled()
-
-
-_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def warm_kernels(x) -> None:
